@@ -1,0 +1,167 @@
+"""Command line: parse arguments, run one command, and turn errors into exit codes (here only).
+
+Exit status: 0 done; 2 bad configuration or usage; 1 any other failure. Machine output goes to
+stdout, messages to stderr; a token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from injector import __version__, inject, render, report
+from injector.errors import ConfigError, InjectorError
+from injector.example import EXAMPLE_ENV
+from injector.job import OPTIONS as JOB_OPTIONS
+
+log = logging.getLogger("injector")
+
+LOG_LEVEL = "INJECTOR_LOG_LEVEL"
+_JOB_DESTS = {variable: option[2:].replace("-", "_") for variable, option in JOB_OPTIONS.items()}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # Usage errors are configuration errors: same exit code, same place for the message.
+        raise ConfigError.of("usage", f"{message} (see injector --help)")
+
+
+def _common_options() -> _Parser:
+    # SUPPRESS defaults, so a value given before the subcommand is not reset by the subparser.
+    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
+    job = common.add_argument_group("job context (override the executor's variables)")
+    for variable, option in JOB_OPTIONS.items():
+        job.add_argument(option, metavar="VALUE", help=f"instead of ${variable}")
+    common.add_argument(
+        "--log-level",
+        choices=("debug", "info", "warning", "error"),
+        help=f"messages on stderr (default: ${LOG_LEVEL} or warning)",
+    )
+    return common
+
+
+def _folder_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--dir", type=Path, metavar="D", help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = _Parser(
+        prog="injector",
+        description="Mint short-lived OIDC tokens for a Terraform job and export what AWS, "
+        "Azure and GCP need to log in with them. Without a command: a dry run on the current "
+        "environment, which writes nothing.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"injector {__version__}")
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="dry run on a built-in example workspace (all three clouds), not the environment",
+    )
+    _folder_option(parser, "the folder the files would go to (default: a new temporary one)")
+    parser.set_defaults(handler=_dry_run)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    env = commands.add_parser(
+        "env",
+        parents=[common],
+        help="mint, write the files, print the exports",
+        description="Mint one token per enabled cloud, write the files into a private folder, "
+        "and print the exports on stdout.",
+    )
+    _folder_option(env, "write into D (made 0700 if new; default: a new temporary folder)")
+    env.add_argument(
+        "--format",
+        choices=tuple(render.FORMATS),
+        default="shell",
+        help="shell (eval-safe export lines, default), dotenv, json (one flat object), "
+        "terrakube (KEY=VALUE for Terrakube's env file), github (for $GITHUB_ENV)",
+    )
+    env.set_defaults(handler=_env)
+    return parser
+
+
+def _environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str, str]:
+    env = dict(base)
+    for variable, dest in _JOB_DESTS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            env[variable] = value
+    return env
+
+
+def _dry_run(args: argparse.Namespace) -> int:
+    env = _environment(args, EXAMPLE_ENV if args.example else os.environ)
+    prepared = inject.prepare(env, dry_run=True)
+    if prepared is None:
+        print(
+            "injector dry run: no cloud has dynamic credentials enabled "
+            "(ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE or _GCP), so nothing would be minted.\n"
+            "See an example with: injector --example"
+        )
+        return 0
+    chosen = getattr(args, "dir", None)
+    folder = chosen.absolute() if chosen else Path(tempfile.gettempdir(), "injector-XXXXXXXX")
+    now = int(time.time())
+    plan = inject.mint(prepared, folder, now)
+    sys.stdout.write(report.dry_run(prepared.settings, prepared.key, plan, now))
+    return 0
+
+
+def _env(args: argparse.Namespace) -> int:
+    prepared = inject.prepare(_environment(args, os.environ))
+    if prepared is None:
+        log.warning("no cloud has dynamic credentials enabled: nothing minted, nothing exported")
+        sys.stdout.write(render.render({}, args.format))
+        return 0
+    _, output = inject.write(
+        prepared,
+        getattr(args, "dir", None),
+        lambda minted: render.render(minted.exports, args.format),
+    )
+    sys.stdout.write(output)
+    return 0
+
+
+def _configure_logging(level: str | None) -> None:
+    chosen = (level or os.environ.get(LOG_LEVEL) or "warning").upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("injector: %(levelname)s: %(message)s"))
+    log.handlers[:] = [handler]
+    log.setLevel(getattr(logging, chosen, logging.WARNING))
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _configure_logging(getattr(args, "log_level", None))
+        return int(args.handler(args))
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"injector: error: {problem}", file=sys.stderr)
+        return 2
+    except InjectorError as error:
+        print(f"injector: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`injector env | head`); nothing more to say to it.
+        sys.stderr.close()
+        return 1
+    except Exception as error:
+        log.debug("internal error", exc_info=True)
+        print(
+            f"injector: internal error: {type(error).__name__}: {error} "
+            f"(rerun with --log-level debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

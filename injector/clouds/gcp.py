@@ -1,0 +1,141 @@
+"""GCP: a Workload Identity Federation `external_account` credentials file, read by google-auth,
+gcloud and the Terraform google provider (through GOOGLE_APPLICATION_CREDENTIALS)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from injector import values
+from injector.clouds.base import CloudOutputs, refuse_static_credentials
+from injector.errors import ConfigError, Problems
+from injector.job import JobContext
+
+ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_GCP"
+AUDIENCE = "WORKLOAD_IDENTITY_AUDIENCE_GCP"
+SERVICE_ACCOUNT = "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL"
+PROJECT = "GOOGLE_PROJECT"
+CLOUD_PROJECT = "GOOGLE_CLOUD_PROJECT"
+STS_URL = "WORKLOAD_IDENTITY_STS_URL_GCP"
+IAM_URL = "WORKLOAD_IDENTITY_IAM_URL_GCP"
+
+DEFAULT_STS_URL = "https://sts.googleapis.com/v1/token"
+DEFAULT_IAM_URL = "https://iamcredentials.googleapis.com"
+SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 (a type name)
+CREDENTIALS_FILE = "gcp-credentials.json"
+# The Terraform google provider prefers these over GOOGLE_APPLICATION_CREDENTIALS.
+STATIC_CREDENTIALS = (
+    "GOOGLE_CREDENTIALS",
+    "GOOGLE_CLOUD_KEYFILE_JSON",
+    "GCLOUD_KEYFILE_JSON",
+    "GOOGLE_OAUTH_ACCESS_TOKEN",
+    "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
+)
+
+# Pool and provider ids are 4 to 32 of [a-z0-9-]:
+# https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools
+_PROVIDER = re.compile(
+    r"(?:https:)?(//iam\.googleapis\.com/projects/[0-9]{1,20}/locations/global/"
+    r"workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32})"
+)
+_PROVIDER_FORM = (
+    "//iam.googleapis.com/projects/<project number>/locations/global/"
+    "workloadIdentityPools/<pool>/providers/<provider>"
+)
+_SERVICE_ACCOUNT = re.compile(
+    r"[a-z0-9][a-z0-9._-]{0,62}@[a-z0-9][a-z0-9.-]*\.gserviceaccount\.com"
+)
+_PROJECT = re.compile(r"([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_PROJECT_FORM = "a project id such as my-project-123"
+_EMAIL_FORM = "a service account email such as terraform@my-project.iam.gserviceaccount.com"
+_URL_FORM = "an https:// URL (http:// only to a loopback address)"
+
+
+@dataclass(frozen=True)
+class GcpConfig:
+    name: ClassVar[str] = "gcp"
+    provider: str  # the `//iam.googleapis.com/...` resource name
+    service_account: str | None
+    project: str | None
+    sts_url: str
+    iam_url: str
+
+    @property
+    def audience(self) -> str:
+        # Google's default allowed audience for a provider is its resource name as an https URL.
+        return "https:" + self.provider
+
+    def credentials(self, token_file: Path) -> dict[str, object]:
+        document: dict[str, object] = {
+            "type": "external_account",
+            "audience": self.provider,
+            "subject_token_type": SUBJECT_TOKEN_TYPE,
+            "token_url": self.sts_url,
+        }
+        if self.service_account:
+            document["service_account_impersonation_url"] = (
+                f"{self.iam_url}/v1/projects/-/serviceAccounts/"
+                f"{self.service_account}:generateAccessToken"
+            )
+        document["credential_source"] = {"file": str(token_file), "format": {"type": "text"}}
+        return document
+
+    def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        credentials_file = token_file.parent / CREDENTIALS_FILE
+        exports = {
+            "GOOGLE_APPLICATION_CREDENTIALS": str(credentials_file),
+            "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": str(credentials_file),
+        }
+        if self.project:
+            exports["GOOGLE_PROJECT"] = self.project
+            exports["GOOGLE_CLOUD_PROJECT"] = self.project
+        content = json.dumps(self.credentials(token_file), indent=2).encode()
+        return CloudOutputs(exports=exports, extra_files={credentials_file: content})
+
+
+def _provider(env: Mapping[str, str]) -> str:
+    value = values.required(env, AUDIENCE, _PROVIDER_FORM)
+    match = _PROVIDER.fullmatch(value)
+    if match is None:
+        raise ConfigError.of(AUDIENCE, f"expected {_PROVIDER_FORM}, got {values.shown(value)}")
+    return match.group(1)
+
+
+def _url(env: Mapping[str, str], name: str, default: str) -> str:
+    value = values.optional(env, name) or default
+    return values.endpoint_url(name, value, _URL_FORM).rstrip("/")
+
+
+def from_env(env: Mapping[str, str]) -> GcpConfig | None:
+    """The GCP configuration, or None when ENABLE_DYNAMIC_CREDENTIALS_GCP is unset or false.
+
+    Raises ConfigError if it is enabled and the provider audience is missing or malformed, a
+    value is malformed, or credentials that the google provider prefers are in the environment.
+    """
+    if not values.boolean(env, ENABLE):
+        return None
+    problems = Problems()
+    problems.check(
+        lambda: refuse_static_credentials(
+            env, STATIC_CREDENTIALS, ENABLE, "Terraform's google provider"
+        ),
+        None,
+    )
+    config = GcpConfig(
+        provider=problems.check(lambda: _provider(env), ""),
+        service_account=problems.check(
+            lambda: values.optional_matching(env, SERVICE_ACCOUNT, _SERVICE_ACCOUNT, _EMAIL_FORM),
+            None,
+        ),
+        project=problems.check(
+            lambda: values.either(env, PROJECT, CLOUD_PROJECT, _PROJECT, _PROJECT_FORM), None
+        ),
+        sts_url=problems.check(lambda: _url(env, STS_URL, DEFAULT_STS_URL), ""),
+        iam_url=problems.check(lambda: _url(env, IAM_URL, DEFAULT_IAM_URL), ""),
+    )
+    problems.raise_if_any()
+    return config

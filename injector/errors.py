@@ -1,0 +1,64 @@
+"""Typed errors. The CLI turns them into exit codes in one place (injector.cli)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+class InjectorError(Exception):
+    """A failure the user can act on (exit 1): a file not writable, a command not found."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One bad setting: the variable (or option) it came from and what form was expected."""
+
+    variable: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.variable}: {self.message}"
+
+
+class ConfigError(InjectorError):
+    """Bad configuration or usage (exit 2). Raised before anything is written or exported.
+
+    Carries every problem found, so an operator can fix them all in one go.
+    """
+
+    def __init__(self, problems: Iterable[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+    @classmethod
+    def of(cls, variable: str, message: str) -> ConfigError:
+        return cls([Problem(variable, message)])
+
+
+class Problems:
+    """Collects the problems of several independent checks, so all are reported at once."""
+
+    def __init__(self) -> None:
+        self._found: list[Problem] = []
+
+    def add(self, variable: str, message: str) -> None:
+        self._found.append(Problem(variable, message))
+
+    def check(self, read: Callable[[], T], fallback: T) -> T:
+        """`read()`, or `fallback` if it failed (never used: `raise_if_any` follows)."""
+        try:
+            return read()
+        except ConfigError as error:
+            self._found.extend(error.problems)
+            return fallback
+
+    def raise_if_any(self) -> None:
+        if self._found:
+            raise ConfigError(self._found)
+
+    def __bool__(self) -> bool:
+        return bool(self._found)

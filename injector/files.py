@@ -1,0 +1,95 @@
+"""The private folder and the files in it: 0700 folder, 0600 files, atomic writes, clean-up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from injector.errors import ConfigError, InjectorError
+
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+def check_folder(path: Path, option: str = "--dir") -> None:
+    """A folder the user names must be theirs and private, or not exist yet (it is then made).
+
+    A folder others can read or enter would expose the tokens, and fixing its mode behind the
+    user's back could break whatever else lives in it, so both are refused.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise ConfigError.of(option, f"cannot use {path}: {error.strerror}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        raise ConfigError.of(option, f"{path} exists and is not a folder")
+    if info.st_uid != os.geteuid():
+        raise ConfigError.of(option, f"{path} belongs to another user: expected a folder of yours")
+    if info.st_mode & 0o077:
+        raise ConfigError.of(
+            option,
+            f"{path} is open to group or others (mode {stat.S_IMODE(info.st_mode):04o}): "
+            "expected a new path or a folder with mode 0700",
+        )
+
+
+def make_folder(path: Path | None) -> tuple[Path, bool]:
+    """The folder to write into, made private if new; and whether it was made here.
+
+    Without a path, a new folder under the system's temporary folder.
+    """
+    if path is None:
+        return Path(tempfile.mkdtemp(prefix="injector-")), True
+    check_folder(path)
+    path = path.absolute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=FOLDER_MODE)
+    except FileExistsError:
+        return path, False
+    except OSError as error:
+        raise InjectorError(f"cannot create {path}: {error.strerror}") from None
+    # mkdir's mode passes through the umask; set it exactly.
+    path.chmod(FOLDER_MODE)
+    return path, True
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a temporary file beside `path`, then rename it over `path`: a reader sees the old
+    content or the new, never a half-written file. Mode 0600 whatever the umask."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_all(files: Mapping[Path, bytes]) -> None:
+    """Write every file, or (on failure) none: the ones already written are removed."""
+    written: list[Path] = []
+    try:
+        for path, data in files.items():
+            write_atomically(path, data)
+            written.append(path)
+    except OSError as error:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise InjectorError(
+            f"cannot write {error.filename or 'a file'}: {error.strerror}"
+        ) from None
+
+
+def remove_folder(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,65 @@
+"""The pipeline every command shares: environment -> settings -> key -> plan -> files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from injector import files, keys, plan, settings
+from injector.keys import SigningKey
+from injector.plan import Plan
+from injector.settings import Settings
+
+log = logging.getLogger("injector")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    settings: Settings
+    key: SigningKey
+
+
+def prepare(env: Mapping[str, str], *, dry_run: bool = False) -> Prepared | None:
+    """Validated settings and the signing key; None when no cloud is enabled.
+
+    In a dry run a missing private key is replaced by a throw-away one.
+    """
+    loaded = settings.load(env, require_key=not dry_run)
+    if loaded is None:
+        return None
+    if dry_run and loaded.issuer.private_key_path is None:
+        key = keys.throwaway(loaded.issuer.key_id)
+    else:
+        key = keys.load(loaded.issuer)
+    return Prepared(settings=loaded, key=key)
+
+
+def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:
+    return plan.build(
+        prepared.settings, prepared.key, folder, int(time.time()) if now is None else now
+    )
+
+
+def write(prepared: Prepared, folder: Path | None, render: Callable[[Plan], T]) -> tuple[Plan, T]:
+    """Mint into `folder` (a new private temporary one if None), `render` the result, then write
+    the files. `render` runs first so that output it refuses leaves nothing written.
+
+    If anything fails, nothing is left behind: files written are removed, and so is a folder
+    made here.
+    """
+    target, created = files.make_folder(folder)
+    try:
+        minted = mint(prepared, target)
+        rendered = render(minted)
+        files.write_all(minted.files)
+    except BaseException:
+        if created:
+            files.remove_folder(target)
+        raise
+    log.info("wrote %d files to %s", len(minted.files), target)
+    return minted, rendered

@@ -1,0 +1,67 @@
+"""The job context: which organization, workspace and job a token is for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from injector import values
+from injector.errors import ConfigError, Problems
+
+# Variable names the Terrakube executor already gives its scripts, with the CLI option that
+# overrides each one.
+ORGANIZATION_NAME = "organizationName"
+WORKSPACE_NAME = "workspaceName"
+ORGANIZATION_ID = "organizationId"
+WORKSPACE_ID = "workspaceId"
+JOB_ID = "jobId"
+
+OPTIONS = {
+    ORGANIZATION_NAME: "--organization",
+    WORKSPACE_NAME: "--workspace",
+    ORGANIZATION_ID: "--organization-id",
+    WORKSPACE_ID: "--workspace-id",
+    JOB_ID: "--job-id",
+}
+
+_NAME_FORM = "a name without ':' or control characters"
+_ID_FORM = "an identifier without control characters"
+
+
+@dataclass(frozen=True)
+class JobContext:
+    organization: str
+    workspace: str
+    organization_id: str
+    workspace_id: str
+    job_id: str
+
+    @property
+    def subject(self) -> str:
+        """The `sub` claim, which cloud trust policies match on."""
+        return f"organization:{self.organization}:workspace:{self.workspace}"
+
+
+def _field(env: Mapping[str, str], name: str, form: str, forbidden: str = "") -> str:
+    value = env.get(name)
+    if not value:
+        raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}): expected {form}")
+    return values.text(name, value, form, forbidden=forbidden)
+
+
+def from_env(env: Mapping[str, str]) -> JobContext:
+    """Read the job context; every field is required.
+
+    Names go into `sub` between `:` separators, so a `:` in one would let a workspace called
+    `a:workspace:b` pass for another one: refused.
+    """
+    problems = Problems()
+    job = JobContext(
+        organization=problems.check(lambda: _field(env, ORGANIZATION_NAME, _NAME_FORM, ":"), ""),
+        workspace=problems.check(lambda: _field(env, WORKSPACE_NAME, _NAME_FORM, ":"), ""),
+        organization_id=problems.check(lambda: _field(env, ORGANIZATION_ID, _ID_FORM), ""),
+        workspace_id=problems.check(lambda: _field(env, WORKSPACE_ID, _ID_FORM), ""),
+        job_id=problems.check(lambda: _field(env, JOB_ID, _ID_FORM), ""),
+    )
+    problems.raise_if_any()
+    return job

@@ -1,0 +1,60 @@
+"""The dry run's report: what would be minted, written and exported. Never the token itself."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from injector.files import FILE_MODE, FOLDER_MODE
+from injector.keys import SigningKey
+from injector.plan import Plan
+from injector.settings import Settings
+
+
+def _utc(seconds: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+
+
+def _indented(document: object, prefix: str) -> str:
+    return json.dumps(document, indent=2).replace("\n", "\n" + prefix)
+
+
+def dry_run(settings: Settings, key: SigningKey, plan: Plan, now: int) -> str:
+    ttl = settings.issuer.ttl_minutes
+    if key.throwaway:
+        signer = (
+            f"a throw-away {key.description}: no key is configured "
+            "(DynamicCredentialPrivateKeyPath), so no cloud would accept these tokens"
+        )
+    else:
+        signer = f"{key.description} from {settings.issuer.private_key_path}"
+    lines = [
+        "injector dry run: nothing is written and nothing is exported.",
+        "",
+        f"issuer      {settings.issuer.issuer}",
+        f"subject     {settings.job.subject}",
+        f"signed by   {signer}",
+        f"lifetime    {ttl} minutes: {_utc(now)} to {_utc(now + ttl * 60)}",
+        f"folder      {plan.folder} (mode {FOLDER_MODE:04o})",
+    ]
+    for cloud in plan.clouds:
+        lines += [
+            "",
+            f"== {cloud.config.name}: token for audience {cloud.config.audience}",
+            f"header      {json.dumps(cloud.token.header)}",
+            f"claims      {_indented(cloud.token.claims, ' ' * 12)}",
+            "files",
+        ]
+        for path, data in cloud.files.items():
+            what = "the signed token" if path == cloud.token_file else "credentials"
+            lines.append(f"  {path}  ({what}, {len(data)} bytes, mode {FILE_MODE:04o})")
+            if path != cloud.token_file:
+                lines.append("    " + data.decode().replace("\n", "\n    "))
+        lines.append("exports")
+        lines += [f"  {name}={value}" for name, value in cloud.outputs.exports.items()]
+    lines += [
+        "",
+        "To write the files and print the exports: injector env",
+        "To run a command with them (files removed afterwards): injector run -- terraform plan",
+    ]
+    return "\n".join(lines) + "\n"

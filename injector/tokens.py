@@ -1,0 +1,44 @@
+"""The federated token: the claims Terrakube puts in it, signed with the issuer's key."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from injector import jws
+from injector.job import JobContext
+from injector.keys import SigningKey
+
+
+@dataclass(frozen=True)
+class Token:
+    header: dict[str, object]
+    claims: dict[str, object]
+    compact: str  # the signed JWT: a secret, never logged or printed unless asked for
+
+    def __repr__(self) -> str:  # keeps the JWT out of tracebacks and debug output
+        return f"Token(claims={self.claims!r})"
+
+
+def claims(
+    job: JobContext, issuer: str, audience: str, now: int, ttl_minutes: int
+) -> dict[str, object]:
+    """The claim set of the Terrakube documentation, in its order; `jti` is fresh each time."""
+    return {
+        "sub": job.subject,
+        "aud": audience,
+        "jti": str(uuid.uuid4()),
+        "terrakube_workspace_id": job.workspace_id,
+        "terrakube_organization_id": job.organization_id,
+        "terrakube_job_id": job.job_id,
+        "iat": now,
+        "iss": issuer,
+        "exp": now + ttl_minutes * 60,
+    }
+
+
+def mint(key: SigningKey, token_claims: dict[str, object]) -> Token:
+    header: dict[str, object] = {"kid": key.key_id, "alg": key.algorithm, "typ": "JWT"}
+    return Token(
+        header=header, claims=token_claims, compact=jws.sign(header, token_claims, key.private_key)
+    )
