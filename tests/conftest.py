@@ -1,0 +1,95 @@
+"""Shared fixtures: keys made the way operators make them, and an example workspace."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from injector.example import EXAMPLE_ENV
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class KeyFiles:
+    private_pkcs8: Path  # the Terrakube docs' three openssl commands
+    private_pkcs1: Path  # `BEGIN RSA PRIVATE KEY`, as `openssl genrsa -traditional` makes it
+    public: Path
+    other_public: Path  # a valid public key of another key pair
+    small_private: Path  # RSA-1024
+    ec_private: Path
+    encrypted_private: Path
+
+
+def _openssl(*args: str | Path) -> None:
+    subprocess.run(["openssl", *map(str, args)], check=True, capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def key_files(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
+    folder = tmp_path_factory.mktemp("keys")
+    temp = folder / "private_temp.pem"
+    _openssl("genrsa", "-out", temp, "2048")
+    _openssl("rsa", "-in", temp, "-outform", "PEM", "-pubout", "-out", folder / "public.pem")
+    _openssl(
+        "pkcs8",
+        "-topk8",
+        "-inform",
+        "PEM",
+        "-outform",
+        "PEM",
+        "-nocrypt",
+        "-in",
+        temp,
+        "-out",
+        folder / "private.pem",
+    )
+    _openssl("rsa", "-in", temp, "-traditional", "-out", folder / "pkcs1.pem")
+    _openssl("genrsa", "-out", folder / "other.pem", "2048")
+    _openssl("rsa", "-in", folder / "other.pem", "-pubout", "-out", folder / "other_public.pem")
+    _openssl("genrsa", "-out", folder / "small.pem", "1024")
+    _openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", folder / "ec.pem")
+    _openssl(
+        "pkcs8", "-topk8", "-in", temp, "-passout", "pass:secret", "-out", folder / "encrypted.pem"
+    )
+    return KeyFiles(
+        private_pkcs8=folder / "private.pem",
+        private_pkcs1=folder / "pkcs1.pem",
+        public=folder / "public.pem",
+        other_public=folder / "other_public.pem",
+        small_private=folder / "small.pem",
+        ec_private=folder / "ec.pem",
+        encrypted_private=folder / "encrypted.pem",
+    )
+
+
+@pytest.fixture
+def workspace(key_files: KeyFiles) -> dict[str, str]:
+    """A workspace environment with all three clouds enabled and real keys."""
+    return {
+        **EXAMPLE_ENV,
+        "DynamicCredentialPrivateKeyPath": str(key_files.private_pkcs8),
+        "DynamicCredentialPublicKeyPath": str(key_files.public),
+    }
+
+
+def run_injector(
+    *args: str, env: Mapping[str, str], cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`python -m injector ARGS` in a clean environment: only `env`, plus what Python needs."""
+    base = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+    return subprocess.run(
+        [sys.executable, "-m", "injector", *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
