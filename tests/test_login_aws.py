@@ -1,0 +1,105 @@
+"""boto3, in a process that has nothing but what `injector env` exported, logs in with web
+identity against a real moto server. (moto accepts any token: this proves the wiring.)"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+
+from tests.conftest import run_injector
+
+ROLE_NAME = "terrakube-role"
+ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
+
+# Runs in the child: only the exports and the endpoint override are in its environment.
+BOTO3_LOGIN = """
+import json, boto3
+session = boto3.Session()
+credentials = session.get_credentials()
+identity = session.client("sts").get_caller_identity()
+s3 = session.client("s3")
+s3.create_bucket(Bucket="injector-login-test")
+s3.put_object(Bucket="injector-login-test", Key="hello", Body=b"from web identity")
+body = s3.get_object(Bucket="injector-login-test", Key="hello")["Body"].read().decode()
+print(json.dumps({
+    "method": credentials.method,
+    "arn": identity["Arn"],
+    "account": identity["Account"],
+    "region": session.region_name,
+    "body": body,
+}))
+"""
+
+
+def _create_role(endpoint: str) -> None:
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {
+                    "Federated": "arn:aws:iam::123456789012:oidc-provider/terrakube-api.example.com"
+                },
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        "terrakube-api.example.com:aud": "aws.workload.identity",
+                        "terrakube-api.example.com:sub": "organization:simple:workspace:simple-cli",
+                    }
+                },
+            }
+        ],
+    }
+    iam = boto3.client(
+        "iam",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    existing = [role["RoleName"] for role in iam.list_roles()["Roles"]]
+    if ROLE_NAME not in existing:
+        iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
+
+
+def test_boto3_assumes_the_role_with_only_the_exports(
+    workspace: dict[str, str], moto_endpoint: str, tmp_path: Path
+) -> None:
+    _create_role(moto_endpoint)
+    workspace["WORKLOAD_IDENTITY_ROLE_AWS"] = ROLE_ARN
+    workspace["ENABLE_DYNAMIC_CREDENTIALS_AZURE"] = "false"
+    workspace["ENABLE_DYNAMIC_CREDENTIALS_GCP"] = "false"
+    exported = run_injector(
+        "env", "--dir", str(tmp_path / "creds"), "--format", "json", env=workspace
+    )
+    assert exported.returncode == 0, exported.stderr
+    exports = json.loads(exported.stdout)
+
+    child_env = {
+        **exports,
+        "AWS_ENDPOINT_URL": moto_endpoint,
+        "HOME": str(tmp_path),  # no ~/.aws of the machine's user
+        "PATH": os.environ["PATH"],
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", BOTO3_LOGIN],
+        env=child_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    login = json.loads(result.stdout)
+    assert login["method"] == "assume-role-with-web-identity"
+    assert login["arn"] == (
+        f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/terrakube-simple-simple-cli-1"
+    )
+    assert login["account"] == "123456789012"
+    assert login["region"] == "us-east-1"
+    assert login["body"] == "from web identity"
