@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from injector import __version__, inject, render, report
+from injector import __version__, hook, inject, phases, render, report, run, settings
 from injector.errors import ConfigError, InjectorError
 from injector.example import EXAMPLE_ENV
 from injector.job import OPTIONS as JOB_OPTIONS
@@ -50,6 +50,14 @@ def _folder_option(parser: argparse.ArgumentParser, help_text: str) -> None:
     parser.add_argument("--dir", type=Path, metavar="D", help=help_text)
 
 
+def _phase_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--phase",
+        choices=phases.PHASES,
+        help="use the <VARIABLE>_PLAN or _APPLY identities (role, client id, service account)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = _Parser(
@@ -66,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="dry run on a built-in example workspace (all three clouds), not the environment",
     )
     _folder_option(parser, "the folder the files would go to (default: a new temporary one)")
+    _phase_option(parser)
     parser.set_defaults(handler=_dry_run)
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
 
@@ -84,7 +93,39 @@ def build_parser() -> argparse.ArgumentParser:
         help="shell (eval-safe export lines, default), dotenv, json (one flat object), "
         "terrakube (KEY=VALUE for Terrakube's env file), github (for $GITHUB_ENV)",
     )
+    _phase_option(env)
     env.set_defaults(handler=_env)
+
+    run_parser = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run a command with the exports; refresh tokens; remove them afterwards",
+        description="Mint and write as `env` does, run CMD with the exports added to its "
+        "environment, re-mint the tokens before they expire while it runs, pass SIGINT, SIGTERM "
+        "and SIGHUP on to it, remove the files when it ends and exit with its status.",
+    )
+    _folder_option(run_parser, "write into D (default: a new temporary folder, removed afterwards)")
+    _phase_option(run_parser)
+    run_parser.add_argument(
+        "--refresh-interval",
+        type=float,
+        metavar="SECONDS",
+        help="re-mint every SECONDS (default: half the token lifetime, sooner for Azure)",
+    )
+    run_parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run_parser.set_defaults(handler=_run)
+
+    hook_parser = commands.add_parser(
+        "hook",
+        parents=[common],
+        help="Terrakube executor hook: write the files, add the exports to $terrakubeEnv",
+        description="For a Terrakube template step before init, plan or apply: write the files "
+        "under $workingDirectory/.terraform/injector and add the exports to the env file that "
+        "$terrakubeEnv names (default $workingDirectory/.terrakube_temp_env).",
+    )
+    _folder_option(hook_parser, "write into D instead of $workingDirectory/.terraform/injector")
+    _phase_option(hook_parser)
+    hook_parser.set_defaults(handler=_hook)
     return parser
 
 
@@ -99,7 +140,7 @@ def _environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str,
 
 def _dry_run(args: argparse.Namespace) -> int:
     env = _environment(args, EXAMPLE_ENV if args.example else os.environ)
-    prepared = inject.prepare(env, dry_run=True)
+    prepared = inject.prepare(env, dry_run=True, phase=getattr(args, "phase", None))
     if prepared is None:
         print(
             "injector dry run: no cloud has dynamic credentials enabled "
@@ -116,24 +157,63 @@ def _dry_run(args: argparse.Namespace) -> int:
 
 
 def _env(args: argparse.Namespace) -> int:
-    prepared = inject.prepare(_environment(args, os.environ))
+    prepared = inject.prepare(_environment(args, os.environ), phase=getattr(args, "phase", None))
     if prepared is None:
         log.warning("no cloud has dynamic credentials enabled: nothing minted, nothing exported")
         sys.stdout.write(render.render({}, args.format))
         return 0
-    _, output = inject.write(
+    written = inject.write(
         prepared,
         getattr(args, "dir", None),
         lambda minted: render.render(minted.exports, args.format),
     )
-    sys.stdout.write(output)
+    sys.stdout.write(written.output)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise ConfigError.of("usage", "expected a command: injector run -- CMD [ARG ...]")
+    env = _environment(args, os.environ)
+    dropped = settings.static_credentials(env)
+    clean = {name: value for name, value in env.items() if name not in dropped}
+    prepared = inject.prepare(clean, phase=getattr(args, "phase", None))
+    if args.refresh_interval is not None and args.refresh_interval <= 0:
+        raise ConfigError.of("--refresh-interval", "expected a positive number of seconds")
+    return run.run(
+        command,
+        prepared,
+        os.environ,
+        folder=getattr(args, "dir", None),
+        dropped=dropped,
+        refresh_interval=args.refresh_interval,
+    )
+
+
+def _hook(args: argparse.Namespace) -> int:
+    return hook.hook(
+        _environment(args, os.environ),
+        phase=getattr(args, "phase", None),
+        folder=getattr(args, "dir", None),
+    )
+
+
+class _Formatter(logging.Formatter):
+    """`injector: warning: ...`, in the same shape as the error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"injector: {record.levelname.lower()}: {record.getMessage()}" + (
+            "\n" + self.formatException(record.exc_info) if record.exc_info else ""
+        )
 
 
 def _configure_logging(level: str | None) -> None:
     chosen = (level or os.environ.get(LOG_LEVEL) or "warning").upper()
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("injector: %(levelname)s: %(message)s"))
+    handler.setFormatter(_Formatter())
     log.handlers[:] = [handler]
     log.setLevel(getattr(logging, chosen, logging.WARNING))
     log.propagate = False

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from injector import files, keys, plan, settings
 from injector.keys import SigningKey
@@ -15,7 +14,6 @@ from injector.plan import Plan
 from injector.settings import Settings
 
 log = logging.getLogger("injector")
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -24,12 +22,14 @@ class Prepared:
     key: SigningKey
 
 
-def prepare(env: Mapping[str, str], *, dry_run: bool = False) -> Prepared | None:
+def prepare(
+    env: Mapping[str, str], *, dry_run: bool = False, phase: str | None = None
+) -> Prepared | None:
     """Validated settings and the signing key; None when no cloud is enabled.
 
     In a dry run a missing private key is replaced by a throw-away one.
     """
-    loaded = settings.load(env, require_key=not dry_run)
+    loaded = settings.load(env, require_key=not dry_run, phase=phase)
     if loaded is None:
         return None
     if dry_run and loaded.issuer.private_key_path is None:
@@ -45,7 +45,26 @@ def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:
     )
 
 
-def write(prepared: Prepared, folder: Path | None, render: Callable[[Plan], T]) -> tuple[Plan, T]:
+@dataclass(frozen=True)
+class Written:
+    """Files on disk for one job, and how to take them away again."""
+
+    plan: Plan
+    output: str
+    created_folder: bool
+
+    def remove(self) -> None:
+        """Remove the folder if it was made for this job, else just the files written."""
+        if self.created_folder:
+            files.remove_folder(self.plan.folder)
+        else:
+            for path in self.plan.files:
+                path.unlink(missing_ok=True)
+
+
+def write(
+    prepared: Prepared, folder: Path | None, render: Callable[[Plan], str] | None = None
+) -> Written:
     """Mint into `folder` (a new private temporary one if None), `render` the result, then write
     the files. `render` runs first so that output it refuses leaves nothing written.
 
@@ -55,11 +74,11 @@ def write(prepared: Prepared, folder: Path | None, render: Callable[[Plan], T]) 
     target, created = files.make_folder(folder)
     try:
         minted = mint(prepared, target)
-        rendered = render(minted)
+        output = render(minted) if render is not None else ""
         files.write_all(minted.files)
     except BaseException:
         if created:
             files.remove_folder(target)
         raise
     log.info("wrote %d files to %s", len(minted.files), target)
-    return minted, rendered
+    return Written(plan=minted, output=output, created_folder=created)

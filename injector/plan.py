@@ -46,7 +46,12 @@ def build(settings: Settings, key: SigningKey, folder: Path, now: int) -> Plan:
     plans = []
     for config in settings.clouds:
         claims = tokens.claims(
-            settings.job, settings.issuer.issuer, config.audience, now, settings.issuer.ttl_minutes
+            settings.job,
+            settings.issuer.issuer,
+            config.audience,
+            now,
+            settings.issuer.ttl_minutes,
+            settings.extra_claims,
         )
         token_file = folder / f"{config.name}.jwt"
         plans.append(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from injector import jws
@@ -21,9 +22,15 @@ class Token:
 
 
 def claims(
-    job: JobContext, issuer: str, audience: str, now: int, ttl_minutes: int
+    job: JobContext,
+    issuer: str,
+    audience: str,
+    now: int,
+    ttl_minutes: int,
+    extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """The claim set of the Terrakube documentation, in its order; `jti` is fresh each time."""
+    """The claim set of the Terrakube documentation, in its order, then any opted-in `extra`;
+    `jti` is fresh each time."""
     return {
         "sub": job.subject,
         "aud": audience,
@@ -34,6 +41,7 @@ def claims(
         "iat": now,
         "iss": issuer,
         "exp": now + ttl_minutes * 60,
+        **(extra or {}),
     }
 
 

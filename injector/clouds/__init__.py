@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import Protocol
 
 from injector.clouds import aws, azure, gcp
 from injector.clouds.base import CloudConfig, CloudOutputs
 
-__all__ = ["LOADERS", "CloudConfig", "CloudOutputs"]
+__all__ = ["CLOUDS", "Cloud", "CloudConfig", "CloudOutputs"]
 
-# Each loader returns None when its cloud is not enabled in the environment.
-LOADERS: tuple[Callable[[Mapping[str, str]], CloudConfig | None], ...] = (
-    aws.from_env,
-    azure.from_env,
-    gcp.from_env,
-)
+
+class Cloud(Protocol):
+    """What a cloud module provides (each module in this package is one)."""
+
+    ENABLE: str  # the switch variable
+    STATIC_CREDENTIALS: tuple[str, ...]  # variables the SDKs would prefer over web identity
+
+    def from_env(self, env: Mapping[str, str]) -> CloudConfig | None:
+        """The validated config, or None when the cloud is not enabled."""
+        ...
+
+
+CLOUDS: tuple[Cloud, ...] = (aws, azure, gcp)

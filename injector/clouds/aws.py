@@ -22,7 +22,11 @@ DEFAULT_REGION = "AWS_DEFAULT_REGION"
 SESSION_NAME = "AWS_ROLE_SESSION_NAME"
 
 DEFAULT_AUDIENCE = "aws.workload.identity"
-STATIC_CREDENTIALS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+STATIC_CREDENTIALS: tuple[str, ...] = (
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+)
 
 # IAM names: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
 _ROLE_ARN = re.compile(

@@ -28,7 +28,7 @@ DEFAULT_IAM_URL = "https://iamcredentials.googleapis.com"
 SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 (a type name)
 CREDENTIALS_FILE = "gcp-credentials.json"
 # The Terraform google provider prefers these over GOOGLE_APPLICATION_CREDENTIALS.
-STATIC_CREDENTIALS = (
+STATIC_CREDENTIALS: tuple[str, ...] = (
     "GOOGLE_CREDENTIALS",
     "GOOGLE_CLOUD_KEYFILE_JSON",
     "GCLOUD_KEYFILE_JSON",

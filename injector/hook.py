@@ -1,0 +1,66 @@
+"""`injector hook`: the Terrakube executor step that runs before terraform init, plan and apply.
+
+Terrakube runs template scripts with the job's environment (`workingDirectory`, `terrakubeEnv`,
+the job ids, the workspace variables) and loads `KEY=VALUE` lines from the file `terrakubeEnv`
+names into the Terraform process. The hook writes the tokens inside the working directory, which
+Terrakube deletes after the job, and puts the exports in that file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from injector import files, inject, render, values
+from injector.errors import ConfigError, InjectorError
+
+log = logging.getLogger("injector")
+
+WORKING_DIRECTORY = "workingDirectory"
+ENV_FILE = "terrakubeEnv"
+DEFAULT_ENV_FILE = ".terrakube_temp_env"
+# Under `.terraform/`: Terrakube's artifact upload skips any path with a `.terraform` part, so no
+# artifact pattern can ever pick up a token.
+DEFAULT_FOLDER = Path(".terraform", "injector")
+
+
+def merged_env_file(existing: str, lines: str) -> str:
+    """`existing` with `lines` (KEY=VALUE) added: earlier lines for the same keys (a previous
+    hook run) are dropped, everything else is kept as it was."""
+    keys = {line.split("=", 1)[0] for line in lines.splitlines()}
+    kept = [
+        line for line in existing.splitlines(keepends=True) if line.split("=", 1)[0] not in keys
+    ]
+    text = "".join(kept)
+    if text and not text.endswith("\n"):
+        text += "\n"
+    return text + lines
+
+
+def _working_directory(env: Mapping[str, str]) -> Path:
+    value = values.required(env, WORKING_DIRECTORY, "the job's working directory")
+    path = Path(value)
+    if not path.is_dir():
+        raise ConfigError.of(WORKING_DIRECTORY, f"{path} is not a folder")
+    return path
+
+
+def hook(env: Mapping[str, str], *, phase: str | None = None, folder: Path | None = None) -> int:
+    """Mint, write the files, and merge the exports into Terrakube's env file."""
+    working = _working_directory(env)
+    env_file = Path(values.optional(env, ENV_FILE) or working / DEFAULT_ENV_FILE)
+    prepared = inject.prepare(env, phase=phase)
+    if prepared is None:
+        log.info("no cloud has dynamic credentials enabled: %s left as it is", env_file)
+        return 0
+    target = folder if folder is not None else working / DEFAULT_FOLDER
+    written = inject.write(prepared, target, lambda plan: render.terrakube(plan.exports))
+    try:
+        existing = env_file.read_text() if env_file.exists() else ""
+        files.write_atomically(env_file, merged_env_file(existing, written.output).encode())
+    except OSError as error:
+        written.remove()
+        raise InjectorError(f"cannot update {env_file} ({ENV_FILE}): {error.strerror}") from None
+    log.info("exports for %d clouds added to %s", len(written.plan.clouds), env_file)
+    return 0

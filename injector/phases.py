@@ -1,0 +1,48 @@
+"""Plan and apply phases: a workspace may use a read-only identity for plan and a write one for
+apply. `<VARIABLE>_PLAN` / `<VARIABLE>_APPLY` override `<VARIABLE>` for that phase."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from injector import values
+from injector.errors import ConfigError, Problem
+
+PHASES = ("plan", "apply")
+PHASE_CLAIM = "DynamicCredentialPhaseClaim"
+CLAIM_NAME = "terrakube_run_phase"
+
+# The identity each cloud assumes; audiences and the rest stay shared by both phases.
+PHASED = ("WORKLOAD_IDENTITY_ROLE_AWS", "ARM_CLIENT_ID", "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL")
+
+
+def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment as the phase sees it, and for each overridden variable the name its value
+    came from (so an error names `WORKLOAD_IDENTITY_ROLE_AWS_APPLY`, where the typo is)."""
+    if phase is None:
+        return dict(env), {}
+    if phase not in PHASES:
+        raise ConfigError.of("--phase", f"expected plan or apply, got {values.shown(phase)}")
+    resolved, origins = dict(env), {}
+    for variable in PHASED:
+        specific = f"{variable}_{phase.upper()}"
+        if values.optional(env, specific) is not None:
+            resolved[variable] = env[specific]
+            origins[variable] = specific
+    return resolved, origins
+
+
+def renamed(error: ConfigError, origins: Mapping[str, str]) -> ConfigError:
+    return ConfigError(
+        Problem(origins.get(p.variable, p.variable), p.message) for p in error.problems
+    )
+
+
+def claim(env: Mapping[str, str], phase: str | None) -> dict[str, object]:
+    """The extra claim, when the operator opts in with DynamicCredentialPhaseClaim; else none.
+
+    Off by default so tokens keep exactly the Terrakube claim set that trust policies expect.
+    """
+    if phase is None or not values.boolean(env, PHASE_CLAIM):
+        return {}
+    return {CLAIM_NAME: phase}

@@ -1,0 +1,152 @@
+"""`injector run -- CMD`: run a command with the exports, keep its tokens fresh, clean up after.
+
+Signals: SIGTERM, SIGHUP and SIGINT sent to injector are passed on to the command, and its exit
+status becomes injector's (128+N if it died of signal N). One exception: a Ctrl-C typed at a
+terminal already reaches every process of the foreground group, the command included, so it is
+not sent a second time (Terraform treats a second interrupt as "stop now, skip clean-up").
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import FrameType
+
+from injector import inject, refresh
+from injector.inject import Prepared
+
+log = logging.getLogger("injector")
+
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT)
+
+
+class _Interrupted(Exception):
+    """A signal arrived before the command was started: stop, clean up, exit 128+N."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _terminal_delivers_to_group() -> bool:
+    """Whether we are the foreground process group of a terminal (which then signals us all)."""
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        try:
+            if stream is not None and stream.isatty():
+                return os.tcgetpgrp(stream.fileno()) == os.getpgrp()
+        except (OSError, ValueError):
+            continue
+    return False
+
+
+class _SignalRelay:
+    """Signal handlers for the lifetime of the command.
+
+    Before the command starts, a signal aborts (raises _Interrupted). While it is being started,
+    signals are queued, so none is lost between fork and knowing the child's pid. Afterwards,
+    each is sent on to the command.
+    """
+
+    def __init__(self) -> None:
+        self.child: subprocess.Popen[bytes] | None = None
+        self._starting = False
+        self._queued: list[int] = []
+        self._forward_interrupt = not _terminal_delivers_to_group()
+        self._previous = {signum: signal.signal(signum, self._handle) for signum in FORWARDED}
+
+    def _handle(self, signum: int, _frame: FrameType | None) -> None:
+        if self.child is not None:
+            self._forward(self.child, signum)
+        elif self._starting:
+            self._queued.append(signum)
+        else:
+            raise _Interrupted(signum)
+
+    def _forward(self, child: subprocess.Popen[bytes], signum: int) -> None:
+        if signum == signal.SIGINT and not self._forward_interrupt:
+            return
+        log.info("passing signal %d on to the command", signum)
+        child.send_signal(signum)
+
+    def start(self, command: Sequence[str], env: Mapping[str, str]) -> subprocess.Popen[bytes]:
+        self._starting = True
+        try:
+            child = subprocess.Popen(list(command), env=dict(env))
+        finally:
+            self._starting = False
+        self.child = child
+        for signum in self._queued:
+            self._forward(child, signum)
+        return child
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+
+def exit_status(returncode: int) -> int:
+    """A shell's convention: a command killed by signal N exits 128+N."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def child_environment(
+    base: Mapping[str, str], exports: Mapping[str, str], dropped: Sequence[str]
+) -> dict[str, str]:
+    env = {name: value for name, value in base.items() if name not in dropped}
+    env.update(exports)
+    return env
+
+
+def run(
+    command: Sequence[str],
+    prepared: Prepared | None,
+    base_env: Mapping[str, str],
+    *,
+    folder: Path | None = None,
+    dropped: Sequence[str] = (),
+    refresh_interval: float | None = None,
+) -> int:
+    """Run `command` and return its exit status. Files written for it are removed on every way
+    out: normal exit, a crash of the command, a signal to injector, or an error here."""
+    relay = _SignalRelay()
+    written: inject.Written | None = None
+    refresher: refresh.Refresher | None = None
+    try:
+        if prepared is not None:
+            written = inject.write(prepared, folder)
+        exports = written.plan.exports if written is not None else {}
+        if dropped:
+            log.warning(
+                "not passing %s to the command: they would win over the web identity enabled "
+                "for their cloud",
+                ", ".join(dropped),
+            )
+        try:
+            child = relay.start(command, child_environment(base_env, exports, dropped))
+        except FileNotFoundError:
+            print(f"injector: error: command not found: {command[0]}", file=sys.stderr)
+            return 127
+        except PermissionError:
+            print(f"injector: error: permission denied: {command[0]}", file=sys.stderr)
+            return 126
+        if prepared is not None and written is not None:
+            interval = refresh_interval or refresh.interval_for(
+                prepared.settings.issuer.ttl_minutes * 60,
+                tuple(cloud.name for cloud in prepared.settings.clouds),
+            )
+            refresher = refresh.Refresher(prepared, written.plan.folder, interval)
+            refresher.start()
+        return exit_status(child.wait())
+    except _Interrupted as interrupted:
+        return 128 + interrupted.signum
+    finally:
+        if refresher is not None:
+            refresher.stop()
+        if written is not None:
+            written.remove()
+        relay.restore()
