@@ -36,7 +36,7 @@ print(json.dumps({
 """
 
 
-def _create_role(endpoint: str) -> None:
+def create_role(endpoint: str) -> None:
     trust = {
         "Version": "2012-10-17",
         "Statement": [
@@ -70,7 +70,7 @@ def _create_role(endpoint: str) -> None:
 def test_boto3_assumes_the_role_with_only_the_exports(
     workspace: dict[str, str], moto_endpoint: str, tmp_path: Path
 ) -> None:
-    _create_role(moto_endpoint)
+    create_role(moto_endpoint)
     workspace["WORKLOAD_IDENTITY_ROLE_AWS"] = ROLE_ARN
     workspace["ENABLE_DYNAMIC_CREDENTIALS_AZURE"] = "false"
     workspace["ENABLE_DYNAMIC_CREDENTIALS_GCP"] = "false"

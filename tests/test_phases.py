@@ -1,0 +1,60 @@
+"""Plan and apply phases: per-phase identities, error names, the opt-in claim."""
+
+from __future__ import annotations
+
+import pytest
+
+from injector import phases, settings
+from injector.errors import ConfigError
+
+ROLE = "WORKLOAD_IDENTITY_ROLE_AWS"
+
+
+def test_no_phase_leaves_the_environment_as_it_is() -> None:
+    env = {ROLE: "a", f"{ROLE}_APPLY": "b"}
+    assert phases.resolve(env, None) == (env, {})
+
+
+@pytest.mark.parametrize("phase", ["plan", "apply"])
+def test_phase_variables_override_the_plain_ones(phase: str) -> None:
+    env = {
+        ROLE: "plain",
+        f"{ROLE}_{phase.upper()}": "phased",
+        "ARM_CLIENT_ID": "client",
+        "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL_PLAN": "",  # empty: Terrakube's unset
+    }
+    resolved, origins = phases.resolve(env, phase)
+    assert resolved[ROLE] == "phased"
+    assert resolved["ARM_CLIENT_ID"] == "client"
+    assert origins == {ROLE: f"{ROLE}_{phase.upper()}"}
+
+
+def test_unknown_phase_is_refused() -> None:
+    with pytest.raises(ConfigError) as caught:
+        phases.resolve({}, "destroy")
+    assert caught.value.problems[0].variable == "--phase"
+
+
+def test_an_error_names_the_phase_variable_that_holds_the_typo(workspace: dict[str, str]) -> None:
+    workspace[f"{ROLE}_APPLY"] = "arn:aws:iam::123:role/x"
+    with pytest.raises(ConfigError) as caught:
+        settings.load(workspace, phase="apply")
+    assert [p.variable for p in caught.value.problems] == [f"{ROLE}_APPLY"]
+    # The plan phase does not read the apply variable, so it is fine.
+    assert settings.load(workspace, phase="plan") is not None
+
+
+def test_the_phase_claim_is_off_unless_the_operator_opts_in(workspace: dict[str, str]) -> None:
+    assert phases.claim(workspace, "plan") == {}
+    workspace[phases.PHASE_CLAIM] = "true"
+    assert phases.claim(workspace, "plan") == {"terrakube_run_phase": "plan"}
+    assert phases.claim(workspace, None) == {}
+    loaded = settings.load(workspace, phase="apply")
+    assert loaded is not None and loaded.extra_claims == {"terrakube_run_phase": "apply"}
+
+
+def test_the_phase_claim_switch_is_validated(workspace: dict[str, str]) -> None:
+    workspace[phases.PHASE_CLAIM] = "maybe"
+    with pytest.raises(ConfigError) as caught:
+        settings.load(workspace, phase="plan")
+    assert caught.value.problems[0].variable == phases.PHASE_CLAIM
