@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import os
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from injector.hook import merged_env_file
 from tests.conftest import run_injector
-from tests.test_login_aws import BOTO3_LOGIN, ROLE_ARN, ROLE_NAME, create_role
+from tests.test_login_aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
 
 
 def terrakube_split(text: str) -> dict[str, str]:
@@ -141,20 +137,6 @@ def test_terrakube_env_file_logs_boto3_in_through_moto(
     env_file = Path(job["workingDirectory"]) / ".terrakube_temp_env"
     assert callable(loader)
     loaded = loader(env_file.read_text())
-    result = subprocess.run(
-        [sys.executable, "-c", BOTO3_LOGIN],
-        env={
-            **loaded,
-            "AWS_ENDPOINT_URL": moto_endpoint,
-            "HOME": str(tmp_path),
-            "PATH": os.environ["PATH"],
-        },
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    login = json.loads(result.stdout)
+    login = boto3_login(loaded, moto_endpoint, tmp_path)
     assert login["method"] == "assume-role-with-web-identity"
     assert login["arn"].startswith(f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/")

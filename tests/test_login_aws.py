@@ -36,6 +36,26 @@ print(json.dumps({
 """
 
 
+def boto3_login(exports: dict[str, str], endpoint: str, home: Path) -> dict[str, str]:
+    """Run BOTO3_LOGIN in a process whose environment is `exports` plus the endpoint override."""
+    result = subprocess.run(
+        [sys.executable, "-c", BOTO3_LOGIN],
+        env={
+            **exports,
+            "AWS_ENDPOINT_URL": endpoint,
+            "HOME": str(home),  # no ~/.aws of the machine's user
+            "PATH": os.environ["PATH"],
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    login: dict[str, str] = json.loads(result.stdout)
+    return login
+
+
 def create_role(endpoint: str) -> None:
     trust = {
         "Version": "2012-10-17",
@@ -80,22 +100,7 @@ def test_boto3_assumes_the_role_with_only_the_exports(
     assert exported.returncode == 0, exported.stderr
     exports = json.loads(exported.stdout)
 
-    child_env = {
-        **exports,
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "HOME": str(tmp_path),  # no ~/.aws of the machine's user
-        "PATH": os.environ["PATH"],
-    }
-    result = subprocess.run(
-        [sys.executable, "-c", BOTO3_LOGIN],
-        env=child_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    login = json.loads(result.stdout)
+    login = boto3_login(exports, moto_endpoint, tmp_path)
     assert login["method"] == "assume-role-with-web-identity"
     assert login["arn"] == (
         f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/terrakube-simple-simple-cli-1"
