@@ -52,6 +52,7 @@ def make_folder(path: Path | None) -> tuple[Path, bool]:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.mkdir(mode=FOLDER_MODE)
     except FileExistsError:
+        check_folder(path)  # made by someone else since the check above: check it again
         return path, False
     except OSError as error:
         raise InjectorError(f"cannot create {path}: {error.strerror}") from None
@@ -79,16 +80,14 @@ def write_atomically(path: Path, data: bytes) -> None:
 def write_all(files: Mapping[Path, bytes]) -> None:
     """Write every file, or (on failure) none: the ones already written are removed."""
     written: list[Path] = []
-    try:
-        for path, data in files.items():
+    for path, data in files.items():
+        try:
             write_atomically(path, data)
-            written.append(path)
-    except OSError as error:
-        for path in written:
-            path.unlink(missing_ok=True)
-        raise InjectorError(
-            f"cannot write {error.filename or 'a file'}: {error.strerror}"
-        ) from None
+        except OSError as error:
+            for done in written:
+                done.unlink(missing_ok=True)
+            raise InjectorError(f"cannot write {path}: {error.strerror}") from None
+        written.append(path)
 
 
 def remove_folder(path: Path) -> None:

@@ -9,6 +9,8 @@ from collections.abc import Callable, Mapping
 
 from injector.errors import ConfigError, Problems
 
+_TERRAKUBE_UNSAFE = (("=", "'='"), ("\n", "a line break"), ("\r", "a carriage return"))
+
 
 def shell(exports: Mapping[str, str]) -> str:
     """`export NAME='value'` lines, safe to `eval` whatever a value holds."""
@@ -16,8 +18,16 @@ def shell(exports: Mapping[str, str]) -> str:
 
 
 def dotenv(exports: Mapping[str, str]) -> str:
-    """`NAME='value'` lines. Single quotes, because python-dotenv and docker compose expand
-    `${...}` inside double quotes; `\\` and `'` are escaped as python-dotenv reads them."""
+    """`NAME='value'` lines, `\\` and `'` escaped as python-dotenv reads them.
+
+    python-dotenv expands `${...}` even inside single quotes and has no escape for it, so a value
+    holding `${` is refused rather than changed on the way.
+    """
+    problems = Problems()
+    for name, value in exports.items():
+        if "${" in value:
+            problems.add(name, "its value contains '${', which dotenv readers would expand")
+    problems.raise_if_any()
     lines = []
     for name, value in exports.items():
         escaped = value.replace("\\", "\\\\").replace("'", "\\'")
@@ -32,16 +42,16 @@ def as_json(exports: Mapping[str, str]) -> str:
 def terrakube(exports: Mapping[str, str]) -> str:
     """`NAME=value` lines as Terrakube's executor loads them from its env file.
 
-    It splits each line on `=` and keeps the first two parts, so a value holding `=` or a line
-    break would arrive cut short: such values are refused, not written.
+    Older executors split each line on every `=` and keep the first two parts (and fail on a
+    line without a second part); all of them read line by line. So a value holding `=` or a
+    line break would arrive cut short, and an empty one would break the job: such values are
+    refused, not written.
     """
     problems = Problems()
     for name, value in exports.items():
-        bad = [
-            label
-            for char, label in (("=", "'='"), ("\n", "a line break"), ("\r", "a carriage return"))
-            if char in value
-        ]
+        bad = [label for char, label in _TERRAKUBE_UNSAFE if char in value]
+        if not value:
+            bad.append("nothing (an empty value)")
         if bad:
             problems.add(
                 name,

@@ -14,6 +14,10 @@ from injector.errors import ConfigError
 _TRUE = frozenset({"true", "1", "yes", "on"})
 _FALSE = frozenset({"false", "0", "no", "off"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# 1 to 65535: a typo in a port must not reach `iss` or a credentials file.
+PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_URL_PATH = r"(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?"
+_HTTPS_URL = re.compile(rf"https://[A-Za-z0-9.-]+(:{PORT})?{_URL_PATH}")
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 
@@ -92,14 +96,12 @@ def positive_int(name: str, value: str, *, maximum: int, unit: str) -> int:
 
 def https_url(name: str, value: str, form: str) -> str:
     """An absolute https URL with a host, no credentials, query or fragment."""
-    if not re.fullmatch(
-        r"https://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?", value
-    ):
+    if not _HTTPS_URL.fullmatch(value):
         raise ConfigError.of(name, f"expected {form}, got {shown(value)}")
     return value
 
 
-_LOOPBACK_HTTP = re.compile(r"http://(127\.[0-9.]+|localhost|\[::1\])(:[0-9]{1,5})?(/[^\s?#]*)?")
+_LOOPBACK_HTTP = re.compile(rf"http://(127\.[0-9.]+|localhost|\[::1\])(:{PORT})?{_URL_PATH}")
 
 
 def endpoint_url(name: str, value: str, form: str) -> str:

@@ -1,0 +1,172 @@
+"""Property tests: any string either round-trips exactly through every output format, or is
+refused as a configuration error; no input makes the settings parser fail any other way."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+from collections.abc import Mapping
+
+import pytest
+from dotenv import dotenv_values
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from injector import render
+from injector import settings as settings_module
+from injector.errors import ConfigError
+from injector.example import EXAMPLE_ENV
+from injector.job import JobContext
+
+# Environment values are C strings of the locale's encoding: any character but NUL and the lone
+# surrogates that stand for undecodable bytes.
+characters = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+env_text = st.text(characters, max_size=40)
+# Export names are fixed identifiers; `_` alone is bash's own.
+names = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True)
+exports = st.dictionaries(names, env_text, min_size=1, max_size=6)
+FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def terrakube_split(text: str) -> dict[str, str]:
+    """Terrakube's older loader: Java's readLine (ends a line at \\n, \\r or \\r\\n only), then
+    `line.split("=")` keeping parts 0 and 1; Java's split drops trailing empty strings and a
+    line without part 1 throws (IndexError here)."""
+    loaded = {}
+    for line in re.split(r"\r\n|\r|\n", text.removesuffix("\n")):
+        parts = line.split("=")
+        while parts and parts[-1] == "":
+            parts.pop()
+        loaded[parts[0]] = parts[1]
+    return loaded
+
+
+def github_env(text: str) -> dict[str, str]:
+    """GitHub's $GITHUB_ENV syntax: NAME=value, or NAME<<DELIMITER ... DELIMITER."""
+    loaded, lines, index = {}, text.split("\n"), 0
+    while index < len(lines) and lines[index]:
+        line = lines[index]
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            end = lines.index(delimiter, index + 1)
+            loaded[name] = "\n".join(lines[index + 1 : end])
+            index = end + 1
+        else:
+            name, value = line.split("=", 1)
+            loaded[name] = value
+            index += 1
+    return loaded
+
+
+@FAST
+@given(exports)
+def test_shell_round_trips_through_bash_eval(values: dict[str, str]) -> None:
+    script = render.shell(values) + "".join(f'printf "%s\\0" "${{{name}}}"\n' for name in values)
+    result = subprocess.run(["bash", "-c", script], capture_output=True, check=True, env={})
+    assert result.stdout.decode("utf-8", "surrogateescape").split("\0")[:-1] == list(
+        values.values()
+    )
+
+
+@FAST
+@given(exports)
+def test_dotenv_round_trips_through_python_dotenv(values: dict[str, str]) -> None:
+    parsed = dotenv_values(stream=io.StringIO(render.dotenv(values)), interpolate=True)
+    assert parsed == values
+
+
+@FAST
+@given(exports)
+def test_json_round_trips(values: dict[str, str]) -> None:
+    assert json.loads(render.as_json(values)) == values
+
+
+@FAST
+@given(exports)
+def test_terrakube_round_trips_or_refuses(values: dict[str, str]) -> None:
+    try:
+        text = render.terrakube(values)
+    except ConfigError as error:
+        refused = {p.variable for p in error.problems}
+        assert refused
+        for name in refused:
+            assert any(c in values[name] for c in "=\n\r") or values[name] == ""
+        return
+    assert terrakube_split(text) == values
+
+
+@FAST
+@given(exports)
+def test_github_round_trips(values: dict[str, str]) -> None:
+    # Values with a carriage return are written in heredoc form; GitHub splits on \n only.
+    assert github_env(render.github(values)) == values
+
+
+name_text = st.text(characters, min_size=0, max_size=30)
+
+
+@FAST
+@given(organization=name_text, workspace=name_text)
+def test_a_sub_names_exactly_one_workspace(organization: str, workspace: str) -> None:
+    env = {**EXAMPLE_ENV, "organizationName": organization, "workspaceName": workspace}
+    try:
+        loaded = settings_module.load(env, require_key=False)
+    except ConfigError as error:
+        assert {p.variable for p in error.problems} <= {"organizationName", "workspaceName"}
+        return
+    assert loaded is not None
+    assert ":" not in organization and ":" not in workspace
+    prefix, parsed_organization, middle, parsed_workspace = loaded.job.subject.split(":")
+    assert (prefix, middle) == ("organization", "workspace")
+    assert (parsed_organization, parsed_workspace) == (organization, workspace)
+
+
+VARIABLES = sorted(
+    set(EXAMPLE_ENV)
+    | {
+        "DynamicCredentialTtl",
+        "DynamicCredentialId",
+        "TerrakubeHostname",
+        "AWS_DEFAULT_REGION",
+        "AWS_ROLE_SESSION_NAME",
+        "AZURE_AUTHORITY_HOST",
+        "GOOGLE_CLOUD_PROJECT",
+        "WORKLOAD_IDENTITY_STS_URL_GCP",
+        "WORKLOAD_IDENTITY_IAM_URL_GCP",
+        "WORKLOAD_IDENTITY_ROLE_AWS_PLAN",
+        "DynamicCredentialPhaseClaim",
+    }
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    changes=st.dictionaries(st.sampled_from(VARIABLES), env_text, max_size=6),
+    phase=st.sampled_from([None, "plan", "apply"]),
+)
+def test_settings_parser_accepts_or_names_the_problem(
+    changes: Mapping[str, str], phase: str | None
+) -> None:
+    """The fuzz target for the settings parser: bounded by max_examples in `make test`."""
+    env = {**EXAMPLE_ENV, **changes}
+    try:
+        loaded = settings_module.load(env, require_key=False, phase=phase)
+    except ConfigError as error:
+        assert error.problems
+        for problem in error.problems:
+            assert problem.variable and problem.message
+        return
+    if loaded is not None:
+        assert isinstance(loaded.job, JobContext)
+        assert loaded.issuer.issuer.startswith(("https://", "http://"))
+
+
+@pytest.mark.parametrize("variable", VARIABLES)
+def test_each_variable_with_hostile_bytes_never_crashes(variable: str) -> None:
+    for value in ("\x1b[31m", "a\nb", "'; rm -rf / #", "$(id)", "\u202e", " ", "=", "\\"):
+        try:
+            settings_module.load({**EXAMPLE_ENV, variable: value}, require_key=False)
+        except ConfigError as error:
+            assert error.problems

@@ -1,0 +1,117 @@
+"""The federated token: Terrakube's claim set, in its order, signed and kept out of reprs."""
+
+from __future__ import annotations
+
+import uuid
+
+import jwt
+import pytest
+
+from injector import issuer, job, keys, tokens
+from tests.conftest import KeyFiles
+
+JOB_ENV = {
+    "organizationName": "simple",
+    "workspaceName": "simple-cli",
+    "organizationId": "8abe206b-29a8-4ed8-8a3b-30237e295659",
+    "workspaceId": "d9b58bd3-f3fc-4056-a026-1163297e80a8",
+    "jobId": "42",
+}
+ISSUER = "https://terrakube-api.example.com"
+NOW = 1_700_000_000
+
+
+@pytest.fixture(scope="module")
+def signing_key(key_files: KeyFiles) -> keys.SigningKey:
+    env = {
+        issuer.HOSTNAME: "terrakube-api.example.com",
+        issuer.PRIVATE_KEY_PATH: str(key_files.private_pkcs8),
+        issuer.KEY_ID: "test-kid",
+    }
+    return keys.load(issuer.from_env(env))
+
+
+def _claims(audience: str = "aws.workload.identity", ttl: int = 30) -> dict[str, object]:
+    return tokens.claims(job.from_env(JOB_ENV), ISSUER, audience, NOW, ttl)
+
+
+def test_claim_set_and_order() -> None:
+    claims = _claims()
+    # The order of Terrakube's builder: sub, aud, jti, the three ids, iat, iss, exp.
+    assert list(claims) == [
+        "sub",
+        "aud",
+        "jti",
+        "terrakube_workspace_id",
+        "terrakube_organization_id",
+        "terrakube_job_id",
+        "iat",
+        "iss",
+        "exp",
+    ]
+    assert claims["sub"] == "organization:simple:workspace:simple-cli"
+    assert claims["aud"] == "aws.workload.identity"
+    assert claims["terrakube_workspace_id"] == "d9b58bd3-f3fc-4056-a026-1163297e80a8"
+    assert claims["terrakube_organization_id"] == "8abe206b-29a8-4ed8-8a3b-30237e295659"
+    assert claims["terrakube_job_id"] == "42"
+    assert claims["iss"] == ISSUER
+    assert claims["iat"] == NOW
+
+
+def test_job_id_is_a_string_and_times_are_integers() -> None:
+    claims = _claims()
+    assert isinstance(claims["terrakube_job_id"], str)
+    assert type(claims["iat"]) is int
+    assert type(claims["exp"]) is int
+
+
+@pytest.mark.parametrize("ttl", [1, 30, 60, 1440])
+def test_exp_is_iat_plus_ttl_minutes(ttl: int) -> None:
+    claims = _claims(ttl=ttl)
+    assert claims["exp"] == NOW + ttl * 60
+
+
+def test_jti_is_a_fresh_uuid_each_time() -> None:
+    jtis = [_claims()["jti"] for _ in range(20)]
+    assert len(set(jtis)) == 20
+    for jti in jtis:
+        assert isinstance(jti, str)
+        assert str(uuid.UUID(jti)) == jti
+
+
+def test_mint_header_and_signature(signing_key: keys.SigningKey, key_files: KeyFiles) -> None:
+    claims = _claims()
+    token = tokens.mint(signing_key, claims)
+    assert list(token.header.items()) == [("kid", "test-kid"), ("alg", "RS256"), ("typ", "JWT")]
+    assert token.claims == claims
+    assert jwt.get_unverified_header(token.compact) == token.header
+    public_key = key_files.public.read_bytes()  # pyjwt loads PEM itself
+    verified = jwt.decode(
+        token.compact,
+        public_key,
+        algorithms=["RS256"],
+        audience="aws.workload.identity",
+        issuer=ISSUER,
+        options={"verify_exp": False, "verify_iat": False},
+    )
+    assert verified == claims
+
+
+def test_each_mint_has_its_own_jti(signing_key: keys.SigningKey) -> None:
+    first = tokens.mint(signing_key, _claims())
+    second = tokens.mint(signing_key, _claims())
+    assert first.claims["jti"] != second.claims["jti"]
+    assert first.compact != second.compact
+    first_body = jwt.decode(first.compact, options={"verify_signature": False})
+    second_body = jwt.decode(second.compact, options={"verify_signature": False})
+    assert first_body["jti"] == first.claims["jti"]
+    assert second_body["jti"] == second.claims["jti"]
+
+
+def test_repr_and_str_never_show_the_jwt(signing_key: keys.SigningKey) -> None:
+    token = tokens.mint(signing_key, _claims())
+    signature = token.compact.rsplit(".", 1)[1]
+    for shown in (repr(token), str(token), f"{token}", f"{token!r}", repr([token])):
+        assert token.compact not in shown
+        assert signature not in shown
+    assert "simple-cli" in repr(token)
