@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tempfile
 from collections.abc import Mapping
@@ -63,14 +62,16 @@ def make_folder(path: Path | None) -> tuple[Path, bool]:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a temporary file beside `path`, then rename it over `path`: a reader sees the old
-    content or the new, never a half-written file. Mode 0600 whatever the umask."""
+    content or the new, never a half-written file. Mode 0600 whatever the umask.
+
+    No fsync: rename alone gives readers that guarantee, and a token file is worthless after a
+    crash of the machine anyway (the job dies with it), so durability would only cost time.
+    """
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
         Path(temporary).replace(path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -91,4 +92,6 @@ def write_all(files: Mapping[Path, bytes]) -> None:
 
 
 def remove_folder(path: Path) -> None:
+    import shutil  # here, not at the top: it loads bz2 and lzma, and the hot path rarely needs it
+
     shutil.rmtree(path, ignore_errors=True)
