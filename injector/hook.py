@@ -62,5 +62,6 @@ def hook(env: Mapping[str, str], *, phase: str | None = None, folder: Path | Non
     except OSError as error:
         written.remove()
         raise InjectorError(f"cannot update {env_file} ({ENV_FILE}): {error.strerror}") from None
-    log.info("exports for %d clouds added to %s", len(written.plan.clouds), env_file)
+    clouds = ", ".join(cloud.config.name for cloud in written.plan.clouds)
+    log.info("exports for %s added to %s", clouds, env_file)
     return 0

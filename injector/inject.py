@@ -80,5 +80,5 @@ def write(
         if created:
             files.remove_folder(target)
         raise
-    log.info("wrote %d files to %s", len(minted.files), target)
+    log.info("wrote %s to %s", ", ".join(path.name for path in minted.files), target)
     return Written(plan=minted, output=output, created_folder=created)

@@ -23,6 +23,8 @@ AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com/"
 STATIC_CREDENTIALS: tuple[str, ...] = (
+    # A token given inline: azurerm refuses it next to ARM_OIDC_TOKEN_FILE_PATH ("mismatch").
+    "ARM_OIDC_TOKEN",
     "ARM_CLIENT_SECRET",
     "ARM_CLIENT_CERTIFICATE_PATH",
     "ARM_CLIENT_CERTIFICATE",

@@ -1,0 +1,3 @@
+output "bucket_url" {
+  value = google_storage_bucket.example.url
+}
