@@ -7,7 +7,9 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install run test lint typecheck unit bench clean
 
-$(STAMP): pyproject.toml
+# scripts/system-packages: nginx and wrk (tests and bench), installed with apt-get when root.
+$(STAMP): pyproject.toml scripts/system-packages
+	bash scripts/system-packages
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -20,8 +22,8 @@ run: $(STAMP)
 	$(BIN)/injector --example
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check injector tests
-	$(BIN)/ruff check injector tests
+	$(BIN)/ruff format --check injector tests bench
+	$(BIN)/ruff check injector tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy injector
@@ -30,6 +32,10 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# Every bench/bench_*.py module, one after the other: see bench/run.py.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from injector import __version__, hook, inject, phases, render, report, run, settings
+from injector import __version__, inject, phases, render, settings
 from injector.errors import ConfigError, InjectorError
 from injector.example import EXAMPLE_ENV
 from injector.job import OPTIONS as JOB_OPTIONS
@@ -126,7 +126,53 @@ def build_parser() -> argparse.ArgumentParser:
     _folder_option(hook_parser, "write into D instead of $workingDirectory/.terraform/injector")
     _phase_option(hook_parser)
     hook_parser.set_defaults(handler=_hook)
+    _issuer_commands(commands)
     return parser
+
+
+def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+    """keygen, jwks, discovery, publish, serve: they need the issuer settings and keys only."""
+    keygen = commands.add_parser(
+        "keygen",
+        help="make a signing key pair: DIR/private.pem (0600) and DIR/public.pem",
+        description="Generate a key pair (PKCS#8 private key, mode 0600; PEM public key) "
+        "into DIR, made 0700 if new. Never overwrites a key.",
+    )
+    keygen.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
+    keygen.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="default: rsa")
+    keygen.add_argument("--bits", type=int, metavar="N", help="RSA key size (default 2048)")
+    keygen.set_defaults(handler=_keygen)
+    for name, what in (("jwks", "the JWKS"), ("discovery", "the OpenID discovery document")):
+        document = commands.add_parser(
+            name,
+            help=f"print {what} of the configured issuer",
+            description=f"Print {what} for the issuer and keys the environment configures.",
+        )
+        document.set_defaults(handler=_print_document, document=name)
+    publish = commands.add_parser(
+        "publish",
+        help="write DIR/.well-known/openid-configuration and DIR/.well-known/jwks",
+        description="Write both documents under DIR for a static host (bucket, nginx, CDN); "
+        "serve them as application/json.",
+    )
+    publish.add_argument("dir", type=Path, metavar="DIR")
+    publish.set_defaults(handler=_publish)
+    serve = commands.add_parser(
+        "serve",
+        help="serve both documents over HTTP(S) until SIGTERM",
+        description="Serve the discovery document and the JWKS (GET, HEAD; ETag; Cache-Control) "
+        "and /healthz, with uvicorn. Needs the `server` extra.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="default 8080")
+    serve.add_argument("--certfile", type=Path, metavar="F", help="PEM certificate chain (TLS)")
+    serve.add_argument("--keyfile", type=Path, metavar="K", help="its PEM private key")
+    serve.add_argument("--workers", type=int, default=1, metavar="N", help="processes (default 1)")
+    serve.add_argument(
+        "--max-age", type=int, default=300, metavar="S", help="Cache-Control max-age (default 300)"
+    )
+    serve.add_argument("--access-log", action="store_true", help="log each request on stdout")
+    serve.set_defaults(handler=_serve)
 
 
 def _environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str, str]:
@@ -152,6 +198,8 @@ def _dry_run(args: argparse.Namespace) -> int:
     folder = chosen.absolute() if chosen else Path(tempfile.gettempdir(), "injector-XXXXXXXX")
     now = int(time.time())
     plan = inject.mint(prepared, folder, now)
+    from injector import report
+
     sys.stdout.write(report.dry_run(prepared.settings, prepared.key, plan, now))
     return 0
 
@@ -183,6 +231,8 @@ def _run(args: argparse.Namespace) -> int:
     prepared = inject.prepare(clean, phase=getattr(args, "phase", None))
     if args.refresh_interval is not None and args.refresh_interval <= 0:
         raise ConfigError.of("--refresh-interval", "expected a positive number of seconds")
+    from injector import run  # subprocess and signal handling: only this command needs them
+
     return run.run(
         command,
         prepared,
@@ -194,11 +244,53 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _hook(args: argparse.Namespace) -> int:
+    from injector import hook
+
     return hook.hook(
         _environment(args, os.environ),
         phase=getattr(args, "phase", None),
         folder=getattr(args, "dir", None),
     )
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from injector import keygen
+
+    sys.stdout.write(keygen.command(args.out, args.type, args.bits))
+    return 0
+
+
+def _print_document(args: argparse.Namespace) -> int:
+    from injector import discovery
+
+    documents = discovery.from_env(os.environ)
+    path = discovery.JWKS_PATH if args.document == "jwks" else discovery.DISCOVERY_PATH
+    sys.stdout.write(documents.bodies[path].decode("ascii"))
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from injector import discovery, publish
+
+    for path in publish.publish(args.dir, discovery.from_env(os.environ).bodies):
+        print(f"wrote {path}")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from injector import discovery, server
+
+    options = server.Options(
+        host=args.host,
+        port=args.port,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+        workers=args.workers,
+        max_age=args.max_age,
+        access_log=args.access_log,
+    )
+    server.check(options)
+    return server.serve(discovery.from_env(os.environ), options)
 
 
 class _Formatter(logging.Formatter):

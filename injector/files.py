@@ -60,16 +60,16 @@ def make_folder(path: Path | None) -> tuple[Path, bool]:
     return path, True
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
     """Write a temporary file beside `path`, then rename it over `path`: a reader sees the old
-    content or the new, never a half-written file. Mode 0600 whatever the umask.
+    content or the new, never a half-written file. `mode` (0600 unless said) whatever the umask.
 
     No fsync: rename alone gives readers that guarantee, and a token file is worthless after a
     crash of the machine anyway (the job dies with it), so durability would only cost time.
     """
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        os.fchmod(fd, FILE_MODE)
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
         Path(temporary).replace(path)

@@ -33,7 +33,7 @@ def prepare(
     if loaded is None:
         return None
     if dry_run and loaded.issuer.private_key_path is None:
-        key = keys.throwaway(loaded.issuer.key_id)
+        key = keys.throwaway(loaded.issuer.key_id, loaded.issuer.algorithm)
     else:
         key = keys.load(loaded.issuer)
     return Prepared(settings=loaded, key=key)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import values
+from injector import jws, values
 from injector.errors import ConfigError, Problems
 
 PRIVATE_KEY_PATH = "DynamicCredentialPrivateKeyPath"
@@ -19,17 +19,36 @@ KEY_ID = "DynamicCredentialId"
 TTL = "DynamicCredentialTtl"
 HOSTNAME = "DynamicCredentialHostname"
 TERRAKUBE_HOSTNAME = "TerrakubeHostname"
+ALGORITHM = "DynamicCredentialAlgorithm"
+ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
 
 DEFAULT_KEY_ID = "03446895-220d-47e1-9564-4eeaa3691b42"
 DEFAULT_TTL_MINUTES = 30
+DEFAULT_ALGORITHM = "RS256"
 # Google refuses federated tokens that live longer than a day; nothing needs more.
 MAX_TTL_MINUTES = 24 * 60
 
-_HOST = r"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._~%-]+)*"
+_HOST = rf"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:{values.PORT})?(/[A-Za-z0-9._~%-]+)*"
 _BARE_HOST = re.compile(_HOST)
 _URL = re.compile(r"https?://" + _HOST)
 _HOST_FORM = "a host name such as terrakube-api.example.com (or an https:// URL), no trailing '/'"
 _KEY_ID = re.compile(r"[\x21-\x7e]{1,128}")
+_KEY_ID_FORM = "1 to 128 printable ASCII characters without blanks"
+_ADDITIONAL_FORM = (
+    "comma-separated KID=PATH entries (KID:ALG=PATH to name the algorithm, one of "
+    + "/".join(jws.ALGORITHMS)
+    + ")"
+)
+
+
+@dataclass(frozen=True)
+class AdditionalKey:
+    """A public key published in the JWKS beside the signing key, for rotation: announced
+    before it signs, or kept after it stopped signing. `algorithm` None: chosen by key type."""
+
+    key_id: str
+    algorithm: str | None
+    path: Path
 
 
 @dataclass(frozen=True)
@@ -39,6 +58,8 @@ class IssuerSettings:
     ttl_minutes: int
     private_key_path: Path | None
     public_key_path: Path | None
+    algorithm: str = DEFAULT_ALGORITHM
+    additional_keys: tuple[AdditionalKey, ...] = ()
 
 
 def issuer_url(name: str, value: str) -> str:
@@ -77,26 +98,82 @@ def _path(env: Mapping[str, str], name: str, *, required: bool = False) -> Path 
     return Path(values.text(name, value, "a file path"))
 
 
+def _algorithm(env: Mapping[str, str]) -> str:
+    value = values.optional(env, ALGORITHM)
+    if value is None:
+        return DEFAULT_ALGORITHM
+    if value.upper() not in jws.ALGORITHMS:
+        raise ConfigError.of(
+            ALGORITHM, f"expected one of {', '.join(jws.ALGORITHMS)}, got {values.shown(value)}"
+        )
+    return value.upper()
+
+
+def _additional_key(entry: str) -> AdditionalKey:
+    """One `KID=PATH` or `KID:ALG=PATH` entry. A kid may hold ':' as long as what follows its
+    last ':' is not an algorithm name."""
+    name, equals, path = entry.partition("=")
+    name, path = name.strip(), path.strip()
+    if not equals or not name or not path:
+        raise ConfigError.of(
+            ADDITIONAL_KEYS, f"entry {values.shown(entry)}: expected {_ADDITIONAL_FORM}"
+        )
+    algorithm = None
+    head, colon, tail = name.rpartition(":")
+    if colon and tail.upper() in jws.ALGORITHMS:
+        name, algorithm = head, tail.upper()
+    if not _KEY_ID.fullmatch(name):
+        raise ConfigError.of(
+            ADDITIONAL_KEYS,
+            f"entry {values.shown(entry)}: expected a kid of {_KEY_ID_FORM} before '='",
+        )
+    return AdditionalKey(
+        key_id=name,
+        algorithm=algorithm,
+        path=Path(values.text(ADDITIONAL_KEYS, path, "a file path after '='")),
+    )
+
+
+def _additional_keys(env: Mapping[str, str], signing_key_id: str) -> tuple[AdditionalKey, ...]:
+    value = values.optional(env, ADDITIONAL_KEYS)
+    if value is None:
+        return ()
+    keys = [_additional_key(entry) for entry in re.split(r"[,\n]", value) if entry.strip()]
+    seen = {signing_key_id}
+    for key in keys:
+        if key.key_id in seen:
+            whose = (
+                " (the signing key's, DynamicCredentialId)" if key.key_id == signing_key_id else ""
+            )
+            raise ConfigError.of(
+                ADDITIONAL_KEYS,
+                f"kid {values.shown(key.key_id)} is listed twice{whose}: expected one kid per key",
+            )
+        seen.add(key.key_id)
+    return tuple(keys)
+
+
 def from_env(env: Mapping[str, str], *, require_key: bool = True) -> IssuerSettings:
     """Read the issuer settings. The private key path may be absent only when `require_key` is
     false (the dry run, which then signs with a throw-away key)."""
     problems = Problems()
-    settings = IssuerSettings(
-        issuer=problems.check(lambda: _issuer(env), ""),
-        key_id=problems.check(
-            lambda: values.matching(
-                KEY_ID,
-                values.optional(env, KEY_ID) or DEFAULT_KEY_ID,
-                _KEY_ID,
-                "1 to 128 printable ASCII characters without blanks",
-            ),
-            "",
+    issuer = problems.check(lambda: _issuer(env), "")
+    key_id = problems.check(
+        lambda: values.matching(
+            KEY_ID, values.optional(env, KEY_ID) or DEFAULT_KEY_ID, _KEY_ID, _KEY_ID_FORM
         ),
+        "",
+    )
+    settings = IssuerSettings(
+        issuer=issuer,
+        key_id=key_id,
         ttl_minutes=problems.check(lambda: _ttl(env), 0),
         private_key_path=problems.check(
             lambda: _path(env, PRIVATE_KEY_PATH, required=require_key), None
         ),
         public_key_path=problems.check(lambda: _path(env, PUBLIC_KEY_PATH), None),
+        algorithm=problems.check(lambda: _algorithm(env), DEFAULT_ALGORITHM),
+        additional_keys=problems.check(lambda: _additional_keys(env, key_id), ()),
     )
     problems.raise_if_any()
     return settings

@@ -14,14 +14,23 @@ import json
 from collections.abc import Mapping
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 _RSA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "RS256": hashes.SHA256,
     "RS384": hashes.SHA384,
     "RS512": hashes.SHA512,
 }
-ALGORITHMS = tuple(_RSA_HASHES)
+# ES256 only: P-256 is the one curve AWS, Azure and Google all accept.
+_EC_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"ES256": hashes.SHA256}
+# Bytes of each of r and s in the JWS signature (RFC 7518 section 3.4).
+_EC_SIZES = {"ES256": 32}
+RSA_ALGORITHMS = tuple(_RSA_HASHES)
+EC_ALGORITHMS = tuple(_EC_HASHES)
+ALGORITHMS = RSA_ALGORITHMS + EC_ALGORITHMS
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 
 
 def b64url(data: bytes) -> str:
@@ -33,11 +42,20 @@ def _segment(document: Mapping[str, object]) -> str:
     return b64url(json.dumps(document, separators=(",", ":")).encode("utf-8"))
 
 
-def sign(header: Mapping[str, object], claims: Mapping[str, object], key: rsa.RSAPrivateKey) -> str:
-    """`header.claims.signature`, signed with the algorithm the header names."""
-    algorithm = header["alg"]
-    if algorithm not in _RSA_HASHES:
-        raise ValueError(f"unsupported JWS algorithm {algorithm!r}")
+def sign(header: Mapping[str, object], claims: Mapping[str, object], key: PrivateKey) -> str:
+    """`header.claims.signature`, signed with the algorithm the header names.
+
+    Raises ValueError when the algorithm is unknown or does not fit the key's type.
+    """
+    algorithm = str(header["alg"])
     signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
-    signature = key.sign(signing_input, padding.PKCS1v15(), _RSA_HASHES[str(algorithm)]())
+    if algorithm in _RSA_HASHES and isinstance(key, rsa.RSAPrivateKey):
+        signature = key.sign(signing_input, padding.PKCS1v15(), _RSA_HASHES[algorithm]())
+    elif algorithm in _EC_HASHES and isinstance(key, ec.EllipticCurvePrivateKey):
+        # cryptography returns DER; JWS wants r || s, each left-padded to the curve's size.
+        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(_EC_HASHES[algorithm]())))
+        size = _EC_SIZES[algorithm]
+        signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
+    else:
+        raise ValueError(f"unsupported JWS algorithm {algorithm!r} for a {type(key).__name__}")
     return f"{signing_input.decode('ascii')}.{b64url(signature)}"

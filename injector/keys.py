@@ -1,4 +1,9 @@
-"""The signing key: loaded from the operator's PEM files, checked, or made up for a dry run."""
+"""The signing key: loaded from the operator's PEM files, checked, or made up for a dry run.
+
+RSA keys sign with RS256 (the default), RS384 or RS512; an EC P-256 key signs with ES256, which
+must be chosen explicitly (DynamicCredentialAlgorithm), so a key of the wrong type given by
+mistake is refused rather than silently changing the algorithm the clouds see.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +12,84 @@ from pathlib import Path
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from injector import jws
 from injector.errors import ConfigError
-from injector.issuer import PRIVATE_KEY_PATH, PUBLIC_KEY_PATH, IssuerSettings
+from injector.issuer import (
+    ALGORITHM,
+    DEFAULT_ALGORITHM,
+    PRIVATE_KEY_PATH,
+    PUBLIC_KEY_PATH,
+    IssuerSettings,
+)
 
 MIN_RSA_BITS = 2048
-DEFAULT_ALGORITHM = "RS256"
+
+PrivateKey = jws.PrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 
 @dataclass(frozen=True)
 class SigningKey:
-    private_key: rsa.RSAPrivateKey
+    private_key: PrivateKey
     key_id: str
     algorithm: str = DEFAULT_ALGORITHM
     throwaway: bool = False
 
     @property
     def description(self) -> str:
-        return f"RSA-{self.private_key.key_size} ({self.algorithm}, kid {self.key_id})"
+        return f"{kind(self.private_key)} ({self.algorithm}, kid {self.key_id})"
+
+
+def kind(key: object) -> str:
+    """`RSA-2048`, `EC P-256`, or the class name of a key of another type."""
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return f"RSA-{key.key_size}"
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        curve = "P-256" if isinstance(key.curve, ec.SECP256R1) else key.curve.name
+        return f"EC {curve}"
+    return type(key).__name__
+
+
+def default_algorithm(key: object) -> str:
+    """RS256 for an RSA key, ES256 for an EC key."""
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        return jws.EC_ALGORITHMS[0]
+    return DEFAULT_ALGORITHM
+
+
+def check_type(variable: str, path: Path, key: object, algorithm: str) -> None:
+    """Refuse a key that cannot sign with `algorithm`: RS* needs RSA of at least 2048 bits,
+    ES256 an EC P-256 key. Returns nothing; raises ConfigError naming `variable`."""
+    if algorithm in jws.RSA_ALGORITHMS:
+        if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+            hint = (
+                f", or set {ALGORITHM}=ES256 to use this key"
+                if _is_p256(key) and algorithm == DEFAULT_ALGORITHM and variable == PRIVATE_KEY_PATH
+                else ""
+            )
+            raise ConfigError.of(
+                variable,
+                f"{path} holds a key of type {kind(key)}: "
+                f"expected an RSA key for {algorithm}{hint}",
+            )
+        if key.key_size < MIN_RSA_BITS:
+            raise ConfigError.of(
+                variable,
+                f"{path} is an RSA-{key.key_size} key: expected at least {MIN_RSA_BITS} bits",
+            )
+    elif not _is_p256(key):
+        raise ConfigError.of(
+            variable,
+            f"{path} holds a key of type {kind(key)}: expected an EC P-256 key for {algorithm}",
+        )
+
+
+def _is_p256(key: object) -> bool:
+    return isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and isinstance(
+        key.curve, ec.SECP256R1
+    )
 
 
 def _read(variable: str, path: Path) -> bytes:
@@ -48,9 +112,10 @@ def _pem_kind(data: bytes) -> str | None:
     return None if end < 0 else data[start + 11 : end].decode("ascii", "replace")
 
 
-def load_private_key(path: Path) -> rsa.RSAPrivateKey:
-    """An unencrypted RSA private key of at least 2048 bits, PKCS#8 (`BEGIN PRIVATE KEY`, what
-    the Terrakube docs' `openssl pkcs8` makes) or PKCS#1 (`BEGIN RSA PRIVATE KEY`, `genrsa`)."""
+def load_private_key(path: Path, algorithm: str = DEFAULT_ALGORITHM) -> PrivateKey:
+    """An unencrypted private key that can sign with `algorithm` (see `check_type`), PKCS#8
+    (`BEGIN PRIVATE KEY`, what the Terrakube docs' `openssl pkcs8` makes) or PKCS#1 (`BEGIN
+    RSA PRIVATE KEY`, `genrsa`) or SEC1 (`BEGIN EC PRIVATE KEY`). Raises ConfigError."""
     variable = PRIVATE_KEY_PATH
     data = _read(variable, path)
     form = "an unencrypted PEM private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)"
@@ -67,35 +132,44 @@ def load_private_key(path: Path) -> rsa.RSAPrivateKey:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ConfigError.of(variable, f"{path} cannot be parsed: expected {form}") from None
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ConfigError.of(
-            variable, f"{path} holds a {type(key).__name__} key: expected an RSA key"
-        )
-    if key.key_size < MIN_RSA_BITS:
-        raise ConfigError.of(
-            variable,
-            f"{path} is an RSA-{key.key_size} key: expected at least {MIN_RSA_BITS} bits",
-        )
+    check_type(variable, path, key, algorithm)
+    assert isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey))  # noqa: S101
     return key
 
 
-def check_public_key(path: Path, private_key: rsa.RSAPrivateKey) -> None:
-    """The published public key must be the private key's: else every token fails to verify."""
-    variable = PUBLIC_KEY_PATH
+def read_public_key(variable: str, path: Path) -> object:
+    """Any PEM public key (`BEGIN PUBLIC KEY` or `BEGIN RSA PUBLIC KEY`), its type unchecked:
+    callers check it with `check_type`. Raises ConfigError naming `variable`."""
     data = _read(variable, path)
     try:
-        public_key = serialization.load_pem_public_key(data)
+        return serialization.load_pem_public_key(data)
     except (ValueError, TypeError, UnsupportedAlgorithm):
         raise ConfigError.of(
             variable, f"{path} cannot be parsed: expected a PEM public key (BEGIN PUBLIC KEY)"
         ) from None
-    if (
-        not isinstance(public_key, rsa.RSAPublicKey)
-        or public_key.public_numbers() != private_key.public_key().public_numbers()
-    ):
+
+
+def public_der(key: object) -> bytes:
+    """The SubjectPublicKeyInfo bytes of a public or private key: equal means the same key."""
+    if isinstance(key, (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey)):
+        key = key.public_key()
+    assert isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))  # noqa: S101
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def check_public_key(path: Path, private_key: PrivateKey) -> PublicKey:
+    """The published public key must be the private key's: else every token fails to verify.
+    Returns it; raises ConfigError naming DynamicCredentialPublicKeyPath."""
+    public_key = read_public_key(PUBLIC_KEY_PATH, path)
+    if not isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)) or public_der(
+        public_key
+    ) != public_der(private_key):
         raise ConfigError.of(
-            variable, f"{path} does not match the private key in {PRIVATE_KEY_PATH}"
+            PUBLIC_KEY_PATH, f"{path} does not match the private key in {PRIVATE_KEY_PATH}"
         )
+    return public_key
 
 
 def load(issuer: IssuerSettings) -> SigningKey:
@@ -103,13 +177,17 @@ def load(issuer: IssuerSettings) -> SigningKey:
         raise ConfigError.of(
             PRIVATE_KEY_PATH, "is required: expected the path of a PEM private key"
         )
-    private_key = load_private_key(issuer.private_key_path)
+    private_key = load_private_key(issuer.private_key_path, issuer.algorithm)
     if issuer.public_key_path is not None:
         check_public_key(issuer.public_key_path, private_key)
-    return SigningKey(private_key=private_key, key_id=issuer.key_id)
+    return SigningKey(private_key=private_key, key_id=issuer.key_id, algorithm=issuer.algorithm)
 
 
-def throwaway(key_id: str) -> SigningKey:
+def throwaway(key_id: str, algorithm: str = DEFAULT_ALGORITHM) -> SigningKey:
     """A fresh key that nobody trusts, so a dry run can show real, decodable tokens."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS)
-    return SigningKey(private_key=key, key_id=key_id, throwaway=True)
+    key: PrivateKey
+    if algorithm in jws.EC_ALGORITHMS:
+        key = ec.generate_private_key(ec.SECP256R1())
+    else:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS)
+    return SigningKey(private_key=key, key_id=key_id, algorithm=algorithm, throwaway=True)

@@ -1,0 +1,105 @@
+"""`injector keygen`: a new key pair in place of the three openssl commands of Terrakube's docs.
+
+`private.pem` is PKCS#8 (`BEGIN PRIVATE KEY`, what those commands make), mode 0600; `public.pem`
+is SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`), mode 0644. Existing files are never overwritten:
+a replaced signing key would break every token still in use, so rotation is a separate,
+deliberate step (see the README).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from injector import keys
+from injector.errors import ConfigError, InjectorError
+from injector.issuer import ALGORITHM, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
+
+KINDS = ("rsa", "ec")
+DEFAULT_RSA_BITS = 2048
+MAX_RSA_BITS = 8192
+PRIVATE_NAME = "private.pem"
+PUBLIC_NAME = "public.pem"
+
+
+def generate(kind: str, bits: int | None) -> keys.PrivateKey:
+    """A fresh key: RSA of `bits` (default 2048), or EC P-256 (`bits` must then be None).
+    Raises ConfigError naming the option for a size out of range."""
+    if kind == "ec":
+        if bits is not None:
+            raise ConfigError.of("--bits", "applies to RSA keys only: EC keys are P-256")
+        return ec.generate_private_key(ec.SECP256R1())
+    size = DEFAULT_RSA_BITS if bits is None else bits
+    if not keys.MIN_RSA_BITS <= size <= MAX_RSA_BITS or size % 8:
+        raise ConfigError.of(
+            "--bits",
+            f"expected a multiple of 8 from {keys.MIN_RSA_BITS} to {MAX_RSA_BITS}, got {size}",
+        )
+    return rsa.generate_private_key(public_exponent=65537, key_size=size)
+
+
+def _create(path: Path, data: bytes, mode: int) -> None:
+    """Write a new file with `mode` (whatever the umask). Raises FileExistsError if it exists:
+    O_EXCL makes the check and the creation one step."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def write(folder: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
+    """Write `private.pem` and `public.pem` into `folder` (made 0700 if new) and return their
+    paths. Raises InjectorError, writing nothing, if either exists or cannot be written."""
+    private_path, public_path = folder / PRIVATE_NAME, folder / PUBLIC_NAME
+    for path in (private_path, public_path):
+        if path.exists() or path.is_symlink():
+            raise InjectorError(f"{path} exists: refusing to overwrite a key (choose a new --out)")
+    private_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public_pem = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _create(private_path, private_pem, 0o600)
+        try:
+            _create(public_path, public_pem, 0o644)
+        except BaseException:
+            private_path.unlink(missing_ok=True)
+            raise
+    except FileExistsError as error:
+        raise InjectorError(
+            f"{error.filename} exists: refusing to overwrite a key (choose a new --out)"
+        ) from None
+    except OSError as error:
+        raise InjectorError(f"cannot write into {folder}: {error.strerror}") from None
+    return private_path, public_path
+
+
+def command(out: Path, kind: str, bits: int | None) -> str:
+    """Generate and write a key pair; return what to tell the operator (no key material)."""
+    key = generate(kind, bits)
+    private_path, public_path = write(out, key)
+    settings = [
+        f"{PRIVATE_KEY_PATH}={private_path.absolute()}",
+        f"{PUBLIC_KEY_PATH}={public_path.absolute()}",
+    ]
+    if kind == "ec":
+        settings.append(f"{ALGORITHM}=ES256")
+    return (
+        f"wrote {private_path} ({keys.kind(key)} private key, PKCS#8, mode 0600)\n"
+        f"wrote {public_path} (public key, mode 0644)\n"
+        "settings for the issuer:\n" + "".join(f"  {line}\n" for line in settings)
+    )

@@ -1,0 +1,95 @@
+"""The keys the issuer publishes in its JWKS: the signing key's public half, then the rotation
+keys (DynamicCredentialAdditionalPublicKeys) in the order given.
+
+Only public keys are needed: the machine that publishes the documents need not hold the private
+key. When the private key is configured too, the published public key is checked against it.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from injector import jws, keys
+from injector.errors import ConfigError, Problems
+from injector.issuer import (
+    ADDITIONAL_KEYS,
+    PRIVATE_KEY_PATH,
+    PUBLIC_KEY_PATH,
+    AdditionalKey,
+    IssuerSettings,
+)
+
+
+@dataclass(frozen=True)
+class PublishedKey:
+    key_id: str
+    algorithm: str
+    public_key: keys.PublicKey
+
+
+def _signing_key(issuer: IssuerSettings) -> PublishedKey:
+    if issuer.public_key_path is not None:
+        public = keys.read_public_key(PUBLIC_KEY_PATH, issuer.public_key_path)
+        keys.check_type(PUBLIC_KEY_PATH, issuer.public_key_path, public, issuer.algorithm)
+        if issuer.private_key_path is not None:
+            private = keys.load_private_key(issuer.private_key_path, issuer.algorithm)
+            public = keys.check_public_key(issuer.public_key_path, private)
+    elif issuer.private_key_path is not None:
+        public = keys.load_private_key(issuer.private_key_path, issuer.algorithm).public_key()
+    else:
+        raise ConfigError.of(
+            PUBLIC_KEY_PATH,
+            f"is required to publish the signing key (or {PRIVATE_KEY_PATH}): "
+            "expected the path of a PEM public key",
+        )
+    assert isinstance(public, keys.PublicKey)  # noqa: S101 (check_type refused anything else)
+    return PublishedKey(issuer.key_id, issuer.algorithm, public)
+
+
+def _algorithm(entry: AdditionalKey, key: object, signing_algorithm: str) -> str:
+    """The entry's algorithm; else the signing algorithm for a key of the signing key's type
+    (so a rotation that keeps the algorithm needs no `:ALG`); else the key type's default."""
+    if entry.algorithm is not None:
+        return entry.algorithm
+    default = keys.default_algorithm(key)
+    same_family = (default in jws.RSA_ALGORITHMS) == (signing_algorithm in jws.RSA_ALGORITHMS)
+    return signing_algorithm if same_family else default
+
+
+def _additional_key(entry: AdditionalKey, signing_algorithm: str) -> PublishedKey:
+    public = keys.read_public_key(ADDITIONAL_KEYS, entry.path)
+    algorithm = _algorithm(entry, public, signing_algorithm)
+    try:
+        keys.check_type(ADDITIONAL_KEYS, entry.path, public, algorithm)
+    except ConfigError as error:
+        raise ConfigError.of(
+            ADDITIONAL_KEYS, f"kid {entry.key_id}: {error.problems[0].message}"
+        ) from None
+    assert isinstance(public, keys.PublicKey)  # noqa: S101 (check_type refused anything else)
+    return PublishedKey(entry.key_id, algorithm, public)
+
+
+def load(issuer: IssuerSettings) -> tuple[PublishedKey, ...]:
+    """Every published key, the signing key first. Raises ConfigError listing every key that
+    cannot be read, has the wrong type for its algorithm, or is published twice."""
+    problems = Problems()
+    loaded: list[PublishedKey | None] = [problems.check(lambda: _signing_key(issuer), None)]
+    for entry in issuer.additional_keys:
+        loaded.append(
+            problems.check(functools.partial(_additional_key, entry, issuer.algorithm), None)
+        )
+    problems.raise_if_any()
+    published = [key for key in loaded if key is not None]
+    seen: dict[bytes, str] = {}
+    for key in published:
+        der = keys.public_der(key.public_key)
+        if der in seen:
+            problems.add(
+                ADDITIONAL_KEYS,
+                f"kid {key.key_id} is the same key as kid {seen[der]}: "
+                "expected each key once, under one kid",
+            )
+        seen.setdefault(der, key.key_id)
+    problems.raise_if_any()
+    return tuple(published)

@@ -1,0 +1,248 @@
+"""`injector serve`: the two documents over HTTP(S), from uvicorn with a minimal ASGI app.
+
+Every response is rendered once at start-up (bodies, headers, ETag), so a request costs a dict
+look-up and two `send` calls. GET and HEAD only; `If-None-Match` answers 304; `/healthz` for
+load balancers and orchestrators. SIGTERM drains open requests and exits 0.
+
+uvicorn is imported here only, never on the minting path.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import signal
+import ssl
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+from urllib.parse import urlsplit
+
+from injector.discovery import Documents
+from injector.errors import ConfigError, InjectorError
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+Headers = list[tuple[bytes, bytes]]
+
+HEALTH_PATH = "/healthz"
+DEFAULT_MAX_AGE = 300
+# How long SIGTERM waits for requests in flight before closing their connections.
+GRACEFUL_SECONDS = 10
+# Hands the pre-rendered documents to worker processes (uvicorn starts them with `spawn`).
+_STATE = "INJECTOR_SERVE_STATE"
+_ALLOWED = b"GET, HEAD"
+
+
+@dataclass(frozen=True)
+class _Response:
+    status: int
+    headers: Headers
+    body: bytes
+
+
+def _etag(body: bytes) -> bytes:
+    digest = hashlib.sha256(body).digest()[:18]
+    return b'"' + base64.urlsafe_b64encode(digest) + b'"'
+
+
+def _plain(status: int, text: str, *extra: tuple[bytes, bytes]) -> _Response:
+    body = text.encode("ascii")
+    return _Response(
+        status,
+        [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"no-store"),
+            *extra,
+        ],
+        body,
+    )
+
+
+@dataclass(frozen=True)
+class _Document:
+    ok: _Response
+    not_modified: _Response
+    etag: bytes
+
+    @classmethod
+    def of(cls, body: bytes, max_age: int) -> _Document:
+        etag = _etag(body)
+        cache = f"public, max-age={max_age}".encode()
+        return cls(
+            ok=_Response(
+                200,
+                [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"cache-control", cache),
+                    (b"etag", etag),
+                ],
+                body,
+            ),
+            not_modified=_Response(304, [(b"cache-control", cache), (b"etag", etag)], b""),
+            etag=etag,
+        )
+
+    def matches(self, if_none_match: bytes) -> bool:
+        """RFC 9110 section 13.1.2: weak comparison, a list of tags, or `*`."""
+        for tag in if_none_match.split(b","):
+            tag = tag.strip()
+            if tag == b"*" or tag.removeprefix(b"W/") == self.etag:
+                return True
+        return False
+
+
+_NOT_FOUND = _plain(404, "not found\n")
+_NOT_ALLOWED = _plain(405, "method not allowed\n", (b"allow", _ALLOWED))
+_HEALTHY = _plain(200, "ok\n")
+
+
+class DocumentApp:
+    """ASGI app serving `bodies` (URL path -> JSON bytes) and the health path."""
+
+    def __init__(self, bodies: Mapping[str, bytes], *, max_age: int = DEFAULT_MAX_AGE) -> None:
+        self._documents = {path: _Document.of(body, max_age) for path, body in bodies.items()}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return  # websockets: uvicorn closes the connection
+        path: str = scope["path"]
+        method: str = scope["method"]
+        document = self._documents.get(path)
+        if document is None and path != HEALTH_PATH:
+            response = _NOT_FOUND
+        elif method not in ("GET", "HEAD"):
+            response = _NOT_ALLOWED
+        elif document is None:
+            response = _HEALTHY
+        else:
+            response = document.ok
+            for name, value in scope["headers"]:
+                if name == b"if-none-match" and document.matches(value):
+                    response = document.not_modified
+                    break
+        await send(
+            {"type": "http.response.start", "status": response.status, "headers": response.headers}
+        )
+        await send(
+            {"type": "http.response.body", "body": b"" if method == "HEAD" else response.body}
+        )
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    """Nothing to start or stop: say so, so that servers that run lifespan do not wait."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def routes(documents: Documents) -> dict[str, bytes]:
+    """URL paths as clouds request them: under the issuer URL's own path, if it has one
+    (`https://host/prefix` -> `/prefix/.well-known/jwks`)."""
+    prefix = urlsplit(documents.issuer).path.rstrip("/")
+    return {prefix + path: body for path, body in documents.bodies.items()}
+
+
+def worker_app() -> DocumentApp:
+    """The app in a worker process (`--workers N`): the parent rendered the documents."""
+    state = json.loads(os.environ[_STATE])
+    bodies = {path: body.encode("ascii") for path, body in state["bodies"].items()}
+    return DocumentApp(bodies, max_age=state["max_age"])
+
+
+@dataclass(frozen=True)
+class Options:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    certfile: Path | None = None
+    keyfile: Path | None = None
+    workers: int = 1
+    max_age: int = DEFAULT_MAX_AGE
+    access_log: bool = False
+
+
+def check(options: Options) -> None:
+    """Refuse bad options before binding anything. Returns nothing; raises ConfigError naming
+    the option."""
+    if (options.certfile is None) != (options.keyfile is None):
+        raise ConfigError.of("--certfile", "and --keyfile go together: give both or neither")
+    if options.certfile is not None and options.keyfile is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        try:
+            context.load_cert_chain(options.certfile, options.keyfile)
+        except (OSError, ssl.SSLError) as error:
+            raise ConfigError.of(
+                "--certfile",
+                f"cannot load {options.certfile} with key {options.keyfile}: "
+                f"{getattr(error, 'strerror', None) or error}: expected a PEM certificate chain "
+                "and its unencrypted private key",
+            ) from None
+    if not 0 <= options.port <= 65535:
+        raise ConfigError.of("--port", f"expected 0 to 65535, got {options.port}")
+    if not 1 <= options.workers <= 64:
+        raise ConfigError.of("--workers", f"expected 1 to 64, got {options.workers}")
+    if options.max_age < 0:
+        raise ConfigError.of("--max-age", f"expected seconds >= 0, got {options.max_age}")
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """uvicorn drains on SIGTERM, then raises the signal again for the previous handler: this
+    one, so that a clean shutdown exits 0 rather than dying of the signal."""
+
+
+def serve(documents: Documents, options: Options) -> int:
+    """Serve until SIGTERM or SIGINT; return 0 after a clean shutdown. Raises ConfigError for bad
+    options, InjectorError when the server cannot start (the port is taken...)."""
+    check(options)
+    import uvicorn  # the server's dependency only: see the module docstring
+
+    bodies = routes(documents)
+    settings: dict[str, Any] = {
+        "host": options.host,
+        "port": options.port,
+        "ssl_certfile": options.certfile,
+        "ssl_keyfile": options.keyfile,
+        "access_log": options.access_log,
+        "server_header": False,
+        # No client address is used: skip uvicorn's X-Forwarded-For rewriting on every request.
+        "proxy_headers": False,
+        "lifespan": "off",
+        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
+        "log_level": "info",
+    }
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        if options.workers == 1:
+            config = uvicorn.Config(DocumentApp(bodies, max_age=options.max_age), **settings)
+            uvicorn.Server(config).run()
+        else:
+            state = {
+                "bodies": {path: body.decode("ascii") for path, body in bodies.items()},
+                "max_age": options.max_age,
+            }
+            os.environ[_STATE] = json.dumps(state)
+            uvicorn.run(
+                "injector.server:worker_app", factory=True, workers=options.workers, **settings
+            )
+    except SystemExit as exit_:
+        # uvicorn exits 1 when it cannot bind, after logging why.
+        if exit_.code not in (0, None):
+            raise InjectorError(
+                f"the server could not start on {options.host}:{options.port}"
+            ) from None
+    return 0
