@@ -263,3 +263,41 @@ def test_throwaway_key() -> None:
         first.private_key.public_key().public_numbers()
         != second.private_key.public_key().public_numbers()
     )
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    size = len(body)
+    length = bytes([size]) if size < 128 else bytes([0x80 | ((size.bit_length() + 7) // 8)])
+    if size >= 128:
+        length += size.to_bytes((size.bit_length() + 7) // 8, "big")
+    return bytes([tag]) + length + body
+
+
+def _der_int(value: int) -> bytes:
+    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def test_a_damaged_rsa_key_is_refused(tmp_path: Path) -> None:
+    """Loading skips cryptography's slow consistency check; the probe signature catches a key
+    whose parts do not belong together: here the private parts of one key beside the modulus of
+    another (PKCS#1 written by hand: cryptography refuses to build such a key), so every token it
+    signed would fail to verify."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    good = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
+    other_n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
+    fields = (0, other_n.public_numbers().n, 65537, good.d, good.p, good.q)
+    fields += (good.dmp1, good.dmq1, good.iqmp)
+    der = _der(0x30, b"".join(_der_int(value) for value in fields))
+    body = base64.encodebytes(der).decode().replace("\n", "")
+    lines = [body[i : i + 64] for i in range(0, len(body), 64)]
+    path = tmp_path / "damaged.pem"
+    path.write_text(
+        "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        keys.load_private_key(path)
+    assert caught.value.problems[0].variable == "DynamicCredentialPrivateKeyPath"
+    assert "damaged" in caught.value.problems[0].message
