@@ -4,7 +4,8 @@ Every figure is a ratio against a floor measured in the same run on the same mac
 - hook latency: median wall time of `injector env` (AWS, Azure and GCP, RSA-2048) against a
   `python -c` that imports cryptography's RSA primitives, loads the same key and signs once;
 - mint throughput: tokens per second through injector's own minting, in-process, against raw
-  `cryptography` RSA-2048 signing of a payload of the same size, on the same core;
+  `cryptography` signing of the same bytes with the same key (RSA-2048 RS256, P-256 ES256), on
+  the same core;
 - peak memory (max RSS) of `injector env` and of the floor process.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from injector import inject, tokens
 from injector.example import EXAMPLE_ENV
@@ -73,6 +74,7 @@ def _key_files(folder: Path) -> Path:
             serialization.NoEncryption(),
         )
     )
+    path.chmod(0o600)
     return path
 
 
@@ -84,8 +86,9 @@ def _rate(work: Callable[[], object], seconds: float) -> float:
     return count / elapsed
 
 
-def _mint_throughput(env: dict[str, str]) -> list[str]:
-    """Tokens per second through injector's minting against raw signing, on one core."""
+def _mint_throughput(env: dict[str, str], algorithm: str) -> str:
+    """Tokens per second through injector's minting against raw signing of the same bytes with
+    the same key, on one core."""
     prepared = inject.prepare(env)
     if prepared is None:
         raise RuntimeError("the example workspace enables no cloud")
@@ -99,11 +102,11 @@ def _mint_throughput(env: dict[str, str]) -> list[str]:
 
     signing_input = mint().rsplit(".", 1)[0].encode()
     raw_key = key.private_key
-    if not isinstance(raw_key, rsa.RSAPrivateKey):
-        raise RuntimeError("the bench signs with an RSA key")
 
     def raw_sign() -> bytes:
-        return raw_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        if isinstance(raw_key, rsa.RSAPrivateKey):
+            return raw_key.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+        return raw_key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
 
     cores = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(cores)})
@@ -111,10 +114,10 @@ def _mint_throughput(env: dict[str, str]) -> list[str]:
         mint_rate, raw_rate = _rate(mint, MINT_SECONDS), _rate(raw_sign, MINT_SECONDS)
     finally:
         os.sched_setaffinity(0, cores)
-    return [
-        f"mint RS256     injector {mint_rate:8.0f} tokens/s, raw cryptography sign "
+    return (
+        f"mint {algorithm:9s} injector {mint_rate:8.0f} tokens/s, raw cryptography sign "
         f"{raw_rate:8.0f}/s, ratio {mint_rate / raw_rate:.2f}  (goal >= 0.9, one core)"
-    ]
+    )
 
 
 def run() -> list[str]:
@@ -150,7 +153,22 @@ def run() -> list[str]:
             f" floor {floor_rss / 1024:.1f} MiB",
         ]
 
-        lines += _mint_throughput(env)
+        lines.append(_mint_throughput(env, "RS256"))
+        ec_key = folder / "ec.pem"
+        ec_key.write_bytes(
+            ec.generate_private_key(ec.SECP256R1()).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        ec_key.chmod(0o600)
+        ec_env = {
+            **env,
+            "DynamicCredentialPrivateKeyPath": str(ec_key),
+            "DynamicCredentialAlgorithm": "ES256",
+        }
+        lines.append(_mint_throughput(ec_env, "ES256"))
     return lines
 
 

@@ -7,6 +7,8 @@ mistake is refused rather than silently changing the algorithm the clouds see.
 
 from __future__ import annotations
 
+import logging
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,8 @@ MIN_RSA_BITS = 2048
 
 PrivateKey = jws.PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
+
+log = logging.getLogger("injector")
 
 
 @dataclass(frozen=True)
@@ -194,12 +198,31 @@ def check_public_key(path: Path, private_key: PrivateKey) -> PublicKey:
     return public_key
 
 
+def warn_if_exposed(path: Path) -> None:
+    """A signing key readable by group or others lets them mint tokens for every workspace.
+    A warning, not an error: a key mounted from a Kubernetes secret is often 0644 by default,
+    and refusing it would stop every job at once."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return  # it was just read: a race with its removal is not this check's business
+    if mode & 0o077:
+        log.warning(
+            "%s: %s is readable by group or others (mode %04o): anyone who can read it can mint "
+            "tokens for every workspace; make it 0600 (or 0400)",
+            PRIVATE_KEY_PATH,
+            path,
+            mode,
+        )
+
+
 def load(issuer: IssuerSettings) -> SigningKey:
     if issuer.private_key_path is None:
         raise ConfigError.of(
             PRIVATE_KEY_PATH, "is required: expected the path of a PEM private key"
         )
     private_key = load_private_key(issuer.private_key_path, issuer.algorithm)
+    warn_if_exposed(issuer.private_key_path)
     if issuer.public_key_path is not None:
         check_public_key(issuer.public_key_path, private_key)
     return SigningKey(private_key=private_key, key_id=issuer.key_id, algorithm=issuer.algorithm)

@@ -59,6 +59,8 @@ def key_files(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
     _openssl(
         "pkcs8", "-topk8", "-in", temp, "-passout", "pass:secret", "-out", folder / "encrypted.pem"
     )
+    for private in ("private.pem", "pkcs1.pem", "small.pem", "ec.pem", "encrypted.pem"):
+        (folder / private).chmod(0o600)  # as an operator keeps a signing key
     return KeyFiles(
         private_pkcs8=folder / "private.pem",
         private_pkcs1=folder / "pkcs1.pem",

@@ -130,3 +130,18 @@ def test_files_are_private_whatever_the_umask(
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
     for path in folder.iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_a_private_key_open_to_others_is_warned_about(
+    workspace: dict[str, str], key_files: KeyFiles, tmp_path: Path
+) -> None:
+    exposed = tmp_path / "exposed.pem"
+    exposed.write_bytes(key_files.private_pkcs8.read_bytes())
+    exposed.chmod(0o644)
+    workspace["DynamicCredentialPrivateKeyPath"] = str(exposed)
+    result = _run(["env", "--dir", str(tmp_path / "d")], workspace)
+    assert result.returncode == 0, result.stderr
+    assert "readable by group or others (mode 0644)" in result.stderr
+    exposed.chmod(0o600)
+    quiet = _run(["env", "--dir", str(tmp_path / "e")], workspace)
+    assert "readable by group or others" not in quiet.stderr
