@@ -127,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     _phase_option(hook_parser)
     hook_parser.set_defaults(handler=_hook)
     _issuer_commands(commands)
+    _diagnostic_commands(commands, common)
     return parser
 
 
@@ -173,6 +174,93 @@ def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     serve.add_argument("--access-log", action="store_true", help="log each request on stdout")
     serve.set_defaults(handler=_serve)
+
+
+def _diagnostic_commands(commands: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+    """verify and doctor: they fetch over HTTPS and load pyjwt (the `diagnostics` extra)."""
+    check = commands.add_parser(
+        "verify",
+        help="check a token as AWS, Azure or GCP would; say which rule fails",
+        description="Decode TOKEN (or --file F, or stdin), fetch its issuer's discovery "
+        "document and JWKS over HTTPS, and check key, algorithm, signature, times, aud and sub "
+        "as the cloud does. One line per rule: ok, FAIL or warn, with the error code the cloud "
+        "would answer. Exit 0 when nothing failed, 1 otherwise. Never prints the token.",
+    )
+    check.add_argument("token", nargs="?", metavar="TOKEN", help="the JWT, or - for stdin")
+    check.add_argument("--file", type=Path, metavar="F", help="read the token from F")
+    check.add_argument(
+        "--cloud", choices=("aws", "azure", "gcp"), help="whose rules (default: told by aud)"
+    )
+    check.add_argument("--expect-sub", metavar="S", help="the sub the trust policy matches")
+    check.add_argument("--expect-aud", metavar="A", help="the aud the trust policy expects")
+    _ca_bundle_option(check)
+    check.set_defaults(handler=_verify)
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check settings, keys, TTL, issuer TLS and documents; --login: log in for real",
+        description="Check the current environment: settings, keys and their permissions, TTL "
+        "per cloud, the issuer's certificate chain (with the SHA-1 thumbprint AWS keeps), "
+        "discovery and JWKS against the signing key, and a token per enabled cloud minted in "
+        "memory. With --login, also log in through boto3, azure-identity and google-auth. "
+        "Exit 0 when nothing failed (warnings do not fail), 1 otherwise.",
+    )
+    doctor.add_argument(
+        "--login",
+        action="store_true",
+        help="log in through each enabled cloud's SDK (the `login` extra); files go to a "
+        "private temporary folder, removed afterwards",
+    )
+    _ca_bundle_option(doctor)
+    _phase_option(doctor)
+    doctor.set_defaults(handler=_doctor)
+
+
+def _ca_bundle_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="F",
+        help="trust the CAs in F for the issuer (default: $SSL_CERT_FILE, else public CAs)",
+    )
+
+
+def _diagnostics() -> None:
+    """Raises InjectorError naming the extra when httpx or pyjwt is missing."""
+    import importlib.util
+
+    missing = [name for name in ("httpx", "jwt") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise InjectorError(
+            f"{' and '.join(missing)} not installed: pip install 'injector[diagnostics]'"
+        )
+
+
+def _verify(args: argparse.Namespace) -> int:
+    _diagnostics()
+    from injector import verify
+
+    return verify.command(
+        args.token,
+        args.file,
+        cloud=args.cloud,
+        expect_sub=args.expect_sub,
+        expect_aud=args.expect_aud,
+        ca_bundle=args.ca_bundle,
+        env=os.environ,
+    )
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    _diagnostics()
+    from injector import doctor
+
+    return doctor.command(
+        _environment(args, os.environ),
+        ca_bundle=args.ca_bundle,
+        phase=getattr(args, "phase", None),
+        login=args.login,
+    )
 
 
 def _environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str, str]:

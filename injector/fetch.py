@@ -1,0 +1,246 @@
+"""HTTPS as a cloud does it when it checks a token: fetch the issuer's JSON documents with a
+verified certificate chain, and look at that chain (doctor prints the thumbprint AWS keeps).
+
+Only `injector verify` and `doctor` import this module (it loads httpx and ssl): never the hot
+path.
+"""
+
+from __future__ import annotations
+
+import socket
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from injector.errors import ConfigError
+
+TIMEOUT_SECONDS = 10
+# Discovery documents and key sets are a few kilobytes; anything far larger is not one.
+MAX_BYTES = 1 << 20
+_DER = 2  # _ssl.ENCODING_DER
+
+FailureKind = Literal["unreachable", "tls", "http", "json"]
+
+
+class FetchError(Exception):
+    """A document could not be had: `kind` says which step failed, `reason` says how."""
+
+    def __init__(self, kind: FailureKind, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.kind, self.url, self.reason = kind, url, reason
+
+
+@dataclass(frozen=True)
+class Trust:
+    """The CAs a fetch trusts, and where they came from (for the checklist)."""
+
+    context: ssl.SSLContext
+    source: str
+
+
+def trust(ca_bundle: Path | None, env: Mapping[str, str]) -> Trust:
+    """`--ca-bundle`, else $SSL_CERT_FILE, else $SSL_CERT_DIR, else certifi's public CAs (what
+    the clouds trust is close to that list). Raises ConfigError naming the option or variable
+    whose file cannot be loaded."""
+    if ca_bundle is not None:
+        return Trust(_context("--ca-bundle", cafile=str(ca_bundle)), f"--ca-bundle {ca_bundle}")
+    if env.get("SSL_CERT_FILE"):
+        path = env["SSL_CERT_FILE"]
+        return Trust(_context("SSL_CERT_FILE", cafile=path), f"SSL_CERT_FILE {path}")
+    if env.get("SSL_CERT_DIR"):
+        path = env["SSL_CERT_DIR"]
+        return Trust(_context("SSL_CERT_DIR", capath=path), f"SSL_CERT_DIR {path}")
+    import certifi
+
+    return Trust(_context("certifi", cafile=certifi.where()), "the public CAs of certifi")
+
+
+def _context(name: str, *, cafile: str | None = None, capath: str | None = None) -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context(cafile=cafile, capath=capath)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError.of(
+            name, f"cannot load CA certificates from {cafile or capath}: {error}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Document:
+    url: str
+    final_url: str  # differs from `url` after a redirect
+    body: dict[str, Any]
+    content_type: str
+
+
+class Fetcher:
+    """Fetches JSON documents over HTTPS, each URL once (doctor checks several tokens against
+    the same issuer). Close it when done."""
+
+    def __init__(self, trusted: Trust, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.trust = trusted
+        self._client = httpx.Client(
+            verify=trusted.context, timeout=timeout, follow_redirects=True, max_redirects=5
+        )
+        self._seen: dict[str, Document | FetchError] = {}
+
+    def close(self) -> None:
+        """Close the connections; returns nothing."""
+        self._client.close()
+
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def json(self, url: str) -> Document:
+        """The JSON object at `url`. Raises FetchError when the URL is not https, the host
+        cannot be reached, its certificate chain does not verify, the answer is not 200, or the
+        body is not a JSON object."""
+        if url not in self._seen:
+            try:
+                self._seen[url] = self._get(url)
+            except FetchError as error:
+                self._seen[url] = error
+        found = self._seen[url]
+        if isinstance(found, FetchError):
+            raise found
+        return found
+
+    def _get(self, url: str) -> Document:
+        if urlsplit(url).scheme != "https":
+            raise FetchError(
+                "unreachable", url, "not an https:// URL: clouds fetch over HTTPS only"
+            )
+        try:
+            response = self._client.get(url, headers={"Accept": "application/json"})
+        except httpx.TimeoutException:
+            raise FetchError("unreachable", url, f"no answer within {TIMEOUT_SECONDS} s") from None
+        except httpx.TooManyRedirects:
+            raise FetchError("http", url, "too many redirects") from None
+        except httpx.HTTPError as error:
+            tls = _tls_error(error)
+            if tls is not None:
+                raise FetchError("tls", url, tls) from None
+            raise FetchError("unreachable", url, _reason(error)) from None
+        final = str(response.url)
+        if urlsplit(final).scheme != "https":
+            raise FetchError("unreachable", url, f"redirected to {final}, which is not https")
+        if response.status_code != 200:
+            raise FetchError("http", url, f"answered HTTP {response.status_code}, expected 200")
+        if len(response.content) > MAX_BYTES:
+            raise FetchError("json", url, f"the body is over {MAX_BYTES} bytes")
+        try:
+            body = response.json()
+        except ValueError:
+            raise FetchError("json", url, "the body is not JSON") from None
+        if not isinstance(body, dict):
+            raise FetchError("json", url, "the body is JSON but not an object")
+        return Document(url, final, body, response.headers.get("content-type", ""))
+
+
+def _tls_error(error: BaseException) -> str | None:
+    """The certificate problem behind an httpx error, if that is what it is."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return f"the certificate chain does not verify: {seen.verify_message}"
+        if isinstance(seen, ssl.SSLError):
+            return f"the TLS handshake failed: {seen.reason or seen}"
+        seen = seen.__cause__ or seen.__context__
+    text = str(error)
+    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
+        return f"the TLS handshake failed: {text}"
+    return None
+
+
+def _reason(error: httpx.HTTPError) -> str:
+    text = str(error) or type(error).__name__
+    if "Connection refused" in text or "Errno 111" in text:
+        return "connection refused"
+    return text
+
+
+@dataclass(frozen=True)
+class Chain:
+    """A server's certificates: as it sent them (leaf first), and as the trust store verified
+    them (leaf first, ending with the trusted root)."""
+
+    host: str
+    served: tuple[x509.Certificate, ...]
+    verified: tuple[x509.Certificate, ...]
+
+    @property
+    def leaf(self) -> x509.Certificate:
+        return self.verified[0]
+
+    @property
+    def root(self) -> x509.Certificate:
+        return self.verified[-1]
+
+    @property
+    def top_intermediate(self) -> x509.Certificate:
+        """The highest CA below the root, or the root when the root signed the leaf itself.
+
+        This is the certificate whose thumbprint IAM asks for ("the top intermediate CA that
+        signed the certificate used by the external IdP") and the last one a server normally
+        sends: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc_verify-thumbprint.html
+        """
+        return self.verified[-2] if len(self.verified) > 2 else self.verified[-1]
+
+
+def thumbprint(certificate: x509.Certificate) -> str:
+    """The SHA-1 fingerprint as IAM writes it: 40 hex digits."""
+    return certificate.fingerprint(hashes.SHA1()).hex()  # noqa: S303 (IAM's thumbprint is SHA-1)
+
+
+def subject(certificate: x509.Certificate) -> str:
+    return certificate.subject.rfc4514_string() or "(empty subject)"
+
+
+def chain(url: str, trusted: Trust, timeout: float = TIMEOUT_SECONDS) -> Chain:
+    """Connect to the host of `url` and return its verified certificate chain. Raises FetchError
+    (kind tls or unreachable) when the handshake or the connection fails."""
+    parts = urlsplit(url)
+    host, port = parts.hostname or "", parts.port or 443
+    try:
+        with (
+            socket.create_connection((host, port), timeout=timeout) as raw,
+            trusted.context.wrap_socket(raw, server_hostname=host) as tls,
+        ):
+            served, verified = _chains(tls)
+    except ssl.SSLCertVerificationError as error:
+        raise FetchError(
+            "tls", url, f"the certificate chain does not verify: {error.verify_message}"
+        ) from None
+    except ssl.SSLError as error:
+        raise FetchError("tls", url, f"the TLS handshake failed: {error.reason or error}") from None
+    except OSError as error:
+        reason = "connection refused" if isinstance(error, ConnectionRefusedError) else str(error)
+        raise FetchError("unreachable", url, reason) from None
+    return Chain(host=f"{host}:{port}", served=served, verified=verified)
+
+
+def _chains(
+    tls: ssl.SSLSocket,
+) -> tuple[tuple[x509.Certificate, ...], tuple[x509.Certificate, ...]]:
+    # Public on SSLSocket from Python 3.13; the same methods exist on the private SSL object
+    # from 3.10 on.
+    raw: Any = tls
+    source: Any = raw if hasattr(raw, "get_verified_chain") else raw._sslobj
+    served = tuple(_load(item) for item in source.get_unverified_chain() or ())
+    verified = tuple(_load(item) for item in source.get_verified_chain() or ())
+    if not verified:
+        raise ssl.SSLError("the server sent no certificate")
+    return served, verified
+
+
+def _load(item: Any) -> x509.Certificate:
+    return x509.load_der_x509_certificate(item.public_bytes(_DER))

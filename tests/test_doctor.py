@@ -1,0 +1,330 @@
+"""`injector doctor` checks a workspace's environment end to end against the real `injector serve`
+issuer and the strict stand-ins; `doctor --login` logs in through boto3, azure-identity and
+google-auth. Each misconfiguration is produced on purpose and must be named by the right line.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from injector import fetch, login
+from tests.conftest import KeyFiles, free_port, run_injector
+from tests.standins.accounts import ROLE_NAME, SERVICE_ACCOUNT
+from tests.standins.server import Response, StandInServer
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import StandIns, TestTls
+
+pytest_plugins = ["tests.standins.fixtures"]
+
+
+@dataclass(frozen=True)
+class Diagnosed:
+    returncode: int
+    lines: list[tuple[str, str, str]]  # (status, rule, detail), in order
+    stdout: str
+
+    def only(self, rule: str) -> tuple[str, str]:
+        found = [(status, detail) for status, name, detail in self.lines if name == rule]
+        assert len(found) == 1, (rule, self.stdout)
+        return found[0]
+
+    def failed(self) -> list[tuple[str, str]]:
+        return [(rule, detail) for status, rule, detail in self.lines if status == "FAIL"]
+
+    def rules(self, status: str) -> set[str]:
+        return {rule for line_status, rule, _ in self.lines if line_status == status}
+
+
+def doctor(env: Mapping[str, str], *args: str) -> Diagnosed:
+    result = run_injector("doctor", *args, env=env)
+    assert result.returncode in (0, 1), result.stdout + result.stderr
+    # No token (a JWT's header starts `eyJ`) on either stream.
+    assert "eyJ" not in result.stdout + result.stderr
+    lines = []
+    for line in result.stdout.splitlines():
+        status, rule, detail = line.split(maxsplit=2)
+        assert status in ("ok", "FAIL", "warn"), line
+        lines.append((status, rule, detail))
+    return Diagnosed(result.returncode, lines, result.stdout)
+
+
+@pytest.fixture
+def private_key(key_files: KeyFiles, tmp_path: Path) -> Path:
+    """The workspace's signing key, copied with the mode an operator should give it."""
+    path = tmp_path / "keys" / "private.pem"
+    path.parent.mkdir()
+    shutil.copyfile(key_files.private_pkcs8, path)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def healthy(
+    strict_workspace: dict[str, str], standins: StandIns, private_key: Path, tmp_path: Path
+) -> dict[str, str]:
+    """A workspace whose every cloud trusts the issuer, with what reaches the stand-ins: the
+    test CA and the AWS STS endpoint (the Entra and Google URLs are in the workspace)."""
+    ca = str(standins.tls.ca_file)
+    (tmp_path / "tmp").mkdir()
+    return {
+        **strict_workspace,
+        "DynamicCredentialPrivateKeyPath": str(private_key),
+        "SSL_CERT_FILE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "AWS_ENDPOINT_URL_STS": standins.aws.url,
+        "AWS_MAX_ATTEMPTS": "1",
+        "TMPDIR": str(tmp_path / "tmp"),
+    }
+
+
+def _code(detail: str) -> str:
+    assert detail.endswith("]"), detail
+    return detail[detail.rindex("[") + 1 : -1]
+
+
+# --- a healthy workspace ------------------------------------------------------------------------
+
+
+def test_a_healthy_workspace_passes(healthy: dict[str, str], standins: StandIns) -> None:
+    diagnosed = doctor(healthy)
+    assert diagnosed.returncode == 0, diagnosed.stdout
+    assert diagnosed.failed() == []
+    # The issuer has a port (the test's), which IAM provider URLs should not have.
+    assert diagnosed.rules("warn") == {"issuer.port"}, diagnosed.stdout
+    for rule in (
+        "settings",
+        "private-key",
+        "key-permissions",
+        "public-key",
+        "ttl.aws",
+        "ttl.azure",
+        "ttl.gcp",
+        "tls",
+        "discovery",
+        "discovery.issuer",
+        "jwks_uri",
+        "jwks",
+        "jwks.signing-key",
+        "alg.advertised",
+    ):
+        assert diagnosed.only(rule)[0] == "ok", (rule, diagnosed.stdout)
+    for cloud in ("aws", "azure", "gcp"):
+        for rule in ("alg", "kid", "signature", "exp", "iat", "aud", "sub"):
+            assert diagnosed.only(f"{cloud}.{rule}")[0] == "ok", diagnosed.stdout
+    # The thumbprint AWS keeps: the test CA's, the one the AWS stand-in's provider was made with.
+    ca = x509.load_pem_x509_certificate(standins.tls.ca.cert_pem.bytes())
+    expected = ca.fingerprint(hashes.SHA1()).hex()  # noqa: S303
+    assert diagnosed.only("thumbprint.aws")[1].startswith(expected)
+    assert diagnosed.only("thumbprint.root")[1].startswith(expected)
+    assert not diagnosed.only("thumbprint.leaf")[1].startswith(expected)
+
+
+def test_the_aws_thumbprint_is_the_top_intermediate_ca(test_tls: TestTls) -> None:
+    # A server that sends its leaf and the intermediate CA that signed it, as public CAs do.
+    intermediate = test_tls.ca.create_child_ca()
+    leaf = intermediate.issue_cert("127.0.0.1")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf.configure_cert(context)
+    server = StandInServer(lambda request: Response(200, b"{}", "application/json"), context)
+    server.start()
+    try:
+        chain = fetch.chain(server.url, fetch.Trust(test_tls.client_context(), "the test CA"))
+    finally:
+        server.stop()
+    assert len(chain.served) == 2
+    assert len(chain.verified) == 3
+    sent_last = x509.load_pem_x509_certificate(intermediate.cert_pem.bytes())
+    assert fetch.thumbprint(chain.top_intermediate) == sent_last.fingerprint(hashes.SHA1()).hex()  # noqa: S303
+    assert (
+        chain.root.subject == x509.load_pem_x509_certificate(test_tls.ca.cert_pem.bytes()).subject
+    )
+
+
+def test_login_through_all_three_sdks(healthy: dict[str, str], standins: StandIns) -> None:
+    served = {cloud: len(standins.of(cloud).seen) for cloud in ("aws", "azure", "gcp")}
+    diagnosed = doctor(healthy, "--login")
+    assert diagnosed.returncode == 0, diagnosed.stdout
+    aws = diagnosed.only("aws.login")
+    assert aws[0] == "ok"
+    assert f"assumed-role/{ROLE_NAME}/" in aws[1]
+    assert diagnosed.only("azure.login") == (
+        "ok",
+        "azure-identity WorkloadIdentityCredential: an access token for "
+        "https://management.azure.com",
+    )
+    gcp = diagnosed.only("gcp.login")
+    assert gcp[0] == "ok"
+    assert f"impersonating {SERVICE_ACCOUNT}" in gcp[1]
+    # Each SDK really went to its stand-in, which checked the token against the issuer.
+    assert standins.aws.seen[served["aws"] :] == ["POST /", "POST /"]
+    assert standins.entra.seen[served["azure"] :][0].endswith("/oauth2/v2.0/token")
+    assert standins.google.seen[served["gcp"] :][0] == "POST /v1/token"
+    # The private folder with the token files is gone.
+    assert list(Path(healthy["TMPDIR"]).iterdir()) == []
+
+
+def test_login_names_what_each_cloud_refuses(healthy: dict[str, str]) -> None:
+    # The trust policies name workspace simple-cli: the tokens are sound, the subject is not
+    # the one trusted, which only a real login can tell.
+    diagnosed = doctor({**healthy, "workspaceName": "other-workspace"}, "--login")
+    assert diagnosed.returncode == 1
+    assert [rule for rule, _ in diagnosed.failed()] == ["aws.login", "azure.login", "gcp.login"]
+    assert _code(diagnosed.only("aws.login")[1]) == "AccessDenied"
+    assert _code(diagnosed.only("azure.login")[1]) == "AADSTS70021"
+    assert (
+        "Assertion Subject: 'organization:simple:workspace:other-workspace'"
+        in (diagnosed.only("azure.login")[1])
+    )
+    assert _code(diagnosed.only("gcp.login")[1]) == "invalid_grant"
+    assert list(Path(healthy["TMPDIR"]).iterdir()) == []
+
+
+def test_login_children_see_only_the_exports_and_the_passed_on_variables(tmp_path: Path) -> None:
+    env = {
+        "PATH": "/bin",
+        "SSL_CERT_FILE": "/ca.pem",
+        "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1",
+        "AWS_ACCESS_KEY_ID": "AKIA-static",
+        "ARM_CLIENT_SECRET": "secret",
+        "HOME": "/root",
+    }
+    child = login.child_env(env, {"AWS_ROLE_ARN": "arn"}, tmp_path)
+    assert child == {
+        "PATH": "/bin",
+        "SSL_CERT_FILE": "/ca.pem",
+        "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1",
+        "AWS_ROLE_ARN": "arn",
+        "HOME": str(tmp_path),
+    }
+
+
+# --- each misconfiguration, named ----------------------------------------------------------------
+
+
+def test_settings_errors_are_each_a_fail_line(healthy: dict[str, str]) -> None:
+    env = {**healthy, "ARM_CLIENT_ID": "not-a-guid"}
+    env.pop("WORKLOAD_IDENTITY_ROLE_AWS")
+    diagnosed = doctor(env)
+    assert diagnosed.returncode == 1
+    failed = [detail for rule, detail in diagnosed.failed() if rule == "settings"]
+    assert len(failed) == 2, diagnosed.stdout
+    assert any(detail.startswith("WORKLOAD_IDENTITY_ROLE_AWS: is required") for detail in failed)
+    assert any(detail.startswith("ARM_CLIENT_ID: ") for detail in failed)
+    # The issuer is still checked.
+    assert diagnosed.only("tls")[0] == "ok"
+    assert diagnosed.only("jwks.signing-key")[0] == "ok"
+
+
+def test_no_cloud_enabled(healthy: dict[str, str]) -> None:
+    env = {
+        **healthy,
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
+    }
+    diagnosed = doctor(env)
+    assert diagnosed.returncode == 1
+    assert diagnosed.failed()[0][0] == "settings"
+    assert "no cloud has dynamic credentials enabled" in diagnosed.failed()[0][1]
+
+
+def test_private_key_readable_by_others(healthy: dict[str, str], private_key: Path) -> None:
+    private_key.chmod(0o644)
+    diagnosed = doctor(healthy)
+    assert diagnosed.returncode == 0, diagnosed.stdout  # a warning, not a failure
+    status, detail = diagnosed.only("key-permissions")
+    assert status == "warn"
+    assert "mode 0644: its group and every user can read the signing key" in detail
+
+
+def test_public_key_not_the_private_keys_pair(healthy: dict[str, str], key_files: KeyFiles) -> None:
+    diagnosed = doctor({**healthy, "DynamicCredentialPublicKeyPath": str(key_files.other_public)})
+    assert diagnosed.returncode == 1
+    status, detail = diagnosed.only("public-key")
+    assert status == "FAIL"
+    assert "does not match the private key" in detail
+    assert _code(detail) == "InvalidIdentityToken/AADSTS700027/invalid_grant"
+
+
+def test_ttl_too_short_for_azure(healthy: dict[str, str]) -> None:
+    diagnosed = doctor({**healthy, "DynamicCredentialTtl": "5"})
+    assert diagnosed.returncode == 0, diagnosed.stdout
+    status, detail = diagnosed.only("ttl.azure")
+    assert status == "warn"
+    assert "azure-identity keeps the token file's content up to 10 min" in detail
+    assert _code(detail) == "AADSTS700024"
+    assert diagnosed.only("ttl.aws")[0] == "ok"
+
+
+def test_ttl_too_long_for_google(healthy: dict[str, str]) -> None:
+    diagnosed = doctor({**healthy, "DynamicCredentialTtl": "420"})
+    assert diagnosed.returncode == 0, diagnosed.stdout
+    assert diagnosed.only("ttl.gcp") == ("warn", "7.0 h: Google recommends at most 6.0 h")
+
+
+def test_issuer_unreachable(healthy: dict[str, str]) -> None:
+    url = f"https://127.0.0.1:{free_port()}"
+    diagnosed = doctor({**healthy, "DynamicCredentialHostname": url})
+    assert diagnosed.returncode == 1
+    status, detail = diagnosed.only("issuer")
+    assert status == "FAIL"
+    assert "connection refused" in detail
+    assert _code(detail) == "IDPCommunicationError/AADSTS90061/invalid_grant"
+
+
+def test_issuer_certificate_not_trusted(healthy: dict[str, str]) -> None:
+    env = dict(healthy)
+    env.pop("SSL_CERT_FILE")
+    diagnosed = doctor(env)
+    assert diagnosed.returncode == 1
+    status, detail = diagnosed.only("tls")
+    assert status == "FAIL"
+    assert "certificate chain does not verify" in detail
+    assert "thumbprint.aws" not in diagnosed.rules("ok")
+
+
+def test_signing_key_not_published(healthy: dict[str, str]) -> None:
+    diagnosed = doctor({**healthy, "DynamicCredentialId": "rotated-key-2"})
+    assert diagnosed.returncode == 1
+    status, detail = diagnosed.only("jwks.signing-key")
+    assert status == "FAIL"
+    assert "kid 'rotated-key-2' (DynamicCredentialId) is not in" in detail
+    assert _code(detail) == "InvalidIdentityToken/AADSTS700027/invalid_grant"
+    assert diagnosed.only("azure.kid")[0] == "FAIL"
+
+
+def test_published_key_is_another_key(healthy: dict[str, str], tmp_path: Path) -> None:
+    other = tmp_path / "other.pem"
+    other.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    other.chmod(0o600)
+    env = {**healthy, "DynamicCredentialPrivateKeyPath": str(other)}
+    env.pop("DynamicCredentialPublicKeyPath")
+    diagnosed = doctor(env)
+    assert diagnosed.returncode == 1
+    status, detail = diagnosed.only("jwks.signing-key")
+    assert status == "FAIL"
+    assert "publishes another public key under kid" in detail
+    assert diagnosed.only("gcp.signature")[0] == "FAIL"
+
+
+def test_bad_ca_bundle_is_a_usage_error(healthy: dict[str, str], tmp_path: Path) -> None:
+    result = run_injector("doctor", "--ca-bundle", str(tmp_path / "absent.pem"), env=healthy)
+    assert result.returncode == 2
+    assert "--ca-bundle: cannot load CA certificates" in result.stderr
