@@ -162,7 +162,7 @@ def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
         "serve",
         help="serve both documents over HTTP(S) until SIGTERM",
         description="Serve the discovery document and the JWKS (GET, HEAD; ETag; Cache-Control) "
-        "and /healthz, with uvicorn. Needs the `server` extra.",
+        "and /healthz, with Granian. Needs the `server` extra.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="default 8080")

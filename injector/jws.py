@@ -10,6 +10,7 @@ signing code here is checked by two independent implementations.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Mapping
 
@@ -38,8 +39,23 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+# One encoder for every token: `json.dumps` with separators builds a new one on each call, which
+# cost more than the ES256 signature itself (`make bench`).
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+# Per algorithm, the padding or signature scheme objects, made once.
+_RSA_PADDING = padding.PKCS1v15()
+_ECDSA = {name: ec.ECDSA(hash_type()) for name, hash_type in _EC_HASHES.items()}
+_RSA_HASH = {name: hash_type() for name, hash_type in _RSA_HASHES.items()}
+
+
 def _segment(document: Mapping[str, object]) -> str:
-    return b64url(json.dumps(document, separators=(",", ":")).encode("utf-8"))
+    return b64url(_COMPACT_JSON.encode(document).encode("utf-8"))
+
+
+@functools.lru_cache(maxsize=64)
+def _header_segment(header: tuple[tuple[str, object], ...]) -> str:
+    # The header is the same for every token of a key: encode it once.
+    return _segment(dict(header))
 
 
 def sign(header: Mapping[str, object], claims: Mapping[str, object], key: PrivateKey) -> str:
@@ -48,12 +64,12 @@ def sign(header: Mapping[str, object], claims: Mapping[str, object], key: Privat
     Raises ValueError when the algorithm is unknown or does not fit the key's type.
     """
     algorithm = str(header["alg"])
-    signing_input = f"{_segment(header)}.{_segment(claims)}".encode("ascii")
+    signing_input = f"{_header_segment(tuple(header.items()))}.{_segment(claims)}".encode("ascii")
     if algorithm in _RSA_HASHES and isinstance(key, rsa.RSAPrivateKey):
-        signature = key.sign(signing_input, padding.PKCS1v15(), _RSA_HASHES[algorithm]())
+        signature = key.sign(signing_input, _RSA_PADDING, _RSA_HASH[algorithm])
     elif algorithm in _EC_HASHES and isinstance(key, ec.EllipticCurvePrivateKey):
         # cryptography returns DER; JWS wants r || s, each left-padded to the curve's size.
-        r, s = decode_dss_signature(key.sign(signing_input, ec.ECDSA(_EC_HASHES[algorithm]())))
+        r, s = decode_dss_signature(key.sign(signing_input, _ECDSA[algorithm]))
         size = _EC_SIZES[algorithm]
         signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     else:

@@ -1,24 +1,24 @@
-"""`injector serve`: the two documents over HTTP(S), from uvicorn with a minimal ASGI app.
+"""`injector serve`: the two documents over HTTP(S), from Granian with a minimal ASGI app.
 
 Every response is rendered once at start-up (bodies, headers, ETag), so a request costs a dict
 look-up and two `send` calls. GET and HEAD only; `If-None-Match` answers 304; `/healthz` for
 load balancers and orchestrators. SIGTERM drains open requests and exits 0.
 
-uvicorn is imported here only, never on the minting path.
+Granian is imported here only, never on the minting path.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import json
 import os
-import signal
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +35,7 @@ HEALTH_PATH = "/healthz"
 DEFAULT_MAX_AGE = 300
 # How long SIGTERM waits for requests in flight before closing their connections.
 GRACEFUL_SECONDS = 10
-# Hands the pre-rendered documents to worker processes (uvicorn starts them with `spawn`).
+# Hands the pre-rendered documents to the worker processes Granian starts.
 _STATE = "INJECTOR_SERVE_STATE"
 _ALLOWED = b"GET, HEAD"
 
@@ -116,7 +116,7 @@ class DocumentApp:
             await _lifespan(receive, send)
             return
         if scope["type"] != "http":
-            return  # websockets: uvicorn closes the connection
+            return  # websockets are switched off: the server closes such a connection
         path: str = scope["path"]
         method: str = scope["method"]
         document = self._documents.get(path)
@@ -200,49 +200,69 @@ def check(options: Options) -> None:
         raise ConfigError.of("--max-age", f"expected seconds >= 0, got {options.max_age}")
 
 
-def _on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """uvicorn drains on SIGTERM, then raises the signal again for the previous handler: this
-    one, so that a clean shutdown exits 0 rather than dying of the signal."""
+def _refuse_taken_port(host: str, port: int) -> None:
+    """Granian binds with SO_REUSEPORT on Linux, so a second server on a taken port would start
+    and silently share its traffic, perhaps with other documents. A plain bind (SO_REUSEADDR
+    only, so a restart is not blocked by connections in TIME_WAIT) fails on a taken port."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise InjectorError(
+                f"the server could not start on {host}:{port}: {error.strerror}"
+            ) from None
 
 
 def serve(documents: Documents, options: Options) -> int:
     """Serve until SIGTERM or SIGINT; return 0 after a clean shutdown. Raises ConfigError for bad
     options, InjectorError when the server cannot start (the port is taken...)."""
     check(options)
-    import uvicorn  # the server's dependency only: see the module docstring
+    _refuse_taken_port(options.host, options.port)
+    # Granian rather than uvicorn: its HTTP layer is in Rust, and `make bench` measured 1.4 times
+    # uvicorn's throughput (with uvloop and httptools) for the same app on one core.
+    from granian import Granian
+    from granian.constants import Interfaces, Loops, SSLProtocols
 
+    # uvloop when installed (the `server` extra): 1.3 times asyncio's throughput in `make bench`,
+    # and Granian's `auto` did not pick it there.
+    loop = Loops.uvloop if importlib.util.find_spec("uvloop") else Loops.asyncio
+
+    # Workers are processes of their own: they read the rendered documents from the environment.
     bodies = routes(documents)
-    settings: dict[str, Any] = {
-        "host": options.host,
-        "port": options.port,
-        "ssl_certfile": options.certfile,
-        "ssl_keyfile": options.keyfile,
-        "access_log": options.access_log,
-        "server_header": False,
-        # No client address is used: skip uvicorn's X-Forwarded-For rewriting on every request.
-        "proxy_headers": False,
-        "lifespan": "off",
-        "timeout_graceful_shutdown": GRACEFUL_SECONDS,
-        "log_level": "info",
+    state = {
+        "bodies": {path: body.decode("ascii") for path, body in bodies.items()},
+        "max_age": options.max_age,
     }
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    os.environ[_STATE] = json.dumps(state)
+    server = Granian(
+        f"{__name__}:worker_app",
+        factory=True,
+        address=options.host,
+        port=options.port,
+        interface=Interfaces.ASGI,
+        loop=loop,
+        workers=options.workers,
+        websockets=False,
+        log_access=options.access_log,
+        ssl_cert=options.certfile,
+        ssl_key=options.keyfile,
+        # Clouds fetching the JWKS do not all speak TLS 1.3 yet; Granian's default minimum is 1.3.
+        ssl_protocol_min=SSLProtocols.tls12,
+        workers_kill_timeout=GRACEFUL_SECONDS,
+    )
     try:
-        if options.workers == 1:
-            config = uvicorn.Config(DocumentApp(bodies, max_age=options.max_age), **settings)
-            uvicorn.Server(config).run()
-        else:
-            state = {
-                "bodies": {path: body.decode("ascii") for path, body in bodies.items()},
-                "max_age": options.max_age,
-            }
-            os.environ[_STATE] = json.dumps(state)
-            uvicorn.run(
-                "injector.server:worker_app", factory=True, workers=options.workers, **settings
-            )
+        server.serve()
+    except OSError as error:
+        raise InjectorError(
+            f"the server could not start on {options.host}:{options.port}: {error.strerror}"
+        ) from None
     except SystemExit as exit_:
-        # uvicorn exits 1 when it cannot bind, after logging why.
         if exit_.code not in (0, None):
             raise InjectorError(
-                f"the server could not start on {options.host}:{options.port}"
+                f"the server stopped with status {exit_.code} on {options.host}:{options.port}"
             ) from None
     return 0
