@@ -32,17 +32,24 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError.of("usage", f"{message} (see injector --help)")
 
 
-def _common_options() -> _Parser:
+def _logging_options() -> _Parser:
+    """`--log-level`, which every command takes."""
     # SUPPRESS defaults, so a value given before the subcommand is not reset by the subparser.
-    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
-    job = common.add_argument_group("job context (override the executor's variables)")
-    for variable, option in JOB_OPTIONS.items():
-        job.add_argument(option, metavar="VALUE", help=f"instead of ${variable}")
-    common.add_argument(
+    logging_options = _Parser(add_help=False, argument_default=argparse.SUPPRESS)
+    logging_options.add_argument(
         "--log-level",
         choices=("debug", "info", "warning", "error"),
         help=f"messages on stderr (default: ${LOG_LEVEL} or warning)",
     )
+    return logging_options
+
+
+def _common_options(logging_options: _Parser) -> _Parser:
+    """The job context options and `--log-level`: for the commands that mint."""
+    common = _Parser(add_help=False, argument_default=argparse.SUPPRESS, parents=[logging_options])
+    job = common.add_argument_group("job context (override the executor's variables)")
+    for variable, option in JOB_OPTIONS.items():
+        job.add_argument(option, metavar="VALUE", help=f"instead of ${variable}")
     return common
 
 
@@ -59,7 +66,8 @@ def _phase_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = _common_options()
+    logging_options = _logging_options()
+    common = _common_options(logging_options)
     parser = _Parser(
         prog="injector",
         description="Mint short-lived OIDC tokens for a Terraform job and export what AWS, "
@@ -126,15 +134,18 @@ def build_parser() -> argparse.ArgumentParser:
     _folder_option(hook_parser, "write into D instead of $workingDirectory/.terraform/injector")
     _phase_option(hook_parser)
     hook_parser.set_defaults(handler=_hook)
-    _issuer_commands(commands)
-    _diagnostic_commands(commands, common)
+    _issuer_commands(commands, logging_options)
+    _diagnostic_commands(commands, common, logging_options)
     return parser
 
 
-def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
+def _issuer_commands(
+    commands: argparse._SubParsersAction[_Parser], logging_options: _Parser
+) -> None:
     """keygen, jwks, discovery, publish, serve: they need the issuer settings and keys only."""
     keygen = commands.add_parser(
         "keygen",
+        parents=[logging_options],
         help="make a signing key pair: DIR/private.pem (0600) and DIR/public.pem",
         description="Generate a key pair (PKCS#8 private key, mode 0600; PEM public key) "
         "into DIR, made 0700 if new. Never overwrites a key.",
@@ -146,12 +157,14 @@ def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     for name, what in (("jwks", "the JWKS"), ("discovery", "the OpenID discovery document")):
         document = commands.add_parser(
             name,
+            parents=[logging_options],
             help=f"print {what} of the configured issuer",
             description=f"Print {what} for the issuer and keys the environment configures.",
         )
         document.set_defaults(handler=_print_document, document=name)
     publish = commands.add_parser(
         "publish",
+        parents=[logging_options],
         help="write DIR/.well-known/openid-configuration and DIR/.well-known/jwks",
         description="Write both documents under DIR for a static host (bucket, nginx, CDN); "
         "serve them as application/json.",
@@ -160,6 +173,7 @@ def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     publish.set_defaults(handler=_publish)
     serve = commands.add_parser(
         "serve",
+        parents=[logging_options],
         help="serve both documents over HTTP(S) until SIGTERM",
         description="Serve the discovery document and the JWKS (GET, HEAD; ETag; Cache-Control) "
         "and /healthz, with Granian. Needs the `server` extra.",
@@ -176,10 +190,13 @@ def _issuer_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     serve.set_defaults(handler=_serve)
 
 
-def _diagnostic_commands(commands: argparse._SubParsersAction[_Parser], common: _Parser) -> None:
+def _diagnostic_commands(
+    commands: argparse._SubParsersAction[_Parser], common: _Parser, logging_options: _Parser
+) -> None:
     """verify and doctor: they fetch over HTTPS and load pyjwt (the `diagnostics` extra)."""
     check = commands.add_parser(
         "verify",
+        parents=[logging_options],
         help="check a token as AWS, Azure or GCP would; say which rule fails",
         description="Decode TOKEN (or --file F, or stdin), fetch its issuer's discovery "
         "document and JWKS over HTTPS, and check key, algorithm, signature, times, aud and sub "

@@ -145,3 +145,52 @@ def test_a_private_key_open_to_others_is_warned_about(
     exposed.chmod(0o600)
     quiet = _run(["env", "--dir", str(tmp_path / "e")], workspace)
     assert "readable by group or others" not in quiet.stderr
+
+
+def test_issuer_commands_leak_nothing(
+    workspace: dict[str, str], key_files: KeyFiles, tmp_path: Path
+) -> None:
+    """keygen prints where the keys went, never the key; jwks, discovery, publish and serve
+    publish only public numbers."""
+    from tests import oidc
+
+    made = _run(["keygen", "--out", str(tmp_path / "keys")], {})
+    assert made.returncode == 0, made.stderr
+    new_key = (tmp_path / "keys" / "private.pem").read_text()
+    new_body = [line for line in new_key.splitlines() if not line.startswith("-----")]
+    assert not any(line in made.stdout + made.stderr for line in new_body[1:-1])
+
+    outputs = []
+    for args in (["jwks"], ["discovery"], ["publish", str(tmp_path / "site")]):
+        result = _run(args, workspace)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout + result.stderr)
+    log = tmp_path / "serve.log"
+    with (
+        log.open("wb") as stderr,
+        oidc.injector_serve(
+            workspace, "--log-level", "debug", "--access-log", stderr=stderr
+        ) as running,
+    ):
+        oidc.fetch(running.base + "/.well-known/jwks")
+    outputs.append(log.read_text())
+    for output in outputs:
+        for fragment in _secret_fragments(key_files):
+            assert fragment not in output
+
+
+def test_verify_and_doctor_never_print_the_token(
+    workspace: dict[str, str], key_files: KeyFiles, tmp_path: Path
+) -> None:
+    folder = tmp_path / "d"
+    assert _run(["env", "--dir", str(folder)], workspace).returncode == 0
+    token_file = folder / "aws.jwt"
+    # The issuer (terrakube-api.example.com) is out of reach here: both commands still check
+    # what they can and report the rest, which is what matters for what they print.
+    checked = _run(["verify", "--file", str(token_file), "--cloud", "aws"], workspace)
+    doctor = _run(["doctor"], workspace)
+    assert "discovery" in checked.stdout
+    assert "settings" in doctor.stdout or "ok" in doctor.stdout
+    output = checked.stdout + checked.stderr + doctor.stdout + doctor.stderr
+    for fragment in _secret_fragments(key_files) + _token_fragments(folder):
+        assert fragment not in output
