@@ -11,6 +11,7 @@ Every figure is a ratio against a floor measured in the same run on the same mac
 
 from __future__ import annotations
 
+import compileall
 import os
 import statistics
 import subprocess
@@ -27,7 +28,8 @@ from injector import inject, tokens
 from injector.example import EXAMPLE_ENV
 
 RUNS = 21
-MINT_SECONDS = 2.0
+MINT_SECONDS = 4.0
+MINT_ROUNDS = 16
 
 FLOOR = """
 import sys
@@ -111,7 +113,13 @@ def _mint_throughput(env: dict[str, str], algorithm: str) -> str:
     cores = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {min(cores)})
     try:
-        mint_rate, raw_rate = _rate(mint, MINT_SECONDS), _rate(raw_sign, MINT_SECONDS)
+        # Short alternating slices, so that both see the same machine: a drift of the CPU's
+        # speed during a long run of one would otherwise land on one side of the ratio only.
+        mint_rates, raw_rates = [], []
+        for _ in range(MINT_ROUNDS):
+            mint_rates.append(_rate(mint, MINT_SECONDS / MINT_ROUNDS))
+            raw_rates.append(_rate(raw_sign, MINT_SECONDS / MINT_ROUNDS))
+        mint_rate, raw_rate = statistics.median(mint_rates), statistics.median(raw_rates)
     finally:
         os.sched_setaffinity(0, cores)
     return (
@@ -121,6 +129,12 @@ def _mint_throughput(env: dict[str, str], algorithm: str) -> str:
 
 
 def run() -> list[str]:
+    # A pip install ships bytecode; this checkout is an editable install, and the environment
+    # may forbid writing it (PYTHONDONTWRITEBYTECODE), which would recompile every module of
+    # injector on each run. Compile once, as an install does.
+    import injector
+
+    compileall.compile_dir(Path(injector.__file__).parent, quiet=1)
     lines = []
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
