@@ -18,7 +18,6 @@ from injector import keys
 from injector.errors import ConfigError, InjectorError
 from injector.issuer import ALGORITHM, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 
-KINDS = ("rsa", "ec")
 DEFAULT_RSA_BITS = 2048
 MAX_RSA_BITS = 8192
 PRIVATE_NAME = "private.pem"
