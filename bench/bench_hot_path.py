@@ -24,8 +24,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from injector import inject, tokens
-from injector.example import EXAMPLE_ENV
+from injector.job import pipeline, tokens
+from injector.job.example import EXAMPLE_ENV
 
 RUNS = 21
 MINT_SECONDS = 4.0
@@ -91,7 +91,7 @@ def _rate(work: Callable[[], object], seconds: float) -> float:
 def _mint_throughput(env: dict[str, str], algorithm: str) -> str:
     """Tokens per second through injector's minting against raw signing of the same bytes with
     the same key, on one core."""
-    prepared = inject.prepare(env)
+    prepared = pipeline.prepare(env)
     if prepared is None:
         raise RuntimeError("the example workspace enables no cloud")
     settings, key = prepared.settings, prepared.key

@@ -21,7 +21,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import discovery, issuer, keygen
+from injector.config import issuer_settings
+from injector.issuer import discovery, keygen
 from tests import oidc
 
 SECONDS = 5
@@ -127,8 +128,8 @@ def run() -> list[str]:
         folder = Path(scratch)
         keygen.write(folder / "keys", keygen.generate("rsa", None))
         env = {
-            issuer.HOSTNAME: "terrakube-api.example.com",
-            issuer.PRIVATE_KEY_PATH: str(folder / "keys/private.pem"),
+            issuer_settings.HOSTNAME: "terrakube-api.example.com",
+            issuer_settings.PRIVATE_KEY_PATH: str(folder / "keys/private.pem"),
         }
         site = folder / "site"
         subprocess.run(

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class InjectorError(Exception):
     """A failure the user can act on (exit 1): a file not writable, a command not found."""
+
+
+class CommandError(InjectorError):
+    """A failure with an exit status of its own: `injector run`'s command could not be started
+    (127: not found, 126: not executable), as a shell would say."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -48,13 +58,22 @@ class Problems:
     def add(self, variable: str, message: str) -> None:
         self._found.append(Problem(variable, message))
 
-    def check(self, read: Callable[[], T], fallback: T) -> T:
-        """`read()`, or `fallback` if it failed (never used: `raise_if_any` follows)."""
+    def get(self, fallback: T, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`read(*args, **kwargs)`; if it raised ConfigError, its problems are kept and
+        `fallback` stands in (never used: `raise_if_any` follows)."""
         try:
-            return read()
+            return read(*args, **kwargs)
         except ConfigError as error:
             self._found.extend(error.problems)
             return fallback
+
+    def run(self, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+        """`read(*args, **kwargs)`, or None with its problems kept if it raised ConfigError."""
+        try:
+            return read(*args, **kwargs)
+        except ConfigError as error:
+            self._found.extend(error.problems)
+            return None
 
     def raise_if_any(self) -> None:
         if self._found:

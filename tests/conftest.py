@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from injector.example import EXAMPLE_ENV
+from injector.job.example import EXAMPLE_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 

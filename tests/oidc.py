@@ -269,7 +269,7 @@ ISSUER_HOST = "terrakube-api.example.com"
 
 def make_issuer_keys(folder: Path) -> Path:
     """Three key pairs under `folder`: `rsa/` (signing), `ec/` and `rsa512/` (published too)."""
-    from injector import keygen
+    from injector.issuer import keygen
 
     for name, kind in (("rsa", "rsa"), ("ec", "ec"), ("rsa512", "rsa")):
         keygen.write(folder / name, keygen.generate(kind, None))
@@ -278,13 +278,13 @@ def make_issuer_keys(folder: Path) -> Path:
 
 def issuer_environment(keys_dir: Path) -> dict[str, str]:
     """The issuer: an RS256 signing key, plus an ES256 and an RS512 key published beside it."""
-    from injector import issuer
+    from injector.config import issuer_settings
 
     return {
-        issuer.HOSTNAME: ISSUER_HOST,
-        issuer.KEY_ID: "rsa-256",
-        issuer.PRIVATE_KEY_PATH: str(keys_dir / "rsa/private.pem"),
-        issuer.ADDITIONAL_KEYS: (
+        issuer_settings.HOSTNAME: ISSUER_HOST,
+        issuer_settings.KEY_ID: "rsa-256",
+        issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / "rsa/private.pem"),
+        issuer_settings.ADDITIONAL_KEYS: (
             f"ec-256={keys_dir / 'ec/public.pem'},rsa-512:RS512={keys_dir / 'rsa512/public.pem'}"
         ),
     }

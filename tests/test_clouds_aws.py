@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from injector import job
 from injector.clouds import aws
+from injector.config import job_context
 from injector.errors import ConfigError
 
 ROLE = "arn:aws:iam::123456789012:role/terrakube-role"
 ENABLED = {aws.ENABLE: "true", aws.ROLE: ROLE}
 TOKEN_FILE = Path("/run/injector/aws.jwt")
-JOB = job.JobContext(
+JOB = job_context.JobContext(
     organization="simple",
     workspace="simple-cli",
     organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
@@ -24,14 +24,14 @@ JOB = job.JobContext(
 
 
 def _config(**overrides: str) -> aws.AwsConfig:
-    config = aws.from_env({**ENABLED, **overrides})
+    config = aws.CLOUD.configure({**ENABLED, **overrides})
     assert config is not None
     return config
 
 
 def _problems(env: dict[str, str]) -> list[str]:
     with pytest.raises(ConfigError) as error:
-        aws.from_env(env)
+        aws.CLOUD.configure(env)
     return [p.variable for p in error.value.problems]
 
 
@@ -40,7 +40,7 @@ def test_disabled_is_none_whatever_else_is_set(switch: str | None) -> None:
     env = {aws.ROLE: "not an arn", aws.REGION: "nowhere", "AWS_ACCESS_KEY_ID": "AKIA..."}
     if switch is not None:
         env[aws.ENABLE] = switch
-    assert aws.from_env(env) is None
+    assert aws.CLOUD.configure(env) is None
 
 
 @pytest.mark.parametrize("switch", ["", "enabled", "ture", " true"])
@@ -81,7 +81,7 @@ def test_role_required(role: str | None) -> None:
     if role is not None:
         env[aws.ROLE] = role
     with pytest.raises(ConfigError) as error:
-        aws.from_env(env)
+        aws.CLOUD.configure(env)
     assert [p.variable for p in error.value.problems] == [aws.ROLE]
     assert "required" in str(error.value)
     assert "arn:" in str(error.value)
@@ -109,7 +109,7 @@ def test_role_required(role: str | None) -> None:
 )
 def test_role_refused(role: str) -> None:
     with pytest.raises(ConfigError) as error:
-        aws.from_env({**ENABLED, aws.ROLE: role})
+        aws.CLOUD.configure({**ENABLED, aws.ROLE: role})
     assert [p.variable for p in error.value.problems] == [aws.ROLE]
     assert "arn:<partition>:iam::" in str(error.value)
 
@@ -152,7 +152,7 @@ def test_region_refused(region: str) -> None:
 
 def test_regions_that_disagree() -> None:
     with pytest.raises(ConfigError) as error:
-        aws.from_env({**ENABLED, aws.REGION: "us-east-1", aws.DEFAULT_REGION: "eu-west-1"})
+        aws.CLOUD.configure({**ENABLED, aws.REGION: "us-east-1", aws.DEFAULT_REGION: "eu-west-1"})
     assert [p.variable for p in error.value.problems] == [aws.REGION]
     assert aws.DEFAULT_REGION in str(error.value)
 
@@ -174,7 +174,7 @@ def test_session_name_refused(name: str) -> None:
 def test_static_credentials_refused_without_showing_them(variable: str) -> None:
     secret = "wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY"
     with pytest.raises(ConfigError) as error:
-        aws.from_env({**ENABLED, variable: secret})
+        aws.CLOUD.configure({**ENABLED, variable: secret})
     assert [p.variable for p in error.value.problems] == [variable]
     assert secret not in str(error.value)
     assert aws.ENABLE in str(error.value)
@@ -247,7 +247,7 @@ _STS_SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 def test_session_name_derivation(
     organization: str, workspace: str, job_id: str, expected: str
 ) -> None:
-    context = job.JobContext(organization, workspace, "org-id", "ws-id", job_id)
+    context = job_context.JobContext(organization, workspace, "org-id", "ws-id", job_id)
     name = aws.session_name_for(context)
     assert name == expected
     assert _STS_SESSION_NAME.fullmatch(name)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from injector import job
 from injector.clouds import azure
+from injector.config import job_context
 from injector.errors import ConfigError
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
@@ -15,7 +15,7 @@ TENANT = "66666666-7777-8888-9999-000000000000"
 SUBSCRIPTION = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 ENABLED = {azure.ENABLE: "yes", azure.CLIENT_ID: CLIENT, azure.TENANT_ID: TENANT}
 TOKEN_FILE = Path("/run/injector/azure.jwt")
-JOB = job.JobContext(
+JOB = job_context.JobContext(
     organization="simple",
     workspace="simple-cli",
     organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
@@ -25,14 +25,14 @@ JOB = job.JobContext(
 
 
 def _config(**overrides: str) -> azure.AzureConfig:
-    config = azure.from_env({**ENABLED, **overrides})
+    config = azure.CLOUD.configure({**ENABLED, **overrides})
     assert config is not None
     return config
 
 
 def _problems(env: dict[str, str]) -> list[str]:
     with pytest.raises(ConfigError) as error:
-        azure.from_env(env)
+        azure.CLOUD.configure(env)
     return [p.variable for p in error.value.problems]
 
 
@@ -41,7 +41,7 @@ def test_disabled_is_none_whatever_else_is_set(switch: str | None) -> None:
     env = {azure.CLIENT_ID: "nope", "ARM_CLIENT_SECRET": "s3cret"}
     if switch is not None:
         env[azure.ENABLE] = switch
-    assert azure.from_env(env) is None
+    assert azure.CLOUD.configure(env) is None
 
 
 @pytest.mark.parametrize("switch", ["", "y", "2"])
@@ -84,7 +84,7 @@ def test_ids_required(variable: str, missing: str) -> None:
 )
 def test_ids_must_be_guids(variable: str, value: str) -> None:
     with pytest.raises(ConfigError) as error:
-        azure.from_env({**ENABLED, variable: value})
+        azure.CLOUD.configure({**ENABLED, variable: value})
     assert [p.variable for p in error.value.problems] == [variable]
     assert "GUID" in str(error.value)
     assert repr(value) in str(error.value)
@@ -131,7 +131,7 @@ def test_authority_host_kept_as_given(host: str) -> None:
 )
 def test_authority_host_must_be_https(host: str) -> None:
     with pytest.raises(ConfigError) as error:
-        azure.from_env({**ENABLED, azure.AUTHORITY_HOST: host})
+        azure.CLOUD.configure({**ENABLED, azure.AUTHORITY_HOST: host})
     assert [p.variable for p in error.value.problems] == [azure.AUTHORITY_HOST]
     assert "https://" in str(error.value)
 
@@ -140,7 +140,7 @@ def test_authority_host_must_be_https(host: str) -> None:
 def test_secrets_and_certificates_refused_without_showing_them(variable: str) -> None:
     secret = "Xq8~Zy.S3cr3tValue_NeverShown"
     with pytest.raises(ConfigError) as error:
-        azure.from_env({**ENABLED, variable: secret})
+        azure.CLOUD.configure({**ENABLED, variable: secret})
     assert [p.variable for p in error.value.problems] == [variable]
     assert secret not in str(error.value)
     assert azure.ENABLE in str(error.value)
@@ -148,7 +148,7 @@ def test_secrets_and_certificates_refused_without_showing_them(variable: str) ->
 
 def test_all_static_credentials_are_listed_in_one_problem() -> None:
     with pytest.raises(ConfigError) as error:
-        azure.from_env({**ENABLED, "ARM_CLIENT_SECRET": "a", "AZURE_CLIENT_SECRET": "b"})
+        azure.CLOUD.configure({**ENABLED, "ARM_CLIENT_SECRET": "a", "AZURE_CLIENT_SECRET": "b"})
     assert [p.variable for p in error.value.problems] == ["ARM_CLIENT_SECRET"]
     assert "AZURE_CLIENT_SECRET" in str(error.value)
 

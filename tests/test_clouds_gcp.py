@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from injector import job
 from injector.clouds import gcp
+from injector.config import job_context
 from injector.errors import ConfigError
 
 PROVIDER = (
@@ -19,7 +19,7 @@ ACCOUNT = "terraform@my-project.iam.gserviceaccount.com"
 ENABLED = {gcp.ENABLE: "on", gcp.AUDIENCE: PROVIDER}
 TOKEN_FILE = Path("/run/injector/gcp.jwt")
 CREDENTIALS_FILE = Path("/run/injector/gcp-credentials.json")
-JOB = job.JobContext(
+JOB = job_context.JobContext(
     organization="simple",
     workspace="simple-cli",
     organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
@@ -29,14 +29,14 @@ JOB = job.JobContext(
 
 
 def _config(**overrides: str) -> gcp.GcpConfig:
-    config = gcp.from_env({**ENABLED, **overrides})
+    config = gcp.CLOUD.configure({**ENABLED, **overrides})
     assert config is not None
     return config
 
 
 def _problems(env: dict[str, str]) -> list[str]:
     with pytest.raises(ConfigError) as error:
-        gcp.from_env(env)
+        gcp.CLOUD.configure(env)
     return [p.variable for p in error.value.problems]
 
 
@@ -52,7 +52,7 @@ def test_disabled_is_none_whatever_else_is_set(switch: str | None) -> None:
     env = {gcp.AUDIENCE: "nope", "GOOGLE_CREDENTIALS": "{}"}
     if switch is not None:
         env[gcp.ENABLE] = switch
-    assert gcp.from_env(env) is None
+    assert gcp.CLOUD.configure(env) is None
 
 
 @pytest.mark.parametrize("switch", ["", "1.0", "oui"])
@@ -89,7 +89,7 @@ def test_provider_required(missing: str | None) -> None:
     if missing is not None:
         env[gcp.AUDIENCE] = missing
     with pytest.raises(ConfigError) as error:
-        gcp.from_env(env)
+        gcp.CLOUD.configure(env)
     assert [p.variable for p in error.value.problems] == [gcp.AUDIENCE]
     assert "//iam.googleapis.com/projects/" in str(error.value)
 
@@ -194,7 +194,7 @@ def test_endpoint_overrides(variable: str, raw: str, kept: str) -> None:
 )
 def test_endpoint_overrides_refused(variable: str, raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        gcp.from_env({**ENABLED, variable: raw})
+        gcp.CLOUD.configure({**ENABLED, variable: raw})
     assert [p.variable for p in error.value.problems] == [variable]
     assert "loopback" in str(error.value)
 
@@ -206,7 +206,7 @@ def test_endpoint_overrides_refused(variable: str, raw: str) -> None:
 def test_static_credentials_refused_without_showing_them(variable: str) -> None:
     secret = '{"type": "service_account", "private_key": "NEVER-SHOWN-KEY"}'
     with pytest.raises(ConfigError) as error:
-        gcp.from_env({**ENABLED, variable: secret})
+        gcp.CLOUD.configure({**ENABLED, variable: secret})
     assert [p.variable for p in error.value.problems] == [variable]
     assert "NEVER-SHOWN-KEY" not in str(error.value)
     assert gcp.ENABLE in str(error.value)

@@ -12,7 +12,7 @@ from pathlib import Path
 import jwt
 from cryptography.hazmat.primitives import serialization
 
-from injector import inject
+from injector.job import pipeline
 from tests.conftest import KeyFiles
 
 JOBS = 200
@@ -20,9 +20,9 @@ JOBS = 200
 
 def _inject(workspace: dict[str, str], folder: str, job_id: str) -> dict[str, str]:
     """One job, in-process: the same pipeline `injector env` runs."""
-    prepared = inject.prepare({**workspace, "jobId": job_id})
+    prepared = pipeline.prepare({**workspace, "jobId": job_id})
     assert prepared is not None
-    return inject.write(prepared, Path(folder)).plan.exports
+    return pipeline.write(prepared, Path(folder)).plan.exports
 
 
 def _check(results: list[tuple[Path, str, dict[str, str]]], public_pem: Path) -> None:

@@ -10,13 +10,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from injector import discovery, issuer, keygen
+from injector.config import issuer_settings
 from injector.errors import ConfigError
+from injector.issuer import discovery, keygen
 from tests.conftest import KeyFiles, run_injector
 
 HOST = "terrakube-api.example.com"
 ISSUER = f"https://{HOST}"
-KID = issuer.DEFAULT_KEY_ID
+KID = issuer_settings.DEFAULT_KEY_ID
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +32,8 @@ def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _env(keys_dir: Path, signing: str = "rsa-a", **extra: str) -> dict[str, str]:
     return {
-        issuer.HOSTNAME: HOST,
-        issuer.PRIVATE_KEY_PATH: str(keys_dir / signing / "private.pem"),
+        issuer_settings.HOSTNAME: HOST,
+        issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / signing / "private.pem"),
         **extra,
     }
 
@@ -97,7 +98,7 @@ def test_bodies_are_indented_json_with_one_newline(keys_dir: Path) -> None:
 
 def test_issuer_with_a_path_keeps_it_in_jwks_uri(keys_dir: Path) -> None:
     env = _env(keys_dir)
-    env[issuer.HOSTNAME] = "https://auth.example.com/terrakube"
+    env[issuer_settings.HOSTNAME] = "https://auth.example.com/terrakube"
     document = json.loads(discovery.from_env(env).bodies[discovery.DISCOVERY_PATH])
     assert document["issuer"] == "https://auth.example.com/terrakube"
     assert document["jwks_uri"] == "https://auth.example.com/terrakube/.well-known/jwks"
@@ -105,21 +106,21 @@ def test_issuer_with_a_path_keeps_it_in_jwks_uri(keys_dir: Path) -> None:
 
 def test_terrakube_hostname_is_enough(keys_dir: Path) -> None:
     env = _env(keys_dir)
-    env[issuer.TERRAKUBE_HOSTNAME] = env.pop(issuer.HOSTNAME)
+    env[issuer_settings.TERRAKUBE_HOSTNAME] = env.pop(issuer_settings.HOSTNAME)
     assert discovery.from_env(env).issuer == ISSUER
 
 
 def test_public_key_alone_is_enough(keys_dir: Path) -> None:
     # The host that publishes need not hold the private key.
     env = {
-        issuer.HOSTNAME: HOST,
-        issuer.PUBLIC_KEY_PATH: str(keys_dir / "rsa-a" / "public.pem"),
+        issuer_settings.HOSTNAME: HOST,
+        issuer_settings.PUBLIC_KEY_PATH: str(keys_dir / "rsa-a" / "public.pem"),
     }
     assert discovery.from_env(env).bodies == discovery.from_env(_env(keys_dir)).bodies
 
 
 def test_ec_signing_key_advertises_es256(keys_dir: Path) -> None:
-    documents = discovery.from_env(_env(keys_dir, "ec-a", **{issuer.ALGORITHM: "ES256"}))
+    documents = discovery.from_env(_env(keys_dir, "ec-a", **{issuer_settings.ALGORITHM: "ES256"}))
     config = json.loads(documents.bodies[discovery.DISCOVERY_PATH])
     assert config["id_token_signing_alg_values_supported"] == ["ES256"]
     (key,) = json.loads(documents.bodies[discovery.JWKS_PATH])["keys"]
@@ -128,7 +129,7 @@ def test_ec_signing_key_advertises_es256(keys_dir: Path) -> None:
 
 @pytest.mark.parametrize("algorithm", ["RS384", "RS512", "rs512"])
 def test_rsa_algorithm_choice(keys_dir: Path, algorithm: str) -> None:
-    documents = discovery.from_env(_env(keys_dir, **{issuer.ALGORITHM: algorithm}))
+    documents = discovery.from_env(_env(keys_dir, **{issuer_settings.ALGORITHM: algorithm}))
     config = json.loads(documents.bodies[discovery.DISCOVERY_PATH])
     assert config["id_token_signing_alg_values_supported"] == [algorithm.upper()]
     assert json.loads(documents.bodies[discovery.JWKS_PATH])["keys"][0]["alg"] == algorithm.upper()
@@ -141,7 +142,7 @@ def test_additional_keys_published_after_the_signing_key(keys_dir: Path) -> None
     env = _env(
         keys_dir,
         **{
-            issuer.ADDITIONAL_KEYS: f"next={keys_dir / 'rsa-b' / 'public.pem'}, "
+            issuer_settings.ADDITIONAL_KEYS: f"next={keys_dir / 'rsa-b' / 'public.pem'}, "
             f"ec-2025={keys_dir / 'ec-a' / 'public.pem'}"
         },
     )
@@ -161,8 +162,8 @@ def test_additional_rsa_key_follows_the_signing_algorithm(keys_dir: Path) -> Non
     env = _env(
         keys_dir,
         **{
-            issuer.ALGORITHM: "RS512",
-            issuer.ADDITIONAL_KEYS: f"old={keys_dir / 'rsa-b' / 'public.pem'}",
+            issuer_settings.ALGORITHM: "RS512",
+            issuer_settings.ADDITIONAL_KEYS: f"old={keys_dir / 'rsa-b' / 'public.pem'}",
         },
     )
     jwks = json.loads(discovery.from_env(env).bodies[discovery.JWKS_PATH])["keys"]
@@ -175,9 +176,11 @@ def test_additional_key_with_its_own_algorithm(keys_dir: Path) -> None:
         keys_dir,
         "rsa-b",
         **{
-            issuer.ALGORITHM: "RS512",
-            issuer.KEY_ID: "urn:key:2",
-            issuer.ADDITIONAL_KEYS: f"urn:key:1:RS256={keys_dir / 'rsa-a' / 'public.pem'}\n",
+            issuer_settings.ALGORITHM: "RS512",
+            issuer_settings.KEY_ID: "urn:key:2",
+            issuer_settings.ADDITIONAL_KEYS: (
+                f"urn:key:1:RS256={keys_dir / 'rsa-a' / 'public.pem'}\n"
+            ),
         },
     )
     documents = discovery.from_env(env)
@@ -200,30 +203,30 @@ def test_additional_key_with_its_own_algorithm(keys_dir: Path) -> None:
     ],
 )
 def test_additional_keys_refused(keys_dir: Path, value: str, expected: str) -> None:
-    problems = _problems(_env(keys_dir, **{issuer.ADDITIONAL_KEYS: value}))
-    assert [variable for variable, _ in problems] == [issuer.ADDITIONAL_KEYS]
+    problems = _problems(_env(keys_dir, **{issuer_settings.ADDITIONAL_KEYS: value}))
+    assert [variable for variable, _ in problems] == [issuer_settings.ADDITIONAL_KEYS]
     assert expected in problems[0][1]
 
 
 def test_additional_key_of_the_wrong_type_for_its_algorithm(keys_dir: Path) -> None:
     value = f"e:RS256={keys_dir / 'ec-a' / 'public.pem'}"
-    ((variable, message),) = _problems(_env(keys_dir, **{issuer.ADDITIONAL_KEYS: value}))
-    assert variable == issuer.ADDITIONAL_KEYS
+    ((variable, message),) = _problems(_env(keys_dir, **{issuer_settings.ADDITIONAL_KEYS: value}))
+    assert variable == issuer_settings.ADDITIONAL_KEYS
     assert "kid e:" in message
     assert "expected an RSA key for RS256" in message
 
 
 def test_additional_key_that_is_the_signing_key(keys_dir: Path) -> None:
     value = f"again={keys_dir / 'rsa-a' / 'public.pem'}"
-    ((variable, message),) = _problems(_env(keys_dir, **{issuer.ADDITIONAL_KEYS: value}))
-    assert variable == issuer.ADDITIONAL_KEYS
+    ((variable, message),) = _problems(_env(keys_dir, **{issuer_settings.ADDITIONAL_KEYS: value}))
+    assert variable == issuer_settings.ADDITIONAL_KEYS
     assert f"kid again is the same key as kid {KID}" in message
 
 
 def test_additional_key_given_a_private_key_file(keys_dir: Path) -> None:
     value = f"b={keys_dir / 'rsa-b' / 'private.pem'}"
-    ((variable, message),) = _problems(_env(keys_dir, **{issuer.ADDITIONAL_KEYS: value}))
-    assert variable == issuer.ADDITIONAL_KEYS
+    ((variable, message),) = _problems(_env(keys_dir, **{issuer_settings.ADDITIONAL_KEYS: value}))
+    assert variable == issuer_settings.ADDITIONAL_KEYS
     assert "expected a PEM public key" in message
     assert "PRIVATE KEY-----" not in message
 
@@ -232,41 +235,46 @@ def test_additional_key_given_a_private_key_file(keys_dir: Path) -> None:
 
 
 def test_no_key_at_all(keys_dir: Path) -> None:
-    problems = _problems({issuer.HOSTNAME: HOST})
-    assert [variable for variable, _ in problems] == [issuer.PUBLIC_KEY_PATH]
-    assert issuer.PRIVATE_KEY_PATH in problems[0][1]
+    problems = _problems({issuer_settings.HOSTNAME: HOST})
+    assert [variable for variable, _ in problems] == [issuer_settings.PUBLIC_KEY_PATH]
+    assert issuer_settings.PRIVATE_KEY_PATH in problems[0][1]
 
 
 def test_no_hostname(keys_dir: Path) -> None:
     env = _env(keys_dir)
-    del env[issuer.HOSTNAME]
-    assert [variable for variable, _ in _problems(env)] == [issuer.HOSTNAME]
+    del env[issuer_settings.HOSTNAME]
+    assert [variable for variable, _ in _problems(env)] == [issuer_settings.HOSTNAME]
 
 
 @pytest.mark.parametrize("value", ["HS256", "ES384", "none", "RS256 "])
 def test_unknown_algorithm(keys_dir: Path, value: str) -> None:
-    problems = _problems(_env(keys_dir, **{issuer.ALGORITHM: value}))
-    assert [variable for variable, _ in problems] == [issuer.ALGORITHM]
+    problems = _problems(_env(keys_dir, **{issuer_settings.ALGORITHM: value}))
+    assert [variable for variable, _ in problems] == [issuer_settings.ALGORITHM]
     assert "RS256, RS384, RS512, ES256" in problems[0][1]
 
 
 def test_es256_with_an_rsa_key(keys_dir: Path) -> None:
-    problems = _problems(_env(keys_dir, **{issuer.ALGORITHM: "ES256"}))
-    assert problems[0][0] == issuer.PRIVATE_KEY_PATH
+    problems = _problems(_env(keys_dir, **{issuer_settings.ALGORITHM: "ES256"}))
+    assert problems[0][0] == issuer_settings.PRIVATE_KEY_PATH
     assert "expected an EC P-256 key for ES256" in problems[0][1]
 
 
 def test_ec_key_without_es256_says_how(key_files: KeyFiles) -> None:
-    env = {issuer.HOSTNAME: HOST, issuer.PRIVATE_KEY_PATH: str(key_files.ec_private)}
+    env = {
+        issuer_settings.HOSTNAME: HOST,
+        issuer_settings.PRIVATE_KEY_PATH: str(key_files.ec_private),
+    }
     ((variable, message),) = _problems(env)
-    assert variable == issuer.PRIVATE_KEY_PATH
+    assert variable == issuer_settings.PRIVATE_KEY_PATH
     assert "expected an RSA key for RS256" in message
-    assert f"set {issuer.ALGORITHM}=ES256" in message
+    assert f"set {issuer_settings.ALGORITHM}=ES256" in message
 
 
 def test_public_key_of_another_pair(keys_dir: Path) -> None:
-    env = _env(keys_dir, **{issuer.PUBLIC_KEY_PATH: str(keys_dir / "rsa-b" / "public.pem")})
-    assert [variable for variable, _ in _problems(env)] == [issuer.PUBLIC_KEY_PATH]
+    env = _env(
+        keys_dir, **{issuer_settings.PUBLIC_KEY_PATH: str(keys_dir / "rsa-b" / "public.pem")}
+    )
+    assert [variable for variable, _ in _problems(env)] == [issuer_settings.PUBLIC_KEY_PATH]
 
 
 # the commands
@@ -274,7 +282,9 @@ def test_public_key_of_another_pair(keys_dir: Path) -> None:
 
 def test_commands_print_the_documents_without_job_context(keys_dir: Path) -> None:
     # No job context, no cloud enabled: the issuer side needs neither.
-    env = _env(keys_dir, **{issuer.ADDITIONAL_KEYS: f"ec={keys_dir / 'ec-a' / 'public.pem'}"})
+    env = _env(
+        keys_dir, **{issuer_settings.ADDITIONAL_KEYS: f"ec={keys_dir / 'ec-a' / 'public.pem'}"}
+    )
     documents = discovery.from_env(env)
     for command, path in (("jwks", discovery.JWKS_PATH), ("discovery", discovery.DISCOVERY_PATH)):
         result = run_injector(command, env=env)
@@ -285,11 +295,12 @@ def test_commands_print_the_documents_without_job_context(keys_dir: Path) -> Non
 
 @pytest.mark.parametrize("command", ["jwks", "discovery"])
 def test_commands_exit_2_naming_the_variable(command: str) -> None:
-    result = run_injector(command, env={issuer.PRIVATE_KEY_PATH: "/nonexistent.pem"})
+    result = run_injector(command, env={issuer_settings.PRIVATE_KEY_PATH: "/nonexistent.pem"})
     assert (result.returncode, result.stdout) == (2, "")
-    assert f"injector: error: {issuer.HOSTNAME}: is required" in result.stderr
+    assert f"injector: error: {issuer_settings.HOSTNAME}: is required" in result.stderr
     result = run_injector(
-        command, env={issuer.HOSTNAME: HOST, issuer.PRIVATE_KEY_PATH: "/nonexistent.pem"}
+        command,
+        env={issuer_settings.HOSTNAME: HOST, issuer_settings.PRIVATE_KEY_PATH: "/nonexistent.pem"},
     )
     assert (result.returncode, result.stdout) == (2, "")
-    assert f"injector: error: {issuer.PRIVATE_KEY_PATH}: no such file" in result.stderr
+    assert f"injector: error: {issuer_settings.PRIVATE_KEY_PATH}: no such file" in result.stderr

@@ -17,7 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from injector import fetch, login
+from injector.diagnostics import fetch, login
 from tests.conftest import KeyFiles, free_port, run_injector
 from tests.standins.accounts import ROLE_NAME, SERVICE_ACCOUNT
 from tests.standins.server import Response, StandInServer
@@ -206,6 +206,7 @@ def test_login_children_see_only_the_exports_and_the_passed_on_variables(tmp_pat
         "AWS_ENDPOINT_URL_STS": "http://127.0.0.1:1",
         "AWS_ROLE_ARN": "arn",
         "HOME": str(tmp_path),
+        "PYTHONPATH": login.PACKAGE_ROOT,
     }
 
 

@@ -27,7 +27,7 @@ import yaml
 from hcl2 import SerializationOptions
 
 from injector.clouds import aws, azure, gcp
-from injector.phases import PHASED
+from injector.job import phases
 from tests.conftest import ROOT, run_injector
 
 EXAMPLES = ROOT / "examples"
@@ -71,7 +71,8 @@ PROVIDERS = {
     "google": ("hashicorp/google", ">= 6.0, < 8.0"),
 }
 
-# Sample inputs, matching the job context of injector.example (the Terrakube docs' walk-through).
+# Sample inputs, matching the job context of injector.job.example (the Terrakube docs'
+# walk-through).
 HOST = "terrakube-api.example.com"
 ORGANIZATION = "simple"
 WORKSPACE = "simple-cli"
@@ -402,7 +403,7 @@ def test_workspace_readme_lists_the_variables_the_injector_reads(
     cloud: str, enable: str, phased: str
 ) -> None:
     readme = (EXAMPLES / cloud / "workspace" / "README.md").read_text()
-    assert phased in PHASED
+    assert phased in phases.phased()
     for name in (enable, f"INJECTOR_ENABLE_{cloud.upper()}", f"{phased}_PLAN", f"{phased}_APPLY"):
         assert f"`{name}`" in readme, f"{cloud}/workspace/README.md does not list {name}"
     assert "injector run --phase plan -- terraform plan" in readme
@@ -496,7 +497,7 @@ def terrakube_job(workspace: dict[str, str]) -> dict[str, str]:
     job = {
         key: value
         for key, value in workspace.items()
-        if not key.startswith("ENABLE_DYNAMIC_CREDENTIALS_") and key not in PHASED
+        if not key.startswith("ENABLE_DYNAMIC_CREDENTIALS_") and key not in phases.phased()
     }
     job.update(
         {

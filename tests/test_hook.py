@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from injector.hook import merged_env_file
+from injector.job.hook import merged_env_file
 from tests.conftest import run_injector
 from tests.test_login_aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
 

@@ -31,16 +31,16 @@ FORBIDDEN = (
     "starlette",
     "asyncio",
     # The issuer side and the diagnostics load only for their own commands.
-    "injector.server",
-    "injector.discovery",
-    "injector.keygen",
-    "injector.publish",
-    "injector.keyset",
-    "injector.jwk",
-    "injector.verify",
-    "injector.doctor",
-    "injector.login",
-    "injector.fetch",
+    "injector.issuer.server",
+    "injector.issuer.discovery",
+    "injector.issuer.keygen",
+    "injector.issuer.publish",
+    "injector.issuer.keyset",
+    "injector.jose.jwk",
+    "injector.diagnostics.verify",
+    "injector.diagnostics.doctor",
+    "injector.diagnostics.login",
+    "injector.diagnostics.fetch",
 )
 
 # Runs injector's main() in-process, then writes the names of every module it loaded.

@@ -6,21 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from injector import issuer
+from injector.config import issuer_settings
 from injector.errors import ConfigError
 
 HOST = "terrakube-api.example.com"
-BASE = {issuer.HOSTNAME: HOST, issuer.PRIVATE_KEY_PATH: "/keys/private.pem"}
+BASE = {issuer_settings.HOSTNAME: HOST, issuer_settings.PRIVATE_KEY_PATH: "/keys/private.pem"}
 
 
 def _problems(env: dict[str, str], *, require_key: bool = True) -> list[str]:
     with pytest.raises(ConfigError) as error:
-        issuer.from_env(env, require_key=require_key)
+        issuer_settings.from_env(env, require_key=require_key)
     return [p.variable for p in error.value.problems]
 
 
 def test_defaults() -> None:
-    settings = issuer.from_env(BASE)
+    settings = issuer_settings.from_env(BASE)
     assert settings.issuer == f"https://{HOST}"
     assert settings.key_id == "03446895-220d-47e1-9564-4eeaa3691b42"
     assert settings.ttl_minutes == 30
@@ -29,12 +29,12 @@ def test_defaults() -> None:
 
 
 def test_all_values_read() -> None:
-    settings = issuer.from_env(
+    settings = issuer_settings.from_env(
         {
             **BASE,
-            issuer.PUBLIC_KEY_PATH: "/keys/public.pem",
-            issuer.KEY_ID: "my-kid",
-            issuer.TTL: "60",
+            issuer_settings.PUBLIC_KEY_PATH: "/keys/public.pem",
+            issuer_settings.KEY_ID: "my-kid",
+            issuer_settings.TTL: "60",
         }
     )
     assert settings.public_key_path == Path("/keys/public.pem")
@@ -46,31 +46,44 @@ def test_all_values_read() -> None:
 
 
 def test_dynamic_credential_hostname_wins_over_terrakube_hostname() -> None:
-    env = {**BASE, issuer.TERRAKUBE_HOSTNAME: "other.example.com"}
-    assert issuer.from_env(env).issuer == f"https://{HOST}"
+    env = {**BASE, issuer_settings.TERRAKUBE_HOSTNAME: "other.example.com"}
+    assert issuer_settings.from_env(env).issuer == f"https://{HOST}"
 
 
 def test_terrakube_hostname_used_when_alone() -> None:
-    env = {issuer.TERRAKUBE_HOSTNAME: "other.example.com", issuer.PRIVATE_KEY_PATH: "/k"}
-    assert issuer.from_env(env).issuer == "https://other.example.com"
+    env = {
+        issuer_settings.TERRAKUBE_HOSTNAME: "other.example.com",
+        issuer_settings.PRIVATE_KEY_PATH: "/k",
+    }
+    assert issuer_settings.from_env(env).issuer == "https://other.example.com"
 
 
 def test_empty_hostname_falls_back_to_terrakube_hostname() -> None:
-    env = {**BASE, issuer.HOSTNAME: "", issuer.TERRAKUBE_HOSTNAME: "other.example.com"}
-    assert issuer.from_env(env).issuer == "https://other.example.com"
+    env = {
+        **BASE,
+        issuer_settings.HOSTNAME: "",
+        issuer_settings.TERRAKUBE_HOSTNAME: "other.example.com",
+    }
+    assert issuer_settings.from_env(env).issuer == "https://other.example.com"
 
 
 def test_bad_hostname_is_not_rescued_by_terrakube_hostname() -> None:
-    env = {**BASE, issuer.HOSTNAME: "bad host", issuer.TERRAKUBE_HOSTNAME: "ok.example.com"}
-    assert _problems(env) == [issuer.HOSTNAME]
+    env = {
+        **BASE,
+        issuer_settings.HOSTNAME: "bad host",
+        issuer_settings.TERRAKUBE_HOSTNAME: "ok.example.com",
+    }
+    assert _problems(env) == [issuer_settings.HOSTNAME]
 
 
-@pytest.mark.parametrize("env", [{}, {issuer.HOSTNAME: "", issuer.TERRAKUBE_HOSTNAME: ""}])
+@pytest.mark.parametrize(
+    "env", [{}, {issuer_settings.HOSTNAME: "", issuer_settings.TERRAKUBE_HOSTNAME: ""}]
+)
 def test_hostname_required(env: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as error:
-        issuer.from_env({**env, issuer.PRIVATE_KEY_PATH: "/k"})
-    assert [p.variable for p in error.value.problems] == [issuer.HOSTNAME]
-    assert issuer.TERRAKUBE_HOSTNAME in str(error.value)
+        issuer_settings.from_env({**env, issuer_settings.PRIVATE_KEY_PATH: "/k"})
+    assert [p.variable for p in error.value.problems] == [issuer_settings.HOSTNAME]
+    assert issuer_settings.TERRAKUBE_HOSTNAME in str(error.value)
 
 
 @pytest.mark.parametrize(
@@ -85,8 +98,8 @@ def test_hostname_required(env: dict[str, str]) -> None:
     ],
 )
 def test_issuer_url(raw: str, iss: str) -> None:
-    assert issuer.issuer_url(issuer.HOSTNAME, raw) == iss
-    assert issuer.from_env({**BASE, issuer.HOSTNAME: raw}).issuer == iss
+    assert issuer_settings.issuer_url(issuer_settings.HOSTNAME, raw) == iss
+    assert issuer_settings.from_env({**BASE, issuer_settings.HOSTNAME: raw}).issuer == iss
 
 
 @pytest.mark.parametrize(
@@ -112,31 +125,34 @@ def test_issuer_url(raw: str, iss: str) -> None:
 )
 def test_issuer_url_refused(raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        issuer.from_env({**BASE, issuer.HOSTNAME: raw})
-    assert [p.variable for p in error.value.problems] == [issuer.HOSTNAME]
+        issuer_settings.from_env({**BASE, issuer_settings.HOSTNAME: raw})
+    assert [p.variable for p in error.value.problems] == [issuer_settings.HOSTNAME]
     assert repr(raw) in str(error.value)
 
 
 def test_refusal_names_terrakube_hostname_when_it_was_the_source() -> None:
-    env = {issuer.TERRAKUBE_HOSTNAME: "host/", issuer.PRIVATE_KEY_PATH: "/k"}
-    assert _problems(env) == [issuer.TERRAKUBE_HOSTNAME]
+    env = {issuer_settings.TERRAKUBE_HOSTNAME: "host/", issuer_settings.PRIVATE_KEY_PATH: "/k"}
+    assert _problems(env) == [issuer_settings.TERRAKUBE_HOSTNAME]
 
 
 # kid
 
 
 def test_empty_kid_means_default() -> None:
-    assert issuer.from_env({**BASE, issuer.KEY_ID: ""}).key_id == issuer.DEFAULT_KEY_ID
+    assert (
+        issuer_settings.from_env({**BASE, issuer_settings.KEY_ID: ""}).key_id
+        == issuer_settings.DEFAULT_KEY_ID
+    )
 
 
 @pytest.mark.parametrize("kid", ["a", "k" * 128, "key-2024_01.v2", "!~#$%"])
 def test_kid_accepted(kid: str) -> None:
-    assert issuer.from_env({**BASE, issuer.KEY_ID: kid}).key_id == kid
+    assert issuer_settings.from_env({**BASE, issuer_settings.KEY_ID: kid}).key_id == kid
 
 
 @pytest.mark.parametrize("kid", ["k" * 129, "my kid", " kid", "kid\n", "clé", "\x7f"])
 def test_kid_refused(kid: str) -> None:
-    assert _problems({**BASE, issuer.KEY_ID: kid}) == [issuer.KEY_ID]
+    assert _problems({**BASE, issuer_settings.KEY_ID: kid}) == [issuer_settings.KEY_ID]
 
 
 # TTL
@@ -144,14 +160,14 @@ def test_kid_refused(kid: str) -> None:
 
 @pytest.mark.parametrize(("raw", "minutes"), [("", 30), ("1", 1), ("30", 30), ("1440", 1440)])
 def test_ttl(raw: str, minutes: int) -> None:
-    assert issuer.from_env({**BASE, issuer.TTL: raw}).ttl_minutes == minutes
+    assert issuer_settings.from_env({**BASE, issuer_settings.TTL: raw}).ttl_minutes == minutes
 
 
 @pytest.mark.parametrize("raw", ["0", "1441", "-5", "30m", "1.5", " 30", "thirty"])
 def test_ttl_refused(raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        issuer.from_env({**BASE, issuer.TTL: raw})
-    assert [p.variable for p in error.value.problems] == [issuer.TTL]
+        issuer_settings.from_env({**BASE, issuer_settings.TTL: raw})
+    assert [p.variable for p in error.value.problems] == [issuer_settings.TTL]
     assert "1 to 1440" in str(error.value)
 
 
@@ -160,26 +176,30 @@ def test_ttl_refused(raw: str) -> None:
 
 @pytest.mark.parametrize("raw", [None, ""])
 def test_private_key_required(raw: str | None) -> None:
-    env = {issuer.HOSTNAME: HOST}
+    env = {issuer_settings.HOSTNAME: HOST}
     if raw is not None:
-        env[issuer.PRIVATE_KEY_PATH] = raw
+        env[issuer_settings.PRIVATE_KEY_PATH] = raw
     with pytest.raises(ConfigError) as error:
-        issuer.from_env(env)
-    assert [p.variable for p in error.value.problems] == [issuer.PRIVATE_KEY_PATH]
+        issuer_settings.from_env(env)
+    assert [p.variable for p in error.value.problems] == [issuer_settings.PRIVATE_KEY_PATH]
     assert "required" in str(error.value)
 
 
 def test_private_key_optional_when_not_required() -> None:
-    settings = issuer.from_env({issuer.HOSTNAME: HOST}, require_key=False)
+    settings = issuer_settings.from_env({issuer_settings.HOSTNAME: HOST}, require_key=False)
     assert settings.private_key_path is None
     assert settings.issuer == f"https://{HOST}"
 
 
 def test_private_key_still_read_when_not_required() -> None:
-    assert issuer.from_env(BASE, require_key=False).private_key_path == Path("/keys/private.pem")
+    assert issuer_settings.from_env(BASE, require_key=False).private_key_path == Path(
+        "/keys/private.pem"
+    )
 
 
-@pytest.mark.parametrize("name", [issuer.PRIVATE_KEY_PATH, issuer.PUBLIC_KEY_PATH])
+@pytest.mark.parametrize(
+    "name", [issuer_settings.PRIVATE_KEY_PATH, issuer_settings.PUBLIC_KEY_PATH]
+)
 @pytest.mark.parametrize("raw", [" /keys/k.pem", "/keys/k.pem ", "/keys/k\n.pem", "/keys/\x00"])
 def test_key_paths_refuse_blanks_and_control_characters(name: str, raw: str) -> None:
     assert _problems({**BASE, name: raw}) == [name]
@@ -187,17 +207,17 @@ def test_key_paths_refuse_blanks_and_control_characters(name: str, raw: str) -> 
 
 def test_all_problems_reported_at_once() -> None:
     env = {
-        issuer.HOSTNAME: "host/",
-        issuer.KEY_ID: "a b",
-        issuer.TTL: "0",
-        issuer.PUBLIC_KEY_PATH: " p",
+        issuer_settings.HOSTNAME: "host/",
+        issuer_settings.KEY_ID: "a b",
+        issuer_settings.TTL: "0",
+        issuer_settings.PUBLIC_KEY_PATH: " p",
     }
     assert _problems(env) == [
-        issuer.HOSTNAME,
-        issuer.KEY_ID,
-        issuer.TTL,
-        issuer.PRIVATE_KEY_PATH,
-        issuer.PUBLIC_KEY_PATH,
+        issuer_settings.HOSTNAME,
+        issuer_settings.KEY_ID,
+        issuer_settings.TTL,
+        issuer_settings.PRIVATE_KEY_PATH,
+        issuer_settings.PUBLIC_KEY_PATH,
     ]
 
 
@@ -205,4 +225,4 @@ def test_all_problems_reported_at_once() -> None:
     "raw", ["terrakube.example.com:65536", "https://terrakube.example.com:99999"]
 )
 def test_issuer_port_out_of_range_refused(raw: str) -> None:
-    assert _problems({**BASE, issuer.HOSTNAME: raw}) == [issuer.HOSTNAME]
+    assert _problems({**BASE, issuer_settings.HOSTNAME: raw}) == [issuer_settings.HOSTNAME]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from injector import job
+from injector.config import job_context
 from injector.errors import ConfigError
 
 GOOD = {
@@ -18,8 +18,8 @@ FIELDS = tuple(GOOD)
 
 
 def test_reads_all_fields_and_builds_subject() -> None:
-    context = job.from_env(GOOD)
-    assert context == job.JobContext(
+    context = job_context.from_env(GOOD)
+    assert context == job_context.JobContext(
         organization="simple",
         workspace="simple-cli",
         organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
@@ -30,7 +30,7 @@ def test_reads_all_fields_and_builds_subject() -> None:
 
 
 def test_unicode_and_inner_blanks_are_kept() -> None:
-    context = job.from_env({**GOOD, "organizationName": "équipe", "workspaceName": "my ws"})
+    context = job_context.from_env({**GOOD, "organizationName": "équipe", "workspaceName": "my ws"})
     assert context.subject == "organization:équipe:workspace:my ws"
 
 
@@ -43,18 +43,18 @@ def test_each_field_is_required(name: str, missing: str) -> None:
     else:
         env[name] = ""
     with pytest.raises(ConfigError) as error:
-        job.from_env(env)
+        job_context.from_env(env)
     assert [p.variable for p in error.value.problems] == [name]
     message = error.value.problems[0].message
     assert "required" in message
-    assert job.OPTIONS[name] in message
+    assert job_context.OPTIONS[name] in message
 
 
 @pytest.mark.parametrize("name", ["organizationName", "workspaceName"])
 @pytest.mark.parametrize("raw", ["a:b", ":", "a:workspace:b", "trailing:"])
 def test_colon_refused_in_names(name: str, raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        job.from_env({**GOOD, name: raw})
+        job_context.from_env({**GOOD, name: raw})
     assert [p.variable for p in error.value.problems] == [name]
     assert "':'" in error.value.problems[0].message
 
@@ -63,13 +63,13 @@ def test_colon_refused_in_names(name: str, raw: str) -> None:
 @pytest.mark.parametrize("raw", ["a\nb", "a\x00b", "a\tb", "a\x7fb", " a", "a "])
 def test_control_characters_and_surrounding_blanks_refused(name: str, raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        job.from_env({**GOOD, name: raw})
+        job_context.from_env({**GOOD, name: raw})
     assert [p.variable for p in error.value.problems] == [name]
 
 
 def test_all_problems_reported_at_once() -> None:
     with pytest.raises(ConfigError) as error:
-        job.from_env({"organizationName": "a:b", "workspaceName": " ws", "jobId": "1"})
+        job_context.from_env({"organizationName": "a:b", "workspaceName": " ws", "jobId": "1"})
     assert [p.variable for p in error.value.problems] == [
         "organizationName",
         "workspaceName",
@@ -80,7 +80,7 @@ def test_all_problems_reported_at_once() -> None:
 
 def test_empty_environment_names_every_field() -> None:
     with pytest.raises(ConfigError) as error:
-        job.from_env({})
+        job_context.from_env({})
     assert [p.variable for p in error.value.problems] == list(FIELDS)
     for variable in FIELDS:
         assert variable in str(error.value)

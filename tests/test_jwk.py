@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from joserfc.jwk import ECKey, RSAKey
 
-from injector import jwk
+from injector.jose import jwk
 
 BASE64URL = re.compile(r"[A-Za-z0-9_-]+")
 

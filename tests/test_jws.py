@@ -13,7 +13,7 @@ from joserfc import jws as jose_jws
 from joserfc.errors import BadSignatureError
 from joserfc.jwk import RSAKey
 
-from injector import jws
+from injector.jose import jws
 from tests.conftest import KeyFiles
 
 

@@ -11,8 +11,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from injector import issuer
-from injector.example import EXAMPLE_ENV
+from injector.config import issuer_settings
+from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 
 
@@ -43,8 +43,8 @@ def test_rsa_by_default(tmp_path: Path) -> None:
     assert isinstance(loaded, rsa.RSAPublicKey)
     assert loaded.public_numbers() == key.public_key().public_numbers()
     # What to set next, and never the key itself.
-    assert f"{issuer.PRIVATE_KEY_PATH}={private}" in stdout
-    assert f"{issuer.PUBLIC_KEY_PATH}={public}" in stdout
+    assert f"{issuer_settings.PRIVATE_KEY_PATH}={private}" in stdout
+    assert f"{issuer_settings.PUBLIC_KEY_PATH}={public}" in stdout
     assert "BEGIN" not in stdout
 
 
@@ -62,7 +62,7 @@ def test_ec_p256(tmp_path: Path) -> None:
     key = serialization.load_pem_private_key((tmp_path / "k/private.pem").read_bytes(), None)
     assert isinstance(key, ec.EllipticCurvePrivateKey)
     assert isinstance(key.curve, ec.SECP256R1)
-    assert f"{issuer.ALGORITHM}=ES256" in stdout
+    assert f"{issuer_settings.ALGORITHM}=ES256" in stdout
 
 
 @pytest.mark.parametrize(
@@ -108,9 +108,9 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
         assert _keygen("--out", str(out), "--type", kind)[0] == 0
         env = {
             **EXAMPLE_ENV,
-            issuer.PRIVATE_KEY_PATH: str(out / "private.pem"),
-            issuer.PUBLIC_KEY_PATH: str(out / "public.pem"),
-            issuer.ALGORITHM: algorithm,
+            issuer_settings.PRIVATE_KEY_PATH: str(out / "private.pem"),
+            issuer_settings.PUBLIC_KEY_PATH: str(out / "public.pem"),
+            issuer_settings.ALGORITHM: algorithm,
         }
         result = run_injector(
             "env", "--dir", str(tmp_path / f"{kind}-d"), "--format", "json", env=env

@@ -12,21 +12,21 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from injector import issuer, keys
+from injector.config import issuer_settings, keys
 from injector.errors import ConfigError
 from tests.conftest import KeyFiles
 
-PRIVATE = issuer.PRIVATE_KEY_PATH
-PUBLIC = issuer.PUBLIC_KEY_PATH
+PRIVATE = issuer_settings.PRIVATE_KEY_PATH
+PUBLIC = issuer_settings.PUBLIC_KEY_PATH
 
 
 def _load(private: Path, public: Path | None = None, kid: str = "") -> keys.SigningKey:
-    env = {issuer.HOSTNAME: "terrakube-api.example.com", PRIVATE: str(private)}
+    env = {issuer_settings.HOSTNAME: "terrakube-api.example.com", PRIVATE: str(private)}
     if public is not None:
         env[PUBLIC] = str(public)
     if kid:
-        env[issuer.KEY_ID] = kid
-    return keys.load(issuer.from_env(env))
+        env[issuer_settings.KEY_ID] = kid
+    return keys.load(issuer_settings.from_env(env))
 
 
 def _refused(private: Path, public: Path | None = None) -> ConfigError:
@@ -67,7 +67,7 @@ def test_loads_pkcs8_and_pkcs1(key_files: KeyFiles, form: str) -> None:
 def test_public_key_is_optional(key_files: KeyFiles) -> None:
     key = _load(key_files.private_pkcs8)
     assert key.private_key.key_size == 2048
-    assert key.key_id == issuer.DEFAULT_KEY_ID
+    assert key.key_id == issuer_settings.DEFAULT_KEY_ID
 
 
 def test_public_key_in_pkcs1_form_accepted(key_files: KeyFiles, tmp_path: Path) -> None:
@@ -83,7 +83,9 @@ def test_public_key_in_pkcs1_form_accepted(key_files: KeyFiles, tmp_path: Path) 
 
 
 def test_missing_private_key_path() -> None:
-    settings = issuer.from_env({issuer.HOSTNAME: "h.example.com"}, require_key=False)
+    settings = issuer_settings.from_env(
+        {issuer_settings.HOSTNAME: "h.example.com"}, require_key=False
+    )
     with pytest.raises(ConfigError) as error:
         keys.load(settings)
     assert [p.variable for p in error.value.problems] == [PRIVATE]

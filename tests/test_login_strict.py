@@ -21,8 +21,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from injector import files, inject
-from injector.issuer import KEY_ID, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
+from injector import files
+from injector.config.issuer_settings import KEY_ID, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
+from injector.job import pipeline
 from tests.conftest import run_injector
 from tests.standins.accounts import GCP_PROJECT, ROLE_NAME
 
@@ -310,10 +311,12 @@ def _changed(env: Mapping[str, str], changes: Mapping[str, str | None]) -> dict[
 
 def _remint(env: dict[str, str], cloud: str, folder: Path, now: int) -> None:
     """Mint the cloud's token with injector's own library and write it where the SDK reads."""
-    prepared = inject.prepare(env)
+    prepared = pipeline.prepare(env)
     assert prepared is not None
     [minted] = [
-        plan for plan in inject.mint(prepared, folder, now=now).clouds if plan.config.name == cloud
+        plan
+        for plan in pipeline.mint(prepared, folder, now=now).clouds
+        if plan.config.name == cloud
     ]
     files.write_atomically(minted.token_file, minted.token.compact.encode("ascii"))
 

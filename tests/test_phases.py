@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from injector import phases, settings
 from injector.errors import ConfigError
+from injector.job import phases, settings
 
 ROLE = "WORKLOAD_IDENTITY_ROLE_AWS"
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from injector import keys, plan, settings
+from injector.config import keys
+from injector.job import plan, settings
 from tests.conftest import KeyFiles
 
 NOW = 1_700_000_000

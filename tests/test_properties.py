@@ -14,11 +14,11 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from injector import render
-from injector import settings as settings_module
+from injector.config.job_context import JobContext
 from injector.errors import ConfigError
-from injector.example import EXAMPLE_ENV
-from injector.job import JobContext
+from injector.job import render
+from injector.job import settings as settings_module
+from injector.job.example import EXAMPLE_ENV
 
 # Environment values are C strings of the locale's encoding: any character but NUL and the lone
 # surrogates that stand for undecodable bytes.

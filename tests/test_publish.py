@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from injector import discovery, issuer
-from injector.example import EXAMPLE_ENV
+from injector.config import issuer_settings
+from injector.issuer import discovery
+from injector.job.example import EXAMPLE_ENV
 from tests import oidc
 from tests.conftest import run_injector
 
@@ -91,7 +92,9 @@ def test_publish_says_what_it_wrote(issuer_env: dict[str, str], tmp_path: Path) 
 def test_republishing_replaces_in_place(
     issuer_env: dict[str, str], keys_dir: Path, tmp_path: Path
 ) -> None:
-    env = {key: value for key, value in issuer_env.items() if key != issuer.ADDITIONAL_KEYS}
+    env = {
+        key: value for key, value in issuer_env.items() if key != issuer_settings.ADDITIONAL_KEYS
+    }
     assert run_injector("publish", str(tmp_path), env=env).returncode == 0
     before = (tmp_path / ".well-known/jwks").read_bytes()
     assert run_injector("publish", str(tmp_path), env=issuer_env).returncode == 0
@@ -116,9 +119,9 @@ def test_publish_into_a_file_fails_with_exit_1(issuer_env: dict[str, str], tmp_p
 def test_publish_needs_a_folder_and_the_configuration(tmp_path: Path) -> None:
     usage = run_injector("publish", env={})
     assert usage.returncode == 2
-    result = run_injector("publish", str(tmp_path / "site"), env={issuer.HOSTNAME: HOST})
+    result = run_injector("publish", str(tmp_path / "site"), env={issuer_settings.HOSTNAME: HOST})
     assert result.returncode == 2
-    assert f"error: {issuer.PUBLIC_KEY_PATH}: is required" in result.stderr
+    assert f"error: {issuer_settings.PUBLIC_KEY_PATH}: is required" in result.stderr
     assert not (tmp_path / "site").exists()
 
 
@@ -152,9 +155,9 @@ def test_every_token_verifies_against_both_servers(
     kid, key, _ = SIGNERS[algorithm]
     env = {
         **EXAMPLE_ENV,
-        issuer.KEY_ID: kid,
-        issuer.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
-        issuer.ALGORITHM: algorithm,
+        issuer_settings.KEY_ID: kid,
+        issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
+        issuer_settings.ALGORITHM: algorithm,
     }
     folder = tmp_path / "creds"
     result = run_injector("env", "--dir", str(folder), "--format", "json", env=env)

@@ -9,29 +9,30 @@ from pathlib import Path
 import jwt
 import pytest
 
-from injector import inject, refresh
+from injector.clouds import azure
+from injector.job import pipeline, refresh
 
 
 def test_interval_is_half_the_lifetime() -> None:
-    assert refresh.interval_for(1800, ("aws", "gcp")) == 900
+    assert refresh.interval_for(1800, ()) == 900
 
 
 def test_azure_readers_keep_a_copy_for_ten_minutes_so_refresh_comes_sooner() -> None:
     # A 20-minute token: half-life 600 s, but a copy read just before a refresh at 600 s would
     # be used until 1200 s, the very moment it expires. 540 s leaves a minute to spare.
-    assert refresh.interval_for(1200, ("azure",)) == 540
+    assert refresh.interval_for(1200, (azure.TOKEN_FILE_CACHE,)) == 540
     # A 30-minute token: half-life (900 s) is already early enough (1800 - 900 - 600 = 300).
-    assert refresh.interval_for(1800, ("azure",)) == 900
+    assert refresh.interval_for(1800, (azure.TOKEN_FILE_CACHE,)) == 900
 
 
 def test_a_lifetime_too_short_for_azure_is_warned_about(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="injector"):
-        assert refresh.interval_for(600, ("azure",)) == 300
+        assert refresh.interval_for(600, (azure.TOKEN_FILE_CACHE,)) == 300
     assert "too short for azure-identity" in caplog.text
 
 
-def _prepared(workspace: dict[str, str]) -> inject.Prepared:
-    prepared = inject.prepare(workspace)
+def _prepared(workspace: dict[str, str]) -> pipeline.Prepared:
+    prepared = pipeline.prepare(workspace)
     assert prepared is not None
     return prepared
 
@@ -40,7 +41,7 @@ def test_refresh_once_mints_at_the_clock_and_keeps_other_files(
     workspace: dict[str, str], tmp_path: Path
 ) -> None:
     prepared = _prepared(workspace)
-    written = inject.write(prepared, tmp_path / "d")
+    written = pipeline.write(prepared, tmp_path / "d")
     credentials = (tmp_path / "d" / "gcp-credentials.json").read_bytes()
     fake_now = 2_000_000_000
     refresher = refresh.Refresher(prepared, written.plan.folder, 60, clock=lambda: fake_now)
@@ -60,7 +61,7 @@ def test_a_failed_refresh_is_reported_retried_and_leaves_no_partial_file(
 ) -> None:
     prepared = _prepared(workspace)
     folder = tmp_path / "d"
-    written = inject.write(prepared, folder)
+    written = pipeline.write(prepared, folder)
     saved = {path: path.read_bytes() for path in written.plan.files}
     # Take the folder away: every write now fails for real.
     for path in saved:
@@ -86,7 +87,7 @@ def test_a_failed_refresh_is_reported_retried_and_leaves_no_partial_file(
 
 def test_stop_ends_the_thread_promptly(workspace: dict[str, str], tmp_path: Path) -> None:
     prepared = _prepared(workspace)
-    written = inject.write(prepared, tmp_path / "d")
+    written = pipeline.write(prepared, tmp_path / "d")
     refresher = refresh.Refresher(prepared, written.plan.folder, interval=3600)
     refresher.start()
     started = time.monotonic()

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from injector import render
 from injector.errors import ConfigError
+from injector.job import render
 
 # Values an export can hold once a user picks a folder path with odd characters in it.
 AWKWARD = {

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from injector import keys, plan, report, settings
-from injector.example import EXAMPLE_ENV
+from injector.config import keys
+from injector.job import plan, report, settings
+from injector.job.example import EXAMPLE_ENV
 
 NOW = 1_700_000_000
 FOLDER = Path("/tmp/injector-dry-run")

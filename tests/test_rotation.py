@@ -21,15 +21,17 @@ from typing import Any
 import pytest
 from joserfc.errors import ExpiredTokenError
 
-from injector import discovery, inject, issuer, keygen
-from injector.example import EXAMPLE_ENV
+from injector.config import issuer_settings
+from injector.issuer import discovery, keygen
+from injector.job import pipeline
+from injector.job.example import EXAMPLE_ENV
 from tests import oidc
 from tests.conftest import run_injector
 
 TTL_MINUTES = 30
 TTL = TTL_MINUTES * 60
 MAX_AGE = 300
-ISSUER = "https://" + EXAMPLE_ENV[issuer.HOSTNAME]
+ISSUER = "https://" + EXAMPLE_ENV[issuer_settings.HOSTNAME]
 OLD, NEW = "key-2024", "key-2025"
 
 
@@ -63,9 +65,9 @@ class Walkthrough:
         return jwks
 
     def mint(self, env: dict[str, str], at: int) -> list[Minted]:
-        prepared = inject.prepare(env)
+        prepared = pipeline.prepare(env)
         assert prepared is not None
-        plan = inject.mint(prepared, self.credentials, self.start + at)
+        plan = pipeline.mint(prepared, self.credentials, self.start + at)
         minted = [
             Minted(
                 token=cloud.token.compact,
@@ -123,12 +125,12 @@ def test_rotation_rejects_no_valid_token(walkthrough: Walkthrough, tmp_path: Pat
     keys = tmp_path / "keys"
     keygen.write(keys / "old", keygen.generate("rsa", None))
     keygen.write(keys / "new", keygen.generate("rsa", None))
-    base = {**EXAMPLE_ENV, issuer.TTL: str(TTL_MINUTES)}
+    base = {**EXAMPLE_ENV, issuer_settings.TTL: str(TTL_MINUTES)}
     old_signing = {
         **base,
-        issuer.KEY_ID: OLD,
-        issuer.PRIVATE_KEY_PATH: str(keys / "old/private.pem"),
-        issuer.PUBLIC_KEY_PATH: str(keys / "old/public.pem"),
+        issuer_settings.KEY_ID: OLD,
+        issuer_settings.PRIVATE_KEY_PATH: str(keys / "old/private.pem"),
+        issuer_settings.PUBLIC_KEY_PATH: str(keys / "old/public.pem"),
     }
     w = walkthrough
     # Publish before the first token, as on any first set-up (an nginx needs a file to serve).
@@ -140,7 +142,7 @@ def test_rotation_rejects_no_valid_token(walkthrough: Walkthrough, tmp_path: Pat
     assert w.check(at=0) > 0
 
     # 2. Announce the new key: published beside the old one, not signing yet.
-    announced = {**old_signing, issuer.ADDITIONAL_KEYS: f"{NEW}={keys / 'new/public.pem'}"}
+    announced = {**old_signing, issuer_settings.ADDITIONAL_KEYS: f"{NEW}={keys / 'new/public.pem'}"}
     announced_at = 60
     assert _kids(w.publish(announced, at=announced_at)) == [OLD, NEW]
     assert {m.kid for m in w.mint(announced, at=announced_at)} == {OLD}
@@ -150,10 +152,10 @@ def test_rotation_rejects_no_valid_token(walkthrough: Walkthrough, tmp_path: Pat
     # still hold the JWKS without the new key, and would refuse a token it signed.
     switched = {
         **base,
-        issuer.KEY_ID: NEW,
-        issuer.PRIVATE_KEY_PATH: str(keys / "new/private.pem"),
-        issuer.PUBLIC_KEY_PATH: str(keys / "new/public.pem"),
-        issuer.ADDITIONAL_KEYS: f"{OLD}={keys / 'old/public.pem'}",
+        issuer_settings.KEY_ID: NEW,
+        issuer_settings.PRIVATE_KEY_PATH: str(keys / "new/private.pem"),
+        issuer_settings.PUBLIC_KEY_PATH: str(keys / "new/public.pem"),
+        issuer_settings.ADDITIONAL_KEYS: f"{OLD}={keys / 'old/public.pem'}",
     }
     too_early = announced_at + MAX_AGE - 1
     premature = w.mint(switched, at=too_early)
@@ -176,7 +178,7 @@ def test_rotation_rejects_no_valid_token(walkthrough: Walkthrough, tmp_path: Pat
     # removing it would reject a valid token.
     old_expiry = max(m.exp for m in w.minted if m.kid == OLD)
     assert old_expiry == last_old[0].exp == too_early + TTL
-    without_old = {k: v for k, v in switched.items() if k != issuer.ADDITIONAL_KEYS}
+    without_old = {k: v for k, v in switched.items() if k != issuer_settings.ADDITIONAL_KEYS}
     new_only = discovery.from_env(without_old).bodies[discovery.JWKS_PATH]
     with pytest.raises(KeyError, match=OLD):
         w.verify(last_old[0], json.loads(new_only), old_expiry - 1)
@@ -197,17 +199,17 @@ def test_discovery_follows_a_change_of_algorithm(tmp_path: Path) -> None:
     keygen.write(tmp_path / "old", keygen.generate("rsa", None))
     keygen.write(tmp_path / "new", keygen.generate("ec", None))
     env = {
-        issuer.HOSTNAME: "terrakube-api.example.com",
-        issuer.KEY_ID: NEW,
-        issuer.ALGORITHM: "ES256",
-        issuer.PRIVATE_KEY_PATH: str(tmp_path / "new/private.pem"),
-        issuer.ADDITIONAL_KEYS: f"{OLD}={tmp_path / 'old/public.pem'}",
+        issuer_settings.HOSTNAME: "terrakube-api.example.com",
+        issuer_settings.KEY_ID: NEW,
+        issuer_settings.ALGORITHM: "ES256",
+        issuer_settings.PRIVATE_KEY_PATH: str(tmp_path / "new/private.pem"),
+        issuer_settings.ADDITIONAL_KEYS: f"{OLD}={tmp_path / 'old/public.pem'}",
     }
     both = discovery.from_env(env)
     config = json.loads(both.bodies[discovery.DISCOVERY_PATH])
     assert config["id_token_signing_alg_values_supported"] == ["ES256", "RS256"]
     jwks = json.loads(both.bodies[discovery.JWKS_PATH])
     assert [(k["kid"], k["alg"]) for k in jwks["keys"]] == [(NEW, "ES256"), (OLD, "RS256")]
-    del env[issuer.ADDITIONAL_KEYS]
+    del env[issuer_settings.ADDITIONAL_KEYS]
     after = json.loads(discovery.from_env(env).bodies[discovery.DISCOVERY_PATH])
     assert after["id_token_signing_alg_values_supported"] == ["ES256"]

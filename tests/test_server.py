@@ -15,10 +15,11 @@ import jwt
 import pytest
 import trustme
 
-from injector import discovery, issuer, keygen
-from injector import server as server_module
-from injector.example import EXAMPLE_ENV
-from injector.server import DocumentApp
+from injector.config import issuer_settings
+from injector.issuer import discovery, keygen
+from injector.issuer import server as server_module
+from injector.issuer.server import DocumentApp
+from injector.job.example import EXAMPLE_ENV
 from tests import oidc
 from tests.conftest import run_injector
 
@@ -197,9 +198,9 @@ def test_tokens_verify_against_the_served_jwks(
 ) -> None:
     env = {
         **EXAMPLE_ENV,
-        issuer.KEY_ID: kid,
-        issuer.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
-        issuer.ALGORITHM: algorithm,
+        issuer_settings.KEY_ID: kid,
+        issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
+        issuer_settings.ALGORITHM: algorithm,
     }
     tokens = _mint(tmp_path, env)
     # Follow discovery as a cloud does: the configuration names the JWKS.
@@ -229,8 +230,8 @@ def test_a_token_of_an_unpublished_key_is_refused(server: oidc.Server, tmp_path:
     keygen.write(tmp_path / "stranger", keygen.generate("rsa", None))
     env = {
         **EXAMPLE_ENV,
-        issuer.KEY_ID: "rsa-256",
-        issuer.PRIVATE_KEY_PATH: str(tmp_path / "stranger/private.pem"),
+        issuer_settings.KEY_ID: "rsa-256",
+        issuer_settings.PRIVATE_KEY_PATH: str(tmp_path / "stranger/private.pem"),
     }
     token = _mint(tmp_path, env)["aws.jwt"]
     jwks = oidc.fetch_json(server.base + JWKS)
@@ -282,9 +283,9 @@ def test_bad_options_exit_2(issuer_env: dict[str, str], args: list[str], expecte
 
 
 def test_bad_configuration_exits_2_before_binding() -> None:
-    result = run_injector("serve", env={issuer.HOSTNAME: HOST})
+    result = run_injector("serve", env={issuer_settings.HOSTNAME: HOST})
     assert result.returncode == 2
-    assert f"error: {issuer.PUBLIC_KEY_PATH}: is required" in result.stderr
+    assert f"error: {issuer_settings.PUBLIC_KEY_PATH}: is required" in result.stderr
 
 
 def test_port_in_use_exits_1(server: oidc.Server, issuer_env: dict[str, str]) -> None:
@@ -370,8 +371,8 @@ def test_app_serves_prerendered_bytes() -> None:
 def test_routes_follow_the_issuer_path(keys_dir: Path) -> None:
     # Clouds fetch `<iss>/.well-known/...`: with iss https://host/tenant that is /tenant/...
     env = {
-        issuer.HOSTNAME: "https://auth.example.com/tenant",
-        issuer.PRIVATE_KEY_PATH: str(keys_dir / "rsa/private.pem"),
+        issuer_settings.HOSTNAME: "https://auth.example.com/tenant",
+        issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / "rsa/private.pem"),
     }
     routes = server_module.routes(discovery.from_env(env))
     assert sorted(routes) == [

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from injector import settings
 from injector.clouds import aws, azure, gcp
 from injector.errors import ConfigError
-from injector.example import EXAMPLE_ENV
+from injector.job import settings
+from injector.job.example import EXAMPLE_ENV
 
 SWITCHES = (
     "ENABLE_DYNAMIC_CREDENTIALS_AWS",

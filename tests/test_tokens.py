@@ -7,7 +7,8 @@ import uuid
 import jwt
 import pytest
 
-from injector import issuer, job, keys, tokens
+from injector.config import issuer_settings, job_context, keys
+from injector.job import tokens
 from tests.conftest import KeyFiles
 
 JOB_ENV = {
@@ -24,15 +25,15 @@ NOW = 1_700_000_000
 @pytest.fixture(scope="module")
 def signing_key(key_files: KeyFiles) -> keys.SigningKey:
     env = {
-        issuer.HOSTNAME: "terrakube-api.example.com",
-        issuer.PRIVATE_KEY_PATH: str(key_files.private_pkcs8),
-        issuer.KEY_ID: "test-kid",
+        issuer_settings.HOSTNAME: "terrakube-api.example.com",
+        issuer_settings.PRIVATE_KEY_PATH: str(key_files.private_pkcs8),
+        issuer_settings.KEY_ID: "test-kid",
     }
-    return keys.load(issuer.from_env(env))
+    return keys.load(issuer_settings.from_env(env))
 
 
 def _claims(audience: str = "aws.workload.identity", ttl: int = 30) -> dict[str, object]:
-    return tokens.claims(job.from_env(JOB_ENV), ISSUER, audience, NOW, ttl)
+    return tokens.claims(job_context.from_env(JOB_ENV), ISSUER, audience, NOW, ttl)
 
 
 def test_claim_set_and_order() -> None:

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from injector import values
+from injector.config import values
 from injector.errors import ConfigError
 
 NAME = "SOME_VARIABLE"

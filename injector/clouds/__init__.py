@@ -1,25 +1,69 @@
-"""The clouds injector can log in to. Adding one means one module and one line below."""
+"""The clouds injector can log in to, and the face each one shows (`Cloud`).
+
+Adding a cloud means its module (a `CLOUD`) and one line in `CLOUDS`. Everything outside this
+package reads the registry through `registered()` and `named()`, never a cloud by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Protocol
-
 from injector.clouds import aws, azure, gcp
-from injector.clouds.base import CloudConfig, CloudOutputs
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, TokenFileCache
+from injector.clouds.rules import CloudRules
 
-__all__ = ["CLOUDS", "Cloud", "CloudConfig", "CloudOutputs"]
+__all__ = [
+    "CLOUDS",
+    "Cloud",
+    "CloudConfig",
+    "CloudOutputs",
+    "CloudRules",
+    "TokenFileCache",
+    "any_rules",
+    "guess",
+    "named",
+    "registered",
+    "switches",
+]
+
+CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD)
 
 
-class Cloud(Protocol):
-    """What a cloud module provides (each module in this package is one)."""
-
-    ENABLE: str  # the switch variable
-    STATIC_CREDENTIALS: tuple[str, ...]  # variables the SDKs would prefer over web identity
-
-    def from_env(self, env: Mapping[str, str]) -> CloudConfig | None:
-        """The validated config, or None when the cloud is not enabled."""
-        ...
+def registered() -> tuple[Cloud, ...]:
+    """Every cloud, in the order their tokens, files and lines appear."""
+    return CLOUDS
 
 
-CLOUDS: tuple[Cloud, ...] = (aws, azure, gcp)
+def named(name: str) -> Cloud:
+    """The cloud called `name`. Raises KeyError for a name no cloud has."""
+    for cloud in registered():
+        if cloud.name == name:
+            return cloud
+    raise KeyError(name)
+
+
+def guess(audience: object) -> Cloud | None:
+    """The cloud a token is meant for, told from its `aud`; None when it cannot be told."""
+    if not isinstance(audience, str):
+        return None
+    return next((cloud for cloud in registered() if cloud.rules.recognizes(audience)), None)
+
+
+def any_rules() -> CloudRules:
+    """For a token whose cloud is unknown: what any cloud accepts, the codes of all of them."""
+    from injector.clouds.rules import combined
+
+    return combined(tuple(cloud.rules for cloud in registered()), any_of=True)
+
+
+def switches() -> str:
+    """The switch variables for messages: `ENABLE_X_AWS, _AZURE or _GCP`, the prefix they
+    share written once."""
+    names = [cloud.switch for cloud in registered()]
+    prefix = names[0]
+    for name in names[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[:-1]
+    cut = prefix.rfind("_")  # keep the `_` that starts each shortened name
+    parts = [names[0]] + [name[cut:] if cut > 0 else name for name in names[1:]]
+    if len(parts) == 1:
+        return parts[0]
+    return f"{', '.join(parts[:-1])} or {parts[-1]}"

@@ -3,16 +3,19 @@ WorkloadIdentityCredential (AZURE_*) and the azurerm provider (ARM_*) read."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from injector import values
-from injector.clouds.base import CloudOutputs, refuse_static_credentials
+from injector.clouds import rules
+from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome, TokenFileCache
+from injector.config import values
+from injector.config.job_context import JobContext
 from injector.errors import Problems
-from injector.job import JobContext
 
+NAME = "azure"
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_AZURE"
 CLIENT_ID = "ARM_CLIENT_ID"
 TENANT_ID = "ARM_TENANT_ID"
@@ -33,10 +36,53 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     "AZURE_PASSWORD",
 )
 
+# azure-identity reads the federated token file at most every 10 minutes and presents what it
+# read until then: a token must outlive that, with a margin for the request itself.
+TOKEN_FILE_CACHE = TokenFileCache(reader="azure-identity", seconds=10 * rules.MINUTE)
+MIN_LIFETIME_SECONDS = TOKEN_FILE_CACHE.seconds + 2 * rules.MINUTE
+
+# Sources: Entra ID's AADSTS error reference for workload identity federation.
+RULES = rules.CloudRules(
+    name=NAME,
+    label="Entra ID",
+    algorithms=("RS256",),
+    require_kid=True,
+    codes={
+        rules.MALFORMED: "AADSTS50027",
+        rules.ISSUER_FORM: "AADSTS70021",
+        rules.ISSUER: "AADSTS90061",
+        rules.KEY: "AADSTS700027",
+        rules.ALGORITHM: "AADSTS700027",
+        rules.SIGNATURE: "AADSTS700027",
+        rules.EXPIRED: "AADSTS700024",
+        rules.NOT_YET_VALID: "AADSTS700024",
+        rules.LIFETIME: "AADSTS700024",
+        rules.AUDIENCE: "AADSTS70021",
+        rules.SUBJECT: "AADSTS70021",
+    },
+    clock_skew_seconds=5 * rules.MINUTE,
+    recommended_min=rules.LifetimeNote(
+        MIN_LIFETIME_SECONDS,
+        f"{TOKEN_FILE_CACHE.reader} keeps the token file's content up to "
+        f"{TOKEN_FILE_CACHE.seconds // rules.MINUTE} min, so it can present this token after it "
+        "expired",
+    ),
+    default_audience=DEFAULT_AUDIENCE,
+    trusts="a public CA",
+    recognizes=lambda audience: audience.startswith(DEFAULT_AUDIENCE),
+)
+
+EXAMPLE = {
+    ENABLE: "true",
+    CLIENT_ID: "11111111-2222-3333-4444-555555555555",
+    TENANT_ID: "66666666-7777-8888-9999-000000000000",
+    SUBSCRIPTION_ID: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+}
+
 
 @dataclass(frozen=True)
 class AzureConfig:
-    name: ClassVar[str] = "azure"
+    name: ClassVar[str] = NAME
     client_id: str
     tenant_id: str
     subscription_id: str | None
@@ -72,41 +118,68 @@ def _optional_guid(env: Mapping[str, str], name: str) -> str | None:
     return None if value is None else values.guid(name, value)
 
 
-def from_env(env: Mapping[str, str]) -> AzureConfig | None:
-    """The Azure configuration, or None when ENABLE_DYNAMIC_CREDENTIALS_AZURE is unset or false.
-
-    Raises ConfigError if it is enabled and the client or tenant id is missing or not a GUID, a
-    value is malformed, or a client secret or certificate would win over the federated token.
-    """
-    if not values.boolean(env, ENABLE):
-        return None
+def read(env: Mapping[str, str]) -> AzureConfig:
+    """The Azure configuration of a workspace that switched Azure on. Raises ConfigError if
+    the client or tenant id is missing or not a GUID, or a value is malformed."""
     problems = Problems()
-    problems.check(
-        lambda: refuse_static_credentials(
-            env, STATIC_CREDENTIALS, ENABLE, "azure-identity and azurerm"
-        ),
-        None,
-    )
     config = AzureConfig(
-        client_id=problems.check(lambda: _guid(env, CLIENT_ID), ""),
-        tenant_id=problems.check(lambda: _guid(env, TENANT_ID), ""),
-        subscription_id=problems.check(lambda: _optional_guid(env, SUBSCRIPTION_ID), None),
-        audience=problems.check(
-            lambda: values.text(
-                AUDIENCE,
-                values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
-                "the audience of the federated identity credential",
-            ),
+        client_id=problems.get("", _guid, env, CLIENT_ID),
+        tenant_id=problems.get("", _guid, env, TENANT_ID),
+        subscription_id=problems.get(None, _optional_guid, env, SUBSCRIPTION_ID),
+        audience=problems.get(
             "",
+            values.text,
+            AUDIENCE,
+            values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
+            "the audience of the federated identity credential",
         ),
-        authority_host=problems.check(
-            lambda: values.https_url(
-                AUTHORITY_HOST,
-                values.optional(env, AUTHORITY_HOST) or DEFAULT_AUTHORITY_HOST,
-                "an https:// URL such as https://login.microsoftonline.com/",
-            ),
+        authority_host=problems.get(
             "",
+            values.https_url,
+            AUTHORITY_HOST,
+            values.optional(env, AUTHORITY_HOST) or DEFAULT_AUTHORITY_HOST,
+            "an https:// URL such as https://login.microsoftonline.com/",
         ),
     )
     problems.raise_if_any()
     return config
+
+
+_ERROR_CODE = re.compile(r"AADSTS[0-9]+")
+
+
+def login() -> LoginOutcome:
+    """Get an access token through azure-identity's WorkloadIdentityCredential, as a Terraform
+    job's Azure SDK would. Runs in a child process that has only the exports."""
+    from azure.core.exceptions import AzureError
+    from azure.identity import WorkloadIdentityCredential
+
+    try:
+        WorkloadIdentityCredential().get_token("https://management.azure.com/.default")
+    except AzureError as error:
+        message = f"{type(error).__name__}: {error.message}"
+        found = _ERROR_CODE.search(message)
+        return {"ok": False, "code": found.group(0) if found else None, "message": message}
+    except ValueError as error:
+        return {"ok": False, "code": "configuration", "message": str(error)}
+    return {
+        "ok": True,
+        "detail": "azure-identity WorkloadIdentityCredential: an access token for "
+        "https://management.azure.com",
+    }
+
+
+CLOUD = Cloud(
+    name=NAME,
+    label="Azure",
+    switch=ENABLE,
+    read=read,
+    rules=RULES,
+    static_credentials=STATIC_CREDENTIALS,
+    preferred_by="azure-identity and azurerm",
+    phased=(CLIENT_ID,),
+    example=EXAMPLE,
+    token_file_cache=TOKEN_FILE_CACHE,
+    sdk="azure-identity",
+    login=login,
+)

@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from injector import values
-from injector.clouds.base import CloudOutputs, refuse_static_credentials
+from injector.clouds import rules
+from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome
+from injector.config import values
+from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
-from injector.job import JobContext
 
+NAME = "gcp"
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_GCP"
 AUDIENCE = "WORKLOAD_IDENTITY_AUDIENCE_GCP"
 SERVICE_ACCOUNT = "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL"
@@ -38,7 +40,7 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
 
 # Pool and provider ids are 4 to 32 of [a-z0-9-]:
 # https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools
-_PROVIDER = re.compile(
+PROVIDER = re.compile(
     r"(?:https:)?(//iam\.googleapis\.com/projects/[0-9]{1,20}/locations/global/"
     r"workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32})"
 )
@@ -55,9 +57,52 @@ _EMAIL_FORM = "a service account email such as terraform@my-project.iam.gservice
 _URL_FORM = "an https:// URL (http:// only to a loopback address)"
 
 
+def _resource(audience: str) -> str:
+    """A provider's resource name without `https:`: Google takes both spellings."""
+    return audience.removeprefix("https:")
+
+
+# Sources: Google's STS token exchange, and the workload identity provider reference
+# (`allowedAudiences`, `google.subject`).
+RULES = rules.CloudRules(
+    name=NAME,
+    label="Google STS",
+    algorithms=("RS256", "ES256"),
+    require_kid=True,
+    codes=dict.fromkeys(rules.FAILURES, "invalid_grant"),
+    max_lifetime_seconds=24 * rules.HOUR,
+    recommended_max=rules.LifetimeNote(6 * rules.HOUR, "Google recommends at most"),
+    # With no allowed audiences configured, a provider accepts its own resource name, with or
+    # without `https:` (`allowedAudiences` in the IAM API reference of the provider).
+    audience_form=rules.AudienceForm(
+        pattern=PROVIDER,
+        canonical=_resource,
+        refusal=(
+            "is not a provider resource name: Google accepts by default only "
+            "https://iam.googleapis.com/projects/<number>/locations/global/"
+            "workloadIdentityPools/<pool>/providers/<provider> (or the same without https:); "
+            "if the provider lists other allowed audiences, pass --expect-aud"
+        ),
+    ),
+    subject_limit=rules.SubjectLimit(max_bytes=127, attribute="google.subject"),
+    trusts="a public CA",
+    recognizes=lambda audience: PROVIDER.fullmatch(audience) is not None,
+)
+
+EXAMPLE = {
+    ENABLE: "true",
+    AUDIENCE: (
+        "//iam.googleapis.com/projects/123456789012/locations/global/"
+        "workloadIdentityPools/terrakube/providers/terrakube"
+    ),
+    SERVICE_ACCOUNT: "terraform@my-project.iam.gserviceaccount.com",
+    PROJECT: "my-project",
+}
+
+
 @dataclass(frozen=True)
 class GcpConfig:
-    name: ClassVar[str] = "gcp"
+    name: ClassVar[str] = NAME
     provider: str  # the `//iam.googleapis.com/...` resource name
     service_account: str | None
     project: str | None
@@ -99,7 +144,7 @@ class GcpConfig:
 
 def _provider(env: Mapping[str, str]) -> str:
     value = values.required(env, AUDIENCE, _PROVIDER_FORM)
-    match = _PROVIDER.fullmatch(value)
+    match = PROVIDER.fullmatch(value)
     if match is None:
         raise ConfigError.of(AUDIENCE, f"expected {_PROVIDER_FORM}, got {values.shown(value)}")
     return match.group(1)
@@ -110,32 +155,67 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return values.endpoint_url(name, value, _URL_FORM).rstrip("/")
 
 
-def from_env(env: Mapping[str, str]) -> GcpConfig | None:
-    """The GCP configuration, or None when ENABLE_DYNAMIC_CREDENTIALS_GCP is unset or false.
-
-    Raises ConfigError if it is enabled and the provider audience is missing or malformed, a
-    value is malformed, or credentials that the google provider prefers are in the environment.
-    """
-    if not values.boolean(env, ENABLE):
-        return None
+def read(env: Mapping[str, str]) -> GcpConfig:
+    """The GCP configuration of a workspace that switched GCP on. Raises ConfigError if the
+    provider audience is missing or malformed, or a value is malformed."""
     problems = Problems()
-    problems.check(
-        lambda: refuse_static_credentials(
-            env, STATIC_CREDENTIALS, ENABLE, "Terraform's google provider"
-        ),
-        None,
-    )
     config = GcpConfig(
-        provider=problems.check(lambda: _provider(env), ""),
-        service_account=problems.check(
-            lambda: values.optional_matching(env, SERVICE_ACCOUNT, _SERVICE_ACCOUNT, _EMAIL_FORM),
-            None,
+        provider=problems.get("", _provider, env),
+        service_account=problems.get(
+            None, values.optional_matching, env, SERVICE_ACCOUNT, _SERVICE_ACCOUNT, _EMAIL_FORM
         ),
-        project=problems.check(
-            lambda: values.either(env, PROJECT, CLOUD_PROJECT, _PROJECT, _PROJECT_FORM), None
+        project=problems.get(
+            None, values.either, env, PROJECT, CLOUD_PROJECT, _PROJECT, _PROJECT_FORM
         ),
-        sts_url=problems.check(lambda: _url(env, STS_URL, DEFAULT_STS_URL), ""),
-        iam_url=problems.check(lambda: _url(env, IAM_URL, DEFAULT_IAM_URL), ""),
+        sts_url=problems.get("", _url, env, STS_URL, DEFAULT_STS_URL),
+        iam_url=problems.get("", _url, env, IAM_URL, DEFAULT_IAM_URL),
     )
     problems.raise_if_any()
     return config
+
+
+_ERROR_CODE = re.compile(
+    r"\b(invalid_grant|invalid_request|invalid_target|invalid_scope|unauthorized_client|"
+    r"PERMISSION_DENIED|UNAUTHENTICATED|NOT_FOUND|INVALID_ARGUMENT)\b"
+)
+
+
+def login() -> LoginOutcome:
+    """Get an access token through google-auth's application default credentials, as the
+    google provider would. Runs in a child process that has only the exports."""
+    import google.auth
+    import google.auth.transport.requests
+    from google.auth.exceptions import GoogleAuthError
+
+    try:
+        credentials, project = google.auth.default(
+            scopes=["https://www.googleapis.com/auth/cloud-platform"]
+        )
+        # google-auth's refresh() carries no annotations.
+        credentials.refresh(google.auth.transport.requests.Request())  # type: ignore[no-untyped-call]
+    except GoogleAuthError as error:
+        message = f"{type(error).__name__}: {error}"
+        found = _ERROR_CODE.search(message)
+        return {"ok": False, "code": found.group(0) if found else None, "message": message}
+    account = getattr(credentials, "service_account_email", None)
+    how = f"impersonating {account}" if account else "with the federated token"
+    return {
+        "ok": True,
+        "detail": f"google-auth {type(credentials).__module__}: an access token {how} "
+        f"(project {project})",
+    }
+
+
+CLOUD = Cloud(
+    name=NAME,
+    label="GCP",
+    switch=ENABLE,
+    read=read,
+    rules=RULES,
+    static_credentials=STATIC_CREDENTIALS,
+    preferred_by="Terraform's google provider",
+    phased=(SERVICE_ACCOUNT,),
+    example=EXAMPLE,
+    sdk="google-auth",
+    login=login,
+)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from injector.example import EXAMPLE_ENV
+from injector.job.example import EXAMPLE_ENV
 
 SUBJECT = f"organization:{EXAMPLE_ENV['organizationName']}:workspace:{EXAMPLE_ENV['workspaceName']}"
 ACCOUNT = "123456789012"  # moto's default account

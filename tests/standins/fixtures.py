@@ -20,7 +20,7 @@ import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from injector.example import EXAMPLE_ENV
+from injector.job.example import EXAMPLE_ENV
 from tests.conftest import KeyFiles
 from tests.standins.accounts import (
     AWS_AUDIENCE,

@@ -5,26 +5,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from injector import values
+from injector import clouds
+from injector.config import values
 from injector.errors import ConfigError, Problem
 
 PHASES = ("plan", "apply")
 PHASE_CLAIM = "DynamicCredentialPhaseClaim"
 CLAIM_NAME = "terrakube_run_phase"
 
-# The identity each cloud assumes; audiences and the rest stay shared by both phases.
-PHASED = ("WORKLOAD_IDENTITY_ROLE_AWS", "ARM_CLIENT_ID", "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL")
+
+def phased() -> tuple[str, ...]:
+    """The identity each cloud assumes; audiences and the rest stay shared by both phases."""
+    return tuple(variable for cloud in clouds.registered() for variable in cloud.phased)
 
 
 def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], dict[str, str]]:
     """The environment as the phase sees it, and for each overridden variable the name its value
-    came from (so an error names `WORKLOAD_IDENTITY_ROLE_AWS_APPLY`, where the typo is)."""
+    came from (so an error names `<VARIABLE>_APPLY`, where the typo is)."""
     if phase is None:
         return dict(env), {}
     if phase not in PHASES:
         raise ConfigError.of("--phase", f"expected plan or apply, got {values.shown(phase)}")
     resolved, origins = dict(env), {}
-    for variable in PHASED:
+    for variable in phased():
         specific = f"{variable}_{phase.upper()}"
         if values.optional(env, specific) is not None:
             resolved[variable] = env[specific]

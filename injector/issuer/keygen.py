@@ -14,9 +14,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from injector import keys
+from injector.config import keys
+from injector.config.issuer_settings import ALGORITHM, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 from injector.errors import ConfigError, InjectorError
-from injector.issuer import ALGORITHM, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 
 DEFAULT_RSA_BITS = 2048
 MAX_RSA_BITS = 8192

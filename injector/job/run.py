@@ -17,8 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
-from injector import inject, refresh
-from injector.inject import Prepared
+from injector import clouds
+from injector.errors import CommandError
+from injector.job import pipeline, refresh
+from injector.job.pipeline import Prepared
 
 log = logging.getLogger("injector")
 
@@ -114,11 +116,11 @@ def run(
     """Run `command` and return its exit status. Files written for it are removed on every way
     out: normal exit, a crash of the command, a signal to injector, or an error here."""
     relay = _SignalRelay()
-    written: inject.Written | None = None
+    written: pipeline.Written | None = None
     refresher: refresh.Refresher | None = None
     try:
         if prepared is not None:
-            written = inject.write(prepared, folder)
+            written = pipeline.write(prepared, folder)
         exports = written.plan.exports if written is not None else {}
         if dropped:
             log.warning(
@@ -129,15 +131,17 @@ def run(
         try:
             child = relay.start(command, child_environment(base_env, exports, dropped))
         except FileNotFoundError:
-            print(f"injector: error: command not found: {command[0]}", file=sys.stderr)
-            return 127
+            raise CommandError(f"command not found: {command[0]}", 127) from None
         except PermissionError:
-            print(f"injector: error: permission denied: {command[0]}", file=sys.stderr)
-            return 126
+            raise CommandError(f"permission denied: {command[0]}", 126) from None
         if prepared is not None and written is not None:
+            caches = [
+                cache
+                for config in prepared.settings.clouds
+                if (cache := clouds.named(config.name).token_file_cache) is not None
+            ]
             interval = refresh_interval or refresh.interval_for(
-                prepared.settings.issuer.ttl_minutes * 60,
-                tuple(cloud.name for cloud in prepared.settings.clouds),
+                prepared.settings.issuer.ttl_minutes * 60, caches
             )
             refresher = refresh.Refresher(prepared, written.plan.folder, interval)
             refresher.start()

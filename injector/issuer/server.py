@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from injector.discovery import Documents
 from injector.errors import ConfigError, InjectorError
+from injector.issuer.discovery import Documents
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -7,18 +7,18 @@ key. When the private key is configured too, the published public key is checked
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
-from injector import jws, keys
-from injector.errors import ConfigError, Problems
-from injector.issuer import (
+from injector.config import keys
+from injector.config.issuer_settings import (
     ADDITIONAL_KEYS,
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,
     AdditionalKey,
     IssuerSettings,
 )
+from injector.errors import ConfigError, Problems
+from injector.jose import jws
 
 
 @dataclass(frozen=True)
@@ -74,11 +74,10 @@ def load(issuer: IssuerSettings) -> tuple[PublishedKey, ...]:
     """Every published key, the signing key first. Raises ConfigError listing every key that
     cannot be read, has the wrong type for its algorithm, or is published twice."""
     problems = Problems()
-    loaded: list[PublishedKey | None] = [problems.check(lambda: _signing_key(issuer), None)]
-    for entry in issuer.additional_keys:
-        loaded.append(
-            problems.check(functools.partial(_additional_key, entry, issuer.algorithm), None)
-        )
+    loaded = [problems.run(_signing_key, issuer)]
+    loaded += [
+        problems.run(_additional_key, entry, issuer.algorithm) for entry in issuer.additional_keys
+    ]
     problems.raise_if_any()
     published = [key for key in loaded if key is not None]
     seen: dict[bytes, str] = {}

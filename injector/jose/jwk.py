@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from injector.jws import b64url
+from injector.jose.jws import b64url
 
 # Octets of one coordinate per curve, and the curve's JWK name (RFC 7518 section 6.2.1.1).
 _CURVES: dict[str, tuple[str, int]] = {"secp256r1": ("P-256", 32)}

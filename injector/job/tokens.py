@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from injector import jws
-from injector.job import JobContext
-from injector.keys import SigningKey
+from injector.config.job_context import JobContext
+from injector.config.keys import SigningKey
+from injector.jose import jws
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+from injector.config.keys import SigningKey
 from injector.files import FILE_MODE, FOLDER_MODE
-from injector.keys import SigningKey
-from injector.plan import Plan
-from injector.settings import Settings
+from injector.job.plan import Plan
+from injector.job.settings import Settings
 
 
 def _utc(seconds: int) -> str:

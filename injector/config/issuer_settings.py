@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import jws, values
+from injector.config import values
 from injector.errors import ConfigError, Problems
+from injector.jose import jws
 
 PRIVATE_KEY_PATH = "DynamicCredentialPrivateKeyPath"
 PUBLIC_KEY_PATH = "DynamicCredentialPublicKeyPath"
@@ -25,7 +26,7 @@ ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
 DEFAULT_KEY_ID = "03446895-220d-47e1-9564-4eeaa3691b42"
 DEFAULT_TTL_MINUTES = 30
 DEFAULT_ALGORITHM = "RS256"
-# Google refuses federated tokens that live longer than a day; nothing needs more.
+# No cloud takes a federated token that lives longer than a day; nothing needs more.
 MAX_TTL_MINUTES = 24 * 60
 
 _HOST = rf"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:{values.PORT})?(/[A-Za-z0-9._~%-]+)*"
@@ -157,23 +158,23 @@ def from_env(env: Mapping[str, str], *, require_key: bool = True) -> IssuerSetti
     """Read the issuer settings. The private key path may be absent only when `require_key` is
     false (the dry run, which then signs with a throw-away key)."""
     problems = Problems()
-    issuer = problems.check(lambda: _issuer(env), "")
-    key_id = problems.check(
-        lambda: values.matching(
-            KEY_ID, values.optional(env, KEY_ID) or DEFAULT_KEY_ID, _KEY_ID, _KEY_ID_FORM
-        ),
+    issuer = problems.get("", _issuer, env)
+    key_id = problems.get(
         "",
+        values.matching,
+        KEY_ID,
+        values.optional(env, KEY_ID) or DEFAULT_KEY_ID,
+        _KEY_ID,
+        _KEY_ID_FORM,
     )
     settings = IssuerSettings(
         issuer=issuer,
         key_id=key_id,
-        ttl_minutes=problems.check(lambda: _ttl(env), 0),
-        private_key_path=problems.check(
-            lambda: _path(env, PRIVATE_KEY_PATH, required=require_key), None
-        ),
-        public_key_path=problems.check(lambda: _path(env, PUBLIC_KEY_PATH), None),
-        algorithm=problems.check(lambda: _algorithm(env), DEFAULT_ALGORITHM),
-        additional_keys=problems.check(lambda: _additional_keys(env, key_id), ()),
+        ttl_minutes=problems.get(0, _ttl, env),
+        private_key_path=problems.get(None, _path, env, PRIVATE_KEY_PATH, required=require_key),
+        public_key_path=problems.get(None, _path, env, PUBLIC_KEY_PATH),
+        algorithm=problems.get(DEFAULT_ALGORITHM, _algorithm, env),
+        additional_keys=problems.get((), _additional_keys, env, key_id),
     )
     problems.raise_if_any()
     return settings

@@ -12,8 +12,10 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from injector import files, inject, render, values
+from injector import files
+from injector.config import values
 from injector.errors import ConfigError, InjectorError
+from injector.job import pipeline, render
 
 log = logging.getLogger("injector")
 
@@ -50,12 +52,12 @@ def hook(env: Mapping[str, str], *, phase: str | None = None, folder: Path | Non
     """Mint, write the files, and merge the exports into Terrakube's env file."""
     working = _working_directory(env)
     env_file = Path(values.optional(env, ENV_FILE) or working / DEFAULT_ENV_FILE)
-    prepared = inject.prepare(env, phase=phase)
+    prepared = pipeline.prepare(env, phase=phase)
     if prepared is None:
         log.info("no cloud has dynamic credentials enabled: %s left as it is", env_file)
         return 0
     target = folder if folder is not None else working / DEFAULT_FOLDER
-    written = inject.write(prepared, target, lambda plan: render.terrakube(plan.exports))
+    written = pipeline.write(prepared, target, lambda plan: render.terrakube(plan.exports))
     try:
         existing = env_file.read_text() if env_file.exists() else ""
         files.write_atomically(env_file, merged_env_file(existing, written.output).encode())

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import tokens
 from injector.clouds import CloudConfig, CloudOutputs
-from injector.keys import SigningKey
-from injector.settings import Settings
-from injector.tokens import Token
+from injector.config.keys import SigningKey
+from injector.job import tokens
+from injector.job.settings import Settings
+from injector.job.tokens import Token
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import files, keys, plan, settings
-from injector.keys import SigningKey
-from injector.plan import Plan
-from injector.settings import Settings
+from injector import files
+from injector.config import keys
+from injector.config.keys import SigningKey
+from injector.job import plan, settings
+from injector.job.plan import Plan
+from injector.job.settings import Settings
 
 log = logging.getLogger("injector")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from injector import values
+from injector.config import values
 from injector.errors import ConfigError, Problems
 
 # Variable names the Terrakube executor already gives its scripts, with the CLI option that
@@ -57,11 +57,11 @@ def from_env(env: Mapping[str, str]) -> JobContext:
     """
     problems = Problems()
     job = JobContext(
-        organization=problems.check(lambda: _field(env, ORGANIZATION_NAME, _NAME_FORM, ":"), ""),
-        workspace=problems.check(lambda: _field(env, WORKSPACE_NAME, _NAME_FORM, ":"), ""),
-        organization_id=problems.check(lambda: _field(env, ORGANIZATION_ID, _ID_FORM), ""),
-        workspace_id=problems.check(lambda: _field(env, WORKSPACE_ID, _ID_FORM), ""),
-        job_id=problems.check(lambda: _field(env, JOB_ID, _ID_FORM), ""),
+        organization=problems.get("", _field, env, ORGANIZATION_NAME, _NAME_FORM, ":"),
+        workspace=problems.get("", _field, env, WORKSPACE_NAME, _NAME_FORM, ":"),
+        organization_id=problems.get("", _field, env, ORGANIZATION_ID, _ID_FORM),
+        workspace_id=problems.get("", _field, env, WORKSPACE_ID, _ID_FORM),
+        job_id=problems.get("", _field, env, JOB_ID, _ID_FORM),
     )
     problems.raise_if_any()
     return job

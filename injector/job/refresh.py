@@ -1,9 +1,9 @@
 """Keep the token files fresh while a long command runs.
 
-Readers re-read the token file when they refresh (boto3, google-auth), except azure-identity,
-which keeps what it read for up to 10 minutes. So each token is replaced, atomically, well
-before it expires: at half its lifetime, and early enough that a copy read just before the
-replacement still outlives azure-identity's cache.
+Most SDKs re-read the token file when they refresh; some keep what they read for a while (a
+cloud's `token_file_cache`). So each token is replaced, atomically, well before it expires: at
+half its lifetime, and early enough that a copy read just before the replacement still outlives
+the longest such cache.
 """
 
 from __future__ import annotations
@@ -11,34 +11,40 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from injector import files, inject
-from injector.inject import Prepared
+from injector import files
+from injector.clouds import TokenFileCache
+from injector.job import pipeline
+from injector.job.pipeline import Prepared
 
 log = logging.getLogger("injector")
 
-AZURE_FILE_CACHE_SECONDS = 600
 SAFETY_SECONDS = 60
 
 
-def interval_for(ttl_seconds: int, cloud_names: tuple[str, ...]) -> float:
-    """Seconds between refreshes for tokens living `ttl_seconds`."""
+def interval_for(ttl_seconds: int, caches: Sequence[TokenFileCache]) -> float:
+    """Seconds between refreshes for tokens living `ttl_seconds`, read by SDKs that keep a
+    token file's content as `caches` say."""
     half = ttl_seconds / 2
-    if "azure" in cloud_names:
-        # A copy read just before a refresh is used for up to 600 s more; it must still be
-        # valid then, with a minute to spare.
-        bound = ttl_seconds - AZURE_FILE_CACHE_SECONDS - SAFETY_SECONDS
-        if bound <= 0:
-            log.warning(
-                "DynamicCredentialTtl of %d minutes is too short for azure-identity, which keeps "
-                "a token file's content for 10 minutes: use at least 12 minutes",
-                ttl_seconds // 60,
-            )
-            return half
-        return min(half, bound)
-    return half
+    if not caches:
+        return half
+    longest = max(caches, key=lambda cache: cache.seconds)
+    # A copy read just before a refresh is used for `longest.seconds` more; it must still be
+    # valid then, with a minute to spare.
+    bound = ttl_seconds - longest.seconds - SAFETY_SECONDS
+    if bound <= 0:
+        log.warning(
+            "DynamicCredentialTtl of %d minutes is too short for %s, which keeps a token file's "
+            "content for %d minutes: use at least %d minutes",
+            ttl_seconds // 60,
+            longest.reader,
+            longest.seconds // 60,
+            (longest.seconds + 2 * SAFETY_SECONDS) // 60,
+        )
+        return half
+    return min(half, bound)
 
 
 class Refresher:
@@ -77,7 +83,7 @@ class Refresher:
 
     def refresh_once(self) -> None:
         """Mint fresh tokens and replace each token file. Raises OSError if a write fails."""
-        plan = inject.mint(self._prepared, self._folder, int(self._clock()))
+        plan = pipeline.mint(self._prepared, self._folder, int(self._clock()))
         for cloud in plan.clouds:
             # Only the token changes; the other files (GCP credentials) point at it.
             files.write_atomically(cloud.token_file, cloud.files[cloud.token_file])

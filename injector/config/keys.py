@@ -16,15 +16,15 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from injector import jws
-from injector.errors import ConfigError
-from injector.issuer import (
+from injector.config.issuer_settings import (
     ALGORITHM,
     DEFAULT_ALGORITHM,
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,
     IssuerSettings,
 )
+from injector.errors import ConfigError
+from injector.jose import jws
 
 MIN_RSA_BITS = 2048
 
@@ -107,7 +107,7 @@ def _read(variable: str, path: Path) -> bytes:
         raise ConfigError.of(variable, f"cannot read {path}: {error.strerror}") from None
 
 
-def _pem_kind(data: bytes) -> str | None:
+def _pem_label(data: bytes) -> str | None:
     """The label of the first PEM block (`PRIVATE KEY`, `PUBLIC KEY`, ...), if any."""
     start = data.find(b"-----BEGIN ")
     if start < 0:
@@ -123,14 +123,14 @@ def load_private_key(path: Path, algorithm: str = DEFAULT_ALGORITHM) -> PrivateK
     variable = PRIVATE_KEY_PATH
     data = _read(variable, path)
     form = "an unencrypted PEM private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)"
-    kind = _pem_kind(data)
-    if kind is None:
+    label = _pem_label(data)
+    if label is None:
         raise ConfigError.of(variable, f"{path} is not PEM: expected {form}")
-    if "PUBLIC KEY" in kind or "CERTIFICATE" in kind:
+    if "PUBLIC KEY" in label or "CERTIFICATE" in label:
         raise ConfigError.of(
-            variable, f"{path} holds a {kind.lower()}, not a private key: expected {form}"
+            variable, f"{path} holds a {label.lower()}, not a private key: expected {form}"
         )
-    if "ENCRYPTED" in kind or b"Proc-Type: 4,ENCRYPTED" in data:
+    if "ENCRYPTED" in label or b"Proc-Type: 4,ENCRYPTED" in data:
         raise ConfigError.of(variable, f"{path} is encrypted with a passphrase: expected {form}")
     try:
         # cryptography's full RSA consistency check costs about 60 ms, more than everything else
@@ -198,6 +198,16 @@ def check_public_key(path: Path, private_key: PrivateKey) -> PublicKey:
     return public_key
 
 
+# Who may read a signing key besides its owner, by the mode bits that let them: the one rule
+# the key loader's warning and `doctor` share.
+_READERS = (("its group", stat.S_IRGRP), ("every user", stat.S_IROTH))
+
+
+def readers(mode: int) -> list[str]:
+    """Who else can read a file of `mode` (its group, every user), for a signing key."""
+    return [who for who, bit in _READERS if mode & bit]
+
+
 def warn_if_exposed(path: Path) -> None:
     """A signing key readable by group or others lets them mint tokens for every workspace.
     A warning, not an error: a key mounted from a Kubernetes secret is often 0644 by default,
@@ -206,7 +216,7 @@ def warn_if_exposed(path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
     except OSError:
         return  # it was just read: a race with its removal is not this check's business
-    if mode & 0o077:
+    if readers(mode):
         log.warning(
             "%s: %s is readable by group or others (mode %04o): anyone who can read it can mint "
             "tokens for every workspace; make it 0600 (or 0400)",

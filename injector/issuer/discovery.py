@@ -12,14 +12,15 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from injector import issuer as issuer_settings
-from injector import jwk, keyset
-from injector.keyset import PublishedKey
+from injector.config import issuer_settings
+from injector.issuer import keyset
+from injector.issuer.keyset import PublishedKey
+from injector.jose import jwk
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks"
 
-# The claims every token carries (injector.tokens), in the order of Terrakube's document.
+# The claims every token carries (injector.job.tokens), in the order of Terrakube's document.
 CLAIMS_SUPPORTED = (
     "sub",
     "aud",

@@ -1,0 +1,93 @@
+"""Command line: parse arguments, run one command, and turn errors into exit codes (here only).
+
+Exit status: 0 done; 2 bad configuration or usage; 1 any other failure (126 and 127 when
+`run` cannot start its command). Machine output goes to stdout, messages to stderr; a token is
+never printed. Each side's commands live in their own module and load their side only when run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from injector import __version__, clouds
+from injector.cli import diagnostic_commands, issuer_commands, job_commands, options
+from injector.errors import CommandError, ConfigError, InjectorError
+
+__all__ = ["build_parser", "main"]
+
+log = logging.getLogger("injector")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    logging_options = options.logging_options()
+    common = options.job_options(logging_options)
+    labels = [cloud.label for cloud in clouds.registered()]
+    parser = options.Parser(
+        prog="injector",
+        description="Mint short-lived OIDC tokens for a Terraform job and export what "
+        f"{options.listing(labels)} need to log in with them. Without a command: a dry run on "
+        "the current environment, which writes nothing.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"injector {__version__}")
+    job_commands.add_to_main(parser)
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=options.Parser
+    )
+    job_commands.add_commands(commands, common)
+    issuer_commands.add_commands(commands, logging_options)
+    diagnostic_commands.add_commands(commands, common, logging_options)
+    return parser
+
+
+class _Formatter(logging.Formatter):
+    """`injector: warning: ...`, in the same shape as the error lines."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"injector: {record.levelname.lower()}: {record.getMessage()}" + (
+            "\n" + self.formatException(record.exc_info) if record.exc_info else ""
+        )
+
+
+def _configure_logging(level: str | None) -> None:
+    chosen = (level or os.environ.get(options.LOG_LEVEL) or "warning").upper()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter())
+    log.handlers[:] = [handler]
+    log.setLevel(getattr(logging, chosen, logging.WARNING))
+    log.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        _configure_logging(getattr(args, "log_level", None))
+        return int(args.handler(args))
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"injector: error: {problem}", file=sys.stderr)
+        return 2
+    except CommandError as error:
+        print(f"injector: error: {error}", file=sys.stderr)
+        return error.status
+    except InjectorError as error:
+        print(f"injector: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`injector env | head`); nothing more to say to it.
+        sys.stderr.close()
+        return 1
+    except Exception as error:
+        log.debug("internal error", exc_info=True)
+        print(
+            f"injector: internal error: {type(error).__name__}: {error} "
+            f"(rerun with --log-level debug for the traceback)",
+            file=sys.stderr,
+        )
+        return 1

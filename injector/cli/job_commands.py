@@ -1,0 +1,163 @@
+"""The job side's commands: the dry run, `env`, `run` and `hook`. Each handler loads the minting
+pipeline only when it runs, so the other commands never import it."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from injector import clouds
+from injector.cli import options
+from injector.cli.options import Parser
+
+if TYPE_CHECKING:
+    from injector.cli.options import Commands
+from injector.errors import ConfigError
+from injector.job.render import FORMATS
+
+log = logging.getLogger("injector")
+
+
+def add_to_main(parser: Parser) -> None:
+    """The dry run is what `injector` does without a command."""
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="dry run on a built-in example workspace (every cloud), not the environment",
+    )
+    options.folder_option(parser, "the folder the files would go to (default: a new temporary one)")
+    options.phase_option(parser)
+    parser.set_defaults(handler=dry_run)
+
+
+def add_commands(commands: Commands, common: Parser) -> None:
+    env = commands.add_parser(
+        "env",
+        parents=[common],
+        help="mint, write the files, print the exports",
+        description="Mint one token per enabled cloud, write the files into a private folder, "
+        "and print the exports on stdout.",
+    )
+    options.folder_option(env, "write into D (made 0700 if new; default: a new temporary folder)")
+    env.add_argument(
+        "--format",
+        choices=tuple(FORMATS),
+        default="shell",
+        help="shell (eval-safe export lines, default), dotenv, json (one flat object), "
+        "terrakube (KEY=VALUE for Terrakube's env file), github (for $GITHUB_ENV)",
+    )
+    options.phase_option(env)
+    env.set_defaults(handler=env_command)
+
+    run = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run a command with the exports; refresh tokens; remove them afterwards",
+        description="Mint and write as `env` does, run CMD with the exports added to its "
+        "environment, re-mint the tokens before they expire while it runs, pass SIGINT, SIGTERM "
+        "and SIGHUP on to it, remove the files when it ends and exit with its status.",
+    )
+    options.folder_option(run, "write into D (default: a new temporary folder, removed afterwards)")
+    options.phase_option(run)
+    run.add_argument(
+        "--refresh-interval",
+        type=float,
+        metavar="SECONDS",
+        help="re-mint every SECONDS (default: half the token lifetime, sooner where an SDK "
+        "caches the token file)",
+    )
+    run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")
+    run.set_defaults(handler=run_command)
+
+    hook = commands.add_parser(
+        "hook",
+        parents=[common],
+        help="Terrakube executor hook: write the files, add the exports to $terrakubeEnv",
+        description="For a Terrakube template step before init, plan or apply: write the files "
+        "under $workingDirectory/.terraform/injector and add the exports to the env file that "
+        "$terrakubeEnv names (default $workingDirectory/.terrakube_temp_env).",
+    )
+    options.folder_option(hook, "write into D instead of $workingDirectory/.terraform/injector")
+    options.phase_option(hook)
+    hook.set_defaults(handler=hook_command)
+
+
+def dry_run(args: argparse.Namespace) -> int:
+    from injector.job import pipeline, report
+    from injector.job.example import example_env
+
+    env = options.environment(args, example_env() if args.example else os.environ)
+    prepared = pipeline.prepare(env, dry_run=True, phase=getattr(args, "phase", None))
+    if prepared is None:
+        print(
+            f"injector dry run: no cloud has dynamic credentials enabled ({clouds.switches()}), "
+            "so nothing would be minted.\n"
+            "See an example with: injector --example"
+        )
+        return 0
+    chosen = getattr(args, "dir", None)
+    folder = chosen.absolute() if chosen else Path(tempfile.gettempdir(), "injector-XXXXXXXX")
+    now = int(time.time())
+    plan = pipeline.mint(prepared, folder, now)
+    sys.stdout.write(report.dry_run(prepared.settings, prepared.key, plan, now))
+    return 0
+
+
+def env_command(args: argparse.Namespace) -> int:
+    from injector.job import pipeline, render
+
+    env = options.environment(args, os.environ)
+    prepared = pipeline.prepare(env, phase=getattr(args, "phase", None))
+    if prepared is None:
+        log.warning("no cloud has dynamic credentials enabled: nothing minted, nothing exported")
+        sys.stdout.write(render.render({}, args.format))
+        return 0
+    written = pipeline.write(
+        prepared,
+        getattr(args, "dir", None),
+        lambda minted: render.render(minted.exports, args.format),
+    )
+    sys.stdout.write(written.output)
+    return 0
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from injector.job import pipeline, settings
+
+    command = list(args.command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if not command:
+        raise ConfigError.of("usage", "expected a command: injector run -- CMD [ARG ...]")
+    env = options.environment(args, os.environ)
+    dropped = settings.static_credentials(env)
+    clean = {name: value for name, value in env.items() if name not in dropped}
+    prepared = pipeline.prepare(clean, phase=getattr(args, "phase", None))
+    if args.refresh_interval is not None and args.refresh_interval <= 0:
+        raise ConfigError.of("--refresh-interval", "expected a positive number of seconds")
+    from injector.job import run  # subprocess and signal handling: only this command needs them
+
+    return run.run(
+        command,
+        prepared,
+        os.environ,
+        folder=getattr(args, "dir", None),
+        dropped=dropped,
+        refresh_interval=args.refresh_interval,
+    )
+
+
+def hook_command(args: argparse.Namespace) -> int:
+    from injector.job import hook
+
+    return hook.hook(
+        options.environment(args, os.environ),
+        phase=getattr(args, "phase", None),
+        folder=getattr(args, "dir", None),
+    )

@@ -1,0 +1,83 @@
+"""Options several commands share: `--log-level`, the job context, `--dir`, `--phase`."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from injector.config.job_context import OPTIONS as JOB_OPTIONS
+from injector.errors import ConfigError
+from injector.job.phases import PHASES
+
+LOG_LEVEL = "INJECTOR_LOG_LEVEL"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+_JOB_DESTS = {variable: option[2:].replace("-", "_") for variable, option in JOB_OPTIONS.items()}
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        # Usage errors are configuration errors: same exit code, same place for the message.
+        raise ConfigError.of("usage", f"{message} (see injector --help)")
+
+
+if TYPE_CHECKING:
+    Commands = argparse._SubParsersAction[Parser]
+
+
+def logging_options() -> Parser:
+    """`--log-level`, which every command takes."""
+    # SUPPRESS defaults, so a value given before the subcommand is not reset by the subparser.
+    options = Parser(add_help=False, argument_default=argparse.SUPPRESS)
+    options.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        help=f"messages on stderr (default: ${LOG_LEVEL} or warning)",
+    )
+    return options
+
+
+def job_options(logging: Parser) -> Parser:
+    """The job context options and `--log-level`: for the commands that mint."""
+    common = Parser(add_help=False, argument_default=argparse.SUPPRESS, parents=[logging])
+    job = common.add_argument_group("job context (override the executor's variables)")
+    for variable, option in JOB_OPTIONS.items():
+        job.add_argument(option, metavar="VALUE", help=f"instead of ${variable}")
+    return common
+
+
+def folder_option(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--dir", type=Path, metavar="D", help=help_text)
+
+
+def phase_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--phase",
+        choices=PHASES,
+        help="use the <VARIABLE>_PLAN or _APPLY identities (role, client id, service account)",
+    )
+
+
+def ca_bundle_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ca-bundle",
+        type=Path,
+        metavar="F",
+        help="trust the CAs in F for the issuer (default: $SSL_CERT_FILE, else public CAs)",
+    )
+
+
+def environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str, str]:
+    """`base` with the job context options given on the command line laid over it."""
+    env = dict(base)
+    for variable, dest in _JOB_DESTS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            env[variable] = value
+    return env
+
+
+def listing(items: list[str], last: str = "and") -> str:
+    """`a, b and c`: for help texts built from the registry."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} {last} {items[-1]}"

@@ -1,0 +1,154 @@
+"""How a cloud checks a web-identity token before it trades it for credentials: the shape of the
+rules. Each cloud module fills one `CloudRules` with its own facts (algorithms, `kid`, time
+rules, audience forms, error codes); `injector verify` and `doctor` read them from there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+# What each rule's failure is called, so each cloud can name its own error for it.
+MALFORMED = "malformed"
+ISSUER_FORM = "issuer-form"
+ISSUER = "issuer"  # discovery or JWKS cannot be had, or does not fit
+KEY = "key"  # no usable key for the token's kid
+ALGORITHM = "algorithm"
+SIGNATURE = "signature"
+EXPIRED = "expired"
+NOT_YET_VALID = "not-yet-valid"
+LIFETIME = "lifetime"
+AUDIENCE = "audience"
+SUBJECT = "subject"
+FAILURES = (
+    MALFORMED,
+    ISSUER_FORM,
+    ISSUER,
+    KEY,
+    ALGORITHM,
+    SIGNATURE,
+    EXPIRED,
+    NOT_YET_VALID,
+    LIFETIME,
+    AUDIENCE,
+    SUBJECT,
+)
+
+MINUTE = 60
+HOUR = 60 * MINUTE
+
+
+@dataclass(frozen=True)
+class AudienceForm:
+    """A form every audience of the cloud's tokens must have unless the trust names another
+    (Google's provider resource name): `pattern` matches it, `canonical` maps its spellings to
+    one, `refusal` says what is accepted by default."""
+
+    pattern: re.Pattern[str]
+    canonical: Callable[[str], str]
+    refusal: str
+
+    def key(self, audience: str) -> str | None:
+        """The canonical form of `audience`, or None when it is not of this form."""
+        return self.canonical(audience) if self.pattern.fullmatch(audience) else None
+
+
+@dataclass(frozen=True)
+class SubjectLimit:
+    """The most bytes of `sub` the cloud keeps, and the attribute it keeps them in."""
+
+    max_bytes: int
+    attribute: str
+
+
+@dataclass(frozen=True)
+class LifetimeNote:
+    """A bound on a token's lifetime that is advice, not a refusal: over `seconds` (a maximum)
+    or under it (a minimum), with why."""
+
+    seconds: int
+    why: str
+
+
+@dataclass(frozen=True)
+class CloudRules:
+    """How one cloud checks a web-identity token, and the error it answers for each failure."""
+
+    name: str
+    label: str
+    algorithms: tuple[str, ...]
+    require_kid: bool
+    codes: Mapping[str, str]
+    clock_skew_seconds: int = 0
+    max_lifetime_seconds: int | None = None
+    recommended_max: LifetimeNote | None = None
+    recommended_min: LifetimeNote | None = None
+    default_audience: str | None = None
+    audience_form: AudienceForm | None = None
+    subject_limit: SubjectLimit | None = None
+    # Which CA the cloud trusts for the issuer's certificate, for the TLS failure line.
+    trusts: str = ""
+    # Advice when the issuer URL has a port, for a cloud that does not want one.
+    issuer_port: str | None = None
+    # Whether the cloud pins the issuer's certificate by the SHA-1 thumbprint of the top
+    # intermediate CA, and what the operator does with it (doctor prints it).
+    thumbprint: str | None = None
+    # Tells the cloud's own tokens by their `aud`, for a token whose cloud is not named.
+    recognizes: Callable[[str], bool] = field(default=lambda _audience: False)
+    # The clouds whose rules these combine; empty for one cloud's own rules.
+    members: tuple[CloudRules, ...] = ()
+
+    def code(self, failure: str) -> str | None:
+        return self.codes.get(failure)
+
+    def same_audience(self, audience: str, expected: str) -> bool:
+        """Whether the cloud takes `audience` for `expected` (Google: either spelling)."""
+        form = self.audience_form
+        if form is not None and form.key(expected) is not None:
+            return form.key(audience) == form.key(expected)
+        return audience == expected
+
+    def trust_note(self) -> str:
+        """Which CAs the cloud (or each member cloud) trusts for the issuer's certificate."""
+        return self.trusts if self.members else f"{self.label}: {self.trusts}"
+
+    def refusing(self, algorithm: str) -> list[str]:
+        """The labels of the member clouds that refuse `algorithm`."""
+        return [rules.label for rules in self.members if algorithm not in rules.algorithms]
+
+
+def combined(clouds: tuple[CloudRules, ...], *, any_of: bool = False) -> CloudRules:
+    """The rules the given clouds share: each failure names the codes of all of them. With
+    `any_of`, the algorithms that any of them accepts (for a token whose cloud is unknown);
+    else those all of them accept (a check of the issuer on behalf of several clouds)."""
+    failures = dict.fromkeys(failure for rules in clouds for failure in rules.codes)
+    every = dict.fromkeys(algorithm for rules in clouds for algorithm in rules.algorithms)
+    return CloudRules(
+        name="any" if any_of else "+".join(rules.name for rules in clouds),
+        label=" and ".join(rules.label for rules in clouds),
+        algorithms=tuple(
+            algorithm
+            for algorithm in every
+            if any_of or all(algorithm in rules.algorithms for rules in clouds)
+        ),
+        require_kid=any(rules.require_kid for rules in clouds),
+        codes={
+            failure: "/".join(
+                dict.fromkeys(code for rules in clouds if (code := rules.code(failure)))
+            )
+            for failure in failures
+        },
+        trusts=_trusts(clouds),
+        members=clouds,
+    )
+
+
+def _trusts(clouds: tuple[CloudRules, ...]) -> str:
+    """What each of `clouds` trusts, in one sentence: the clouds that trust the same CAs
+    together, in the order first named."""
+    grouped: dict[str, list[str]] = {}
+    for rules in clouds:
+        if rules.trusts:
+            grouped.setdefault(rules.trusts, []).append(rules.label)
+    return "; ".join(f"{' and '.join(labels)}: {trusts}" for trusts, labels in grouped.items())

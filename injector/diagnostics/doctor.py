@@ -1,0 +1,188 @@
+"""`injector doctor`: check the current environment the way the clouds will see its tokens,
+before a real run: settings, keys, TTL per cloud, the issuer's certificate chain and documents,
+the published key against the signing key, then one token per enabled cloud minted in memory
+and checked as `injector verify` checks it; with `--login`, a real login through each SDK.
+
+Nothing is written unless `--login` is given; then the files go into a private temporary folder
+that is removed before doctor returns.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from injector import clouds
+from injector.clouds.rules import CloudRules, combined
+from injector.config import issuer_settings
+from injector.config.issuer_settings import IssuerSettings
+from injector.config.keys import SigningKey
+from injector.diagnostics import checks, fetch, issuer_checks, key_checks, tls_checks, token_checks
+from injector.diagnostics.checks import Line
+from injector.diagnostics.fetch import Fetcher
+from injector.diagnostics.issuer_checks import IssuerDocuments
+from injector.errors import ConfigError
+from injector.job import pipeline, settings
+from injector.job.settings import Settings
+
+# Lines each token's checks would repeat: the lifetime and the advertised algorithm have a line
+# of their own above.
+_SAID_ABOVE = ("lifetime", "alg.advertised")
+
+
+@dataclass
+class _State:
+    """What the sections found so far, for the sections after them."""
+
+    settings: Settings | None = None
+    issuer: IssuerSettings | None = None
+    key: SigningKey | None = None
+    documents: IssuerDocuments | None = None
+
+    def enabled(self) -> list[CloudRules]:
+        """The rules of the clouds the workspace switched on (none if the settings failed)."""
+        if self.settings is None:
+            return []
+        return [clouds.named(config.name).rules for config in self.settings.clouds]
+
+    def issuer_rules(self) -> CloudRules:
+        """The rules of the enabled clouds together (every cloud's when none loaded)."""
+        enabled = self.enabled() or [cloud.rules for cloud in clouds.registered()]
+        return combined(tuple(enabled))
+
+
+def diagnose(
+    env: Mapping[str, str],
+    trusted: fetch.Trust,
+    *,
+    phase: str | None = None,
+    login: bool = False,
+) -> list[Line]:
+    """Every line of the checklist, in order."""
+    state = _State()
+    lines = _settings(env, phase, state)
+    if state.issuer is not None:
+        key_lines, state.key = key_checks.signing_key(state.issuer, state.issuer_rules())
+        lines += key_lines
+    lines += _ttl(state)
+    if state.issuer is None:
+        return lines
+    rules = state.issuer_rules()
+    with Fetcher(trusted) as fetcher:
+        lines += tls_checks.check(state.issuer.issuer, trusted, rules, state.enabled(), env)
+        if not any(line.rule in ("issuer", "tls") and line.status == "FAIL" for line in lines):
+            documents_lines, state.documents = issuer_checks.check(
+                state.issuer.issuer, fetcher, rules
+            )
+            lines += [line for line in documents_lines if line.rule != "iss"]
+            if state.documents is not None and state.key is not None:
+                lines += key_checks.published_key(state.documents, state.key, rules)
+    lines += _tokens(state)
+    if login:
+        lines += _login(env, state)
+    return lines
+
+
+def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[Line]:
+    lines = []
+    reported: set[str] = set()
+    try:
+        state.settings = settings.load(env, phase=phase)
+    except ConfigError as error:
+        for problem in error.problems:
+            reported.add(str(problem))
+            lines.append(checks.fail("settings", str(problem)))
+    if state.settings is not None:
+        enabled = ", ".join(config.name for config in state.settings.clouds)
+        lines.append(
+            checks.ok(
+                "settings",
+                f"valid: {enabled} enabled, sub {state.settings.job.subject!r}",
+            )
+        )
+        state.issuer = state.settings.issuer
+        return lines
+    if not reported:
+        lines.append(
+            checks.fail(
+                "settings",
+                f"no cloud has dynamic credentials enabled ({clouds.switches()}): "
+                "nothing would be minted",
+            )
+        )
+    # The issuer can still be checked on its own.
+    try:
+        state.issuer = issuer_settings.from_env(env)
+    except ConfigError as error:
+        lines += [
+            checks.fail("settings", str(problem))
+            for problem in error.problems
+            if str(problem) not in reported
+        ]
+    return lines
+
+
+def _ttl(state: _State) -> list[Line]:
+    """DynamicCredentialTtl against each enabled cloud's rule for a token's lifetime."""
+    if state.settings is None:
+        return []
+    seconds = state.settings.issuer.ttl_minutes * 60
+    return [
+        token_checks.lifetime(seconds, rules, rule=f"ttl.{rules.name}") for rules in state.enabled()
+    ]
+
+
+def _tokens(state: _State) -> list[Line]:
+    """One token per enabled cloud, minted in memory, checked as `injector verify` would."""
+    if state.settings is None or state.key is None:
+        return []
+    prepared = pipeline.Prepared(settings=state.settings, key=state.key)
+    plan = pipeline.mint(prepared, Path(tempfile.gettempdir(), "injector-doctor"))
+    lines = []
+    for cloud in plan.clouds:
+        checked = token_checks.check(
+            token_checks.decode(cloud.token.compact),
+            state.documents,
+            clouds.named(cloud.config.name).rules,
+            expect_sub=state.settings.job.subject,
+            expect_aud=cloud.config.audience,
+        )
+        shown = [line for line in checked if line.rule not in _SAID_ABOVE]
+        lines += checks.prefixed(cloud.config.name, shown)
+    return lines
+
+
+def _login(env: Mapping[str, str], state: _State) -> list[Line]:
+    from injector.diagnostics import login
+
+    if state.settings is None or state.key is None:
+        return [checks.fail("login", "not tried: the settings or the key are not valid")]
+    prepared = pipeline.Prepared(settings=state.settings, key=state.key)
+    written = pipeline.write(prepared, None)
+    try:
+        home = login.private_home(written.plan.folder)
+        logins = [
+            login.Login(cloud.config.name, cloud.outputs.exports) for cloud in written.plan.clouds
+        ]
+        secrets = [cloud.token.compact for cloud in written.plan.clouds]
+        return login.run(logins, env, home, secrets)
+    finally:
+        written.remove()
+
+
+def command(
+    env: Mapping[str, str],
+    *,
+    ca_bundle: Path | None,
+    phase: str | None = None,
+    login: bool = False,
+) -> int:
+    """Print the checklist on stdout; 0 when no line failed, else 1. Raises ConfigError when
+    --ca-bundle (or SSL_CERT_FILE) cannot be loaded."""
+    trusted = fetch.trust(ca_bundle, env)
+    lines = diagnose(env, trusted, phase=phase, login=login)
+    sys.stdout.write(checks.render(lines))
+    return checks.exit_status(lines)
