@@ -23,7 +23,7 @@ from pathlib import Path
 
 from injector.config import issuer_settings
 from injector.issuer import discovery, keygen
-from tests import oidc
+from tests.support import issuers
 
 SECONDS = 5
 ROUNDS = 3
@@ -96,12 +96,12 @@ def _pair(
     """Measure serve and nginx with `processes` each, alternating ROUNDS times so that both see
     the same machine; the lines to show and nginx's result."""
     with (
-        oidc.injector_serve(env, "--workers", str(processes)) as serve,
-        oidc.nginx(site, folder / f"nginx-{processes}", workers=processes) as nginx,
+        issuers.injector_serve(env, "--workers", str(processes)) as serve,
+        issuers.nginx(site, folder / f"nginx-{processes}", workers=processes) as nginx,
     ):
         serve_url, nginx_url = serve.base + discovery.JWKS_PATH, nginx.base + discovery.JWKS_PATH
         for url in (serve_url, nginx_url):
-            status, _, body = oidc.fetch(url)
+            status, _, body = issuers.fetch(url)
             if (status, body) != (200, expected):
                 raise RuntimeError(f"{url} does not serve the published JWKS")
             _measure(url, 1)  # warm-up
@@ -133,8 +133,8 @@ def run() -> list[str]:
         }
         site = folder / "site"
         subprocess.run(
-            oidc.injector_command("publish", str(site)),
-            env=oidc.clean_env(env),
+            issuers.injector_command("publish", str(site)),
+            env=issuers.clean_env(env),
             check=True,
             capture_output=True,
         )

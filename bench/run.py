@@ -11,7 +11,7 @@ before the next one.
 
 Usage: `.venv/bin/python bench/run.py [NAME ...]` runs the named modules only (`serve` for
 bench_serve.py), all of them by default. The repository root is on sys.path, so modules can
-import `injector` and `tests.oidc` (real server processes).
+import `injector` and `tests.support` (real server processes).
 """
 
 from __future__ import annotations

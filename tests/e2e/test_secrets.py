@@ -152,7 +152,7 @@ def test_issuer_commands_leak_nothing(
 ) -> None:
     """keygen prints where the keys went, never the key; jwks, discovery, publish and serve
     publish only public numbers."""
-    from tests import oidc
+    from tests.support import issuers
 
     made = _run(["keygen", "--out", str(tmp_path / "keys")], {})
     assert made.returncode == 0, made.stderr
@@ -168,11 +168,11 @@ def test_issuer_commands_leak_nothing(
     log = tmp_path / "serve.log"
     with (
         log.open("wb") as stderr,
-        oidc.injector_serve(
+        issuers.injector_serve(
             workspace, "--log-level", "debug", "--access-log", stderr=stderr
         ) as running,
     ):
-        oidc.fetch(running.base + "/.well-known/jwks")
+        issuers.fetch(running.base + "/.well-known/jwks")
     outputs.append(log.read_text())
     for output in outputs:
         for fragment in _secret_fragments(key_files):

@@ -1,5 +1,5 @@
-"""boto3, in a process that has nothing but what `injector env` exported, logs in with web
-identity against a real moto server. (moto accepts any token: this proves the wiring.)"""
+"""AWS helpers for the tests: a role in moto's IAM that trusts the example workspace, and a
+boto3 login in a child process that has nothing but the exports."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ import sys
 from pathlib import Path
 
 import boto3
-
-from tests.conftest import run_injector
 
 ROLE_NAME = "terrakube-role"
 ROLE_ARN = f"arn:aws:iam::123456789012:role/{ROLE_NAME}"
@@ -85,26 +83,3 @@ def create_role(endpoint: str) -> None:
     existing = [role["RoleName"] for role in iam.list_roles()["Roles"]]
     if ROLE_NAME not in existing:
         iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
-
-
-def test_boto3_assumes_the_role_with_only_the_exports(
-    workspace: dict[str, str], moto_endpoint: str, tmp_path: Path
-) -> None:
-    create_role(moto_endpoint)
-    workspace["WORKLOAD_IDENTITY_ROLE_AWS"] = ROLE_ARN
-    workspace["ENABLE_DYNAMIC_CREDENTIALS_AZURE"] = "false"
-    workspace["ENABLE_DYNAMIC_CREDENTIALS_GCP"] = "false"
-    exported = run_injector(
-        "env", "--dir", str(tmp_path / "creds"), "--format", "json", env=workspace
-    )
-    assert exported.returncode == 0, exported.stderr
-    exports = json.loads(exported.stdout)
-
-    login = boto3_login(exports, moto_endpoint, tmp_path)
-    assert login["method"] == "assume-role-with-web-identity"
-    assert login["arn"] == (
-        f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/terrakube-simple-simple-cli-1"
-    )
-    assert login["account"] == "123456789012"
-    assert login["region"] == "us-east-1"
-    assert login["body"] == "from web identity"

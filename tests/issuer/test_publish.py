@@ -12,10 +12,10 @@ import pytest
 from injector.config import issuer_settings
 from injector.issuer import discovery
 from injector.job.example import EXAMPLE_ENV
-from tests import oidc
 from tests.conftest import run_injector
+from tests.support import issuers
 
-HOST = oidc.ISSUER_HOST
+HOST = issuers.ISSUER_HOST
 ISSUER = f"https://{HOST}"
 PATHS = (discovery.DISCOVERY_PATH, discovery.JWKS_PATH)
 AUDIENCES = {
@@ -33,12 +33,12 @@ SIGNERS = {
 
 @pytest.fixture(scope="module")
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return oidc.make_issuer_keys(tmp_path_factory.mktemp("publish-keys"))
+    return issuers.make_issuer_keys(tmp_path_factory.mktemp("publish-keys"))
 
 
 @pytest.fixture(scope="module")
 def issuer_env(keys_dir: Path) -> dict[str, str]:
-    return oidc.issuer_environment(keys_dir)
+    return issuers.issuer_environment(keys_dir)
 
 
 @pytest.fixture(scope="module")
@@ -50,14 +50,14 @@ def site(tmp_path_factory: pytest.TempPathFactory, issuer_env: dict[str, str]) -
 
 
 @pytest.fixture(scope="module")
-def nginx(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[oidc.Server]:
-    with oidc.nginx(site, tmp_path_factory.mktemp("nginx"), max_age=300) as running:
+def nginx(site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[issuers.Server]:
+    with issuers.nginx(site, tmp_path_factory.mktemp("nginx"), max_age=300) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
-def serve(issuer_env: dict[str, str]) -> Iterator[oidc.Server]:
-    with oidc.injector_serve(issuer_env) as running:
+def serve(issuer_env: dict[str, str]) -> Iterator[issuers.Server]:
+    with issuers.injector_serve(issuer_env) as running:
         yield running
 
 
@@ -129,8 +129,8 @@ def test_publish_needs_a_folder_and_the_configuration(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_nginx_serves_the_documents_as_json(nginx: oidc.Server, site: Path, path: str) -> None:
-    status, headers, body = oidc.fetch(nginx.base + path)
+def test_nginx_serves_the_documents_as_json(nginx: issuers.Server, site: Path, path: str) -> None:
+    status, headers, body = issuers.fetch(nginx.base + path)
     assert status == 200
     assert body == (site / path.lstrip("/")).read_bytes()
     assert headers["content-type"] == "application/json"
@@ -139,10 +139,10 @@ def test_nginx_serves_the_documents_as_json(nginx: oidc.Server, site: Path, path
 
 @pytest.mark.parametrize("path", PATHS)
 def test_nginx_and_serve_give_identical_documents(
-    nginx: oidc.Server, serve: oidc.Server, path: str
+    nginx: issuers.Server, serve: issuers.Server, path: str
 ) -> None:
-    from_nginx = oidc.fetch(nginx.base + path)
-    from_serve = oidc.fetch(serve.base + path)
+    from_nginx = issuers.fetch(nginx.base + path)
+    from_serve = issuers.fetch(serve.base + path)
     assert from_nginx[0] == from_serve[0] == 200
     assert from_nginx[2] == from_serve[2]
     assert from_nginx[1]["content-type"] == from_serve[1]["content-type"]
@@ -150,7 +150,7 @@ def test_nginx_and_serve_give_identical_documents(
 
 @pytest.mark.parametrize("algorithm", list(SIGNERS))
 def test_every_token_verifies_against_both_servers(
-    nginx: oidc.Server, serve: oidc.Server, keys_dir: Path, tmp_path: Path, algorithm: str
+    nginx: issuers.Server, serve: issuers.Server, keys_dir: Path, tmp_path: Path, algorithm: str
 ) -> None:
     kid, key, _ = SIGNERS[algorithm]
     env = {
@@ -165,18 +165,18 @@ def test_every_token_verifies_against_both_servers(
     tokens = {path.name: path.read_text() for path in folder.glob("*.jwt")}
     assert sorted(tokens) == sorted(AUDIENCES)
     for base in (nginx.base, serve.base):
-        config = oidc.fetch_json(base + discovery.DISCOVERY_PATH)
+        config = issuers.fetch_json(base + discovery.DISCOVERY_PATH)
         assert config["jwks_uri"] == ISSUER + discovery.JWKS_PATH
         assert algorithm in config["id_token_signing_alg_values_supported"]
-        jwks = oidc.fetch_json(base + discovery.JWKS_PATH)
+        jwks = issuers.fetch_json(base + discovery.JWKS_PATH)
         for name, token in tokens.items():
-            claims = oidc.verify(token, jwks, audience=AUDIENCES[name], issuer=ISSUER)
+            claims = issuers.verify(token, jwks, audience=AUDIENCES[name], issuer=ISSUER)
             assert claims["iss"] == ISSUER
 
 
 def test_nginx_missing_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     """No skip when nginx is absent: the fixture fails saying how to install it."""
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(oidc.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(issuers.shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(RuntimeError, match="apt-get install -y --no-install-recommends nginx"):
-        oidc.nginx_binary()
+        issuers.nginx_binary()

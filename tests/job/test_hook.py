@@ -9,7 +9,7 @@ import pytest
 
 from injector.job.hook import merged_env_file
 from tests.conftest import run_injector
-from tests.test_login_aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
+from tests.support.aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
 
 
 def terrakube_split(text: str) -> dict[str, str]:

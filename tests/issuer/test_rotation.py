@@ -25,8 +25,8 @@ from injector.config import issuer_settings
 from injector.issuer import discovery, keygen
 from injector.job import pipeline
 from injector.job.example import EXAMPLE_ENV
-from tests import oidc
 from tests.conftest import run_injector
+from tests.support import issuers
 
 TTL_MINUTES = 30
 TTL = TTL_MINUTES * 60
@@ -49,7 +49,7 @@ class Walkthrough:
     """The operator's side: publish documents, mint tokens; and the clouds' side: caches."""
 
     site: Path
-    nginx: oidc.Server
+    nginx: issuers.Server
     credentials: Path
     start: int = field(default_factory=lambda: int(time.time()))
     published: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
@@ -58,9 +58,9 @@ class Walkthrough:
     def publish(self, env: dict[str, str], at: int) -> dict[str, Any]:
         result = run_injector("publish", str(self.site), env=env)
         assert result.returncode == 0, result.stderr
-        status, headers, _ = oidc.fetch(self.nginx.base + discovery.JWKS_PATH)
+        status, headers, _ = issuers.fetch(self.nginx.base + discovery.JWKS_PATH)
         assert (status, headers["cache-control"]) == (200, f"public, max-age={MAX_AGE}")
-        jwks = oidc.fetch_json(self.nginx.base + discovery.JWKS_PATH)
+        jwks = issuers.fetch_json(self.nginx.base + discovery.JWKS_PATH)
         self.published.append((at, jwks))
         return jwks
 
@@ -89,7 +89,9 @@ class Walkthrough:
         return current + [jwks for when, jwks in self.published if oldest < when <= at]
 
     def verify(self, token: Minted, jwks: dict[str, Any], at: int) -> None:
-        oidc.verify(token.token, jwks, audience=token.audience, issuer=ISSUER, now=self.start + at)
+        issuers.verify(
+            token.token, jwks, audience=token.audience, issuer=ISSUER, now=self.start + at
+        )
 
     def check(self, at: int) -> int:
         """Every token valid at `at` verifies against every JWKS a verifier may hold; every
@@ -117,7 +119,7 @@ def walkthrough(tmp_path: Path) -> Iterator[Walkthrough]:
     site = tmp_path / "site"
     credentials = tmp_path / "creds"
     credentials.mkdir(mode=0o700)
-    with oidc.nginx(site, tmp_path / "nginx", max_age=MAX_AGE) as running:
+    with issuers.nginx(site, tmp_path / "nginx", max_age=MAX_AGE) as running:
         yield Walkthrough(site=site, nginx=running, credentials=credentials)
 
 

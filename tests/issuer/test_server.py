@@ -20,10 +20,10 @@ from injector.issuer import discovery, keygen
 from injector.issuer import server as server_module
 from injector.issuer.server import DocumentApp
 from injector.job.example import EXAMPLE_ENV
-from tests import oidc
 from tests.conftest import run_injector
+from tests.support import issuers
 
-HOST = oidc.ISSUER_HOST
+HOST = issuers.ISSUER_HOST
 ISSUER = f"https://{HOST}"
 AUDIENCES = {
     "aws.jwt": "aws.workload.identity",
@@ -36,17 +36,17 @@ CONFIG = discovery.DISCOVERY_PATH
 
 @pytest.fixture(scope="module")
 def keys_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return oidc.make_issuer_keys(tmp_path_factory.mktemp("serve-keys"))
+    return issuers.make_issuer_keys(tmp_path_factory.mktemp("serve-keys"))
 
 
 @pytest.fixture(scope="module")
 def issuer_env(keys_dir: Path) -> dict[str, str]:
-    return oidc.issuer_environment(keys_dir)
+    return issuers.issuer_environment(keys_dir)
 
 
 @pytest.fixture(scope="module")
-def server(issuer_env: dict[str, str]) -> Iterator[oidc.Server]:
-    with oidc.injector_serve(issuer_env, "--max-age", "120") as running:
+def server(issuer_env: dict[str, str]) -> Iterator[issuers.Server]:
+    with issuers.injector_serve(issuer_env, "--max-age", "120") as running:
         yield running
 
 
@@ -59,8 +59,8 @@ def documents(issuer_env: dict[str, str]) -> discovery.Documents:
 
 
 @pytest.mark.parametrize("path", [JWKS, CONFIG])
-def test_get(server: oidc.Server, documents: discovery.Documents, path: str) -> None:
-    status, headers, body = oidc.fetch(server.base + path)
+def test_get(server: issuers.Server, documents: discovery.Documents, path: str) -> None:
+    status, headers, body = issuers.fetch(server.base + path)
     assert status == 200
     assert body == documents.bodies[path]
     assert headers["content-type"] == "application/json"
@@ -73,18 +73,18 @@ def test_get(server: oidc.Server, documents: discovery.Documents, path: str) -> 
 
 
 def test_the_same_bytes_as_the_jwks_command(
-    server: oidc.Server, issuer_env: dict[str, str]
+    server: issuers.Server, issuer_env: dict[str, str]
 ) -> None:
     for command, path in (("jwks", JWKS), ("discovery", CONFIG)):
         printed = run_injector(command, env=issuer_env)
         assert printed.returncode == 0, printed.stderr
-        assert oidc.fetch(server.base + path)[2] == printed.stdout.encode()
+        assert issuers.fetch(server.base + path)[2] == printed.stdout.encode()
 
 
-def test_discovery_advertises_the_published_algorithms(server: oidc.Server) -> None:
-    config = oidc.fetch_json(server.base + CONFIG)
+def test_discovery_advertises_the_published_algorithms(server: issuers.Server) -> None:
+    config = issuers.fetch_json(server.base + CONFIG)
     assert config["id_token_signing_alg_values_supported"] == ["RS256", "ES256", "RS512"]
-    keys = oidc.fetch_json(server.base + JWKS)["keys"]
+    keys = issuers.fetch_json(server.base + JWKS)["keys"]
     assert [(k["kid"], k["alg"]) for k in keys] == [
         ("rsa-256", "RS256"),
         ("ec-256", "ES256"),
@@ -93,26 +93,29 @@ def test_discovery_advertises_the_published_algorithms(server: oidc.Server) -> N
 
 
 @pytest.mark.parametrize("path", [JWKS, CONFIG])
-def test_head_has_the_headers_and_no_body(server: oidc.Server, path: str) -> None:
-    _, get_headers, body = oidc.fetch(server.base + path)
-    status, headers, head_body = oidc.fetch(server.base + path, method="HEAD")
+def test_head_has_the_headers_and_no_body(server: issuers.Server, path: str) -> None:
+    _, get_headers, body = issuers.fetch(server.base + path)
+    status, headers, head_body = issuers.fetch(server.base + path, method="HEAD")
     assert (status, head_body) == (200, b"")
     for name in ("content-type", "content-length", "cache-control", "etag"):
         assert headers[name] == get_headers[name]
     assert headers["content-length"] == str(len(body))
 
 
-def test_etags_differ_between_documents(server: oidc.Server) -> None:
-    assert oidc.fetch(server.base + JWKS)[1]["etag"] != oidc.fetch(server.base + CONFIG)[1]["etag"]
+def test_etags_differ_between_documents(server: issuers.Server) -> None:
+    assert (
+        issuers.fetch(server.base + JWKS)[1]["etag"]
+        != issuers.fetch(server.base + CONFIG)[1]["etag"]
+    )
 
 
 @pytest.mark.parametrize(
     "if_none_match", ["{etag}", "W/{etag}", '"other", {etag}', "*", ' "x" ,{etag} ']
 )
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_if_none_match_answers_304(server: oidc.Server, if_none_match: str, method: str) -> None:
-    etag = oidc.fetch(server.base + JWKS)[1]["etag"]
-    status, headers, body = oidc.fetch(
+def test_if_none_match_answers_304(server: issuers.Server, if_none_match: str, method: str) -> None:
+    etag = issuers.fetch(server.base + JWKS)[1]["etag"]
+    status, headers, body = issuers.fetch(
         server.base + JWKS,
         method=method,
         headers={"If-None-Match": if_none_match.format(etag=etag)},
@@ -123,17 +126,17 @@ def test_if_none_match_answers_304(server: oidc.Server, if_none_match: str, meth
 
 
 @pytest.mark.parametrize("if_none_match", ['"stale"', "", "W/", '"' + "a" * 24])
-def test_if_none_match_that_does_not_match(server: oidc.Server, if_none_match: str) -> None:
-    status, _, body = oidc.fetch(server.base + JWKS, headers={"If-None-Match": if_none_match})
+def test_if_none_match_that_does_not_match(server: issuers.Server, if_none_match: str) -> None:
+    status, _, body = issuers.fetch(server.base + JWKS, headers={"If-None-Match": if_none_match})
     assert status == 200
     assert body.startswith(b'{\n  "keys"')
 
 
-def test_health(server: oidc.Server) -> None:
-    status, headers, body = oidc.fetch(server.base + "/healthz")
+def test_health(server: issuers.Server) -> None:
+    status, headers, body = issuers.fetch(server.base + "/healthz")
     assert (status, body) == (200, b"ok\n")
     assert headers["cache-control"] == "no-store"
-    assert oidc.fetch(server.base + "/healthz", method="HEAD")[:1] == (200,)
+    assert issuers.fetch(server.base + "/healthz", method="HEAD")[:1] == (200,)
 
 
 @pytest.mark.parametrize(
@@ -149,24 +152,24 @@ def test_health(server: oidc.Server) -> None:
         "/.WELL-KNOWN/jwks",
     ],
 )
-def test_other_paths_are_404(server: oidc.Server, path: str) -> None:
-    assert oidc.fetch(server.base + path)[0] == 404
+def test_other_paths_are_404(server: issuers.Server, path: str) -> None:
+    assert issuers.fetch(server.base + path)[0] == 404
 
 
-def test_query_string_is_ignored(server: oidc.Server, documents: discovery.Documents) -> None:
-    status, _, body = oidc.fetch(server.base + JWKS + "?cache-buster=1")
+def test_query_string_is_ignored(server: issuers.Server, documents: discovery.Documents) -> None:
+    status, _, body = issuers.fetch(server.base + JWKS + "?cache-buster=1")
     assert (status, body) == (200, documents.bodies[JWKS])
 
 
 @pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE"])
 @pytest.mark.parametrize("path", [JWKS, CONFIG, "/healthz"])
-def test_other_methods_are_405(server: oidc.Server, method: str, path: str) -> None:
-    status, headers, _ = oidc.fetch(server.base + path, method=method)
+def test_other_methods_are_405(server: issuers.Server, method: str, path: str) -> None:
+    status, headers, _ = issuers.fetch(server.base + path, method=method)
     assert status == 405
     assert headers["allow"] == "GET, HEAD"
 
 
-def test_keep_alive_serves_many_requests_on_one_connection(server: oidc.Server) -> None:
+def test_keep_alive_serves_many_requests_on_one_connection(server: issuers.Server) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     try:
         for _ in range(20):
@@ -194,7 +197,7 @@ def _mint(tmp_path: Path, env: dict[str, str]) -> dict[str, str]:
     [("rsa-256", "rsa", "RS256"), ("ec-256", "ec", "ES256"), ("rsa-512", "rsa512", "RS512")],
 )
 def test_tokens_verify_against_the_served_jwks(
-    server: oidc.Server, keys_dir: Path, tmp_path: Path, kid: str, key: str, algorithm: str
+    server: issuers.Server, keys_dir: Path, tmp_path: Path, kid: str, key: str, algorithm: str
 ) -> None:
     env = {
         **EXAMPLE_ENV,
@@ -204,13 +207,13 @@ def test_tokens_verify_against_the_served_jwks(
     }
     tokens = _mint(tmp_path, env)
     # Follow discovery as a cloud does: the configuration names the JWKS.
-    config = oidc.fetch_json(server.base + CONFIG)
+    config = issuers.fetch_json(server.base + CONFIG)
     assert config["issuer"] == ISSUER
     assert config["jwks_uri"] == ISSUER + JWKS
-    jwks = oidc.fetch_json(server.base + JWKS)
+    jwks = issuers.fetch_json(server.base + JWKS)
     for name, token in tokens.items():
         assert jwt.get_unverified_header(token) == {"kid": kid, "alg": algorithm, "typ": "JWT"}
-        claims = oidc.verify(token, jwks, audience=AUDIENCES[name], issuer=ISSUER)
+        claims = issuers.verify(token, jwks, audience=AUDIENCES[name], issuer=ISSUER)
         assert claims["sub"] == "organization:simple:workspace:simple-cli"
     # pyjwt's own JWKS client, fetching over HTTP, finds the key by kid too.
     client = jwt.PyJWKClient(server.base + JWKS, cache_keys=False)
@@ -225,7 +228,7 @@ def test_tokens_verify_against_the_served_jwks(
     )
 
 
-def test_a_token_of_an_unpublished_key_is_refused(server: oidc.Server, tmp_path: Path) -> None:
+def test_a_token_of_an_unpublished_key_is_refused(server: issuers.Server, tmp_path: Path) -> None:
     """The check has teeth: a key that is not in the JWKS, even under a published kid."""
     keygen.write(tmp_path / "stranger", keygen.generate("rsa", None))
     env = {
@@ -234,9 +237,9 @@ def test_a_token_of_an_unpublished_key_is_refused(server: oidc.Server, tmp_path:
         issuer_settings.PRIVATE_KEY_PATH: str(tmp_path / "stranger/private.pem"),
     }
     token = _mint(tmp_path, env)["aws.jwt"]
-    jwks = oidc.fetch_json(server.base + JWKS)
+    jwks = issuers.fetch_json(server.base + JWKS)
     with pytest.raises(jwt.InvalidSignatureError):
-        oidc.verify(token, jwks, audience=AUDIENCES["aws.jwt"], issuer=ISSUER)
+        issuers.verify(token, jwks, audience=AUDIENCES["aws.jwt"], issuer=ISSUER)
 
 
 # TLS
@@ -251,14 +254,14 @@ def test_tls(issuer_env: dict[str, str], documents: discovery.Documents, tmp_pat
     context = ssl.create_default_context()
     authority.configure_trust(context)
     args = ("--certfile", str(certfile), "--keyfile", str(keyfile))
-    with oidc.injector_serve(issuer_env, *args, context=context) as running:
+    with issuers.injector_serve(issuer_env, *args, context=context) as running:
         assert running.base.startswith("https://")
-        status, headers, body = oidc.fetch(running.base + JWKS, context=context)
+        status, headers, body = issuers.fetch(running.base + JWKS, context=context)
         assert (status, body) == (200, documents.bodies[JWKS])
         assert headers["content-type"] == "application/json"
         # Plain HTTP on the TLS port gets no document (a TLS alert, or a closed connection).
         with pytest.raises((OSError, http.client.HTTPException)):
-            oidc.fetch(f"http://127.0.0.1:{running.port}{JWKS}")
+            issuers.fetch(f"http://127.0.0.1:{running.port}{JWKS}")
 
 
 @pytest.mark.parametrize(
@@ -288,7 +291,7 @@ def test_bad_configuration_exits_2_before_binding() -> None:
     assert f"error: {issuer_settings.PUBLIC_KEY_PATH}: is required" in result.stderr
 
 
-def test_port_in_use_exits_1(server: oidc.Server, issuer_env: dict[str, str]) -> None:
+def test_port_in_use_exits_1(server: issuers.Server, issuer_env: dict[str, str]) -> None:
     result = run_injector("serve", "--port", str(server.port), env=issuer_env)
     assert result.returncode == 1
     assert "injector: error: the server could not start on 127.0.0.1:" in result.stderr
@@ -298,15 +301,15 @@ def test_port_in_use_exits_1(server: oidc.Server, issuer_env: dict[str, str]) ->
 
 
 def _serve_process(env: dict[str, str], *args: str) -> tuple[subprocess.Popen[bytes], int]:
-    port = oidc.free_port()
+    port = issuers.free_port()
     process = subprocess.Popen(
-        oidc.injector_command("serve", "--port", str(port), *args),
-        env=oidc.clean_env(env),
+        issuers.injector_command("serve", "--port", str(port), *args),
+        env=issuers.clean_env(env),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 30
-    while not oidc.port_open(port):
+    while not issuers.port_open(port):
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
         assert time.monotonic() < deadline, "injector serve did not start"
         time.sleep(0.05)
@@ -330,7 +333,7 @@ def test_sigterm_shuts_down_cleanly(issuer_env: dict[str, str], workers: str) ->
     assert process.stderr is not None
     stderr = process.stderr.read().decode()
     assert "Traceback" not in stderr
-    assert not oidc.port_open(port)
+    assert not issuers.port_open(port)
 
 
 # the ASGI app without a server
