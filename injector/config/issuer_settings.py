@@ -12,7 +12,7 @@ from pathlib import Path
 
 from injector.config import values
 from injector.errors import ConfigError, Problems
-from injector.jose import jws
+from injector.jose import algorithms
 
 PRIVATE_KEY_PATH = "DynamicCredentialPrivateKeyPath"
 PUBLIC_KEY_PATH = "DynamicCredentialPublicKeyPath"
@@ -25,7 +25,7 @@ ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
 
 DEFAULT_KEY_ID = "03446895-220d-47e1-9564-4eeaa3691b42"
 DEFAULT_TTL_MINUTES = 30
-DEFAULT_ALGORITHM = "RS256"
+DEFAULT_ALGORITHM = algorithms.DEFAULT
 # No cloud takes a federated token that lives longer than a day; nothing needs more.
 MAX_TTL_MINUTES = 24 * 60
 
@@ -37,7 +37,7 @@ _KEY_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _KEY_ID_FORM = "1 to 128 printable ASCII characters without blanks"
 _ADDITIONAL_FORM = (
     "comma-separated KID=PATH entries (KID:ALG=PATH to name the algorithm, one of "
-    + "/".join(jws.ALGORITHMS)
+    + "/".join(algorithms.ALGORITHMS)
     + ")"
 )
 
@@ -103,9 +103,10 @@ def _algorithm(env: Mapping[str, str]) -> str:
     value = values.optional(env, ALGORITHM)
     if value is None:
         return DEFAULT_ALGORITHM
-    if value.upper() not in jws.ALGORITHMS:
+    if value.upper() not in algorithms.ALGORITHMS:
         raise ConfigError.of(
-            ALGORITHM, f"expected one of {', '.join(jws.ALGORITHMS)}, got {values.shown(value)}"
+            ALGORITHM,
+            f"expected one of {', '.join(algorithms.ALGORITHMS)}, got {values.shown(value)}",
         )
     return value.upper()
 
@@ -121,7 +122,7 @@ def _additional_key(entry: str) -> AdditionalKey:
         )
     algorithm = None
     head, colon, tail = name.rpartition(":")
-    if colon and tail.upper() in jws.ALGORITHMS:
+    if colon and tail.upper() in algorithms.ALGORITHMS:
         name, algorithm = head, tail.upper()
     if not _KEY_ID.fullmatch(name):
         raise ConfigError.of(

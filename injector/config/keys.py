@@ -24,11 +24,11 @@ from injector.config.issuer_settings import (
     IssuerSettings,
 )
 from injector.errors import ConfigError
-from injector.jose import jws
+from injector.jose import algorithms
 
 MIN_RSA_BITS = 2048
 
-PrivateKey = jws.PrivateKey
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 
 log = logging.getLogger("injector")
@@ -59,14 +59,14 @@ def kind(key: object) -> str:
 def default_algorithm(key: object) -> str:
     """RS256 for an RSA key, ES256 for an EC key."""
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
-        return jws.EC_ALGORITHMS[0]
+        return algorithms.EC_ALGORITHMS[0]
     return DEFAULT_ALGORITHM
 
 
 def check_type(variable: str, path: Path, key: object, algorithm: str) -> None:
     """Refuse a key that cannot sign with `algorithm`: RS* needs RSA of at least 2048 bits,
     ES256 an EC P-256 key. Returns nothing; raises ConfigError naming `variable`."""
-    if algorithm in jws.RSA_ALGORITHMS:
+    if algorithm in algorithms.RSA_ALGORITHMS:
         if not isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
             hint = (
                 f", or set {ALGORITHM}=ES256 to use this key"
@@ -241,7 +241,7 @@ def load(issuer: IssuerSettings) -> SigningKey:
 def throwaway(key_id: str, algorithm: str = DEFAULT_ALGORITHM) -> SigningKey:
     """A fresh key that nobody trusts, so a dry run can show real, decodable tokens."""
     key: PrivateKey
-    if algorithm in jws.EC_ALGORITHMS:
+    if algorithm in algorithms.EC_ALGORITHMS:
         key = ec.generate_private_key(ec.SECP256R1())
     else:
         key = rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS)

@@ -114,8 +114,8 @@ def endpoint_url(name: str, value: str, form: str) -> str:
 def either(
     env: Mapping[str, str], first: str, second: str, pattern: re.Pattern[str], form: str
 ) -> str | None:
-    """One value that may come under two names (AWS_REGION / AWS_DEFAULT_REGION): either may be
-    set, or both to the same value; two different values are refused rather than one picked."""
+    """One value that may come under two names (a region, a project): either may be set, or
+    both to the same value; two different values are refused rather than one picked."""
     a, b = optional(env, first), optional(env, second)
     if a and b and a != b:
         raise ConfigError.of(

@@ -2,8 +2,8 @@
 with the error code a cloud would answer where a rule fails.
 
 A FAIL line means a login would be refused; a warning means it may work now and fail later (a
-token that azure-identity may hold past its expiry, a world-readable key). Only FAIL lines make
-the command exit 1.
+token an SDK may hold past its expiry, a world-readable key). Only FAIL lines make the command
+exit 1.
 """
 
 from __future__ import annotations

@@ -20,7 +20,15 @@ from injector.clouds.rules import CloudRules, combined
 from injector.config import issuer_settings
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.keys import SigningKey
-from injector.diagnostics import checks, fetch, issuer_checks, key_checks, tls_checks, token_checks
+from injector.diagnostics import (
+    checks,
+    fetch,
+    issuer_checks,
+    key_checks,
+    time_checks,
+    tls_checks,
+    token_checks,
+)
 from injector.diagnostics.checks import Line
 from injector.diagnostics.fetch import Fetcher
 from injector.diagnostics.issuer_checks import IssuerDocuments
@@ -131,7 +139,7 @@ def _ttl(state: _State) -> list[Line]:
         return []
     seconds = state.settings.issuer.ttl_minutes * 60
     return [
-        token_checks.lifetime(seconds, rules, rule=f"ttl.{rules.name}") for rules in state.enabled()
+        time_checks.lifetime(seconds, rules, rule=f"ttl.{rules.name}") for rules in state.enabled()
     ]
 
 

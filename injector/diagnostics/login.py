@@ -63,7 +63,7 @@ class Login:
 
 def child_env(env: Mapping[str, str], exports: Mapping[str, str], home: Path) -> dict[str, str]:
     """The environment of a login child: the variables of PASSED_ON that `env` has, the exports,
-    and a HOME of its own (no ~/.aws, ~/.azure or gcloud configuration of the caller's)."""
+    and a HOME of its own (no SDK configuration of the caller's under ~)."""
     passed = {name: env[name] for name in passed_on() if name in env}
     return {**passed, **exports, "HOME": str(home), "PYTHONPATH": PACKAGE_ROOT}
 

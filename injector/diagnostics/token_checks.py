@@ -15,19 +15,14 @@ from injector import clouds
 from injector.clouds.rules import (
     ALGORITHM,
     AUDIENCE,
-    EXPIRED,
-    HOUR,
     ISSUER,
     KEY,
-    LIFETIME,
     MALFORMED,
-    MINUTE,
-    NOT_YET_VALID,
     SIGNATURE,
     SUBJECT,
     CloudRules,
 )
-from injector.diagnostics import checks
+from injector.diagnostics import checks, time_checks
 from injector.diagnostics.checks import Line
 from injector.diagnostics.issuer_checks import IssuerDocuments
 
@@ -61,7 +56,7 @@ def check(
     return [
         *_algorithm(token, documents, rules),
         *_signature(token, documents, rules),
-        *_times(token, rules, moment),
+        *time_checks.check(token.claims, rules, moment),
         _audience(token, rules, expect_aud),
         _subject(token, rules, expect_sub),
     ]
@@ -202,88 +197,6 @@ def _verify_with(token: Decoded, jwk: dict[str, Any], algorithm: str) -> tuple[s
     except jwt.PyJWTError as error:
         return SIGNATURE, f"cannot be verified with the key {kid!r}: {error}"
     return None
-
-
-def _integer(token: Decoded, name: str) -> int | None:
-    value = token.claims.get(name)
-    return None if isinstance(value, bool) or not isinstance(value, int) else value
-
-
-def _span(seconds: float) -> str:
-    seconds = abs(int(seconds))
-    if seconds < 2 * MINUTE:
-        return f"{seconds} s"
-    if seconds < 2 * HOUR:
-        return f"{seconds // MINUTE} min"
-    return f"{seconds / HOUR:.1f} h"
-
-
-def _times(token: Decoded, rules: CloudRules, now: float) -> list[Line]:
-    expires, issued = _integer(token, "exp"), _integer(token, "iat")
-    lines = []
-    if expires is None:
-        lines.append(
-            checks.fail("exp", "missing or not an integer (NumericDate)", rules.code(MALFORMED))
-        )
-    elif expires <= now:
-        lines.append(
-            checks.fail(
-                "exp",
-                f"expired {_span(now - expires)} ago: mint a fresh token (or the clock of this "
-                "machine or the issuer's is off)",
-                rules.code(EXPIRED),
-            )
-        )
-    else:
-        lines.append(checks.ok("exp", f"expires in {_span(expires - now)}"))
-    if issued is None:
-        lines.append(
-            checks.fail("iat", "missing or not an integer (NumericDate)", rules.code(MALFORMED))
-        )
-    elif issued > now + rules.clock_skew_seconds:
-        lines.append(
-            checks.fail(
-                "iat",
-                f"issued {_span(issued - now)} in the future: the issuer's clock is ahead",
-                rules.code(NOT_YET_VALID),
-            )
-        )
-    else:
-        lines.append(checks.ok("iat", f"issued {_span(now - issued)} ago"))
-    not_before = _integer(token, "nbf")
-    if not_before is not None and not_before > now + rules.clock_skew_seconds:
-        lines.append(
-            checks.fail(
-                "nbf", f"not valid for another {_span(not_before - now)}", rules.code(NOT_YET_VALID)
-            )
-        )
-    if expires is not None and issued is not None:
-        lines.append(lifetime(expires - issued, rules))
-    return lines
-
-
-def lifetime(seconds: int, rules: CloudRules, rule: str = "lifetime") -> Line:
-    """The line for a token lifetime of `seconds` under the cloud's rules."""
-    if seconds <= 0:
-        return checks.fail(rule, "exp is not after iat", rules.code(NOT_YET_VALID))
-    if rules.max_lifetime_seconds is not None and seconds > rules.max_lifetime_seconds:
-        return checks.fail(
-            rule,
-            f"{_span(seconds)}: {rules.label} refuses tokens that live over "
-            f"{_span(rules.max_lifetime_seconds)} (exp - iat)",
-            rules.code(LIFETIME),
-        )
-    high, low = rules.recommended_max, rules.recommended_min
-    if high is not None and seconds > high.seconds:
-        return checks.warn(rule, f"{_span(seconds)}: {high.why} {_span(high.seconds)}")
-    if low is not None and seconds < low.seconds:
-        return checks.warn(
-            rule,
-            f"{_span(seconds)}: {low.why}; use at least {_span(low.seconds)} "
-            "(DynamicCredentialTtl)",
-            rules.code(LIFETIME),
-        )
-    return checks.ok(rule, _span(seconds))
 
 
 def _audiences(token: Decoded) -> list[str]:

@@ -18,7 +18,7 @@ from injector.config.issuer_settings import (
     IssuerSettings,
 )
 from injector.errors import ConfigError, Problems
-from injector.jose import jws
+from injector.jose import algorithms
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,9 @@ def _algorithm(entry: AdditionalKey, key: object, signing_algorithm: str) -> str
     if entry.algorithm is not None:
         return entry.algorithm
     default = keys.default_algorithm(key)
-    same_family = (default in jws.RSA_ALGORITHMS) == (signing_algorithm in jws.RSA_ALGORITHMS)
+    same_family = (default in algorithms.RSA_ALGORITHMS) == (
+        signing_algorithm in algorithms.RSA_ALGORITHMS
+    )
     return signing_algorithm if same_family else default
 
 

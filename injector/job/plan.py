@@ -21,7 +21,7 @@ class CloudPlan:
 
     @property
     def files(self) -> dict[Path, bytes]:
-        # No trailing newline: none of boto3, azure-identity and google-auth strips it.
+        # No trailing newline: none of the clouds' SDKs strips it.
         return {self.token_file: self.token.compact.encode("ascii"), **self.outputs.extra_files}
 
 

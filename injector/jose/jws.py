@@ -18,20 +18,18 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from injector.jose import algorithms
+
 _RSA_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "RS256": hashes.SHA256,
     "RS384": hashes.SHA384,
     "RS512": hashes.SHA512,
 }
-# ES256 only: P-256 is the one curve AWS, Azure and Google all accept.
 _EC_HASHES: dict[str, type[hashes.HashAlgorithm]] = {"ES256": hashes.SHA256}
 # Bytes of each of r and s in the JWS signature (RFC 7518 section 3.4).
 _EC_SIZES = {"ES256": 32}
-RSA_ALGORITHMS = tuple(_RSA_HASHES)
-EC_ALGORITHMS = tuple(_EC_HASHES)
-ALGORITHMS = RSA_ALGORITHMS + EC_ALGORITHMS
-
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+assert tuple(_RSA_HASHES) == algorithms.RSA_ALGORITHMS  # noqa: S101 (one list of names)
+assert tuple(_EC_HASHES) == algorithms.EC_ALGORITHMS  # noqa: S101
 
 
 def b64url(data: bytes) -> str:
@@ -58,7 +56,11 @@ def _header_segment(header: tuple[tuple[str, object], ...]) -> str:
     return _segment(dict(header))
 
 
-def sign(header: Mapping[str, object], claims: Mapping[str, object], key: PrivateKey) -> str:
+def sign(
+    header: Mapping[str, object],
+    claims: Mapping[str, object],
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+) -> str:
     """`header.claims.signature`, signed with the algorithm the header names.
 
     Raises ValueError when the algorithm is unknown or does not fit the key's type.

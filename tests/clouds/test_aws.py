@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -10,17 +11,12 @@ import pytest
 from injector.clouds import aws
 from injector.config import job_context
 from injector.errors import ConfigError
+from tests.support.jobs import EXAMPLE_JOB
 
 ROLE = "arn:aws:iam::123456789012:role/terrakube-role"
 ENABLED = {aws.ENABLE: "true", aws.ROLE: ROLE}
 TOKEN_FILE = Path("/run/injector/aws.jwt")
-JOB = job_context.JobContext(
-    organization="simple",
-    workspace="simple-cli",
-    organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
-    workspace_id="d9b58bd3-f3fc-4056-a026-1163297e80a8",
-    job_id="17",
-)
+JOB = dataclasses.replace(EXAMPLE_JOB, job_id="17")
 
 
 def _config(**overrides: str) -> aws.AwsConfig:

@@ -7,21 +7,15 @@ from pathlib import Path
 import pytest
 
 from injector.clouds import azure
-from injector.config import job_context
 from injector.errors import ConfigError
+from tests.support.jobs import EXAMPLE_JOB
 
 CLIENT = "11111111-2222-3333-4444-555555555555"
 TENANT = "66666666-7777-8888-9999-000000000000"
 SUBSCRIPTION = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
 ENABLED = {azure.ENABLE: "yes", azure.CLIENT_ID: CLIENT, azure.TENANT_ID: TENANT}
 TOKEN_FILE = Path("/run/injector/azure.jwt")
-JOB = job_context.JobContext(
-    organization="simple",
-    workspace="simple-cli",
-    organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
-    workspace_id="d9b58bd3-f3fc-4056-a026-1163297e80a8",
-    job_id="1",
-)
+JOB = EXAMPLE_JOB
 
 
 def _config(**overrides: str) -> azure.AzureConfig:

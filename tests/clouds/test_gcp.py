@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from injector.clouds import gcp
-from injector.config import job_context
 from injector.errors import ConfigError
+from tests.support.jobs import EXAMPLE_JOB
 
 PROVIDER = (
     "//iam.googleapis.com/projects/123456789012/locations/global/"
@@ -19,13 +19,7 @@ ACCOUNT = "terraform@my-project.iam.gserviceaccount.com"
 ENABLED = {gcp.ENABLE: "on", gcp.AUDIENCE: PROVIDER}
 TOKEN_FILE = Path("/run/injector/gcp.jwt")
 CREDENTIALS_FILE = Path("/run/injector/gcp-credentials.json")
-JOB = job_context.JobContext(
-    organization="simple",
-    workspace="simple-cli",
-    organization_id="8abe206b-29a8-4ed8-8a3b-30237e295659",
-    workspace_id="d9b58bd3-f3fc-4056-a026-1163297e80a8",
-    job_id="1",
-)
+JOB = EXAMPLE_JOB
 
 
 def _config(**overrides: str) -> gcp.GcpConfig:

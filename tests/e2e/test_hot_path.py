@@ -81,3 +81,37 @@ def test_hot_path_imports(workspace: dict[str, str], tmp_path: Path, args: list[
     assert "cryptography.hazmat.primitives.asymmetric.rsa" in loaded  # the listing is real
     offending = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert offending == []
+
+
+# The minting pipeline, for the commands that do not mint.
+MINTING = (
+    "injector.job.pipeline",
+    "injector.job.plan",
+    "injector.job.tokens",
+    "injector.job.settings",
+    "injector.jose.jws",
+)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["keygen", "--out", "KEYS"], ["serve", "--help"], ["jwks", "--help"]],
+    ids=["help", "keygen", "serve-help", "jwks-help"],
+)
+def test_commands_that_do_not_mint_load_no_minting_pipeline(
+    tmp_path: Path, args: list[str]
+) -> None:
+    args = [str(tmp_path / "keys") if arg == "KEYS" else arg for arg in args]
+    listing = tmp_path / "modules.json"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(listing), *args],
+        env={"PATH": os.environ["PATH"]},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(listing.read_text())
+    assert "injector.cli" in loaded  # the listing is real
+    assert [m for m in loaded if m in MINTING] == []

@@ -163,10 +163,33 @@ def test_settings_parser_accepts_or_names_the_problem(
         assert loaded.issuer.issuer.startswith(("https://", "http://"))
 
 
+# Values no variable may hold: a terminal escape, a line break, a lone blank.
+REFUSED_EVERYWHERE = ("\x1b[31m", "a\nb", " ")
+# Values that free text may hold (shell and env-file syntax is the renderers' business).
+TEXT_ONLY = ("'; rm -rf / #", "$(id)", "=", "\\")
+
+
+@pytest.mark.parametrize("phase", [None, "plan"])
 @pytest.mark.parametrize("variable", VARIABLES)
-def test_each_variable_with_hostile_bytes_never_crashes(variable: str) -> None:
-    for value in ("\x1b[31m", "a\nb", "'; rm -rf / #", "$(id)", "\u202e", " ", "=", "\\"):
+def test_each_variable_refuses_hostile_bytes_by_name(variable: str, phase: str | None) -> None:
+    """Every variable that is read refuses control characters and blanks, naming itself (or,
+    for a phase override, the override); what it accepts it keeps exactly."""
+    read = phase is not None or not variable.endswith(("_PLAN", "_APPLY", "PhaseClaim"))
+    # DynamicCredentialHostname, in the example, wins over the older name.
+    read = read and variable != "TerrakubeHostname"
+    for value in REFUSED_EVERYWHERE + TEXT_ONLY:
+        env = {**EXAMPLE_ENV, variable: value}
         try:
-            settings_module.load({**EXAMPLE_ENV, variable: value}, require_key=False)
+            loaded = settings_module.load(env, require_key=False, phase=phase)
         except ConfigError as error:
-            assert error.problems
+            # A problem of its own, or of the name it shares a value with (AWS_REGION and
+            # AWS_DEFAULT_REGION), which then names it.
+            [problem] = error.problems
+            assert variable in (problem.variable, *problem.message.split()), (value, problem)
+            continue
+        assert value not in REFUSED_EVERYWHERE or not read, (variable, value)
+        assert loaded is not None
+        if read and value in TEXT_ONLY:
+            # Accepted free text arrives exactly as given, in a claim, an export or the issuer.
+            seen = repr(loaded) + json.dumps(loaded.extra_claims)
+            assert value in seen or repr(value)[1:-1] in seen, (variable, value)

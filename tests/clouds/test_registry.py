@@ -1,0 +1,251 @@
+"""The registry is the only place that knows which clouds exist: a fourth cloud, defined here in
+the test and registered with one line, goes through the dry run, `env`, `run`, `doctor` and
+`verify` with no change anywhere else. And the registry's own helpers."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import jwt
+import pytest
+
+from injector import clouds
+from injector.cli import main
+from injector.clouds import Cloud, CloudOutputs, CloudRules, TokenFileCache
+from injector.clouds.rules import FAILURES
+from injector.config import values
+from injector.config.job_context import JobContext
+from injector.diagnostics import doctor, fetch, verify
+from injector.errors import Problems
+from injector.job.example import JOB_EXAMPLE
+from tests.conftest import KeyFiles
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import Issuer, TestTls
+
+pytest_plugins = ["tests.standins.fixtures"]
+
+SWITCH = "ENABLE_DYNAMIC_CREDENTIALS_EXAMPLECLOUD"
+IDENTITY = "EXAMPLECLOUD_IDENTITY"
+SECRET = "EXAMPLECLOUD_SECRET"
+AUDIENCE = "example.workload.identity"
+
+
+@dataclass(frozen=True)
+class ExampleConfig:
+    name: ClassVar[str] = "examplecloud"
+    identity: str
+    audience: str = AUDIENCE
+
+    def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        return CloudOutputs(
+            exports={"EXAMPLECLOUD_TOKEN_FILE": str(token_file), IDENTITY: self.identity},
+            extra_files={token_file.parent / "examplecloud.json": b'{"identity": 1}'},
+        )
+
+
+def _read(env: Mapping[str, str]) -> ExampleConfig:
+    problems = Problems()
+    identity = problems.get("", values.required, env, IDENTITY, "an identity name")
+    problems.raise_if_any()
+    return ExampleConfig(identity=identity)
+
+
+EXAMPLE_CLOUD = Cloud(
+    name="examplecloud",
+    label="ExampleCloud",
+    switch=SWITCH,
+    read=_read,
+    rules=CloudRules(
+        name="examplecloud",
+        label="Example STS",
+        algorithms=("RS256",),
+        require_kid=True,
+        codes=dict.fromkeys(FAILURES, "example_denied"),
+        max_lifetime_seconds=3600,
+        default_audience=AUDIENCE,
+        trusts="a public CA",
+        recognizes=lambda audience: audience == AUDIENCE,
+    ),
+    static_credentials=(SECRET,),
+    preferred_by="the example SDK",
+    phased=(IDENTITY,),
+    example={SWITCH: "true", IDENTITY: "reader"},
+    token_file_cache=TokenFileCache(reader="the example SDK", seconds=60),
+)
+
+
+@pytest.fixture
+def registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The registry with the example cloud as its fourth line."""
+    monkeypatch.setattr(clouds, "CLOUDS", (*clouds.CLOUDS, EXAMPLE_CLOUD))
+    yield
+
+
+@pytest.fixture
+def only_example(
+    registered: None, key_files: KeyFiles, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """A workspace that enables only the example cloud, as the process environment."""
+    for name in list(os.environ):
+        if name.startswith(("ENABLE_DYNAMIC_CREDENTIALS_", "Dynamic", "EXAMPLECLOUD_")):
+            monkeypatch.delenv(name)
+    env = {
+        **JOB_EXAMPLE,
+        **EXAMPLE_CLOUD.example,
+        "DynamicCredentialPrivateKeyPath": str(key_files.private_pkcs8),
+        "DynamicCredentialTtl": "30",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def test_the_dry_run_shows_the_fourth_cloud(
+    registered: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--example"]) == 0
+    out = capsys.readouterr().out
+    for name in ("aws", "azure", "gcp", "examplecloud"):
+        assert f"== {name}: token for audience" in out
+    assert f"  {IDENTITY}=reader" in out
+
+
+def test_env_mints_writes_and_exports_for_the_fourth_cloud(
+    only_example: dict[str, str],
+    key_files: KeyFiles,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    folder = tmp_path / "out"
+    assert main(["env", "--dir", str(folder), "--format", "json"]) == 0
+    exports = json.loads(capsys.readouterr().out)
+    assert exports == {
+        "EXAMPLECLOUD_TOKEN_FILE": str(folder / "examplecloud.jwt"),
+        IDENTITY: "reader",
+    }
+    token = (folder / "examplecloud.jwt").read_text()
+    public = key_files.public.read_bytes()
+    claims = jwt.decode(token, public, algorithms=["RS256"], audience=AUDIENCE)
+    assert claims["sub"] == "organization:simple:workspace:simple-cli"
+    assert (folder / "examplecloud.json").read_bytes() == b'{"identity": 1}'
+
+
+def test_env_reports_the_fourth_clouds_problems_with_the_others(
+    only_example: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.delenv(IDENTITY)
+    monkeypatch.setenv(SECRET, "do-not-show")
+    monkeypatch.setenv(f"{IDENTITY}_APPLY", "")
+    assert main(["env", "--dir", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"{SECRET}: is set, and the example SDK would use it" in err
+    assert f"{IDENTITY}: is required: expected an identity name" in err
+    assert "do-not-show" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_phase_variable_of_the_fourth_cloud_overrides(
+    only_example: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(f"{IDENTITY}_APPLY", "writer")
+    folder = tmp_path / "out"
+    assert main(["env", "--phase", "apply", "--dir", str(folder), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)[IDENTITY] == "writer"
+
+
+def test_run_gives_the_command_the_fourth_clouds_exports(
+    only_example: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(SECRET, "static")
+    show = (
+        "import os, pathlib; "
+        "print(os.environ.get('EXAMPLECLOUD_SECRET')); "
+        "print(pathlib.Path(os.environ['EXAMPLECLOUD_TOKEN_FILE']).read_text().count('.'))"
+    )
+    assert main(["run", "--", sys.executable, "-c", show]) == 0
+    out, err = capfd.readouterr()
+    assert out.splitlines() == ["None", "2"]
+    assert f"not passing {SECRET} to the command" in err
+
+
+def test_doctor_and_verify_apply_the_fourth_clouds_rules(
+    registered: None, key_files: KeyFiles, issuer: Issuer, test_tls: TestTls
+) -> None:
+    env = {
+        **JOB_EXAMPLE,
+        **EXAMPLE_CLOUD.example,
+        "DynamicCredentialHostname": issuer.url,
+        "DynamicCredentialPrivateKeyPath": str(key_files.private_pkcs8),
+        "DynamicCredentialPublicKeyPath": str(key_files.public),
+        # Over the example cloud's one-hour maximum: its own rule must say so.
+        "DynamicCredentialTtl": "90",
+    }
+    trusted = fetch.trust(test_tls.ca_file, {})
+    lines = {line.rule: line for line in doctor.diagnose(env, trusted)}
+    assert lines["settings"].status == "ok"
+    assert lines["ttl.examplecloud"].status == "FAIL"
+    assert "Example STS refuses tokens that live over 60 min" in lines["ttl.examplecloud"].detail
+    assert lines["ttl.examplecloud"].code == "example_denied"
+    for rule in ("alg", "kid", "signature", "exp", "iat", "aud", "sub"):
+        assert lines[f"examplecloud.{rule}"].status == "ok", lines[f"examplecloud.{rule}"]
+
+    from injector.job import pipeline
+
+    prepared = pipeline.prepare({**env, "DynamicCredentialTtl": "30"})
+    assert prepared is not None
+    [minted] = pipeline.mint(prepared, Path("/nonexistent")).clouds
+    with fetch.Fetcher(trusted) as fetcher:
+        checked = verify.check(minted.token.compact, fetcher)
+    by_rule = {line.rule: line for line in checked}
+    assert by_rule["cloud"].detail == "examplecloud (Example STS, from aud)"
+    assert [line for line in checked if line.status != "ok"] == []
+
+
+def test_verify_accepts_the_fourth_cloud_by_name(
+    registered: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["verify", "--cloud", "examplecloud", "not-a-token"]) == 1
+    out = capsys.readouterr().out
+    assert "examplecloud (Example STS, from --cloud)" not in out  # not decoded, so not reached
+    assert "[example_denied]" in out
+
+
+def test_an_unknown_token_is_checked_against_every_registered_cloud(registered: None) -> None:
+    rules = clouds.any_rules()
+    assert [member.name for member in rules.members] == ["aws", "azure", "gcp", "examplecloud"]
+    assert rules.code("expired").split("/")[-1] == "example_denied"
+    assert "ES256" in rules.algorithms  # any of them accepts it (AWS, Google)
+    assert rules.refusing("ES256") == ["Entra ID", "Example STS"]
+
+
+def test_switches_are_listed_with_their_shared_prefix_once(registered: None) -> None:
+    assert clouds.switches() == ("ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP or _EXAMPLECLOUD")
+
+
+def test_switches_of_the_three_clouds() -> None:
+    assert clouds.switches() == "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE or _GCP"
+
+
+def test_named_and_guess() -> None:
+    assert clouds.named("azure").switch == "ENABLE_DYNAMIC_CREDENTIALS_AZURE"
+    with pytest.raises(KeyError):
+        clouds.named("nowhere")
+    assert clouds.guess("api://AzureADTokenExchange") is clouds.named("azure")
+    assert clouds.guess("sts.amazonaws.com") is clouds.named("aws")
+    assert clouds.guess(["aws.workload.identity"]) is None
+    assert clouds.guess("something else") is None
