@@ -52,6 +52,22 @@ sys.exit(main(sys.argv[2:]))
 """
 
 
+def _loaded(args: list[str], env: dict[str, str], tmp_path: Path) -> list[str]:
+    """The modules `injector ARGS` loaded, run in a fresh interpreter with `env`."""
+    listing = tmp_path / "modules.json"
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(listing), *args],
+        env={"PATH": os.environ["PATH"], **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    loaded: list[str] = json.loads(listing.read_text())
+    return loaded
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -67,17 +83,7 @@ def test_hot_path_imports(workspace: dict[str, str], tmp_path: Path, args: list[
     working.mkdir()
     if args[:1] == ["env"]:
         args = [*args, "--dir", str(tmp_path / "d")]
-    listing = tmp_path / "modules.json"
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(listing), *args],
-        env={"PATH": os.environ["PATH"], **workspace, "workingDirectory": str(working)},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    loaded = json.loads(listing.read_text())
+    loaded = _loaded(args, {**workspace, "workingDirectory": str(working)}, tmp_path)
     assert "cryptography.hazmat.primitives.asymmetric.rsa" in loaded  # the listing is real
     offending = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
     assert offending == []
@@ -102,16 +108,6 @@ def test_commands_that_do_not_mint_load_no_minting_pipeline(
     tmp_path: Path, args: list[str]
 ) -> None:
     args = [str(tmp_path / "keys") if arg == "KEYS" else arg for arg in args]
-    listing = tmp_path / "modules.json"
-    result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(listing), *args],
-        env={"PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    loaded = json.loads(listing.read_text())
+    loaded = _loaded(args, {}, tmp_path)
     assert "injector.cli" in loaded  # the listing is real
     assert [m for m in loaded if m in MINTING] == []
