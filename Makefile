@@ -3,23 +3,36 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# Two levels: `make run` needs the package alone (cryptography); the tests need the dev extras
+# and nginx/wrk. So a newcomer's `make run` installs no test tool and asks for no root.
+RUN_STAMP := $(VENV)/.installed-run
+STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test lint typecheck unit bench clean
+.PHONY: install run dist test lint typecheck unit bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $(RUN_STAMP)
 
 # scripts/system-packages: nginx and wrk (tests and bench), installed with apt-get when root.
-$(STAMP): pyproject.toml scripts/system-packages
+$(STAMP): pyproject.toml scripts/system-packages | $(BIN)/python
 	bash scripts/system-packages
-	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
-# A dry run on the embedded example workspace (AWS, Azure and GCP enabled): nothing is written.
-run: $(STAMP)
+# A dry run on the embedded example workspace (every cloud enabled): nothing is written.
+run: $(RUN_STAMP)
 	$(BIN)/injector --example
+
+# A wheel in dist/, to install elsewhere with pip or pipx.
+dist: $(RUN_STAMP)
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check injector tests bench
@@ -38,4 +51,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) dist build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

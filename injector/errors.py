@@ -49,6 +49,29 @@ class ConfigError(InjectorError):
         return cls([Problem(variable, message)])
 
 
+def require_modules(command: str, extra: str, modules: tuple[str, ...]) -> None:
+    """Raises ConfigError (exit 2) naming `command` and the install command when one of
+    `modules`, which its `extra` brings, is not installed."""
+    from injector import install_command
+
+    missing = [name for name in modules if not _importable(name)]
+    if missing:
+        raise ConfigError.of(
+            command,
+            f"needs {' and '.join(missing)}, which the {extra} extra brings: "
+            f"{install_command(extra)}",
+        )
+
+
+def _importable(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package missing, or an import blocked
+        return False
+
+
 class Problems:
     """Collects the problems of several independent checks, so all are reported at once."""
 

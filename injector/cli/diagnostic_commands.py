@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,7 @@ from injector.cli.options import Parser
 
 if TYPE_CHECKING:
     from injector.cli.options import Commands
-from injector.errors import InjectorError
+from injector.errors import require_modules
 
 
 def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
@@ -62,17 +61,8 @@ def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
     doctor.set_defaults(handler=doctor_command)
 
 
-def _require_diagnostics() -> None:
-    """Raises InjectorError naming the extra when httpx or pyjwt is missing."""
-    missing = [name for name in ("httpx", "jwt") if importlib.util.find_spec(name) is None]
-    if missing:
-        raise InjectorError(
-            f"{' and '.join(missing)} not installed: pip install 'injector[diagnostics]'"
-        )
-
-
 def verify_command(args: argparse.Namespace) -> int:
-    _require_diagnostics()
+    require_modules("verify", "diagnostics", ("httpx", "jwt"))
     from injector.diagnostics import verify
 
     return verify.command(
@@ -87,7 +77,7 @@ def verify_command(args: argparse.Namespace) -> int:
 
 
 def doctor_command(args: argparse.Namespace) -> int:
-    _require_diagnostics()
+    require_modules("doctor", "diagnostics", ("httpx", "jwt"))
     from injector.diagnostics import doctor
 
     return doctor.command(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.cli.options import Parser
+from injector.errors import require_modules
 
 if TYPE_CHECKING:
     from injector.cli.options import Commands
@@ -88,6 +89,7 @@ def publish_command(args: argparse.Namespace) -> int:
 
 
 def serve_command(args: argparse.Namespace) -> int:
+    require_modules("serve", "server", ("granian",))
     from injector.issuer import discovery, server
 
     options = server.Options(

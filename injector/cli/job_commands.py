@@ -93,7 +93,12 @@ def dry_run(args: argparse.Namespace) -> int:
     from injector.job.example import example_env
 
     env = options.environment(args, example_env() if args.example else os.environ)
-    prepared = pipeline.prepare(env, dry_run=True, phase=getattr(args, "phase", None))
+    prepared = pipeline.prepare(
+        env,
+        dry_run=True,
+        phase=getattr(args, "phase", None),
+        require=getattr(args, "require", None),
+    )
     if prepared is None:
         print(
             f"injector dry run: no cloud has dynamic credentials enabled ({clouds.switches()}), "
@@ -113,7 +118,9 @@ def env_command(args: argparse.Namespace) -> int:
     from injector.job import pipeline, render
 
     env = options.environment(args, os.environ)
-    prepared = pipeline.prepare(env, phase=getattr(args, "phase", None))
+    prepared = pipeline.prepare(
+        env, phase=getattr(args, "phase", None), require=getattr(args, "require", None)
+    )
     if prepared is None:
         log.warning("no cloud has dynamic credentials enabled: nothing minted, nothing exported")
         sys.stdout.write(render.render({}, args.format))
@@ -138,7 +145,9 @@ def run_command(args: argparse.Namespace) -> int:
     env = options.environment(args, os.environ)
     dropped = settings.static_credentials(env)
     clean = {name: value for name, value in env.items() if name not in dropped}
-    prepared = pipeline.prepare(clean, phase=getattr(args, "phase", None))
+    prepared = pipeline.prepare(
+        clean, phase=getattr(args, "phase", None), require=getattr(args, "require", None)
+    )
     if args.refresh_interval is not None and args.refresh_interval <= 0:
         raise ConfigError.of("--refresh-interval", "expected a positive number of seconds")
     from injector.job import run  # subprocess and signal handling: only this command needs them
@@ -160,4 +169,5 @@ def hook_command(args: argparse.Namespace) -> int:
         options.environment(args, os.environ),
         phase=getattr(args, "phase", None),
         folder=getattr(args, "dir", None),
+        require=getattr(args, "require", None),
     )

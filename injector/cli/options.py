@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from injector.clouds.base import REQUIRE
 from injector.config.job_context import OPTIONS as JOB_OPTIONS
 from injector.errors import ConfigError
 from injector.job.phases import PHASES
@@ -44,6 +45,11 @@ def job_options(logging: Parser) -> Parser:
     job = common.add_argument_group("job context (override the executor's variables)")
     for variable, option in JOB_OPTIONS.items():
         job.add_argument(option, metavar="VALUE", help=f"instead of ${variable}")
+    common.add_argument(
+        "--require",
+        metavar="CLOUD,...",
+        help=f"exit 2 unless each of these clouds is enabled (default: ${REQUIRE})",
+    )
     return common
 
 

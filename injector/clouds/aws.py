@@ -192,6 +192,7 @@ CLOUD = Cloud(
     example=EXAMPLE,
     sdk="boto3",
     login=login,
+    variables=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, *STATIC_CREDENTIALS),
     # How to reach STS: endpoint overrides (tests, private endpoints), retries, its CA bundle.
     login_passed_on=(
         "AWS_CA_BUNDLE",

@@ -182,4 +182,5 @@ CLOUD = Cloud(
     token_file_cache=TOKEN_FILE_CACHE,
     sdk="azure-identity",
     login=login,
+    variables=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE, AUTHORITY_HOST, *STATIC_CREDENTIALS),
 )

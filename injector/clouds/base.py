@@ -39,6 +39,11 @@ class CloudConfig(Protocol):
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs: ...
 
 
+ALIAS_PREFIX = "INJECTOR_ENABLE_"
+# Comma-separated clouds that must be enabled, or the job stops (the `--require` option).
+REQUIRE = "INJECTOR_REQUIRE"
+
+
 @dataclass(frozen=True)
 class TokenFileCache:
     """An SDK that keeps what it read from the token file for `seconds` before reading it again:
@@ -74,11 +79,37 @@ class Cloud:
     # Runs in a child process fed only the exports (and `login_passed_on`); imports the SDK.
     login: Callable[[], LoginOutcome] | None = None
     login_passed_on: tuple[str, ...] = ()
+    # Every other variable the cloud reads, for the warning about a misspelt one.
+    variables: tuple[str, ...] = ()
+
+    @property
+    def alias(self) -> str:
+        """The other name of the switch, `INJECTOR_ENABLE_<NAME>`: inside Terrakube 2.21 and
+        later the `switch` name also turns on Terrakube's own credentials."""
+        return f"{ALIAS_PREFIX}{self.name.upper()}"
+
+    def known_variables(self) -> tuple[str, ...]:
+        """Every variable this cloud reads, its phase overrides included."""
+        phase_forms = (f"{name}_{phase}" for name in self.phased for phase in ("PLAN", "APPLY"))
+        return (self.switch, self.alias, *self.variables, *self.phased, *phase_forms)
+
+    def enabled(self, env: Mapping[str, str]) -> bool:
+        """Whether the switch (or its alias) is on. Raises ConfigError for a value that is not
+        a boolean, or the two names set to different values."""
+        given = [name for name in (self.switch, self.alias) if env.get(name) is not None]
+        states = {name: values.boolean(env, name) for name in given}
+        if len(set(states.values())) > 1:
+            raise ConfigError.of(
+                self.switch,
+                f"is {values.shown(env[self.switch])} but {self.alias} is "
+                f"{values.shown(env[self.alias])}: set one, or both to the same value",
+            )
+        return any(states.values())
 
     def configure(self, env: Mapping[str, str]) -> CloudConfig | None:
         """The validated config, or None when the switch is unset or false. Raises ConfigError
         listing every problem: a malformed value, or static credentials that would win."""
-        if not values.boolean(env, self.switch):
+        if not self.enabled(env):
             return None
         problems = Problems()
         problems.run(refuse_static_credentials, env, self)
@@ -90,7 +121,7 @@ class Cloud:
     def static_credentials_set(self, env: Mapping[str, str]) -> list[str]:
         """The static credential variables set, when the switch is on (bad switch: none)."""
         try:
-            enabled = values.boolean(env, self.switch)
+            enabled = self.enabled(env)
         except ConfigError:
             return []
         return [name for name in self.static_credentials if env.get(name)] if enabled else []

@@ -218,4 +218,5 @@ CLOUD = Cloud(
     example=EXAMPLE,
     sdk="google-auth",
     login=login,
+    variables=(AUDIENCE, PROJECT, CLOUD_PROJECT, STS_URL, IAM_URL, *STATIC_CREDENTIALS),
 )

@@ -22,6 +22,16 @@ HOSTNAME = "DynamicCredentialHostname"
 TERRAKUBE_HOSTNAME = "TerrakubeHostname"
 ALGORITHM = "DynamicCredentialAlgorithm"
 ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
+VARIABLES = (
+    PRIVATE_KEY_PATH,
+    PUBLIC_KEY_PATH,
+    KEY_ID,
+    TTL,
+    HOSTNAME,
+    TERRAKUBE_HOSTNAME,
+    ALGORITHM,
+    ADDITIONAL_KEYS,
+)
 
 DEFAULT_KEY_ID = "03446895-220d-47e1-9564-4eeaa3691b42"
 DEFAULT_TTL_MINUTES = 30

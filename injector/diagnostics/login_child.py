@@ -8,10 +8,8 @@ from __future__ import annotations
 import json
 import sys
 
-from injector import clouds
+from injector import clouds, install_command
 from injector.clouds.base import LoginOutcome
-
-INSTALL_HINT = "pip install 'injector[login]'"
 
 
 def outcome(name: str) -> LoginOutcome:
@@ -25,7 +23,7 @@ def outcome(name: str) -> LoginOutcome:
         return {
             "ok": False,
             "code": "not installed",
-            "message": f"{error.name} is not installed: {INSTALL_HINT}",
+            "message": f"{error.name} is not installed: {install_command('login')}",
         }
 
 

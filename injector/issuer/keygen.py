@@ -9,13 +9,14 @@ deliberate step (see the README).
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from injector.config import keys
-from injector.config.issuer_settings import ALGORITHM, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
+from injector.config.issuer_settings import ALGORITHM, KEY_ID, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 from injector.errors import ConfigError, InjectorError
 
 DEFAULT_RSA_BITS = 2048
@@ -94,6 +95,9 @@ def command(out: Path, kind: str, bits: int | None) -> str:
     settings = [
         f"{PRIVATE_KEY_PATH}={private_path.absolute()}",
         f"{PUBLIC_KEY_PATH}={public_path.absolute()}",
+        # A kid of this key's own: Terrakube's default kid is the same in every installation,
+        # and a rotation needs the new key under a new kid.
+        f"{KEY_ID}={uuid.uuid4()}",
     ]
     if kind == "ec":
         settings.append(f"{ALGORITHM}=ES256")

@@ -12,7 +12,8 @@ import logging
 from collections.abc import Mapping
 from pathlib import Path
 
-from injector import files
+from injector import clouds, files
+from injector.clouds.base import ALIAS_PREFIX
 from injector.config import values
 from injector.errors import ConfigError, InjectorError
 from injector.job import pipeline, render
@@ -48,13 +49,25 @@ def _working_directory(env: Mapping[str, str]) -> Path:
     return path
 
 
-def hook(env: Mapping[str, str], *, phase: str | None = None, folder: Path | None = None) -> int:
+def hook(
+    env: Mapping[str, str],
+    *,
+    phase: str | None = None,
+    folder: Path | None = None,
+    require: str | None = None,
+) -> int:
     """Mint, write the files, and merge the exports into Terrakube's env file."""
     working = _working_directory(env)
     env_file = Path(values.optional(env, ENV_FILE) or working / DEFAULT_ENV_FILE)
-    prepared = pipeline.prepare(env, phase=phase)
+    _warn_about_terrakubes_own_switches(env)
+    prepared = pipeline.prepare(env, phase=phase, require=require)
     if prepared is None:
-        log.info("no cloud has dynamic credentials enabled: %s left as it is", env_file)
+        log.warning(
+            "no cloud has dynamic credentials enabled (%s, or %s<CLOUD>): %s left as it is",
+            clouds.switches(),
+            ALIAS_PREFIX,
+            env_file,
+        )
         return 0
     target = folder if folder is not None else working / DEFAULT_FOLDER
     written = pipeline.write(prepared, target, lambda plan: render.terrakube(plan.exports))
@@ -64,6 +77,20 @@ def hook(env: Mapping[str, str], *, phase: str | None = None, folder: Path | Non
     except OSError as error:
         written.remove()
         raise InjectorError(f"cannot update {env_file} ({ENV_FILE}): {error.strerror}") from None
-    clouds = ", ".join(cloud.config.name for cloud in written.plan.clouds)
-    log.info("exports for %s added to %s", clouds, env_file)
+    names = ", ".join(cloud.config.name for cloud in written.plan.clouds)
+    log.info("exports for %s added to %s", names, env_file)
     return 0
+
+
+def _warn_about_terrakubes_own_switches(env: Mapping[str, str]) -> None:
+    """Terrakube 2.21 and later turn their own dynamic credentials on when a workspace has a
+    variable of a switch's name (whatever its value), and those replace the hook's files and
+    exports after the env file is loaded: the alias switches injector alone."""
+    for cloud in clouds.registered():
+        if env.get(cloud.switch) is not None:
+            log.warning(
+                "%s also turns on Terrakube's own credentials, which replace the hook's on "
+                "Terrakube 2.21 and later: set %s instead",
+                cloud.switch,
+                cloud.alias,
+            )

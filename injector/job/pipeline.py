@@ -11,7 +11,7 @@ from pathlib import Path
 from injector import files
 from injector.config import keys
 from injector.config.keys import SigningKey
-from injector.job import plan, settings
+from injector.job import plan, preflight, settings, spelling
 from injector.job.plan import Plan
 from injector.job.settings import Settings
 
@@ -25,15 +25,22 @@ class Prepared:
 
 
 def prepare(
-    env: Mapping[str, str], *, dry_run: bool = False, phase: str | None = None
+    env: Mapping[str, str],
+    *,
+    dry_run: bool = False,
+    phase: str | None = None,
+    require: str | None = None,
 ) -> Prepared | None:
-    """Validated settings and the signing key; None when no cloud is enabled.
+    """Validated settings and the signing key; None when no cloud is enabled. Warns about
+    variables that look misspelt; refuses what an enabled cloud would certainly refuse.
 
     In a dry run a missing private key is replaced by a throw-away one.
     """
-    loaded = settings.load(env, require_key=not dry_run, phase=phase)
+    spelling.warn(env)
+    loaded = settings.load(env, require_key=not dry_run, phase=phase, require=require)
     if loaded is None:
         return None
+    preflight.check(loaded)
     if dry_run and loaded.issuer.private_key_path is None:
         key = keys.throwaway(loaded.issuer.key_id, loaded.issuer.algorithm)
     else:

@@ -121,6 +121,12 @@ def run(
     try:
         if prepared is not None:
             written = pipeline.write(prepared, folder)
+        else:
+            log.warning(
+                "no cloud has dynamic credentials enabled (%s): running %s without credentials",
+                clouds.switches(),
+                command[0],
+            )
         exports = written.plan.exports if written is not None else {}
         if dropped:
             log.warning(

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 
 from injector import clouds
 from injector.clouds import CloudConfig
-from injector.config import issuer_settings, job_context
+from injector.clouds.base import REQUIRE
+from injector.config import issuer_settings, job_context, values
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -23,28 +24,43 @@ class Settings:
 
 
 def load(
-    env: Mapping[str, str], *, require_key: bool = True, phase: str | None = None
+    env: Mapping[str, str],
+    *,
+    require_key: bool = True,
+    phase: str | None = None,
+    require: str | None = None,
 ) -> Settings | None:
     """The validated settings, or None when no cloud has dynamic credentials enabled (then the
     job and issuer settings are not needed and not checked).
 
-    With a phase, `<VARIABLE>_PLAN` / `_APPLY` override the phased variables (injector.job.phases).
+    With a phase, `<VARIABLE>_PLAN` / `_APPLY` override the phased variables (job.phases).
+    `require` (`--require`, else INJECTOR_REQUIRE): comma-separated clouds that must be enabled.
     Raises ConfigError listing every problem found, across all sections.
     """
     resolved, origins = phases.resolve(env, phase)
     try:
-        return _load(resolved, require_key=require_key, phase=phase)
+        return _load(resolved, require_key=require_key, phase=phase, require=require)
     except ConfigError as error:
         raise phases.renamed(error, origins) from None
 
 
-def _load(env: Mapping[str, str], *, require_key: bool, phase: str | None) -> Settings | None:
+def _load(
+    env: Mapping[str, str], *, require_key: bool, phase: str | None, require: str | None
+) -> Settings | None:
     problems = Problems()
     enabled = [
         config
         for cloud in clouds.registered()
         if (config := problems.run(cloud.configure, env)) is not None
     ]
+    wanted = problems.get((), required_clouds, env, require)
+    for name in wanted:
+        if name not in [config.name for config in enabled]:
+            cloud = clouds.named(name)
+            problems.add(
+                "--require" if require is not None else REQUIRE,
+                f"{name} is required, but neither {cloud.switch} nor {cloud.alias} is on",
+            )
     if not enabled and not problems:
         return None
     job = problems.run(job_context.from_env, env)
@@ -53,6 +69,24 @@ def _load(env: Mapping[str, str], *, require_key: bool, phase: str | None) -> Se
     problems.raise_if_any()
     assert job is not None and issuer is not None  # noqa: S101 (raise_if_any raised otherwise)
     return Settings(job=job, issuer=issuer, clouds=tuple(enabled), extra_claims=extra_claims)
+
+
+def required_clouds(env: Mapping[str, str], option: str | None) -> tuple[str, ...]:
+    """The clouds `--require` (else INJECTOR_REQUIRE) names. Raises ConfigError for a name no
+    cloud has."""
+    name = "--require" if option is not None else REQUIRE
+    value = option if option is not None else values.optional(env, REQUIRE)
+    parts = (part.strip() for part in (value or "").split(","))
+    wanted = tuple(dict.fromkeys(part for part in parts if part))
+    names = [cloud.name for cloud in clouds.registered()]
+    unknown = [cloud for cloud in wanted if cloud not in names]
+    if unknown:
+        raise ConfigError.of(
+            name,
+            f"no cloud is called {', '.join(map(values.shown, unknown))}: expected a "
+            f"comma-separated list of {', '.join(names)}",
+        )
+    return wanted
 
 
 def static_credentials(env: Mapping[str, str]) -> list[str]:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from injector.config import issuer_settings
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
+from tests.support.jobs import refusing
 
 
 def _mode(path: Path) -> int:
@@ -111,6 +112,7 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
             issuer_settings.PRIVATE_KEY_PATH: str(out / "private.pem"),
             issuer_settings.PUBLIC_KEY_PATH: str(out / "public.pem"),
             issuer_settings.ALGORITHM: algorithm,
+            **refusing(algorithm),
         }
         result = run_injector(
             "env", "--dir", str(tmp_path / f"{kind}-d"), "--format", "json", env=env

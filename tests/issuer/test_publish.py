@@ -14,6 +14,7 @@ from injector.issuer import discovery
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 from tests.support import issuers
+from tests.support.jobs import minted_for, refusing
 
 HOST = issuers.ISSUER_HOST
 ISSUER = f"https://{HOST}"
@@ -158,12 +159,13 @@ def test_every_token_verifies_against_both_servers(
         issuer_settings.KEY_ID: kid,
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
         issuer_settings.ALGORITHM: algorithm,
+        **refusing(algorithm),
     }
     folder = tmp_path / "creds"
     result = run_injector("env", "--dir", str(folder), "--format", "json", env=env)
     assert result.returncode == 0, result.stderr
     tokens = {path.name: path.read_text() for path in folder.glob("*.jwt")}
-    assert sorted(tokens) == sorted(AUDIENCES)
+    assert sorted(tokens) == minted_for(algorithm, AUDIENCES)
     for base in (nginx.base, serve.base):
         config = issuers.fetch_json(base + discovery.DISCOVERY_PATH)
         assert config["jwks_uri"] == ISSUER + discovery.JWKS_PATH

@@ -2,7 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from injector import clouds
 from injector.config import job_context
 from injector.job.example import JOB_EXAMPLE
 
 EXAMPLE_JOB = job_context.from_env(JOB_EXAMPLE)
+
+
+def refusing(algorithm: str) -> dict[str, str]:
+    """Switches that turn off the example's clouds that refuse `algorithm` (Entra ID takes
+    RS256 only), so a token of that algorithm can be minted for the others."""
+    return {
+        cloud.switch: "false"
+        for cloud in clouds.registered()
+        if algorithm not in cloud.rules.algorithms
+    }
+
+
+def minted_for(algorithm: str, names: Iterable[str]) -> list[str]:
+    """Of the token file names `names` (`aws.jwt`, ...), those minted with `algorithm`."""
+    off = {cloud.name for cloud in clouds.registered() if cloud.switch in refusing(algorithm)}
+    return sorted(name for name in names if name.removesuffix(".jwt") not in off)

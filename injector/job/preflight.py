@@ -1,0 +1,66 @@
+"""What the enabled clouds will certainly refuse, caught before anything is minted: an algorithm
+a cloud does not accept, a `sub` longer than a cloud keeps, a lifetime over a cloud's maximum
+(exit 2); and what is likely to fail, said as a warning (a lifetime under or over a cloud's
+advice). The facts are each cloud's `CloudRules`, the ones `doctor` and `verify` apply."""
+
+from __future__ import annotations
+
+import logging
+
+from injector import clouds
+from injector.config import issuer_settings, job_context
+from injector.errors import Problems
+from injector.job.settings import Settings
+
+log = logging.getLogger("injector")
+
+
+def check(settings: Settings) -> None:
+    """Raises ConfigError listing every certain refusal; logs a warning for each likely one."""
+    problems = Problems()
+    issuer = settings.issuer
+    lifetime = issuer.ttl_minutes * 60
+    subject_bytes = len(settings.job.subject.encode())
+    for config in settings.clouds:
+        cloud = clouds.named(config.name)
+        rules = cloud.rules
+        if issuer.algorithm not in rules.algorithms:
+            problems.add(
+                issuer_settings.ALGORITHM,
+                f"{issuer.algorithm} is refused by {rules.label}, which {cloud.switch} needs: "
+                f"expected one of {', '.join(rules.algorithms)} (and a key of that type)",
+            )
+        limit = rules.subject_limit
+        if limit is not None and subject_bytes > limit.max_bytes:
+            problems.add(
+                job_context.WORKSPACE_NAME,
+                f"with {job_context.ORGANIZATION_NAME} it makes a sub of {subject_bytes} bytes, "
+                f"and {rules.label} keeps at most {limit.max_bytes} ({limit.attribute}): "
+                "expected shorter names",
+            )
+        if rules.max_lifetime_seconds is not None and lifetime > rules.max_lifetime_seconds:
+            problems.add(
+                issuer_settings.TTL,
+                f"{issuer.ttl_minutes} minutes: {rules.label} refuses tokens that live over "
+                f"{rules.max_lifetime_seconds // 60} minutes",
+            )
+        low, high = rules.recommended_min, rules.recommended_max
+        if low is not None and lifetime < low.seconds:
+            log.warning(
+                "%s: %d minutes: %s; use at least %d minutes for %s",
+                issuer_settings.TTL,
+                issuer.ttl_minutes,
+                low.why,
+                low.seconds // 60,
+                cloud.label,
+            )
+        if high is not None and lifetime > high.seconds:
+            log.warning(
+                "%s: %d minutes: %s %d minutes (%s)",
+                issuer_settings.TTL,
+                issuer.ttl_minutes,
+                high.why,
+                high.seconds // 60,
+                cloud.label,
+            )
+    problems.raise_if_any()

@@ -1,0 +1,85 @@
+"""A variable that is almost one injector reads (another case, one letter off, a known prefix
+with an unknown cloud) is most likely a typo that would leave a cloud switched off or a setting
+at its default without a word: say which name was probably meant."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+from injector import clouds
+from injector.clouds.base import ALIAS_PREFIX, REQUIRE
+from injector.config import issuer_settings, job_context
+from injector.job import phases
+
+log = logging.getLogger("injector")
+
+# Too short a name is one letter away from too many others to mean anything.
+_MIN_LENGTH = 6
+
+
+def known() -> set[str]:
+    """Every variable injector reads."""
+    names = {*job_context.OPTIONS, *issuer_settings.VARIABLES, phases.PHASE_CLAIM, REQUIRE}
+    for cloud in clouds.registered():
+        names.update(cloud.known_variables())
+    return names
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether `a` becomes `b` by one insertion, deletion or substitution (not zero)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    # Past the first difference the rest must match, skipping one character of `b` (insertion)
+    # or of both (substitution).
+    return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
+
+
+def likely_meant(name: str, names: Iterable[str]) -> str | None:
+    """The known variable `name` was most likely meant to be, or None."""
+    if len(name) < _MIN_LENGTH:
+        return None
+    folded = name.casefold()
+    for candidate in names:
+        if candidate.casefold() == folded:
+            return candidate
+    for candidate in names:
+        if (
+            len(candidate) >= _MIN_LENGTH
+            and abs(len(candidate) - len(name)) <= 1
+            and candidate[0].casefold() == folded[0]
+            and _one_edit(folded, candidate.casefold())
+        ):
+            return candidate
+    return None
+
+
+def switch_prefixes() -> tuple[str, ...]:
+    """The prefixes every switch name starts with: a name with one of them and an unknown
+    cloud after it switches nothing on."""
+    shared = [cloud.switch[: cloud.switch.rfind("_") + 1] for cloud in clouds.registered()]
+    return (*dict.fromkeys(shared), ALIAS_PREFIX)
+
+
+def warn(env: Mapping[str, str]) -> None:
+    """A warning for each variable of `env` that looks like a misspelt one injector reads."""
+    names = known()
+    prefixes = switch_prefixes()
+    for name in env:
+        if name in names:
+            continue
+        meant = likely_meant(name, names)
+        if meant is not None:
+            log.warning("%s is not a variable injector reads: did you mean %s?", name, meant)
+        elif name.startswith(prefixes):
+            log.warning(
+                "%s switches nothing on: no cloud is called that (the switches: %s, or %s<NAME>)",
+                name,
+                clouds.switches(),
+                ALIAS_PREFIX,
+            )
