@@ -53,6 +53,10 @@ class ProtocolError(Exception):
     """A message that is not one JSON object within the size cap."""
 
 
+class NoMessage(ProtocolError):
+    """The peer closed without sending a byte (a liveness probe): nothing to answer."""
+
+
 @dataclass(frozen=True)
 class TokenRequest:
     job: JobContext
@@ -95,6 +99,8 @@ def read_message(connection: socket.socket, limit: int) -> dict[str, object]:
             raise ProtocolError(f"message over {limit} bytes")
         if chunk.endswith(b"\n") or b"\n" in chunk:
             break
+    if not chunks:
+        raise NoMessage("nothing sent")
     data = b"".join(chunks)
     line, _, rest = data.partition(b"\n")
     if rest.strip():

@@ -115,6 +115,8 @@ class _Handler(socketserver.BaseRequestHandler):
             document: dict[str, object] | None = protocol.read_message(
                 connection, protocol.MAX_REQUEST_BYTES
             )
+        except protocol.NoMessage:
+            return  # a probe of whether the signer listens: no request, no decision
         except protocol.ProtocolError:
             document = None
         except OSError as error:
