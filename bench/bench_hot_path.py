@@ -25,8 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from injector.job import pipeline, tokens
-from injector.job.key_minter import KeyFileMinter
 from injector.job.example import EXAMPLE_ENV
+from injector.job.key_minter import KeyFileMinter
 
 RUNS = 21
 MINT_SECONDS = 4.0
