@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from injector.job import pipeline, tokens
 from injector.job.example import EXAMPLE_ENV
+from injector.job.key_minter import KeyFileMinter
 
 RUNS = 21
 MINT_SECONDS = 4.0
@@ -94,11 +95,14 @@ def _mint_throughput(env: dict[str, str], algorithm: str) -> str:
     prepared = pipeline.prepare(env)
     if prepared is None:
         raise RuntimeError("the example workspace enables no cloud")
-    settings, key = prepared.settings, prepared.key
+    settings, minter = prepared.settings, prepared.minter
+    if not isinstance(minter, KeyFileMinter) or settings.issuer is None:
+        raise RuntimeError("the bench signs with a key file")
+    key, issuer = minter.key, settings.issuer.issuer
 
     def mint() -> str:
         claims = tokens.claims(
-            settings.job, settings.issuer.issuer, settings.clouds[0].audience, int(time.time()), 30
+            settings.job, issuer, settings.clouds[0].audience, int(time.time()), 30
         )
         return tokens.mint(key, claims).compact
 

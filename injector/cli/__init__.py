@@ -14,7 +14,13 @@ import sys
 from collections.abc import Sequence
 
 from injector import __version__, clouds
-from injector.cli import diagnostic_commands, issuer_commands, job_commands, options
+from injector.cli import (
+    diagnostic_commands,
+    issuer_commands,
+    job_commands,
+    options,
+    signer_commands,
+)
 from injector.errors import CommandError, ConfigError, InjectorError
 
 __all__ = ["build_parser", "main"]
@@ -41,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     job_commands.add_commands(commands, common)
     issuer_commands.add_commands(commands, logging_options)
     diagnostic_commands.add_commands(commands, common, logging_options)
+    signer_commands.add_commands(commands, logging_options)
     return parser
 
 

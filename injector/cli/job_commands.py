@@ -110,7 +110,7 @@ def dry_run(args: argparse.Namespace) -> int:
     folder = chosen.absolute() if chosen else Path(tempfile.gettempdir(), "injector-XXXXXXXX")
     now = int(time.time())
     plan = pipeline.mint(prepared, folder, now)
-    sys.stdout.write(report.dry_run(prepared.settings, prepared.key, plan, now))
+    sys.stdout.write(report.dry_run(prepared.settings, prepared.minter.description, plan, now))
     return 0
 
 

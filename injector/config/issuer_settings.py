@@ -22,6 +22,8 @@ HOSTNAME = "DynamicCredentialHostname"
 TERRAKUBE_HOSTNAME = "TerrakubeHostname"
 ALGORITHM = "DynamicCredentialAlgorithm"
 ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
+# The job side's one issuer setting in signer mode: where `injector signer` listens.
+SIGNER = "DynamicCredentialSigner"
 VARIABLES = (
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,
@@ -31,6 +33,7 @@ VARIABLES = (
     TERRAKUBE_HOSTNAME,
     ALGORITHM,
     ADDITIONAL_KEYS,
+    SIGNER,
 )
 
 DEFAULT_KEY_ID = "03446895-220d-47e1-9564-4eeaa3691b42"
@@ -45,6 +48,9 @@ _URL = re.compile(r"https?://" + _HOST)
 _HOST_FORM = "a host name such as terrakube-api.example.com (or an https:// URL), no trailing '/'"
 _KEY_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _KEY_ID_FORM = "1 to 128 printable ASCII characters without blanks"
+_SIGNER_FORM = "unix:/absolute/path/of/the/signer.sock"
+# sun_path holds 108 bytes with the terminating NUL on Linux.
+MAX_SOCKET_PATH_BYTES = 107
 _ADDITIONAL_FORM = (
     "comma-separated KID=PATH entries (KID:ALG=PATH to name the algorithm, one of "
     + "/".join(algorithms.ALGORITHMS)
@@ -163,6 +169,34 @@ def _additional_keys(env: Mapping[str, str], signing_key_id: str) -> tuple[Addit
             )
         seen.add(key.key_id)
     return tuple(keys)
+
+
+def signer_socket(env: Mapping[str, str]) -> Path | None:
+    """The signer's socket from DynamicCredentialSigner=unix:PATH, or None when unset.
+
+    A job that mints through the signer must not hold the key as well: setting both is refused,
+    since the point of the signer is that the job cannot read the key.
+    """
+    value = values.optional(env, SIGNER)
+    if value is None:
+        return None
+    scheme, colon, rest = value.partition(":")
+    if scheme != "unix" or not colon:
+        raise ConfigError.of(SIGNER, f"expected {_SIGNER_FORM}, got {values.shown(value)}")
+    path = Path(values.text(SIGNER, rest, _SIGNER_FORM))
+    if not path.is_absolute():
+        raise ConfigError.of(SIGNER, f"expected an absolute path: {_SIGNER_FORM}")
+    if len(rest.encode()) > MAX_SOCKET_PATH_BYTES:
+        raise ConfigError.of(
+            SIGNER, f"the path is longer than a Unix socket allows ({MAX_SOCKET_PATH_BYTES} bytes)"
+        )
+    if values.optional(env, PRIVATE_KEY_PATH) is not None:
+        raise ConfigError.of(
+            SIGNER,
+            f"and {PRIVATE_KEY_PATH} are both set: a job that mints through the signer must not "
+            f"hold the key; unset {PRIVATE_KEY_PATH} (the signer has it)",
+        )
+    return path
 
 
 def from_env(env: Mapping[str, str], *, require_key: bool = True) -> IssuerSettings:

@@ -32,13 +32,18 @@ from injector.diagnostics import (
 from injector.diagnostics.checks import Line
 from injector.diagnostics.fetch import Fetcher
 from injector.diagnostics.issuer_checks import IssuerDocuments
-from injector.errors import ConfigError
+from injector.errors import ConfigError, InjectorError
 from injector.job import pipeline, settings
+from injector.job.key_minter import KeyFileMinter
+from injector.job.minter import Minter
+from injector.job.plan import Plan
 from injector.job.settings import Settings
+from injector.job.signer_minter import SignerMinter
 
 # Lines each token's checks would repeat: the lifetime and the advertised algorithm have a line
 # of their own above.
 _SAID_ABOVE = ("lifetime", "alg.advertised")
+_DOCTOR_FOLDER = Path(tempfile.gettempdir(), "injector-doctor")  # named in exports, never made
 
 
 @dataclass
@@ -49,6 +54,9 @@ class _State:
     issuer: IssuerSettings | None = None
     key: SigningKey | None = None
     documents: IssuerDocuments | None = None
+    minter: Minter | None = None
+    issuer_url: str | None = None
+    signed: Plan | None = None  # through the signer: its tokens, asked for once up front
 
     def enabled(self) -> list[CloudRules]:
         """The rules of the clouds the workspace switched on (none if the settings failed)."""
@@ -72,19 +80,22 @@ def diagnose(
     """Every line of the checklist, in order."""
     state = _State()
     lines = _settings(env, phase, state)
-    if state.issuer is not None:
+    if state.settings is not None and state.settings.signer is not None:
+        lines += _signer(state, state.settings.signer)
+    elif state.issuer is not None:
         key_lines, state.key = key_checks.signing_key(state.issuer, state.issuer_rules())
         lines += key_lines
+        state.issuer_url = state.issuer.issuer
+        if state.key is not None:
+            state.minter = KeyFileMinter(state.key, state.issuer)
     lines += _ttl(state)
-    if state.issuer is None:
+    if state.issuer_url is None:
         return lines
     rules = state.issuer_rules()
     with Fetcher(trusted) as fetcher:
-        lines += tls_checks.check(state.issuer.issuer, trusted, rules, state.enabled(), env)
+        lines += tls_checks.check(state.issuer_url, trusted, rules, state.enabled(), env)
         if not any(line.rule in ("issuer", "tls") and line.status == "FAIL" for line in lines):
-            documents_lines, state.documents = issuer_checks.check(
-                state.issuer.issuer, fetcher, rules
-            )
+            documents_lines, state.documents = issuer_checks.check(state.issuer_url, fetcher, rules)
             lines += [line for line in documents_lines if line.rule != "iss"]
             if state.documents is not None and state.key is not None:
                 lines += key_checks.published_key(state.documents, state.key, rules)
@@ -133,11 +144,38 @@ def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[
     return lines
 
 
+def _signer(state: _State, socket: Path) -> list[Line]:
+    """Through the signer: ask it for the tokens once; the issuer is the one they name."""
+    assert state.settings is not None  # noqa: S101 (called with settings only)
+    minter = SignerMinter(socket)
+    try:
+        plan = pipeline.mint(pipeline.Prepared(state.settings, minter), _DOCTOR_FOLDER)
+    except ConfigError as error:
+        return [checks.fail("signer", str(problem)) for problem in error.problems]
+    except InjectorError as error:
+        return [checks.fail("signer", str(error))]
+    state.minter, state.signed = minter, plan
+    state.issuer_url = str(plan.clouds[0].token.claims["iss"])
+    kid = plan.clouds[0].token.header.get("kid")
+    return [
+        checks.ok(
+            "signer",
+            f"unix:{socket} minted {len(plan.clouds)} token(s): iss {state.issuer_url}, kid {kid}",
+        )
+    ]
+
+
 def _ttl(state: _State) -> list[Line]:
-    """DynamicCredentialTtl against each enabled cloud's rule for a token's lifetime."""
+    """The tokens' lifetime (DynamicCredentialTtl, or the signer's) against each enabled cloud's
+    rule for a token's lifetime."""
     if state.settings is None:
         return []
-    seconds = state.settings.issuer.ttl_minutes * 60
+    if state.signed is not None:
+        seconds = state.signed.lifetime_seconds
+    elif state.settings.issuer is not None:
+        seconds = state.settings.issuer.ttl_minutes * 60
+    else:
+        return []
     return [
         time_checks.lifetime(seconds, rules, rule=f"ttl.{rules.name}") for rules in state.enabled()
     ]
@@ -145,10 +183,11 @@ def _ttl(state: _State) -> list[Line]:
 
 def _tokens(state: _State) -> list[Line]:
     """One token per enabled cloud, minted in memory, checked as `injector verify` would."""
-    if state.settings is None or state.key is None:
+    if state.settings is None or state.minter is None:
         return []
-    prepared = pipeline.Prepared(settings=state.settings, key=state.key)
-    plan = pipeline.mint(prepared, Path(tempfile.gettempdir(), "injector-doctor"))
+    plan = state.signed or pipeline.mint(
+        pipeline.Prepared(settings=state.settings, minter=state.minter), _DOCTOR_FOLDER
+    )
     lines = []
     for cloud in plan.clouds:
         checked = token_checks.check(
@@ -166,9 +205,9 @@ def _tokens(state: _State) -> list[Line]:
 def _login(env: Mapping[str, str], state: _State) -> list[Line]:
     from injector.diagnostics import login
 
-    if state.settings is None or state.key is None:
+    if state.settings is None or state.minter is None:
         return [checks.fail("login", "not tried: the settings or the key are not valid")]
-    prepared = pipeline.Prepared(settings=state.settings, key=state.key)
+    prepared = pipeline.Prepared(settings=state.settings, minter=state.minter)
     written = pipeline.write(prepared, None)
     try:
         home = login.private_home(written.plan.folder)

@@ -1,4 +1,4 @@
-"""The pipeline every command shares: environment -> settings -> key -> plan -> files."""
+"""The pipeline every command shares: environment -> settings -> minter -> plan -> files."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector import files
-from injector.config import keys
-from injector.config.keys import SigningKey
-from injector.job import plan, preflight, settings, spelling
+from injector.job import minter, plan, preflight, settings, spelling
+from injector.job.minter import Minter
 from injector.job.plan import Plan
 from injector.job.settings import Settings
 
@@ -21,7 +20,7 @@ log = logging.getLogger("injector")
 @dataclass(frozen=True)
 class Prepared:
     settings: Settings
-    key: SigningKey
+    minter: Minter
 
 
 def prepare(
@@ -31,8 +30,9 @@ def prepare(
     phase: str | None = None,
     require: str | None = None,
 ) -> Prepared | None:
-    """Validated settings and the signing key; None when no cloud is enabled. Warns about
-    variables that look misspelt; refuses what an enabled cloud would certainly refuse.
+    """Validated settings and who signs (the key, or the signer's client); None when no cloud
+    is enabled. Warns about variables that look misspelt; refuses what an enabled cloud would
+    certainly refuse. Nothing is minted yet: a signer is first asked in `mint`.
 
     In a dry run a missing private key is replaced by a throw-away one.
     """
@@ -41,16 +41,12 @@ def prepare(
     if loaded is None:
         return None
     preflight.check(loaded)
-    if dry_run and loaded.issuer.private_key_path is None:
-        key = keys.throwaway(loaded.issuer.key_id, loaded.issuer.algorithm)
-    else:
-        key = keys.load(loaded.issuer)
-    return Prepared(settings=loaded, key=key)
+    return Prepared(settings=loaded, minter=minter.for_settings(loaded, dry_run=dry_run))
 
 
 def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:
     return plan.build(
-        prepared.settings, prepared.key, folder, int(time.time()) if now is None else now
+        prepared.settings, prepared.minter, folder, int(time.time()) if now is None else now
     )
 
 

@@ -1,15 +1,18 @@
-"""The pure core: settings and a signing key in, tokens, files and exports out. No I/O."""
+"""The core: settings and a minter in, tokens, files and exports out. Writes nothing; the only
+I/O is the minter's (the signer's socket, when the job mints through it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from injector.clouds import CloudConfig, CloudOutputs
-from injector.config.keys import SigningKey
-from injector.job import tokens
 from injector.job.settings import Settings
 from injector.job.tokens import Token
+
+if TYPE_CHECKING:
+    from injector.job.minter import Minter
 
 
 @dataclass(frozen=True)
@@ -40,24 +43,30 @@ class Plan:
             name: value for cloud in self.clouds for name, value in cloud.outputs.exports.items()
         }
 
+    @property
+    def lifetime_seconds(self) -> int:
+        """The shortest lifetime of the tokens (`exp` - `iat`): whoever signed chose it."""
+        return min(_lifetime(cloud.token) for cloud in self.clouds)
 
-def build(settings: Settings, key: SigningKey, folder: Path, now: int) -> Plan:
+
+def _lifetime(token: Token) -> int:
+    exp, iat = token.claims["exp"], token.claims["iat"]
+    assert isinstance(exp, int) and isinstance(iat, int)  # noqa: S101 (our claims, or the signer's)
+    return exp - iat
+
+
+def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
     """One token per enabled cloud, each with its own `aud` and `jti`, and what goes with it."""
+    minted = minter.mint(
+        settings.job, [config.audience for config in settings.clouds], settings.extra_claims, now
+    )
     plans = []
-    for config in settings.clouds:
-        claims = tokens.claims(
-            settings.job,
-            settings.issuer.issuer,
-            config.audience,
-            now,
-            settings.issuer.ttl_minutes,
-            settings.extra_claims,
-        )
+    for config, token in zip(settings.clouds, minted, strict=True):
         token_file = folder / f"{config.name}.jwt"
         plans.append(
             CloudPlan(
                 config=config,
-                token=tokens.mint(key, claims),
+                token=token,
                 token_file=token_file,
                 outputs=config.outputs(token_file, settings.job),
             )

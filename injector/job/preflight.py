@@ -16,20 +16,13 @@ log = logging.getLogger("injector")
 
 
 def check(settings: Settings) -> None:
-    """Raises ConfigError listing every certain refusal; logs a warning for each likely one."""
+    """Raises ConfigError listing every certain refusal; logs a warning for each likely one.
+    Through the signer the algorithm and the lifetime are the signer's: only `sub` is checked."""
     problems = Problems()
-    issuer = settings.issuer
-    lifetime = issuer.ttl_minutes * 60
     subject_bytes = len(settings.job.subject.encode())
     for config in settings.clouds:
         cloud = clouds.named(config.name)
         rules = cloud.rules
-        if issuer.algorithm not in rules.algorithms:
-            problems.add(
-                issuer_settings.ALGORITHM,
-                f"{issuer.algorithm} is refused by {rules.label}, which {cloud.switch} needs: "
-                f"expected one of {', '.join(rules.algorithms)} (and a key of that type)",
-            )
         limit = rules.subject_limit
         if limit is not None and subject_bytes > limit.max_bytes:
             problems.add(
@@ -37,6 +30,16 @@ def check(settings: Settings) -> None:
                 f"with {job_context.ORGANIZATION_NAME} it makes a sub of {subject_bytes} bytes, "
                 f"and {rules.label} keeps at most {limit.max_bytes} ({limit.attribute}): "
                 "expected shorter names",
+            )
+        issuer = settings.issuer
+        if issuer is None:
+            continue
+        lifetime = issuer.ttl_minutes * 60
+        if issuer.algorithm not in rules.algorithms:
+            problems.add(
+                issuer_settings.ALGORITHM,
+                f"{issuer.algorithm} is refused by {rules.label}, which {cloud.switch} needs: "
+                f"expected one of {', '.join(rules.algorithms)} (and a key of that type)",
             )
         if rules.max_lifetime_seconds is not None and lifetime > rules.max_lifetime_seconds:
             problems.add(

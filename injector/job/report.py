@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 
-from injector.config.keys import SigningKey
 from injector.files import FILE_MODE, FOLDER_MODE
 from injector.job.plan import Plan
 from injector.job.settings import Settings
@@ -19,22 +18,17 @@ def _indented(document: object, prefix: str) -> str:
     return json.dumps(document, indent=2).replace("\n", "\n" + prefix)
 
 
-def dry_run(settings: Settings, key: SigningKey, plan: Plan, now: int) -> str:
-    ttl = settings.issuer.ttl_minutes
-    if key.throwaway:
-        signer = (
-            f"a throw-away {key.description}: no key is configured "
-            "(DynamicCredentialPrivateKeyPath), so no cloud would accept these tokens"
-        )
-    else:
-        signer = f"{key.description} from {settings.issuer.private_key_path}"
+def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
+    """`signed_by`: the minter's description. The issuer and lifetime are read from the tokens,
+    since a signer chooses them."""
+    seconds = plan.lifetime_seconds
     lines = [
         "injector dry run: nothing is written and nothing is exported.",
         "",
-        f"issuer      {settings.issuer.issuer}",
+        f"issuer      {plan.clouds[0].token.claims['iss']}",
         f"subject     {settings.job.subject}",
-        f"signed by   {signer}",
-        f"lifetime    {ttl} minutes: {_utc(now)} to {_utc(now + ttl * 60)}",
+        f"signed by   {signed_by}",
+        f"lifetime    {seconds // 60} minutes: {_utc(now)} to {_utc(now + seconds)}",
         f"folder      {plan.folder} (mode {FOLDER_MODE:04o})",
     ]
     for cloud in plan.clouds:

@@ -147,7 +147,7 @@ def run(
                 if (cache := clouds.named(config.name).token_file_cache) is not None
             ]
             interval = refresh_interval or refresh.interval_for(
-                prepared.settings.issuer.ttl_minutes * 60, caches
+                written.plan.lifetime_seconds, caches
             )
             refresher = refresh.Refresher(prepared, written.plan.folder, interval)
             refresher.start()

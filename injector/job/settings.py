@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from injector import clouds
 from injector.clouds import CloudConfig
@@ -17,10 +18,14 @@ from injector.job import phases
 
 @dataclass(frozen=True)
 class Settings:
+    """`issuer` when the job signs with a key file; `signer` (its socket) when it mints through
+    `injector signer`, which then owns the issuer settings: exactly one of the two is set."""
+
     job: JobContext
-    issuer: IssuerSettings
+    issuer: IssuerSettings | None
     clouds: tuple[CloudConfig, ...]
     extra_claims: dict[str, object] = field(default_factory=dict)
+    signer: Path | None = None
 
 
 def load(
@@ -64,11 +69,18 @@ def _load(
     if not enabled and not problems:
         return None
     job = problems.run(job_context.from_env, env)
-    issuer = problems.run(issuer_settings.from_env, env, require_key=require_key)
+    signer = problems.get(None, issuer_settings.signer_socket, env)
+    # Through the signer, the key, `kid`, TTL and `iss` are the signer's: none is needed here.
+    signing = values.optional(env, issuer_settings.SIGNER) is not None
+    issuer = (
+        None if signing else problems.run(issuer_settings.from_env, env, require_key=require_key)
+    )
     extra_claims = problems.get({}, phases.claim, env, phase)
     problems.raise_if_any()
-    assert job is not None and issuer is not None  # noqa: S101 (raise_if_any raised otherwise)
-    return Settings(job=job, issuer=issuer, clouds=tuple(enabled), extra_claims=extra_claims)
+    assert job is not None and (issuer or signer) is not None  # noqa: S101 (raised otherwise)
+    return Settings(
+        job=job, issuer=issuer, clouds=tuple(enabled), extra_claims=extra_claims, signer=signer
+    )
 
 
 def required_clouds(env: Mapping[str, str], option: str | None) -> tuple[str, ...]:

@@ -111,3 +111,50 @@ def test_commands_that_do_not_mint_load_no_minting_pipeline(
     loaded = _loaded(args, {}, tmp_path)
     assert "injector.cli" in loaded  # the listing is real
     assert [m for m in loaded if m in MINTING] == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["env", "--format", "json"], ["run", "--", "true"], ["hook"]],
+    ids=["dry-run", "env", "run", "hook"],
+)
+def test_through_the_signer_the_job_loads_no_cryptography(
+    workspace: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    from tests.support import signer as support
+
+    working = tmp_path / "job"
+    working.mkdir()
+    if args[:1] == ["env"]:
+        args = [*args, "--dir", str(tmp_path / "d")]
+    socket_path = tmp_path / "signer.sock"
+    job = {k: v for k, v in workspace.items() if not k.startswith("DynamicCredential")}
+    listing = tmp_path / "modules.json"
+    signer_env = support.signer_env(Path(workspace["DynamicCredentialPrivateKeyPath"]))
+    with support.running_signer(signer_env, socket_path):
+        result = subprocess.run(
+            [sys.executable, "-c", PROBE, str(listing), *args],
+            env={
+                "PATH": os.environ["PATH"],
+                **job,
+                "DynamicCredentialSigner": f"unix:{socket_path}",
+                "workingDirectory": str(working),
+            },
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    loaded = json.loads(listing.read_text())
+    assert "injector.signer.client" in loaded  # the listing is real: it went to the signer
+    signing = (
+        "cryptography",
+        "injector.jose.jws",
+        "injector.config.keys",
+        "injector.signer.server",
+    )
+    offending = [
+        m for m in loaded if any(m == f or m.startswith(f + ".") for f in (*FORBIDDEN, *signing))
+    ]
+    assert offending == []

@@ -10,6 +10,7 @@ import pytest
 
 from injector.config import keys
 from injector.job import plan, settings
+from injector.job.key_minter import KeyFileMinter
 from tests.conftest import KeyFiles
 
 NOW = 1_700_000_000
@@ -24,7 +25,8 @@ AUDIENCES = {
 def _plan(env: dict[str, str], folder: Path) -> plan.Plan:
     loaded = settings.load(env)
     assert loaded is not None
-    return plan.build(loaded, keys.load(loaded.issuer), folder, NOW)
+    assert loaded.issuer is not None
+    return plan.build(loaded, KeyFileMinter(keys.load(loaded.issuer), loaded.issuer), folder, NOW)
 
 
 @pytest.fixture

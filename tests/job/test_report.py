@@ -10,6 +10,7 @@ import pytest
 from injector.config import keys
 from injector.job import plan, report, settings
 from injector.job.example import EXAMPLE_ENV
+from injector.job.key_minter import KeyFileMinter
 
 NOW = 1_700_000_000
 FOLDER = Path("/tmp/injector-dry-run")
@@ -18,10 +19,12 @@ FOLDER = Path("/tmp/injector-dry-run")
 def _report(env: dict[str, str], key: keys.SigningKey | None = None) -> tuple[str, plan.Plan]:
     loaded = settings.load(env, require_key=False)
     assert loaded is not None
+    assert loaded.issuer is not None
     if key is None:
         key = keys.load(loaded.issuer)
-    built = plan.build(loaded, key, FOLDER, NOW)
-    return report.dry_run(loaded, key, built, NOW), built
+    minter = KeyFileMinter(key, loaded.issuer)
+    built = plan.build(loaded, minter, FOLDER, NOW)
+    return report.dry_run(loaded, minter.description, built, NOW), built
 
 
 @pytest.fixture(scope="module")

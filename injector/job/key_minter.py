@@ -1,0 +1,53 @@
+"""Minting in the job with the issuer's key file: the job holds the key (see the signer for
+the alternative). Imports `cryptography`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from injector.config import keys
+from injector.config.issuer_settings import IssuerSettings
+from injector.config.job_context import JobContext
+from injector.config.keys import SigningKey
+from injector.job import tokens
+from injector.job.tokens import Token
+
+
+@dataclass(frozen=True)
+class KeyFileMinter:
+    key: SigningKey
+    issuer: IssuerSettings
+
+    @classmethod
+    def from_settings(cls, issuer: IssuerSettings, *, dry_run: bool = False) -> KeyFileMinter:
+        """The configured key; in a dry run without one, a throw-away key."""
+        if dry_run and issuer.private_key_path is None:
+            return cls(keys.throwaway(issuer.key_id, issuer.algorithm), issuer)
+        return cls(keys.load(issuer), issuer)
+
+    @property
+    def description(self) -> str:
+        if self.key.throwaway:
+            return (
+                f"a throw-away {self.key.description}: no key is configured "
+                "(DynamicCredentialPrivateKeyPath), so no cloud would accept these tokens"
+            )
+        return f"{self.key.description} from {self.issuer.private_key_path}"
+
+    def mint(
+        self,
+        job: JobContext,
+        audiences: Sequence[str],
+        extra_claims: Mapping[str, object],
+        now: int,
+    ) -> list[Token]:
+        return [
+            tokens.mint(
+                self.key,
+                tokens.claims(
+                    job, self.issuer.issuer, audience, now, self.issuer.ttl_minutes, extra_claims
+                ),
+            )
+            for audience in audiences
+        ]

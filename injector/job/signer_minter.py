@@ -1,0 +1,43 @@
+"""Minting through `injector signer`: the job sends its context and audiences, the signer
+answers with tokens it signed and claims it chose (`iss`, `kid`, TTL). Standard library only."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from injector.config.job_context import JobContext
+from injector.errors import InjectorError
+from injector.job import phases, tokens
+from injector.job.tokens import Token
+from injector.signer import client
+from injector.signer.protocol import TokenRequest
+
+
+@dataclass(frozen=True)
+class SignerMinter:
+    socket: Path
+
+    @property
+    def description(self) -> str:
+        return f"the signer at unix:{self.socket} (DynamicCredentialSigner), which holds the key"
+
+    def mint(
+        self,
+        job: JobContext,
+        audiences: Sequence[str],
+        extra_claims: Mapping[str, object],
+        now: int,  # the signer's clock decides `iat`
+    ) -> list[Token]:
+        phase = extra_claims.get(phases.CLAIM_NAME)
+        request = TokenRequest(
+            job=job, audiences=tuple(audiences), phase=phase if isinstance(phase, str) else None
+        )
+        minted = [tokens.decoded(compact) for compact in client.request(self.socket, request)]
+        for token, audience in zip(minted, audiences, strict=True):
+            if token.claims.get("aud") != audience or token.claims.get("sub") != job.subject:
+                raise InjectorError(
+                    f"the signer at unix:{self.socket} answered a token for another sub or aud"
+                )
+        return minted

@@ -1,0 +1,12 @@
+"""The signer: a process that holds the signing key and mints tokens on request over a Unix
+socket, for callers the kernel identifies and a policy allows.
+
+- `protocol`: the wire format (one JSON request, one JSON answer per connection), stdlib only;
+- `client`: what the job side uses to ask (stdlib only: `socket`, `json`);
+- `policy`: who may mint which `sub` and `aud` (TOML, default deny);
+- `peer`: the caller's uid/gid/pid from SO_PEERCRED, with a pid-reuse guard;
+- `backend`: the signing backends (a PEM key file today; the seam for a key kept elsewhere);
+- `server`: the process itself, its audit lines and its shutdown.
+"""
+
+__all__ = ["backend", "client", "peer", "policy", "protocol", "server"]

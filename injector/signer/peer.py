@@ -1,0 +1,73 @@
+"""Who is on the other end of a connection, as the kernel says (SO_PEERCRED), and a guard
+against a pid that was reused while the signer was deciding.
+
+The uid and gid come from the kernel as they were when the caller connected, so they cannot be
+forged. The pid is only a number: if its process ended and another took the number, anything
+read about it under /proc describes the newcomer. As SPIRE does, the process's start time
+(field 22 of /proc/<pid>/stat, in clock ticks since boot) is read when the caller is identified
+and again before the answer leaves; if the process is gone or the start time changed, the
+answer is refused.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+StartTimeReader = Callable[[int], "int | None"]
+
+
+@dataclass(frozen=True)
+class Peer:
+    pid: int
+    uid: int
+    gid: int
+    start_time: int | None  # None: the process could not be seen (gone, or another namespace)
+
+
+class PeerChanged(Exception):
+    """The caller's pid no longer names the process that connected."""
+
+
+def start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
+    """The start time of process `pid`, or None if there is no such process to be seen."""
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) is in parentheses and may hold blanks or ')': split after the
+    # last ')'. What follows starts at field 3, so the start time (field 22) is index 19.
+    fields = stat[stat.rfind(")") + 2 :].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+def credentials(connection: socket.socket) -> tuple[int, int, int]:
+    """(pid, uid, gid) of the peer, as the kernel recorded them at connect()."""
+    data = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    pid, uid, gid = _UCRED.unpack(data)
+    return pid, uid, gid
+
+
+def identify(connection: socket.socket, read_start: StartTimeReader = start_time) -> Peer:
+    pid, uid, gid = credentials(connection)
+    # pid 0: the caller is in a pid namespace the signer cannot see.
+    return Peer(pid=pid, uid=uid, gid=gid, start_time=read_start(pid) if pid > 0 else None)
+
+
+def check_unchanged(peer: Peer, read_start: StartTimeReader = start_time) -> None:
+    """Raise PeerChanged unless `peer.pid` still names the process first seen."""
+    if peer.start_time is None:
+        raise PeerChanged(f"process {peer.pid} cannot be seen under /proc")
+    now = read_start(peer.pid)
+    if now is None:
+        raise PeerChanged(f"process {peer.pid} ended before its answer")
+    if now != peer.start_time:
+        raise PeerChanged(f"pid {peer.pid} was reused by another process")

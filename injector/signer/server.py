@@ -1,0 +1,209 @@
+"""`injector signer`: the process that holds the key and answers on a Unix socket.
+
+Everything is loaded and checked before the socket exists (a bad setting or policy is exit 2
+and nothing listens). The socket is made with the mode asked (default 0660: owner and group)
+and, if asked, handed to a group, so that only the job's users can connect; the kernel then
+names each caller. Each connection is served in its own thread. SIGTERM (and SIGINT) stop the
+accepting, let the requests in flight finish, remove the socket and exit 0.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import grp
+import logging
+import os
+import signal
+import socket
+import socketserver
+import stat
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+from injector.config import issuer_settings
+from injector.config.issuer_settings import MAX_SOCKET_PATH_BYTES
+from injector.errors import ConfigError, InjectorError, Problems
+from injector.signer import peer, policy, protocol
+from injector.signer.backend import KeyFileBackend
+from injector.signer.service import Service
+
+log = logging.getLogger("injector")
+
+DEFAULT_MODE = 0o660
+# A caller that connects and sends nothing must not hold a thread for long.
+REQUEST_TIMEOUT_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Listening:
+    path: Path
+    mode: int
+    gid: int | None
+
+
+def socket_mode(value: str) -> int:
+    try:
+        mode = int(value, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777:
+        raise ConfigError.of(
+            "--socket-mode", f"expected octal permissions such as 0660, got {value!r}"
+        )
+    return mode
+
+
+def socket_group(value: str) -> int:
+    try:
+        return grp.getgrnam(value).gr_gid
+    except KeyError:
+        pass
+    if value.isdigit():
+        return int(value)
+    raise ConfigError.of(
+        "--socket-group", f"expected an existing group name or a gid, got {value!r}"
+    )
+
+
+def _socket_path(path: Path) -> Path:
+    if len(str(path).encode()) > MAX_SOCKET_PATH_BYTES:
+        raise ConfigError.of(
+            "--socket", f"longer than a Unix socket path allows ({MAX_SOCKET_PATH_BYTES} bytes)"
+        )
+    if not path.parent.is_dir():
+        raise ConfigError.of("--socket", f"{path.parent} is not a folder")
+    if path.exists() and not stat.S_ISSOCK(path.stat().st_mode):
+        raise ConfigError.of("--socket", f"{path} exists and is not a socket")
+    return path
+
+
+def load(
+    env: Mapping[str, str],
+    socket_path: Path,
+    policy_path: Path | None,
+    mode: str | None,
+    group: str | None,
+) -> tuple[Service, Listening]:
+    """The issuer settings and key (the variables the job side uses), the policy and the
+    socket's settings. Raises ConfigError listing every problem."""
+    problems = Problems()
+    issuer = problems.run(issuer_settings.from_env, env)
+    backend = problems.run(KeyFileBackend.load, issuer) if issuer is not None else None
+    chosen = problems.run(policy.load, policy_path) if policy_path else policy.own_user()
+    listening = Listening(
+        path=problems.get(socket_path, _socket_path, socket_path),
+        mode=problems.get(DEFAULT_MODE, socket_mode, mode) if mode else DEFAULT_MODE,
+        gid=problems.get(None, socket_group, group) if group else None,
+    )
+    problems.raise_if_any()
+    assert issuer is not None and backend is not None and chosen is not None  # noqa: S101
+    return Service(issuer=issuer, backend=backend, policy=chosen), listening
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        connection: socket.socket = self.request
+        connection.settimeout(REQUEST_TIMEOUT_SECONDS)
+        service = self.server.service
+        caller = peer.identify(connection, service.read_start)
+        try:
+            document: dict[str, object] | None = protocol.read_message(
+                connection, protocol.MAX_REQUEST_BYTES
+            )
+        except protocol.NoMessage:
+            return  # a probe of whether the signer listens: no request, no decision
+        except protocol.ProtocolError:
+            document = None
+        except OSError as error:
+            service.failure(caller, f"reading the request: {error.strerror or error}")
+            return
+        try:
+            answer = service.answer(caller, document)
+        except Exception as error:  # a signing failure must not take the signer down
+            log.debug("internal error", exc_info=True)
+            service.failure(caller, f"{type(error).__name__}: {error}")
+            answer = protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
+        with contextlib.suppress(OSError):  # the caller left: nothing to tell it
+            connection.sendall(answer)
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = False  # server_close() waits for the requests in flight
+    block_on_close = True
+    request_queue_size = socket.SOMAXCONN
+
+    def __init__(self, listening: Listening, service: Service) -> None:
+        super().__init__(str(listening.path), _Handler, bind_and_activate=False)
+        self.service = service
+
+
+def _clear_stale(path: Path) -> None:
+    """Remove a socket left by a signer that is gone; refuse one that still answers."""
+    if not path.exists():
+        return
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            path.unlink(missing_ok=True)
+            return
+    raise InjectorError(f"--socket: another process listens on {path}")
+
+
+def _bind(server: _Server, listening: Listening) -> None:
+    _clear_stale(listening.path)
+    # Made owner-only, then opened to the mode asked once the group is right: never, even for
+    # a moment, wider than asked.
+    previous = os.umask(0o177)
+    try:
+        server.server_bind()
+    finally:
+        os.umask(previous)
+    if listening.gid is not None:
+        os.chown(listening.path, -1, listening.gid)
+    listening.path.chmod(listening.mode)
+    server.server_activate()
+
+
+def serve(service: Service, listening: Listening, stop: threading.Event | None = None) -> int:
+    """Serve until SIGTERM or SIGINT (or `stop` is set); 0 once the requests in flight are done."""
+    stop = stop or threading.Event()
+    server = _Server(listening, service)
+    try:
+        _bind(server, listening)
+    except OSError as error:
+        server.server_close()
+        raise InjectorError(
+            f"--socket: cannot listen on {listening.path}: {error.strerror}"
+        ) from None
+
+    def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: finishing the requests in flight", signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    accepting = threading.Thread(target=server.serve_forever, name="signer-accept", daemon=True)
+    accepting.start()
+    log.info(
+        "signer listening on unix:%s (mode %04o), signing with %s for %s, policy %s",
+        listening.path,
+        listening.mode,
+        service.backend.description,
+        service.issuer.issuer,
+        service.policy.source,
+    )
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        server.shutdown()  # no new connection is accepted
+        server.server_close()  # joins the threads still answering
+        listening.path.unlink(missing_ok=True)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return 0

@@ -1,0 +1,150 @@
+"""One decision of the signer: a caller and its request in, an answer and an audit line out.
+
+The signer builds every claim itself: `iss`, `kid`, `alg`, `iat`, `exp` and `jti` are its own;
+from the request it takes only the job context, the audiences and the phase, validated with
+the job side's rules. The audit line says who asked for what and what was decided; it never
+holds a token.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from injector.config.issuer_settings import IssuerSettings
+from injector.errors import ConfigError
+from injector.job import phases, tokens
+from injector.signer import peer, protocol
+from injector.signer.backend import SigningBackend
+from injector.signer.peer import Peer, PeerChanged, StartTimeReader
+from injector.signer.policy import Policy
+from injector.signer.protocol import TokenRequest
+
+
+@dataclass
+class Audit:
+    """One JSON line per decision, written whole under a lock so lines never interleave."""
+
+    stream: TextIO = field(default_factory=lambda: sys.stderr)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def write(self, record: dict[str, object]) -> None:
+        line = json.dumps(record, separators=(",", ":")) + "\n"
+        with self._lock:
+            self.stream.write(line)
+            self.stream.flush()
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+class _Refused(Exception):
+    pass
+
+
+@dataclass
+class Service:
+    issuer: IssuerSettings
+    backend: SigningBackend
+    policy: Policy
+    audit: Audit = field(default_factory=Audit)
+    clock: Callable[[], float] = time.time
+    read_start: StartTimeReader = peer.start_time
+
+    def answer(self, caller: Peer, document: dict[str, object] | None) -> bytes:
+        """The answer to send `caller`; `document` None: the request could not be read."""
+        now = self.clock()
+        record: dict[str, object] = {
+            "time": _utc(now),
+            "uid": caller.uid,
+            "gid": caller.gid,
+            "pid": caller.pid,
+        }
+        if document is None:
+            return self._deny(record, protocol.INVALID, "not one JSON object within the size cap")
+        try:
+            request = protocol.parse_request(document)
+        except ConfigError as error:
+            return self._deny(record, protocol.INVALID, str(error), error)
+        record.update(sub=request.job.subject, aud=list(request.audiences))
+        try:
+            ttl = self._allowed_ttl(caller, request)
+        except _Refused as refused:
+            return self._deny(record, protocol.REFUSED, str(refused))
+        compact, claims = self._mint(request, int(now), ttl)
+        try:
+            # The tokens are signed; before they leave, the pid must still be the caller's.
+            peer.check_unchanged(caller, self.read_start)
+        except PeerChanged as changed:
+            return self._deny(record, protocol.REFUSED, f"uid {caller.uid}: {changed}")
+        record.update(
+            decision="allow",
+            jti=[claim["jti"] for claim in claims],
+            exp=claims[0]["exp"],
+            ttl_minutes=ttl,
+        )
+        self.audit.write(record)
+        return protocol.allowed(compact)
+
+    def _allowed_ttl(self, caller: Peer, request: TokenRequest) -> int:
+        """The lifetime in minutes: the signer's, capped by the deciding entries. _Refused."""
+        ttl = self.issuer.ttl_minutes
+        refused = []
+        for audience in request.audiences:
+            entry = self.policy.decide(caller.uid, caller.gid, request.job.subject, audience)
+            if entry is None:
+                refused.append(audience)
+            elif entry.max_ttl_minutes is not None:
+                ttl = min(ttl, entry.max_ttl_minutes)
+        if refused:
+            raise _Refused(
+                f"uid {caller.uid} (gid {caller.gid}) may not mint sub {request.job.subject!r} "
+                f"for aud {', '.join(repr(a) for a in refused)}: no [[allow]] entry of "
+                f"{self.policy.source} allows it"
+            )
+        return ttl
+
+    def _mint(
+        self, request: TokenRequest, now: int, ttl: int
+    ) -> tuple[list[str], list[dict[str, object]]]:
+        header: dict[str, object] = {
+            "kid": self.backend.key_id,
+            "alg": self.backend.algorithm,
+            "typ": "JWT",
+        }
+        extra = {phases.CLAIM_NAME: request.phase} if request.phase is not None else {}
+        claims = [
+            tokens.claims(request.job, self.issuer.issuer, audience, now, ttl, extra)
+            for audience in request.audiences
+        ]
+        return [self.backend.sign(header, claim) for claim in claims], claims
+
+    def _deny(
+        self,
+        record: dict[str, object],
+        error: str,
+        message: str,
+        problems: ConfigError | None = None,
+    ) -> bytes:
+        record.update(decision="refuse" if error == protocol.REFUSED else error, reason=message)
+        self.audit.write(record)
+        return protocol.failed(error, message, problems.problems if problems else ())
+
+    def failure(self, caller: Peer, reason: str) -> None:
+        """Audit a request that ended without an answer (the caller left, a signing error)."""
+        self.audit.write(
+            {
+                "time": _utc(self.clock()),
+                "uid": caller.uid,
+                "gid": caller.gid,
+                "pid": caller.pid,
+                "decision": protocol.INTERNAL,
+                "reason": reason,
+            }
+        )

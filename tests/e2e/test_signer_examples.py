@@ -1,0 +1,99 @@
+"""examples/signer/: the sidecar pod, its policy, the systemd unit and the runners' policy
+parse, and agree with each other and with the signer's options."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from injector.cli import build_parser
+from injector.signer import policy
+from tests.conftest import ROOT
+
+FOLDER = ROOT / "examples" / "signer"
+SUB = "organization:simple:workspace:simple-cli"
+GCP = (
+    "https://iam.googleapis.com/projects/123456789012/locations/global/"
+    "workloadIdentityPools/terrakube/providers/terrakube"
+)
+
+
+def _pod() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((FOLDER / "pod.yaml").read_text())
+    return document
+
+
+def _containers() -> dict[str, dict[str, Any]]:
+    return {container["name"]: container for container in _pod()["spec"]["containers"]}
+
+
+def _env(container: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in container.get("env", [])}
+
+
+def _mounts(container: dict[str, Any]) -> dict[str, str]:
+    return {mount["name"]: mount["mountPath"] for mount in container["volumeMounts"]}
+
+
+def test_the_executor_has_no_key_and_asks_the_signer_over_the_shared_socket() -> None:
+    pod, containers = _pod(), _containers()
+    executor, signer = containers["executor"], containers["signer"]
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    assert "emptyDir" in volumes["signer-socket"]
+    assert "signing-key" not in _mounts(executor)
+    assert "signing-key" in _mounts(signer)
+    assert not any(name.startswith("DynamicCredentialPrivate") for name in _env(executor))
+    socket = _env(executor)["DynamicCredentialSigner"].removeprefix("unix:")
+    assert Path(socket).parent == Path(_mounts(executor)["signer-socket"])
+    assert Path(socket).parent == Path(_mounts(signer)["signer-socket"])
+    args = build_parser().parse_args(signer["command"][1:])
+    assert str(args.socket) == socket
+    assert args.policy == Path(_mounts(signer)["signer-policy"])
+    key = Path(_env(signer)["DynamicCredentialPrivateKeyPath"])
+    assert key.parent == Path(_mounts(signer)["signing-key"])
+    assert executor["securityContext"]["runAsUser"] != signer["securityContext"]["runAsUser"]
+    assert pod["spec"]["shareProcessNamespace"] is True  # the pid guard must see the caller
+
+
+def test_the_sidecar_policy_allows_the_executors_uid_only() -> None:
+    loaded = policy.load(FOLDER / "policy.toml")
+    executor = _containers()["executor"]["securityContext"]
+    uid, gid = executor["runAsUser"], executor["runAsGroup"]
+    for audience in ("aws.workload.identity", "api://AzureADTokenExchange", GCP):
+        assert loaded.decide(uid, gid, SUB, audience) is not None
+    signer_uid = _containers()["signer"]["securityContext"]["runAsUser"]
+    assert loaded.decide(signer_uid, gid, SUB, "aws.workload.identity") is None
+    assert (
+        loaded.decide(uid, gid, "organization:other:workspace:x", "aws.workload.identity") is None
+    )
+
+
+def test_the_systemd_unit_runs_the_signer_as_its_own_user_for_the_runners_group() -> None:
+    unit = configparser.ConfigParser(interpolation=None, strict=False)
+    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit.read(FOLDER / "injector-signer.service")
+    service = unit["Service"]
+    command = shlex.split(service["ExecStart"])
+    assert command[1] == "signer"
+    args = build_parser().parse_args(command[1:])
+    assert args.socket.parent == Path("/run", service["RuntimeDirectory"])
+    assert args.socket_group == service["Group"]
+    assert service["User"] == "injector-signer"
+    assert service["KillSignal"] == "SIGTERM"
+    assert service["NoNewPrivileges"] == "true"
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_each_runner_user_is_allowed_its_own_subjects() -> None:
+    loaded = policy.load(FOLDER / "runners-policy.toml")
+    a, b = "organization:team-a:workspace:web", "organization:team-b:workspace:db"
+    assert loaded.decide(2001, 2001, a, "api://AzureADTokenExchange") is not None
+    assert loaded.decide(2001, 2001, b, "aws.workload.identity") is None
+    entry = loaded.decide(2002, 2002, b, "aws.workload.identity")
+    assert entry is not None and entry.max_ttl_minutes == 15
+    assert loaded.decide(2002, 2002, b, "api://AzureADTokenExchange") is None
+    assert loaded.decide(2002, 2002, a, "aws.workload.identity") is None

@@ -1,0 +1,180 @@
+"""Helpers for the signer's tests and `make bench`: a real `injector signer` process, a folder
+another uid can reach, and the job side run as that uid with Debian's stdlib-only Python.
+
+The signer runs as the test process's uid (root, which owns the 0600 key); the job runs as
+`nobody` (65534) through /usr/bin/python3 with PYTHONPATH at this checkout, which works only
+because the job's path through the signer needs nothing outside the standard library.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NOBODY = 65534
+SYSTEM_PYTHON = "/usr/bin/python3"
+ISSUER_HOST = "terrakube-api.example.com"
+ISSUER = f"https://{ISSUER_HOST}"
+
+
+def shared_folder() -> Path:
+    """A fresh folder under /tmp that every uid may enter (pytest's tmp_path is root-only)."""
+    folder = Path(tempfile.mkdtemp(prefix="injector-signer-"))
+    folder.chmod(0o755)
+    return folder
+
+
+def owned_by(path: Path, uid: int, mode: int = 0o700) -> Path:
+    path.mkdir(exist_ok=True)
+    os.chown(path, uid, uid)
+    path.chmod(mode)
+    return path
+
+
+def make_key(folder: Path) -> Path:
+    """An RSA-2048 signing key, 0600, owned by the signer's uid."""
+    key = folder / "signing-key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            str(key),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    key.chmod(0o600)
+    return key
+
+
+def signer_env(key: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ["PATH"],
+        "LANG": "C.UTF-8",
+        "DynamicCredentialPrivateKeyPath": str(key),
+        "DynamicCredentialHostname": ISSUER_HOST,
+        "DynamicCredentialId": "signer-kid",
+        **extra,
+    }
+
+
+def connects(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(path))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass
+class Signer:
+    process: subprocess.Popen[str]
+    socket: Path
+    stderr_path: Path
+    args: list[str] = field(default_factory=list)
+
+    def audit(self) -> list[dict[str, object]]:
+        """The JSON audit lines written so far (other lines, logs, are skipped)."""
+        lines = self.stderr_path.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+        return self.process.returncode
+
+
+def start_signer(
+    env: Mapping[str, str],
+    socket_path: Path,
+    *args: str,
+    stderr_path: Path | None = None,
+) -> Signer:
+    """`injector signer --socket PATH ARGS` until it accepts connections (RuntimeError if it
+    exits first or takes over 30 s)."""
+    stderr_path = stderr_path or socket_path.with_suffix(".stderr")
+    command = [sys.executable, "-m", "injector", "signer", "--socket", str(socket_path), *args]
+    with stderr_path.open("a") as stderr:
+        process = subprocess.Popen(command, env=dict(env), stderr=stderr, text=True, cwd=ROOT)
+    deadline = time.monotonic() + 30
+    while not connects(socket_path):
+        if process.poll() is not None:
+            raise RuntimeError(f"signer exited {process.returncode}: {stderr_path.read_text()}")
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("signer did not listen within 30 s")
+        time.sleep(0.02)
+    return Signer(process, socket_path, stderr_path, command)
+
+
+@contextmanager
+def running_signer(env: Mapping[str, str], socket_path: Path, *args: str) -> Iterator[Signer]:
+    signer = start_signer(env, socket_path, *args)
+    try:
+        yield signer
+    finally:
+        signer.stop()
+
+
+def as_user(uid: int) -> None:
+    """preexec_fn: drop every group and become `uid` (its own gid too)."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
+
+
+def job_as(
+    uid: int,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    cwd: Path | None = None,
+    python: str = SYSTEM_PYTHON,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """`python -m injector ARGS` as `uid`, with Debian's Python (no venv, no cryptography)."""
+    return subprocess.run(
+        [python, "-m", "injector", *args],
+        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT), **env},
+        cwd=cwd or "/",
+        preexec_fn=(lambda: as_user(uid)) if uid != os.getuid() else None,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def jwks(key: Path) -> dict[str, object]:
+    """The JWKS the issuer would publish for `key` (`injector jwks`)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "injector", "jwks"],
+        env=signer_env(key),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document: dict[str, object] = json.loads(result.stdout)
+    return document
+
+
+def remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
