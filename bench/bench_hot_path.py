@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from injector.job import pipeline, tokens
 from injector.job.example import EXAMPLE_ENV
 from injector.job.key_minter import KeyFileMinter
+from tests.support.jobs import refusing
 
 RUNS = 21
 MINT_SECONDS = 4.0
@@ -185,6 +186,8 @@ def run() -> list[str]:
             **env,
             "DynamicCredentialPrivateKeyPath": str(ec_key),
             "DynamicCredentialAlgorithm": "ES256",
+            # Entra ID takes RS256 only, so an ES256 job cannot enable Azure.
+            **refusing("ES256"),
         }
         lines.append(_mint_throughput(ec_env, "ES256"))
     return lines
