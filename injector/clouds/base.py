@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from injector.clouds.rules import CloudRules
 from injector.config import values
@@ -37,6 +37,18 @@ class CloudConfig(Protocol):
         ...
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs: ...
+
+
+@runtime_checkable
+class AddsClaims(Protocol):
+    """A config whose cloud wants claims of its own in its token only (AWS session tags)."""
+
+    def claims(self, job: JobContext) -> dict[str, object]: ...
+
+
+def own_claims(config: CloudConfig, job: JobContext) -> dict[str, object]:
+    """The claims `config`'s cloud adds to its own token; none for most clouds."""
+    return config.claims(job) if isinstance(config, AddsClaims) else {}
 
 
 @dataclass(frozen=True)

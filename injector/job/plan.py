@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector.clouds import CloudConfig, CloudOutputs
+from injector.clouds.base import own_claims
 from injector.config.keys import SigningKey
 from injector.job import tokens
 from injector.job.settings import Settings
@@ -51,7 +52,7 @@ def build(settings: Settings, key: SigningKey, folder: Path, now: int) -> Plan:
             config.audience,
             now,
             settings.issuer.ttl_minutes,
-            settings.extra_claims,
+            {**settings.extra_claims, **own_claims(config, settings.job)},
         )
         token_file = folder / f"{config.name}.jwt"
         plans.append(

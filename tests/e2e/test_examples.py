@@ -226,7 +226,7 @@ def test_aws_trust_accepts_exactly_the_injectors_aws_token(minted: dict[str, Any
         name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
     }
     (statement,) = trust["trust"]["statement"]
-    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]
     (principal,) = statement["principals"]
     assert principal == {
         "type": "Federated",
@@ -246,12 +246,61 @@ def test_aws_trust_accepts_exactly_the_injectors_aws_token(minted: dict[str, Any
     }
 
 
+def _iam_policy(document: dict[str, Any], values: Mapping[str, str], arn: str) -> dict[str, Any]:
+    """An aws_iam_policy_document's statements as the IAM JSON policy Terraform renders."""
+    statements = []
+    for statement in document["statement"]:
+        conditions: dict[str, dict[str, list[str]]] = {}
+        for condition in statement.get("condition", []):
+            tests = conditions.setdefault(condition["test"], {})
+            tests[fill(condition["variable"], values)] = [
+                fill(v, values) for v in condition["values"]
+            ]
+        statements.append(
+            {
+                "Effect": statement["effect"],
+                "Action": statement["actions"],
+                "Principal": {"Federated": [arn]},
+                "Condition": conditions,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+@pytest.mark.parametrize(
+    ("organization", "tags", "assumes", "tags_session"),
+    [
+        ("simple", {"terrakube:org": "simple", "terrakube:workspace": "any"}, True, True),
+        ("simple", {}, False, False),  # without ENABLE_AWS_SESSION_TAGS
+        ("other", {"terrakube:org": "other", "terrakube:workspace": "any"}, False, False),
+    ],
+)
+def test_aws_organization_role_serves_any_workspace_by_its_session_tags(
+    organization: str, tags: dict[str, str], assumes: bool, tags_session: bool
+) -> None:
+    from tests.standins.aws_sts import trusts
+
+    folder = EXAMPLES / "aws" / "trust"
+    values = variables(folder, terrakube_hostname=HOST, organization="simple", workspace=WORKSPACE)
+    documents = {
+        name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
+    }
+    arn = "arn:aws:iam::123456789012:oidc-provider/" + HOST
+    policy = _iam_policy(documents["organization_trust"], values, arn)
+    token = {"aud": "aws.workload.identity", "sub": f"organization:{organization}:workspace:w1"}
+    assert trusts(policy, arn, HOST, token, tags) is assumes
+    assert trusts(policy, arn, HOST, token, tags, "sts:TagSession") is tags_session
+    # Permissions reach the session's own workspace only, through its principal tag.
+    (access,) = documents["organization_access"]["statement"]
+    assert all("$${aws:PrincipalTag/terrakube:workspace}" in r for r in access["resources"])
+
+
 def test_aws_trust_has_a_read_only_plan_role_and_a_write_apply_role() -> None:
     folder = EXAMPLES / "aws" / "trust"
     roles = {name: body for t, name, body in blocks(folder, "resource") if t == "aws_iam_role"}
-    assert set(roles) == {"plan", "apply"}
-    for body in roles.values():
-        assert body["assume_role_policy"] == "${data.aws_iam_policy_document.trust.json}"
+    assert set(roles) == {"plan", "apply", "organization"}
+    for name in ("plan", "apply"):
+        assert roles[name]["assume_role_policy"] == "${data.aws_iam_policy_document.trust.json}"
 
     documents = {
         name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
@@ -267,6 +316,7 @@ def test_aws_trust_has_a_read_only_plan_role_and_a_write_apply_role() -> None:
     assert attached == {
         "${aws_iam_role.plan.name}": "${aws_iam_policy.read.arn}",
         "${aws_iam_role.apply.name}": "${aws_iam_policy.write.arn}",
+        "${aws_iam_role.organization.name}": "${aws_iam_policy.organization.arn}",
     }
     assert policies["read"]["policy"] == "${data.aws_iam_policy_document.read.json}"
 
