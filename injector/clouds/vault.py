@@ -83,7 +83,9 @@ RULES = rules.CloudRules(
         rules.EXPIRED: "error validating claims: token is expired",
         rules.NOT_YET_VALID: "error validating claims: token not valid yet",
         rules.AUDIENCE: "error validating claims: invalid audience (aud) claim",
-        rules.SUBJECT: 'claim "sub" does not match any associated bound claim values',
+        # bound_subject's refusal, then bound_claims' one.
+        rules.SUBJECT: 'invalid subject (sub) claim / claim "sub" does not match any '
+        "associated bound claim values",
         rules.CLAIM: f'claim "{USER_CLAIM}" not found in token',
     },
     clock_skew_seconds=60,

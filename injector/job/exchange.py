@@ -25,8 +25,9 @@ from injector.job.plan import CloudPlan
 
 log = logging.getLogger("injector")
 
-# Renew at half the TTL left; log in afresh when a renewal gives less than this (the role's
-# token_max_ttl is near), so the token file always holds a token with time to run.
+# Renew at half the TTL left. A renewal that gives less than the login gave, and less than a
+# minute, means the role's token_max_ttl is near: log in afresh, so that the token file always
+# holds a token with time to run.
 MIN_USEFUL_TTL_SECONDS = 60
 
 
@@ -144,6 +145,8 @@ class Keeper:
         self._thread = threading.Thread(target=self._loop, name="injector-lease", daemon=True)
         self.renewals = 0
         self.logins = 0
+        # What each login granted: a renewal giving less than this is capped by the max TTL.
+        self._granted = [got.lease.ttl_seconds for _, got in exchanges.done]
 
     def start(self) -> None:
         if self._exchanges.done:
@@ -179,7 +182,7 @@ class Keeper:
             else:
                 self.renewals += 1
                 log.info("%s: renewed the %s", plan.config.name, got.lease.describe())
-                if ttl >= MIN_USEFUL_TTL_SECONDS:
+                if ttl >= min(self._granted[index], MIN_USEFUL_TTL_SECONDS):
                     return ttl
         return self._login_again(index, plan, got)
 
@@ -201,6 +204,7 @@ class Keeper:
             files.write_atomically(path, data)
         self._exchanges.done[index] = (plan, got)
         self._exchanges.retired.append(old)
+        self._granted[index] = got.lease.ttl_seconds
         self.logins += 1
         log.warning(
             "%s: the token reached its maximum TTL: the token file holds a new one; the "
