@@ -115,7 +115,7 @@ def dry_run(args: argparse.Namespace) -> int:
 
 
 def env_command(args: argparse.Namespace) -> int:
-    from injector.job import pipeline, render
+    from injector.job import exchange, pipeline, render
 
     env = options.environment(args, os.environ)
     prepared = pipeline.prepare(
@@ -130,7 +130,18 @@ def env_command(args: argparse.Namespace) -> int:
         getattr(args, "dir", None),
         lambda minted: render.render(minted.exports, args.format),
     )
-    sys.stdout.write(written.output)
+    if not exchange.needed(written):
+        sys.stdout.write(written.output)
+        return 0
+    exchanges = None
+    try:
+        exchanges = exchange.perform(written)
+        shown = {**written.plan.exports, **exchange.printable(exchanges, sys.stdout)}
+        output = render.render(shown, args.format)
+    except BaseException:
+        exchange.undoing(written, exchanges)
+        raise
+    sys.stdout.write(output)
     return 0
 
 

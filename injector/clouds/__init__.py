@@ -6,8 +6,16 @@ package reads the registry through `registered()` and `named()`, never a cloud b
 
 from __future__ import annotations
 
-from injector.clouds import aws, azure, gcp
-from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, TokenFileCache
+from injector.clouds import aws, azure, gcp, vault
+from injector.clouds.base import (
+    Cloud,
+    CloudConfig,
+    CloudOutputs,
+    Exchanged,
+    Finding,
+    Lease,
+    TokenFileCache,
+)
 from injector.clouds.rules import CloudRules
 
 __all__ = [
@@ -16,6 +24,9 @@ __all__ = [
     "CloudConfig",
     "CloudOutputs",
     "CloudRules",
+    "Exchanged",
+    "Finding",
+    "Lease",
     "TokenFileCache",
     "any_rules",
     "guess",
@@ -24,7 +35,7 @@ __all__ = [
     "switches",
 ]
 
-CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD)
+CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD, vault.CLOUD)
 
 
 def registered() -> tuple[Cloud, ...]:

@@ -22,6 +22,17 @@ AUDIENCE = "WORKLOAD_IDENTITY_AUDIENCE_AWS"
 REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 SESSION_NAME = "AWS_ROLE_SESSION_NAME"
+SESSION_TAGS = "ENABLE_AWS_SESSION_TAGS"
+# The claim STS reads session tags from, and the tag keys Terrakube writes into it:
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_adding-assume-role-idp
+TAGS_CLAIM = "https://aws.amazon.com/tags"
+TAG_ORGANIZATION = "terrakube:org"
+TAG_WORKSPACE = "terrakube:workspace"
+TAG_PROJECT = "terrakube:project"
+TAG_VALUE_MAX = 256
+# What a session tag value may hold (letters, digits, blanks and _.:/=+-@); anything else
+# becomes `_`, as Terrakube's sanitizer does.
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 _.:/=+@-]")
 
 DEFAULT_AUDIENCE = "aws.workload.identity"
 # What AWS's own examples use as the audience (EKS, GitHub's documentation).
@@ -91,6 +102,11 @@ class AwsConfig:
     audience: str
     region: str | None
     session_name: str | None
+    session_tags: bool = False
+
+    def claims(self, job: JobContext) -> dict[str, object]:
+        """With ENABLE_AWS_SESSION_TAGS, the session tags claim; else nothing."""
+        return {TAGS_CLAIM: session_tags_for(job)} if self.session_tags else {}
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         exports = {
@@ -109,6 +125,24 @@ def session_name_for(job: JobContext) -> str:
     """A session name that shows in CloudTrail which Terrakube job assumed the role."""
     raw = f"terrakube-{job.organization}-{job.workspace}-{job.job_id}"
     return _SESSION_UNSAFE.sub("-", raw)[:64]
+
+
+def tag_value(raw: str) -> str:
+    """`raw` as a session tag value: characters AWS refuses become `_`, cut to 256."""
+    return _TAG_UNSAFE.sub("_", raw)[:TAG_VALUE_MAX]
+
+
+def session_tags_for(job: JobContext) -> dict[str, object]:
+    """Terrakube's session tags: organization, workspace and (when known) project, each a
+    one-element list as STS's nested form has it, all transitive so that a role chained from
+    this session keeps them."""
+    principal = {
+        TAG_ORGANIZATION: [tag_value(job.organization)],
+        TAG_WORKSPACE: [tag_value(job.workspace)],
+    }
+    if job.project is not None:
+        principal[TAG_PROJECT] = [tag_value(job.project)]
+    return {"principal_tags": principal, "transitive_tag_keys": list(principal)}
 
 
 def read(env: Mapping[str, str]) -> AwsConfig:
@@ -135,6 +169,7 @@ def read(env: Mapping[str, str]) -> AwsConfig:
             _SESSION_NAME,
             "2 to 64 of letters, digits and +=,.@_-",
         ),
+        session_tags=problems.get(False, values.boolean, env, SESSION_TAGS),
     )
     problems.raise_if_any()
     return config

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from injector.clouds.rules import CloudRules
 from injector.config import values
@@ -44,6 +44,18 @@ ALIAS_PREFIX = "INJECTOR_ENABLE_"
 REQUIRE = "INJECTOR_REQUIRE"
 
 
+@runtime_checkable
+class AddsClaims(Protocol):
+    """A config whose cloud wants claims of its own in its token only (AWS session tags)."""
+
+    def claims(self, job: JobContext) -> dict[str, object]: ...
+
+
+def own_claims(config: CloudConfig, job: JobContext) -> dict[str, object]:
+    """The claims `config`'s cloud adds to its own token; none for most clouds."""
+    return config.claims(job) if isinstance(config, AddsClaims) else {}
+
+
 @dataclass(frozen=True)
 class TokenFileCache:
     """An SDK that keeps what it read from the token file for `seconds` before reading it again:
@@ -51,6 +63,53 @@ class TokenFileCache:
 
     reader: str
     seconds: int
+
+
+class Lease(Protocol):
+    """A credential obtained job-side (a Vault token): how long it lives, how to extend it and
+    how to end it. Never shows the credential itself."""
+
+    @property
+    def ttl_seconds(self) -> int: ...
+
+    @property
+    def renewable(self) -> bool: ...
+
+    def renew(self) -> int:
+        """Extend it; the new TTL in seconds (less than asked once a maximum TTL nears)."""
+        ...
+
+    def revoke(self) -> None: ...
+
+    def describe(self) -> str:
+        """What it is, for a log or doctor line: never the secret."""
+        ...
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """What a cloud's own exchange of the minted token gave (a Vault login): exports that are
+    safe to show, exports that are secrets (`VAULT_TOKEN`), files (each 0600) and the lease."""
+
+    exports: dict[str, str]
+    secrets: dict[str, str] = field(repr=False)
+    files: dict[Path, bytes] = field(repr=False)
+    lease: Lease
+
+
+# A cloud's exchange: its config, the minted token (a secret) and the job's folder in; what it
+# obtained out. Raises InjectorError with the cloud's own message when refused.
+Exchange = Callable[[CloudConfig, str, Path], Exchanged]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of what `doctor` finds about a cloud's endpoint before any login."""
+
+    rule: str
+    ok: bool
+    message: str
+    code: str | None = None
 
 
 # What a login check says: {"ok": True, "detail": ...} or {"ok": False, "code": ...,
@@ -105,6 +164,12 @@ class Cloud:
                 f"{values.shown(env[self.alias])}: set one, or both to the same value",
             )
         return any(states.values())
+
+    # For a cloud whose credential injector obtains itself (Vault's login), rather than the
+    # SDK: the exchange `env`, `run` and `hook` perform once the token is minted, and the
+    # probes `doctor` makes of the endpoint (`doctor --login` then tries the exchange).
+    exchange: Exchange | None = None
+    preflight: Callable[[CloudConfig], list[Finding]] | None = None
 
     def configure(self, env: Mapping[str, str]) -> CloudConfig | None:
         """The validated config, or None when the switch is unset or false. Raises ConfigError

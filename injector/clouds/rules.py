@@ -21,6 +21,7 @@ NOT_YET_VALID = "not-yet-valid"
 LIFETIME = "lifetime"
 AUDIENCE = "audience"
 SUBJECT = "subject"
+CLAIM = "claim"  # a claim the cloud requires is missing
 FAILURES = (
     MALFORMED,
     ISSUER_FORM,
@@ -33,6 +34,7 @@ FAILURES = (
     LIFETIME,
     AUDIENCE,
     SUBJECT,
+    CLAIM,
 )
 
 MINUTE = 60
@@ -87,6 +89,8 @@ class CloudRules:
     default_audience: str | None = None
     audience_form: AudienceForm | None = None
     subject_limit: SubjectLimit | None = None
+    # Claims the cloud requires besides sub and aud, with why (Vault: the role's user_claim).
+    required_claims: Mapping[str, str] = field(default_factory=dict)
     # Which CA the cloud trusts for the issuer's certificate, for the TLS failure line.
     trusts: str = ""
     # Advice when the issuer URL has a port, for a cloud that does not want one.

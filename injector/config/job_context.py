@@ -15,6 +15,9 @@ WORKSPACE_NAME = "workspaceName"
 ORGANIZATION_ID = "organizationId"
 WORKSPACE_ID = "workspaceId"
 JOB_ID = "jobId"
+# Optional: Terrakube's executor does not give it to scripts (it knows the workspace's project
+# only in the API), so a template passes it on when a cloud wants it (AWS session tags).
+PROJECT_NAME = "projectName"
 
 OPTIONS = {
     ORGANIZATION_NAME: "--organization",
@@ -22,6 +25,7 @@ OPTIONS = {
     ORGANIZATION_ID: "--organization-id",
     WORKSPACE_ID: "--workspace-id",
     JOB_ID: "--job-id",
+    PROJECT_NAME: "--project",
 }
 
 _NAME_FORM = "a name without ':' or control characters"
@@ -35,6 +39,7 @@ class JobContext:
     organization_id: str
     workspace_id: str
     job_id: str
+    project: str | None = None
 
     @property
     def subject(self) -> str:
@@ -49,8 +54,13 @@ def _field(env: Mapping[str, str], name: str, form: str, forbidden: str = "") ->
     return values.text(name, value, form, forbidden=forbidden)
 
 
+def _optional_field(env: Mapping[str, str], name: str, form: str) -> str | None:
+    value = values.optional(env, name)
+    return None if value is None else values.text(name, value, form)
+
+
 def from_env(env: Mapping[str, str]) -> JobContext:
-    """Read the job context; every field is required.
+    """Read the job context; every field but the project is required.
 
     Names go into `sub` between `:` separators, so a `:` in one would let a workspace called
     `a:workspace:b` pass for another one: refused.
@@ -62,6 +72,7 @@ def from_env(env: Mapping[str, str]) -> JobContext:
         organization_id=problems.get("", _field, env, ORGANIZATION_ID, _ID_FORM),
         workspace_id=problems.get("", _field, env, WORKSPACE_ID, _ID_FORM),
         job_id=problems.get("", _field, env, JOB_ID, _ID_FORM),
+        project=problems.get(None, _optional_field, env, PROJECT_NAME, _NAME_FORM),
     )
     problems.raise_if_any()
     return job

@@ -15,6 +15,7 @@ from injector import clouds
 from injector.clouds.rules import (
     ALGORITHM,
     AUDIENCE,
+    CLAIM,
     ISSUER,
     KEY,
     MALFORMED,
@@ -59,7 +60,23 @@ def check(
         *time_checks.check(token.claims, rules, moment),
         _audience(token, rules, expect_aud),
         _subject(token, rules, expect_sub),
+        *_required_claims(token, rules),
     ]
+
+
+def _required_claims(token: Decoded, rules: CloudRules) -> list[Line]:
+    """A line per claim the cloud requires (Vault's user_claim): present and a non-empty
+    string, or the cloud refuses the token."""
+    lines = []
+    for name, why in rules.required_claims.items():
+        value = token.claims.get(name)
+        if isinstance(value, str) and value:
+            lines.append(checks.ok(f"claim.{name}", f"{value!r}"))
+        else:
+            lines.append(
+                checks.fail(f"claim.{name}", f"missing or not a string: {why}", rules.code(CLAIM))
+            )
+    return lines
 
 
 def _algorithm(token: Decoded, documents: IssuerDocuments | None, rules: CloudRules) -> list[Line]:

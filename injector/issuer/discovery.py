@@ -20,7 +20,8 @@ from injector.jose import jwk
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks"
 
-# The claims every token carries (injector.job.tokens), in the order of Terrakube's document.
+# The claims every token carries (injector.job.tokens), in the order of Terrakube's document
+# (which lists the two names after the job id).
 CLAIMS_SUPPORTED = (
     "sub",
     "aud",
@@ -31,6 +32,8 @@ CLAIMS_SUPPORTED = (
     "terrakube_workspace_id",
     "terrakube_organization_id",
     "terrakube_job_id",
+    "terrakube_workspace_name",
+    "terrakube_organization_name",
 )
 
 

@@ -16,7 +16,7 @@ from injector import clouds, files
 from injector.clouds.base import ALIAS_PREFIX
 from injector.config import values
 from injector.errors import ConfigError, InjectorError
-from injector.job import pipeline, render
+from injector.job import exchange, pipeline, render
 
 log = logging.getLogger("injector")
 
@@ -71,12 +71,22 @@ def hook(
         return 0
     target = folder if folder is not None else working / DEFAULT_FOLDER
     written = pipeline.write(prepared, target, lambda plan: render.terrakube(plan.exports))
+    exchanges = None
     try:
+        lines = written.output
+        if exchange.needed(written):
+            # Terrakube loads the env file into terraform's environment: VAULT_TOKEN goes in
+            # it (the file is 0600, inside the working directory Terrakube deletes).
+            exchanges = exchange.perform(written)
+            lines = render.terrakube({**written.plan.exports, **exchange.environment(exchanges)})
         existing = env_file.read_text() if env_file.exists() else ""
-        files.write_atomically(env_file, merged_env_file(existing, written.output).encode())
+        files.write_atomically(env_file, merged_env_file(existing, lines).encode())
     except OSError as error:
-        written.remove()
+        exchange.undoing(written, exchanges)
         raise InjectorError(f"cannot update {env_file} ({ENV_FILE}): {error.strerror}") from None
+    except BaseException:
+        exchange.undoing(written, exchanges)
+        raise
     names = ", ".join(cloud.config.name for cloud in written.plan.clouds)
     log.info("exports for %s added to %s", names, env_file)
     return 0

@@ -41,13 +41,20 @@ class KeyFileMinter:
         audiences: Sequence[str],
         extra_claims: Mapping[str, object],
         now: int,
+        own_claims: Sequence[Mapping[str, object]] = (),
     ) -> list[Token]:
+        owns = list(own_claims) or [{} for _ in audiences]
         return [
             tokens.mint(
                 self.key,
                 tokens.claims(
-                    job, self.issuer.issuer, audience, now, self.issuer.ttl_minutes, extra_claims
+                    job,
+                    self.issuer.issuer,
+                    audience,
+                    now,
+                    self.issuer.ttl_minutes,
+                    {**extra_claims, **own},
                 ),
             )
-            for audience in audiences
+            for audience, own in zip(audiences, owns, strict=True)
         ]

@@ -27,9 +27,11 @@ class Minter(Protocol):
         audiences: Sequence[str],
         extra_claims: Mapping[str, object],
         now: int,
+        own_claims: Sequence[Mapping[str, object]] = (),
     ) -> list[Token]:
-        """One token per audience, in order. Raises ConfigError when the request is refused,
-        InjectorError when the signer cannot be reached or fails."""
+        """One token per audience, in order; `own_claims[i]`, when given, go into the token of
+        `audiences[i]` only (a cloud's own claims, such as AWS session tags). Raises ConfigError
+        when the request is refused, InjectorError when the signer cannot be reached or fails."""
         ...
 
 

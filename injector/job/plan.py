@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.clouds import CloudConfig, CloudOutputs
+from injector.clouds.base import own_claims
 from injector.job.settings import Settings
 from injector.job.tokens import Token
 
@@ -58,7 +59,11 @@ def _lifetime(token: Token) -> int:
 def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
     """One token per enabled cloud, each with its own `aud` and `jti`, and what goes with it."""
     minted = minter.mint(
-        settings.job, [config.audience for config in settings.clouds], settings.extra_claims, now
+        settings.job,
+        [config.audience for config in settings.clouds],
+        settings.extra_claims,
+        now,
+        [own_claims(config, settings.job) for config in settings.clouds],
     )
     plans = []
     for config, token in zip(settings.clouds, minted, strict=True):

@@ -19,7 +19,7 @@ from types import FrameType
 
 from injector import clouds
 from injector.errors import CommandError
-from injector.job import pipeline, refresh
+from injector.job import exchange, pipeline, refresh
 from injector.job.pipeline import Prepared
 
 log = logging.getLogger("injector")
@@ -118,9 +118,13 @@ def run(
     relay = _SignalRelay()
     written: pipeline.Written | None = None
     refresher: refresh.Refresher | None = None
+    exchanges: exchange.Exchanges | None = None
+    keeper: exchange.Keeper | None = None
     try:
         if prepared is not None:
             written = pipeline.write(prepared, folder)
+            exchanges = exchange.perform(written)
+            keeper = exchange.Keeper(exchanges, prepared, written)
         else:
             log.warning(
                 "no cloud has dynamic credentials enabled (%s): running %s without credentials",
@@ -128,6 +132,7 @@ def run(
                 command[0],
             )
         exports = written.plan.exports if written is not None else {}
+        exports = {**exports, **(exchange.environment(exchanges) if exchanges is not None else {})}
         if dropped:
             log.warning(
                 "not passing %s to the command: they would win over the web identity enabled "
@@ -151,12 +156,18 @@ def run(
             )
             refresher = refresh.Refresher(prepared, written.plan.folder, interval)
             refresher.start()
+        if keeper is not None:
+            keeper.start()
         return exit_status(child.wait())
     except _Interrupted as interrupted:
         return 128 + interrupted.signum
     finally:
         if refresher is not None:
             refresher.stop()
+        if keeper is not None:
+            keeper.stop()
+        if exchanges is not None:
+            exchanges.revoke()
         if written is not None:
             written.remove()
         relay.restore()

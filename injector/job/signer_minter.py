@@ -7,8 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from injector.config import issuer_settings
 from injector.config.job_context import JobContext
-from injector.errors import InjectorError
+from injector.errors import ConfigError, InjectorError
 from injector.job import phases, tokens
 from injector.job.tokens import Token
 from injector.signer import client
@@ -29,7 +30,17 @@ class SignerMinter:
         audiences: Sequence[str],
         extra_claims: Mapping[str, object],
         now: int,  # the signer's clock decides `iat`
+        own_claims: Sequence[Mapping[str, object]] = (),
     ) -> list[Token]:
+        if any(own_claims):
+            # The signer builds every claim itself and takes none from the job: a cloud's own
+            # claims (AWS session tags) would have to be derived there from the context.
+            names = sorted({name for own in own_claims for name in own})
+            raise ConfigError.of(
+                issuer_settings.SIGNER,
+                f"the signer does not mint the claims {', '.join(names)} yet: switch off the "
+                "setting that adds them, or mint with a key file",
+            )
         phase = extra_claims.get(phases.CLAIM_NAME)
         request = TokenRequest(
             job=job, audiences=tuple(audiences), phase=phase if isinstance(phase, str) else None

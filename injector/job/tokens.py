@@ -33,14 +33,17 @@ def claims(
     ttl_minutes: int,
     extra: Mapping[str, object] | None = None,
 ) -> dict[str, object]:
-    """The claim set of the Terrakube documentation, in its order, then any opted-in `extra`;
-    `jti` is fresh each time."""
+    """The claim set Terrakube's DynamicCredentialsService builds, in its order (the names after
+    the ids, the job id after them), then any `extra` (opted-in or the cloud's own); `jti` is
+    fresh each time."""
     return {
         "sub": job.subject,
         "aud": audience,
         "jti": str(uuid.uuid4()),
         "terrakube_workspace_id": job.workspace_id,
         "terrakube_organization_id": job.organization_id,
+        "terrakube_workspace_name": job.workspace,
+        "terrakube_organization_name": job.organization,
         "terrakube_job_id": job.job_id,
         "iat": now,
         "iss": issuer,

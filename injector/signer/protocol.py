@@ -72,6 +72,8 @@ class TokenRequest:
                 job_context.ORGANIZATION_ID: self.job.organization_id,
                 job_context.WORKSPACE_ID: self.job.workspace_id,
                 job_context.JOB_ID: self.job.job_id,
+                # Optional: the signer's claims carry the project only when there is one.
+                **({job_context.PROJECT_NAME: self.job.project} if self.job.project else {}),
             },
             "audiences": list(self.audiences),
         }

@@ -248,3 +248,73 @@ def test_session_name_derivation(
     assert name == expected
     assert _STS_SESSION_NAME.fullmatch(name)
     assert _config().outputs(TOKEN_FILE, context).exports["AWS_ROLE_SESSION_NAME"] == expected
+
+
+# session tags (ENABLE_AWS_SESSION_TAGS), as Terrakube's DynamicCredentialsService writes them
+
+
+def test_session_tags_are_off_by_default() -> None:
+    assert _config().claims(JOB) == {}
+
+
+@pytest.mark.parametrize("switch", ["yes-please", "", "present"])
+def test_session_tags_switch_is_strict(switch: str) -> None:
+    assert _problems({**ENABLED, aws.SESSION_TAGS: switch}) == [aws.SESSION_TAGS]
+
+
+def test_session_tags_claim_in_the_nested_form_sts_reads() -> None:
+    claims = _config(**{aws.SESSION_TAGS: "true"}).claims(JOB)
+    assert claims == {
+        "https://aws.amazon.com/tags": {
+            "principal_tags": {
+                "terrakube:org": ["simple"],
+                "terrakube:workspace": ["simple-cli"],
+            },
+            "transitive_tag_keys": ["terrakube:org", "terrakube:workspace"],
+        }
+    }
+
+
+def test_session_tags_name_the_project_when_the_job_has_one() -> None:
+    job = job_context.JobContext(**{**JOB.__dict__, "project": "payments"})
+    tags = _config(**{aws.SESSION_TAGS: "on"}).claims(job)["https://aws.amazon.com/tags"]
+    assert tags == {
+        "principal_tags": {
+            "terrakube:org": ["simple"],
+            "terrakube:workspace": ["simple-cli"],
+            "terrakube:project": ["payments"],
+        },
+        "transitive_tag_keys": ["terrakube:org", "terrakube:workspace", "terrakube:project"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("raw", "value"),
+    [
+        ("plain-name_1.2", "plain-name_1.2"),
+        ("a b:c/d=e+f@g", "a b:c/d=e+f@g"),  # all of AWS's punctuation is kept
+        ("dépôt", "d_p_t"),  # as Terrakube's sanitizer: outside A-Za-z0-9 and the list
+        ("a,b;c*d", "a_b_c_d"),
+        ("x" * 300, "x" * 256),
+    ],
+)
+def test_tag_values_are_sanitized_and_cut(raw: str, value: str) -> None:
+    assert aws.tag_value(raw) == value
+
+
+def test_only_the_aws_token_carries_the_tags(workspace: dict[str, str]) -> None:
+    from injector.job import pipeline
+
+    env = {**workspace, aws.SESSION_TAGS: "true"}
+    prepared = pipeline.prepare(env)
+    assert prepared is not None
+    plan = pipeline.mint(prepared, Path("/run/injector"))
+    carrying = {
+        cloud.config.name
+        for cloud in plan.clouds
+        if "https://aws.amazon.com/tags" in cloud.token.claims
+    }
+    assert carrying == {"aws"}
+    # The tags come after Terrakube's claims, as its builder adds its extra claims last.
+    aws_claims = next(cloud.token.claims for cloud in plan.clouds if cloud.config.name == "aws")
+    assert list(aws_claims)[-1] == "https://aws.amazon.com/tags"

@@ -84,3 +84,12 @@ def test_empty_environment_names_every_field() -> None:
     assert [p.variable for p in error.value.problems] == list(FIELDS)
     for variable in FIELDS:
         assert variable in str(error.value)
+
+
+def test_project_is_optional_and_checked_when_given() -> None:
+    assert job_context.from_env(GOOD).project is None
+    assert job_context.from_env({**GOOD, "projectName": "payments"}).project == "payments"
+    assert job_context.from_env({**GOOD, "projectName": ""}).project is None
+    with pytest.raises(ConfigError) as error:
+        job_context.from_env({**GOOD, "projectName": "bad\nname"})
+    assert [p.variable for p in error.value.problems] == ["projectName"]

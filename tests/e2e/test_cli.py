@@ -86,6 +86,8 @@ def test_env_json_three_clouds_tokens_files_and_exports(
             "jti",
             "terrakube_workspace_id",
             "terrakube_organization_id",
+            "terrakube_workspace_name",
+            "terrakube_organization_name",
             "terrakube_job_id",
             "iat",
             "iss",

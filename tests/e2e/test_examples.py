@@ -53,6 +53,9 @@ RESOURCE_TYPES = {
     "google_service_account",
     "google_service_account_iam_member",
     "google_storage_bucket",
+    "vault_jwt_auth_backend",
+    "vault_jwt_auth_backend_role",
+    "vault_policy",
 }
 DATA_SOURCE_TYPES = {
     "aws_iam_policy_document",
@@ -60,6 +63,7 @@ DATA_SOURCE_TYPES = {
     "azuread_client_config",
     "azurerm_subscription",
     "tls_certificate",
+    "vault_kv_secret_v2",
 }
 # The constraints those lookups were made for. azuread 3.0 renamed the arguments the Azure
 # example uses (client_id, application_id), so 2.x must stay out.
@@ -69,6 +73,7 @@ PROVIDERS = {
     "azuread": ("hashicorp/azuread", ">= 3.0, < 4.0"),
     "azurerm": ("hashicorp/azurerm", ">= 4.0, < 5.0"),
     "google": ("hashicorp/google", ">= 6.0, < 8.0"),
+    "vault": ("hashicorp/vault", ">= 4.0, < 6.0"),
 }
 
 # Sample inputs, matching the job context of injector.job.example (the Terrakube docs'
@@ -174,7 +179,9 @@ def test_every_terraform_file_parses(path: Path) -> None:
 def test_the_examples_hold_the_expected_modules() -> None:
     names = {str(folder.relative_to(EXAMPLES)) for folder in MODULES}
     assert names == {
-        f"{cloud}/{part}" for cloud in ("aws", "azure", "gcp") for part in ("trust", "workspace")
+        f"{cloud}/{part}"
+        for cloud in ("aws", "azure", "gcp", "vault")
+        for part in ("trust", "workspace")
     }
     for folder in MODULES:
         assert (folder / "README.md").is_file(), f"{folder} has no README.md"
@@ -226,7 +233,7 @@ def test_aws_trust_accepts_exactly_the_injectors_aws_token(minted: dict[str, Any
         name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
     }
     (statement,) = trust["trust"]["statement"]
-    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity"]
+    assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]
     (principal,) = statement["principals"]
     assert principal == {
         "type": "Federated",
@@ -246,12 +253,61 @@ def test_aws_trust_accepts_exactly_the_injectors_aws_token(minted: dict[str, Any
     }
 
 
+def _iam_policy(document: dict[str, Any], values: Mapping[str, str], arn: str) -> dict[str, Any]:
+    """An aws_iam_policy_document's statements as the IAM JSON policy Terraform renders."""
+    statements = []
+    for statement in document["statement"]:
+        conditions: dict[str, dict[str, list[str]]] = {}
+        for condition in statement.get("condition", []):
+            tests = conditions.setdefault(condition["test"], {})
+            tests[fill(condition["variable"], values)] = [
+                fill(v, values) for v in condition["values"]
+            ]
+        statements.append(
+            {
+                "Effect": statement["effect"],
+                "Action": statement["actions"],
+                "Principal": {"Federated": [arn]},
+                "Condition": conditions,
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+@pytest.mark.parametrize(
+    ("organization", "tags", "assumes", "tags_session"),
+    [
+        ("simple", {"terrakube:org": "simple", "terrakube:workspace": "any"}, True, True),
+        ("simple", {}, False, False),  # without ENABLE_AWS_SESSION_TAGS
+        ("other", {"terrakube:org": "other", "terrakube:workspace": "any"}, False, False),
+    ],
+)
+def test_aws_organization_role_serves_any_workspace_by_its_session_tags(
+    organization: str, tags: dict[str, str], assumes: bool, tags_session: bool
+) -> None:
+    from tests.standins.aws_sts import trusts
+
+    folder = EXAMPLES / "aws" / "trust"
+    values = variables(folder, terrakube_hostname=HOST, organization="simple", workspace=WORKSPACE)
+    documents = {
+        name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
+    }
+    arn = "arn:aws:iam::123456789012:oidc-provider/" + HOST
+    policy = _iam_policy(documents["organization_trust"], values, arn)
+    token = {"aud": "aws.workload.identity", "sub": f"organization:{organization}:workspace:w1"}
+    assert trusts(policy, arn, HOST, token, tags) is assumes
+    assert trusts(policy, arn, HOST, token, tags, "sts:TagSession") is tags_session
+    # Permissions reach the session's own workspace only, through its principal tag.
+    (access,) = documents["organization_access"]["statement"]
+    assert all("$${aws:PrincipalTag/terrakube:workspace}" in r for r in access["resources"])
+
+
 def test_aws_trust_has_a_read_only_plan_role_and_a_write_apply_role() -> None:
     folder = EXAMPLES / "aws" / "trust"
     roles = {name: body for t, name, body in blocks(folder, "resource") if t == "aws_iam_role"}
-    assert set(roles) == {"plan", "apply"}
-    for body in roles.values():
-        assert body["assume_role_policy"] == "${data.aws_iam_policy_document.trust.json}"
+    assert set(roles) == {"plan", "apply", "organization"}
+    for name in ("plan", "apply"):
+        assert roles[name]["assume_role_policy"] == "${data.aws_iam_policy_document.trust.json}"
 
     documents = {
         name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
@@ -267,6 +323,7 @@ def test_aws_trust_has_a_read_only_plan_role_and_a_write_apply_role() -> None:
     assert attached == {
         "${aws_iam_role.plan.name}": "${aws_iam_policy.read.arn}",
         "${aws_iam_role.apply.name}": "${aws_iam_policy.write.arn}",
+        "${aws_iam_role.organization.name}": "${aws_iam_policy.organization.arn}",
     }
     assert policies["read"]["policy"] == "${data.aws_iam_policy_document.read.json}"
 
@@ -632,3 +689,43 @@ def test_dockerfile_installs_into_opt_injector_and_links_the_console_script() ->
     users = [arguments for keyword, arguments in instructions if keyword == "USER"]
     assert users == ["root", "${RUN_USER}"]
     assert keywords[-1] == "USER"
+
+
+# -- Vault ---------------------------------------------------------------------------------------
+
+
+def test_vault_trust_role_binds_exactly_the_injectors_vault_token(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    from injector.job import pipeline
+
+    env = {
+        **workspace,
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "true",
+        "DynamicCredentialHostname": HOST,
+        "organizationName": ORGANIZATION,
+        "workspaceName": WORKSPACE,
+    }
+    prepared = pipeline.prepare(env)
+    assert prepared is not None
+    plan = pipeline.mint(prepared, tmp_path)
+    (token,) = [c.token.claims for c in plan.clouds if c.config.name == "vault"]
+
+    folder = EXAMPLES / "vault" / "trust"
+    values = variables(
+        folder, terrakube_hostname=HOST, organization=ORGANIZATION, workspace=WORKSPACE
+    )
+    backend = one(folder, "resource", "vault_jwt_auth_backend")
+    assert fill(backend["bound_issuer"], values) == token["iss"]
+    assert fill(backend["jwks_url"], values) == f"{token['iss']}/.well-known/jwks"
+    assert fill(backend["path"], values) == env.get("WORKLOAD_IDENTITY_VAULT_AUTH_PATH", "jwt")
+    role = one(folder, "resource", "vault_jwt_auth_backend_role")
+    assert [fill(v, values) for v in role["bound_audiences"]] == [token["aud"]]
+    assert fill(role["bound_subject"], values) == token["sub"]
+    assert role["user_claim"] in token
+    assert role["token_max_ttl"] > role["token_ttl"]
+    policy = one(folder, "resource", "vault_policy")["policy"]
+    for path in ("auth/token/renew-self", "auth/token/revoke-self"):
+        assert path in policy
+    (provider,) = module(EXAMPLES / "vault" / "workspace")["provider"]
+    assert provider["vault"]["skip_child_token"] is True

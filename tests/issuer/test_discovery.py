@@ -66,6 +66,8 @@ def test_discovery_has_exactly_terrakubes_fields(keys_dir: Path) -> None:
             "terrakube_workspace_id",
             "terrakube_organization_id",
             "terrakube_job_id",
+            "terrakube_workspace_name",
+            "terrakube_organization_name",
         ],
         "id_token_signing_alg_values_supported": ["RS256"],
         "scopes_supported": ["openid"],

@@ -38,13 +38,16 @@ def _claims(audience: str = "aws.workload.identity", ttl: int = 30) -> dict[str,
 
 def test_claim_set_and_order() -> None:
     claims = _claims()
-    # The order of Terrakube's builder: sub, aud, jti, the three ids, iat, iss, exp.
+    # The order of Terrakube's builder: sub, aud, jti, the two ids, the two names, the job id,
+    # iat, iss, exp.
     assert list(claims) == [
         "sub",
         "aud",
         "jti",
         "terrakube_workspace_id",
         "terrakube_organization_id",
+        "terrakube_workspace_name",
+        "terrakube_organization_name",
         "terrakube_job_id",
         "iat",
         "iss",
@@ -55,6 +58,8 @@ def test_claim_set_and_order() -> None:
     assert claims["terrakube_workspace_id"] == "d9b58bd3-f3fc-4056-a026-1163297e80a8"
     assert claims["terrakube_organization_id"] == "8abe206b-29a8-4ed8-8a3b-30237e295659"
     assert claims["terrakube_job_id"] == "42"
+    assert claims["terrakube_workspace_name"] == "simple-cli"
+    assert claims["terrakube_organization_name"] == "simple"
     assert claims["iss"] == ISSUER
     assert claims["iat"] == NOW
 

@@ -11,7 +11,7 @@ from injector.errors import ConfigError
 from injector.job.example import EXAMPLE_ENV
 from injector.signer import protocol
 
-CONTEXT = {name: EXAMPLE_ENV[name] for name in protocol.CONTEXT_FIELDS}
+CONTEXT = {name: EXAMPLE_ENV[name] for name in protocol.CONTEXT_FIELDS if name in EXAMPLE_ENV}
 
 
 def _request(**changes: object) -> dict[str, object]:

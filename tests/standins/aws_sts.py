@@ -28,6 +28,14 @@ from tests.standins.server import Request, Response, StandInServer
 # https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
 ALGORITHMS = ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")
 ACTION = "sts:AssumeRoleWithWebIdentity"
+TAG_ACTION = "sts:TagSession"
+# Session tags in a web identity token: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_adding-assume-role-idp
+# (keys 1-128 and values 0-256 characters of letters, digits, blanks and _.:/=+-@; at most 50
+# tags; a key may not start with aws:; keys are case-insensitive, so no two may differ in case
+# only: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_know).
+TAGS_CLAIM = "https://aws.amazon.com/tags"
+_TAG_CHARACTERS = re.compile(r"[\w .:/=+\-@]*")
+MAX_TAGS = 50
 # The moto account: https://docs.getmoto.org/en/latest/docs/multi_account.html
 TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _HOP_BY_HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
@@ -74,6 +82,8 @@ class AwsStsStandIn:
         self._server = StandInServer(self._handle)
         self.url = self._server.url
         self.seen = self._server.seen
+        # The session tags (aws:PrincipalTag) of each session issued, by its access key id.
+        self.principal_tags: dict[str, dict[str, str]] = {}
 
     def start(self) -> None:
         self._server.start()
@@ -86,13 +96,19 @@ class AwsStsStandIn:
             form = request.form()
             if form.get("Action") == "AssumeRoleWithWebIdentity":
                 try:
-                    self._check(form)
+                    tags = self._check(form)
                 except StsError as error:
                     return error.response()
+                answer = self._forward(request)
+                issued = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", answer.body)
+                if issued is not None:
+                    self.principal_tags[issued.group(1).decode()] = tags
+                return answer
         return self._forward(request)
 
-    def _check(self, form: dict[str, str]) -> None:
-        """Raise StsError unless AWS would accept the token for the role; return nothing."""
+    def _check(self, form: dict[str, str]) -> dict[str, str]:
+        """Raise StsError unless AWS would accept the token for the role; return the session
+        tags the session gets."""
         try:
             token = oidc.read(form.get("WebIdentityToken", ""))
         except oidc.Rejected as error:
@@ -118,7 +134,11 @@ class AwsStsStandIn:
         # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_create_oidc.html
         if not set(_audiences(token.claims)) & set(provider.get("ClientIDList", [])):
             raise invalid_token("Incorrect token audience")
-        self._check_trust(form.get("RoleArn", ""), provider_arn, provider["Url"], token.claims)
+        tags = session_tags(token.claims)
+        self._check_trust(
+            form.get("RoleArn", ""), provider_arn, provider["Url"], token.claims, tags
+        )
+        return tags
 
     def _provider_for(self, issuer: str) -> tuple[str, dict[str, Any]]:
         """The IAM OIDC provider registered for `iss`: its URL is the issuer without https://."""
@@ -150,7 +170,12 @@ class AwsStsStandIn:
             )
 
     def _check_trust(
-        self, role_arn: str, provider_arn: str, provider_url: str, claims: dict[str, Any]
+        self,
+        role_arn: str,
+        provider_arn: str,
+        provider_url: str,
+        claims: dict[str, Any],
+        tags: dict[str, str],
     ) -> None:
         denied = StsError(403, "AccessDenied", f"Not authorized to perform {ACTION}")
         name = role_arn.rsplit("/", 1)[-1]
@@ -163,8 +188,12 @@ class AwsStsStandIn:
         document = role["AssumeRolePolicyDocument"]
         if isinstance(document, str):
             document = json.loads(unquote(document))
-        if not trusts(document, provider_arn, provider_url, claims):
+        if not trusts(document, provider_arn, provider_url, claims, tags):
             raise denied
+        # A token that carries session tags also needs sts:TagSession in the trust policy:
+        # https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_permissions-required
+        if tags and not trusts(document, provider_arn, provider_url, claims, tags, TAG_ACTION):
+            raise StsError(403, "AccessDenied", f"Not authorized to perform {TAG_ACTION}")
 
     def _forward(self, request: Request) -> Response:
         connection = http.client.HTTPConnection(
@@ -183,6 +212,40 @@ class AwsStsStandIn:
             return Response(answer.status, body, content_type)
         finally:
             connection.close()
+
+
+def session_tags(claims: dict[str, Any]) -> dict[str, str]:
+    """The session tags of a token: its `https://aws.amazon.com/tags` claim in the nested form
+    (principal_tags: {key: [value]}, transitive_tag_keys: [key, ...]), checked as STS checks
+    it. Raises StsError for a claim of another shape."""
+    if TAGS_CLAIM not in claims:
+        return {}
+    claim = claims[TAGS_CLAIM]
+    malformed = invalid_token("Session tags passed in claim are not in correct format.")
+    if not isinstance(claim, dict) or not isinstance(claim.get("principal_tags", {}), dict):
+        raise malformed
+    principal: dict[str, Any] = claim.get("principal_tags", {})
+    tags: dict[str, str] = {}
+    for key, values in principal.items():
+        if not (isinstance(values, list) and len(values) == 1 and isinstance(values[0], str)):
+            raise malformed
+        value = values[0]
+        if (
+            not 1 <= len(key) <= 128
+            or len(value) > 256
+            or key.lower().startswith("aws:")
+            or not _TAG_CHARACTERS.fullmatch(key)
+            or not _TAG_CHARACTERS.fullmatch(value)
+            or key.lower() in (known.lower() for known in tags)
+        ):
+            raise invalid_token(f"The session tag {key!r} is not valid.")
+        tags[key] = value
+    if len(tags) > MAX_TAGS:
+        raise invalid_token(f"At most {MAX_TAGS} session tags are allowed.")
+    transitive = claim.get("transitive_tag_keys", [])
+    if not isinstance(transitive, list) or not {str(key) for key in transitive} <= set(tags):
+        raise invalid_token("transitive_tag_keys must name keys of principal_tags.")
+    return tags
 
 
 def _audiences(claims: dict[str, Any]) -> list[str]:
@@ -217,10 +280,16 @@ _STRING_OPERATORS: dict[str, Callable[[str, str], bool]] = {
 
 
 def _condition_holds(
-    operator: str, tests: dict[str, Any], provider_url: str, claims: dict[str, Any]
+    operator: str,
+    tests: dict[str, Any],
+    provider_url: str,
+    claims: dict[str, Any],
+    tags: dict[str, str],
 ) -> bool:
     """One condition block. Keys `<provider url>:aud` and `<provider url>:sub` are the token's
     claims (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif);
+    `aws:RequestTag/<key>` is a session tag the token passes, which becomes the session's
+    `aws:PrincipalTag/<key>` (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-requesttag);
     operators as in https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_String.
     An operator or key this stand-in does not know never holds: such a statement grants nothing.
     """
@@ -229,6 +298,14 @@ def _condition_holds(
     compare = _STRING_OPERATORS[operator]
     for key, expected in tests.items():
         # Condition key names are case-insensitive; values are compared case-sensitively.
+        if key.lower().startswith("aws:requesttag/"):
+            wanted = key.split("/", 1)[1].lower()
+            actual = [value for name, value in tags.items() if name.lower() == wanted]
+            if not any(
+                compare(value, str(want)) for value in actual for want in _as_list(expected)
+            ):
+                return False
+            continue
         prefix, _, claim = key.lower().rpartition(":")
         if prefix != provider_url.lower() or claim not in ("aud", "sub"):
             return False
@@ -240,10 +317,15 @@ def _condition_holds(
 
 
 def _statement_applies(
-    statement: dict[str, Any], provider_arn: str, provider_url: str, claims: dict[str, Any]
+    statement: dict[str, Any],
+    provider_arn: str,
+    provider_url: str,
+    claims: dict[str, Any],
+    tags: dict[str, str],
+    action: str,
 ) -> bool:
     actions = [str(action).lower() for action in _as_list(statement.get("Action", []))]
-    if not {ACTION.lower(), "sts:*", "*"} & set(actions):
+    if not {action.lower(), "sts:*", "*"} & set(actions):
         return False
     principal = statement.get("Principal", {})
     federated = _as_list(principal.get("Federated", [])) if isinstance(principal, dict) else []
@@ -251,20 +333,28 @@ def _statement_applies(
         return False
     conditions = statement.get("Condition", {})
     return all(
-        _condition_holds(operator, tests, provider_url, claims)
+        _condition_holds(operator, tests, provider_url, claims, tags)
         for operator, tests in conditions.items()
     )
 
 
 def trusts(
-    policy: dict[str, Any], provider_arn: str, provider_url: str, claims: dict[str, Any]
+    policy: dict[str, Any],
+    provider_arn: str,
+    provider_url: str,
+    claims: dict[str, Any],
+    tags: dict[str, str] | None = None,
+    action: str = ACTION,
 ) -> bool:
-    """Whether the role's trust policy lets this token assume the role: an applicable Allow and
-    no applicable Deny (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
+    """Whether the role's trust policy lets this token do `action` (assume the role, or tag
+    the session): an applicable Allow and no applicable Deny
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html).
     """
     statements = [s for s in _as_list(policy.get("Statement", [])) if isinstance(s, dict)]
     applicable = [
-        s for s in statements if _statement_applies(s, provider_arn, provider_url, claims)
+        s
+        for s in statements
+        if _statement_applies(s, provider_arn, provider_url, claims, tags or {}, action)
     ]
     if any(s.get("Effect") == "Deny" for s in applicable):
         return False

@@ -35,11 +35,12 @@ resource "aws_iam_openid_connect_provider" "terrakube" {
 
 # Both roles trust the same thing: a token from this issuer, for this audience, whose sub names
 # exactly this organization and workspace. IAM's condition keys for an OIDC provider are the
-# issuer's host followed by :aud and :sub.
+# issuer's host followed by :aud and :sub. sts:TagSession lets the workspace turn on
+# ENABLE_AWS_SESSION_TAGS (STS refuses a token that carries tags without it).
 data "aws_iam_policy_document" "trust" {
   statement {
     effect  = "Allow"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
+    actions = ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]
 
     principals {
       type        = "Federated"

@@ -51,3 +51,9 @@ variable "bucket_prefix" {
   default     = "terrakube-example-"
   description = "The roles reach only S3 buckets whose names start with this (see ../workspace)."
 }
+
+variable "organization_role_name" {
+  type        = string
+  default     = "terrakube-organization"
+  description = "The role every workspace of the organization assumes with session tags (organization.tf)."
+}

@@ -1,0 +1,286 @@
+"""Vault and OpenBao: the JWT auth method's login, done job-side by injector (Terrakube does it
+in its API server), with Terrakube's variable names.
+
+The minted token goes to `$VAULT_ADDR/v1/auth/<WORKLOAD_IDENTITY_VAULT_AUTH_PATH>/login` with
+the role; Vault's answer is a Vault token, which the job gets as VAULT_TOKEN and in a 0600
+token file (for the Vault provider's `auth_login_token_file`). A refused login fails the job
+with Vault's message: never an empty VAULT_TOKEN.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from injector.clouds import rules
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, Exchanged, Finding
+from injector.config import values
+from injector.config.job_context import JobContext
+from injector.errors import ConfigError, Problems, require_modules
+
+if TYPE_CHECKING:
+    from injector.clouds.vault_http import Auth, VaultClient
+
+NAME = "vault"
+ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_VAULT"
+ADDRESS = "VAULT_ADDR"
+ROLE = "WORKLOAD_IDENTITY_VAULT_ROLE"
+AUDIENCE = "WORKLOAD_IDENTITY_VAULT_AUDIENCE"
+AUTH_PATH = "WORKLOAD_IDENTITY_VAULT_AUTH_PATH"
+NAMESPACE = "VAULT_NAMESPACE"
+CA_CERT = "VAULT_CACERT"
+# Variable and file names, not secrets.
+TOKEN = "VAULT_TOKEN"  # noqa: S105
+TOKEN_FILE_EXPORT = "INJECTOR_VAULT_TOKEN_FILE"  # noqa: S105
+TOKEN_FILE = "vault-token"  # noqa: S105
+
+# HCP Terraform's default audience for Vault, which Terrakube's documentation uses too.
+DEFAULT_AUDIENCE = "vault.workload.identity"
+DEFAULT_AUTH_PATH = "jwt"
+# The claim Terrakube's OpenBao example binds user_claim to (Vault's own default is `sub`).
+USER_CLAIM = "terrakube_workspace_name"
+# A VAULT_TOKEN or token helper in the job's environment would be used instead of this login.
+STATIC_CREDENTIALS: tuple[str, ...] = (TOKEN,)
+
+_ADDRESS_FORM = "https://<host>[:port] (http only to 127.0.0.1, localhost or [::1])"
+_MOUNT = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
+_MOUNT_FORM = "an auth mount path such as jwt or teams/terrakube-jwt (no leading or trailing /)"
+_ROLE = re.compile(r"[A-Za-z0-9_.@-]+")
+_ROLE_FORM = "a JWT auth role name (letters, digits and _.@-)"
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?")
+_NAMESPACE_FORM = "a namespace path such as admin or admin/team-a"
+
+# The JWT auth method (vault-plugin-auth-jwt, which OpenBao ships too): for a `jwt` role the
+# supported algorithms default to all of them; `bound_audiences` must hold the token's aud;
+# `bound_subject` / `bound_claims` match sub and other claims; times allow 60 s of clock skew
+# (`clock_skew_leeway`), expiry 150 s more (`expiration_leeway`); `user_claim` must be present.
+RULES = rules.CloudRules(
+    name=NAME,
+    label="Vault",
+    algorithms=(
+        "RS256",
+        "RS384",
+        "RS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "EdDSA",
+    ),
+    require_kid=False,
+    codes={
+        rules.MALFORMED: "error validating token",
+        rules.ISSUER_FORM: "error validating token",
+        rules.ISSUER: "error validating token",
+        rules.KEY: "error validating token: error verifying token signature",
+        rules.ALGORITHM: "error validating token: error verifying token signature",
+        rules.SIGNATURE: "error validating token: error verifying token signature",
+        rules.EXPIRED: "error validating claims: token is expired",
+        rules.NOT_YET_VALID: "error validating claims: token not valid yet",
+        rules.AUDIENCE: "error validating claims: invalid audience (aud) claim",
+        # bound_subject's refusal, then bound_claims' one.
+        rules.SUBJECT: 'invalid subject (sub) claim / claim "sub" does not match any '
+        "associated bound claim values",
+        rules.CLAIM: f'claim "{USER_CLAIM}" not found in token',
+    },
+    clock_skew_seconds=60,
+    default_audience=DEFAULT_AUDIENCE,
+    required_claims={
+        USER_CLAIM: "the role's user_claim (Terrakube's example binds it to this claim)",
+    },
+    trusts="the CA in the auth method's jwks_ca_pem, else the system's CAs",
+    recognizes=lambda audience: audience == DEFAULT_AUDIENCE,
+)
+
+EXAMPLE = {
+    ENABLE: "true",
+    ADDRESS: "https://vault.example.com:8200",
+    ROLE: "terrakube-simple-cli",
+    AUDIENCE: DEFAULT_AUDIENCE,
+}
+
+
+@dataclass(frozen=True)
+class VaultConfig:
+    name: ClassVar[str] = NAME
+    address: str
+    role: str
+    audience: str
+    auth_path: str
+    namespace: str | None
+    ca_cert: Path | None
+
+    def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.
+        exports = {ADDRESS: self.address}
+        if self.namespace:
+            exports[NAMESPACE] = self.namespace
+        if self.ca_cert is not None:
+            exports[CA_CERT] = str(self.ca_cert)
+        return CloudOutputs(exports=exports)
+
+    def client(self) -> VaultClient:
+        """The HTTP client for the login, renewals and revocation. Raises ConfigError (exit 2,
+        before anything is written) with the install command when httpx is missing."""
+        require_modules(ENABLE, "vault", ("httpx",))
+        from injector.clouds.vault_http import VaultClient
+
+        return VaultClient(self.address, self.namespace, self.ca_cert)
+
+
+def read(env: Mapping[str, str]) -> VaultConfig:
+    """The Vault configuration of a workspace that switched Vault on. Raises ConfigError
+    listing every problem."""
+    problems = Problems()
+    config = VaultConfig(
+        address=problems.get("", _address, env),
+        role=problems.get("", _required_matching, env, ROLE, _ROLE, _ROLE_FORM),
+        audience=problems.get(
+            "",
+            values.text,
+            AUDIENCE,
+            values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
+            "an audience listed in the role's bound_audiences",
+        ),
+        auth_path=problems.get(
+            "",
+            values.matching,
+            AUTH_PATH,
+            values.optional(env, AUTH_PATH) or DEFAULT_AUTH_PATH,
+            _MOUNT,
+            _MOUNT_FORM,
+        ),
+        namespace=problems.get(
+            None, values.optional_matching, env, NAMESPACE, _NAMESPACE, _NAMESPACE_FORM
+        ),
+        ca_cert=problems.get(None, _ca_cert, env),
+    )
+    problems.raise_if_any()
+    return config
+
+
+def _address(env: Mapping[str, str]) -> str:
+    value = values.required(env, ADDRESS, _ADDRESS_FORM).rstrip("/")
+    return values.endpoint_url(ADDRESS, value, _ADDRESS_FORM)
+
+
+def _required_matching(
+    env: Mapping[str, str], name: str, pattern: re.Pattern[str], form: str
+) -> str:
+    return values.matching(name, values.required(env, name, form), pattern, form)
+
+
+def _ca_cert(env: Mapping[str, str]) -> Path | None:
+    value = values.optional(env, CA_CERT)
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ConfigError.of(
+            CA_CERT, f"{path} is not a file: expected a PEM file of CA certificates"
+        )
+    return path.absolute()
+
+
+@dataclass
+class VaultLease:
+    """The Vault token of one login, renewed and revoked through its own endpoints."""
+
+    config: VaultConfig
+    client: VaultClient
+    auth: Auth
+
+    @property
+    def ttl_seconds(self) -> int:
+        return self.auth.ttl_seconds
+
+    @property
+    def renewable(self) -> bool:
+        return self.auth.renewable
+
+    def renew(self) -> int:
+        self.auth = self.client.renew_self(self.auth.client_token)
+        return self.auth.ttl_seconds
+
+    def revoke(self) -> None:
+        try:
+            self.client.revoke_self(self.auth.client_token)
+        finally:
+            self.client.close()
+
+    def describe(self) -> str:
+        policies = ", ".join(self.auth.policies) or "none"
+        return (
+            f"Vault token (accessor {self.auth.accessor}) from auth/{self.config.auth_path} role "
+            f"{self.config.role}: policies {policies}, TTL {self.auth.ttl_seconds} s"
+        )
+
+
+def exchange(config: CloudConfig, token: str, folder: Path) -> Exchanged:
+    """Log in with the minted token. Raises VaultError (an InjectorError) with Vault's message
+    when the login is refused or Vault cannot be reached."""
+    assert isinstance(config, VaultConfig)  # noqa: S101 (the registry pairs them)
+    client = config.client()
+    try:
+        auth = client.login(config.auth_path, config.role, token)
+    except BaseException:
+        client.close()
+        raise
+    token_file = folder / TOKEN_FILE
+    return Exchanged(
+        exports={TOKEN_FILE_EXPORT: str(token_file)},
+        secrets={TOKEN: auth.client_token},
+        files={token_file: auth.client_token.encode()},
+        lease=VaultLease(config, client, auth),
+    )
+
+
+def preflight(config: CloudConfig) -> list[Finding]:
+    """Is Vault reachable, unsealed, and is an auth method mounted at the auth path? The role
+    and the token itself are checked by `doctor --login`, which logs in."""
+    assert isinstance(config, VaultConfig)  # noqa: S101 (the registry pairs them)
+    from injector.clouds.vault_http import VaultError
+
+    client = config.client()
+    try:
+        try:
+            health = client.health()
+        except VaultError as error:
+            return [Finding("address", False, str(error))]
+        if health.get("sealed") or not health.get("initialized"):
+            return [Finding("address", False, f"{config.address}: sealed or not initialized")]
+        found = [Finding("address", True, f"{config.address}: version {health.get('version')}")]
+        try:
+            mounted = client.mount_answers(config.auth_path)
+        except VaultError as error:
+            return [*found, Finding("mount", False, str(error))]
+        where = f"auth/{config.auth_path}" + (
+            f" in namespace {config.namespace}" if config.namespace else ""
+        )
+        if not mounted:
+            message = f"nothing is mounted at {where} (Vault answers 403): set {AUTH_PATH}"
+            return [*found, Finding("mount", False, message, "permission denied")]
+        return [*found, Finding("mount", True, f"{where} answers logins")]
+    finally:
+        client.close()
+
+
+CLOUD = Cloud(
+    name=NAME,
+    label="Vault",
+    switch=ENABLE,
+    read=read,
+    rules=RULES,
+    static_credentials=STATIC_CREDENTIALS,
+    preferred_by="the Vault provider and CLI",
+    phased=(ROLE,),
+    example=EXAMPLE,
+    sdk="httpx (Vault's HTTP API)",
+    exchange=exchange,
+    preflight=preflight,
+)

@@ -1,0 +1,221 @@
+"""The clouds whose credential injector obtains itself (a Vault login), after the tokens are
+minted and written: the exchange, the files it writes, where its secrets may go, and, while
+`run`'s command runs, renewal and a fresh login near the maximum TTL, then revocation.
+
+Fail closed: if any exchange is refused, the ones already made are revoked and their files
+removed before the error (the cloud's own message) goes up; nothing is exported.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TextIO
+
+from injector import clouds, files
+from injector.clouds import Exchanged
+from injector.job import pipeline
+from injector.job.pipeline import Prepared, Written
+from injector.job.plan import CloudPlan
+
+log = logging.getLogger("injector")
+
+# Renew at half the TTL left. A renewal that gives less than the login gave, and less than a
+# minute, means the role's token_max_ttl is near: log in afresh, so that the token file always
+# holds a token with time to run.
+MIN_USEFUL_TTL_SECONDS = 60
+
+
+@dataclass
+class Exchanges:
+    """What the exchanges of one job gave: exports, secret exports, and the leases."""
+
+    done: list[tuple[CloudPlan, Exchanged]] = field(default_factory=list)
+    # Leases replaced by a fresh login: still revoked at the end (the command may hold them).
+    retired: list[Exchanged] = field(default_factory=list)
+
+    @property
+    def exports(self) -> dict[str, str]:
+        return {name: value for _, got in self.done for name, value in got.exports.items()}
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return {name: value for _, got in self.done for name, value in got.secrets.items()}
+
+    def revoke(self) -> None:
+        """End every lease (each failure is logged; the others are still tried)."""
+        for got in [got for _, got in self.done] + self.retired:
+            try:
+                got.lease.revoke()
+            except Exception as error:
+                log.warning("could not revoke the %s: %s", got.lease.describe(), error)
+            else:
+                log.info("revoked the %s", got.lease.describe())
+
+    def remove_files(self) -> None:
+        for _, got in self.done:
+            for path in got.files:
+                path.unlink(missing_ok=True)
+
+
+def needed(written: Written) -> bool:
+    """Whether any enabled cloud has an exchange (else the job goes on as before)."""
+    return any(clouds.named(plan.config.name).exchange for plan in written.plan.clouds)
+
+
+def perform(written: Written) -> Exchanges:
+    """Exchange each minted token whose cloud has an exchange, and write what it gives (0600,
+    atomically). On any failure, undo what was done and raise the cloud's error."""
+    exchanges = Exchanges()
+    try:
+        for plan in written.plan.clouds:
+            cloud = clouds.named(plan.config.name)
+            if cloud.exchange is None:
+                continue
+            got = cloud.exchange(plan.config, plan.token.compact, written.plan.folder)
+            exchanges.done.append((plan, got))
+            files.write_all(got.files)
+            log.info("%s: obtained a %s", cloud.name, got.lease.describe())
+    except BaseException:
+        exchanges.remove_files()
+        exchanges.revoke()
+        raise
+    return exchanges
+
+
+def undoing(written: Written, exchanges: Exchanges | None) -> None:
+    """Revoke, then remove every file of the job: the clean-up of a failed `env` or `hook`."""
+    if exchanges is not None:
+        exchanges.remove_files()
+        exchanges.revoke()
+    written.remove()
+
+
+def may_print_secrets(stream: TextIO) -> bool:
+    """Whether `env` may print a secret export (VAULT_TOKEN) on `stream`: only into a regular
+    file (`>> "$GITHUB_ENV"`, `> job.env`). A terminal is read over shoulders and kept in
+    scroll-back; a pipe is how CI runners capture a step's output into its log; neither can be
+    told from a pipe into `eval`. Elsewhere the token file is the way to the token."""
+    try:
+        return stat.S_ISREG(os.fstat(stream.fileno()).st_mode)
+    except (OSError, ValueError):
+        return False
+
+
+def printable(exchanges: Exchanges, stream: TextIO) -> dict[str, str]:
+    """The exports `env` prints: the secrets too when `stream` is a regular file."""
+    if not exchanges.secrets:
+        return exchanges.exports
+    if may_print_secrets(stream):
+        return {**exchanges.exports, **exchanges.secrets}
+    log.warning(
+        "not printing %s: standard output is not a regular file (a terminal or a pipe may end "
+        "in a log); read it from the file %s names, or redirect: injector env > FILE",
+        ", ".join(exchanges.secrets),
+        ", ".join(exchanges.exports),
+    )
+    return exchanges.exports
+
+
+class Keeper:
+    """While `run`'s command runs: renews each lease at half its TTL; when a renewal falls
+    short (the maximum TTL nears, or it cannot be renewed), logs in afresh with a newly minted
+    token and writes the new credential over the old file. The command's environment cannot
+    change, so its VAULT_TOKEN still ends at the maximum TTL: readers of the token file go on.
+    """
+
+    def __init__(
+        self,
+        exchanges: Exchanges,
+        prepared: Prepared,
+        written: Written,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._exchanges = exchanges
+        self._prepared = prepared
+        self._written = written
+        self._clock = clock
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="injector-lease", daemon=True)
+        self.renewals = 0
+        self.logins = 0
+        # What each login granted: a renewal giving less than this is capped by the max TTL.
+        self._granted = [got.lease.ttl_seconds for _, got in exchanges.done]
+
+    def start(self) -> None:
+        if self._exchanges.done:
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        if self._thread.is_alive():
+            self._thread.join()
+
+    def _loop(self) -> None:
+        due = {
+            index: self._next(got.lease.ttl_seconds)
+            for index, (_, got) in enumerate(self._exchanges.done)
+        }
+        while not self._stopped.is_set():
+            index = min(due, key=lambda i: due[i])
+            if self._stopped.wait(max(0.0, due[index] - self._clock())):
+                return
+            due[index] = self._next(self._keep(index))
+
+    def _next(self, ttl: int) -> float:
+        return self._clock() + max(1.0, ttl / 2)
+
+    def _keep(self, index: int) -> int:
+        """Renew lease `index` (or replace it); the TTL it then has."""
+        plan, got = self._exchanges.done[index]
+        if got.lease.renewable:
+            try:
+                ttl = got.lease.renew()
+            except Exception as error:
+                log.warning("%s: renewal failed (%s); logging in afresh", plan.config.name, error)
+            else:
+                self.renewals += 1
+                log.info("%s: renewed the %s", plan.config.name, got.lease.describe())
+                if ttl >= min(self._granted[index], MIN_USEFUL_TTL_SECONDS):
+                    return ttl
+        return self._login_again(index, plan, got)
+
+    def _login_again(self, index: int, plan: CloudPlan, old: Exchanged) -> int:
+        cloud = clouds.named(plan.config.name)
+        assert cloud.exchange is not None  # noqa: S101 (only exchanged clouds are kept)
+        try:
+            fresh_plan = pipeline.mint(self._prepared, self._written.plan.folder)
+            fresh_token = next(
+                c.token.compact for c in fresh_plan.clouds if c.config.name == plan.config.name
+            )
+            got = cloud.exchange(plan.config, fresh_token, self._written.plan.folder)
+        except Exception as error:
+            log.warning(
+                "%s: fresh login failed (%s); retrying in a minute", plan.config.name, error
+            )
+            return 2 * MIN_USEFUL_TTL_SECONDS
+        for path, data in got.files.items():
+            files.write_atomically(path, data)
+        self._exchanges.done[index] = (plan, got)
+        self._exchanges.retired.append(old)
+        self._granted[index] = got.lease.ttl_seconds
+        self.logins += 1
+        log.warning(
+            "%s: the token reached its maximum TTL: the token file holds a new one; the "
+            "command's %s still ends with the old one (size token_max_ttl to the longest run)",
+            plan.config.name,
+            ", ".join(got.secrets),
+        )
+        return got.lease.ttl_seconds
+
+
+def environment(exchanges: Exchanges) -> Mapping[str, str]:
+    """What `run` adds to the command's environment: exports and secrets alike (the command's
+    environment is no terminal and no log)."""
+    return {**exchanges.exports, **exchanges.secrets}
