@@ -13,7 +13,7 @@ from injector.clouds import rules
 from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome
 from injector.config import values
 from injector.config.job_context import JobContext
-from injector.errors import Problems
+from injector.errors import ConfigError, Problems
 
 NAME = "aws"
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_AWS"
@@ -32,11 +32,37 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     "AWS_SESSION_TOKEN",
 )
 
-# IAM names: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
-_ROLE_ARN = re.compile(
-    r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII
+# The partitions AWS has: commercial, China, GovCloud, the isolated regions and the European
+# Sovereign Cloud. Anything else cannot be a role STS knows.
+PARTITIONS = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
 )
-_ROLE_FORM = "arn:<partition>:iam::<12-digit account>:role/<optional path/><name>"
+# IAM names: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+# (role name 64, path 512 characters; RoleArn of AssumeRoleWithWebIdentity 20 to 2048).
+MAX_ROLE_NAME = 64
+MAX_ROLE_PATH = 512
+MAX_ROLE_ARN = 2048
+_ROLE_ARN = re.compile(
+    r"arn:(?P<partition>[a-z-]+):iam::[0-9]{12}:role(?P<path>/([\w+=,.@-]+/)*)"
+    r"(?P<role>[\w+=,.@-]+)",
+    re.ASCII,
+)
+_ROLE_FORM = (
+    f"arn:<partition>:iam::<12-digit account>:role/<optional path/><name> "
+    f"(partition one of {', '.join(PARTITIONS)}; name up to {MAX_ROLE_NAME} characters, "
+    f"path up to {MAX_ROLE_PATH})"
+)
+# IAM OIDC provider client IDs (the audiences it accepts): 1 to 255 characters.
+MAX_AUDIENCE = 255
+# AssumeRoleWithWebIdentity's WebIdentityToken: 4 to 20,000 characters.
+MAX_TOKEN_BYTES = 20_000
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 _REGION_FORM = "a region code such as us-east-1"
 # STS RoleSessionName: 2 to 64 of [\w+=,.@-].
@@ -74,6 +100,7 @@ RULES = rules.CloudRules(
         "only when it does not already trust the root CA)"
     ),
     recognizes=lambda audience: audience in (DEFAULT_AUDIENCE, STS_AUDIENCE),
+    max_token_bytes=MAX_TOKEN_BYTES,
 )
 
 EXAMPLE = {
@@ -123,6 +150,7 @@ def read(env: Mapping[str, str]) -> AwsConfig:
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "an audience listed in the IAM OIDC provider's client IDs",
+            max_length=MAX_AUDIENCE,
         ),
         region=problems.get(
             None, values.either, env, REGION, DEFAULT_REGION, _REGION, _REGION_FORM
@@ -141,7 +169,16 @@ def read(env: Mapping[str, str]) -> AwsConfig:
 
 
 def _role(env: Mapping[str, str]) -> str:
-    return values.matching(ROLE, values.required(env, ROLE, _ROLE_FORM), _ROLE_ARN, _ROLE_FORM)
+    value = values.required(env, ROLE, _ROLE_FORM)
+    match = _ROLE_ARN.fullmatch(value) if len(value) <= MAX_ROLE_ARN else None
+    if (
+        match is None
+        or match["partition"] not in PARTITIONS
+        or len(match["role"]) > MAX_ROLE_NAME
+        or len(match["path"]) > MAX_ROLE_PATH
+    ):
+        raise ConfigError.of(ROLE, f"expected {_ROLE_FORM}, got {values.shown(value)}")
+    return value
 
 
 def login() -> LoginOutcome:

@@ -36,6 +36,10 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     "AZURE_PASSWORD",
 )
 
+# A federated identity credential's audience: at most 600 characters (Microsoft Graph's
+# federatedIdentityCredential resource).
+MAX_AUDIENCE = 600
+
 # azure-identity reads the federated token file at most every 10 minutes and presents what it
 # read until then: a token must outlive that, with a margin for the request itself.
 TOKEN_FILE_CACHE = TokenFileCache(reader="azure-identity", seconds=10 * rules.MINUTE)
@@ -132,6 +136,7 @@ def read(env: Mapping[str, str]) -> AzureConfig:
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "the audience of the federated identity credential",
+            max_length=MAX_AUDIENCE,
         ),
         authority_host=problems.get(
             "",

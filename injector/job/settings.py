@@ -50,9 +50,26 @@ def _load(env: Mapping[str, str], *, require_key: bool, phase: str | None) -> Se
     job = problems.run(job_context.from_env, env)
     issuer = problems.run(issuer_settings.from_env, env, require_key=require_key)
     extra_claims = problems.get({}, phases.claim, env, phase)
+    if job is not None:
+        problems.run(_subject_fits, job, enabled)
     problems.raise_if_any()
     assert job is not None and issuer is not None  # noqa: S101 (raise_if_any raised otherwise)
     return Settings(job=job, issuer=issuer, clouds=tuple(enabled), extra_claims=extra_claims)
+
+
+def _subject_fits(job: JobContext, enabled: list[CloudConfig]) -> None:
+    """A cloud that keeps only so many bytes of `sub` (Google's `google.subject`) refuses a
+    longer one at login: refuse it here, naming the names it is made of."""
+    size = len(job.subject.encode())
+    for config in enabled:
+        limit = clouds.named(config.name).rules.subject_limit
+        if limit is not None and size > limit.max_bytes:
+            raise ConfigError.of(
+                job_context.WORKSPACE_NAME,
+                f"with {job_context.ORGANIZATION_NAME} makes a sub of {size} bytes "
+                f"({job.subject[:40]!r}...): {clouds.named(config.name).label} keeps at most "
+                f"{limit.max_bytes} in {limit.attribute}; expected shorter names",
+            )
 
 
 def static_credentials(env: Mapping[str, str]) -> list[str]:
