@@ -21,8 +21,10 @@ NOT_YET_VALID = "not-yet-valid"
 LIFETIME = "lifetime"
 AUDIENCE = "audience"
 SUBJECT = "subject"
+SIZE = "size"  # longer than the cloud takes
 FAILURES = (
     MALFORMED,
+    SIZE,
     ISSUER_FORM,
     ISSUER,
     KEY,

@@ -24,6 +24,7 @@ from injector.clouds.rules import (
     MINUTE,
     NOT_YET_VALID,
     SIGNATURE,
+    SIZE,
     SUBJECT,
     CloudRules,
 )
@@ -59,12 +60,30 @@ def check(
     """The lines for the algorithm, key, signature, times, audience and subject."""
     moment = time.time() if now is None else now
     return [
+        *_size(token, rules),
         *_algorithm(token, documents, rules),
         *_signature(token, documents, rules),
         *_times(token, rules, moment),
         _audience(token, rules, expect_aud),
         _subject(token, rules, expect_sub),
     ]
+
+
+def _size(token: Decoded, rules: CloudRules) -> list[Line]:
+    """A FAIL line when the token is longer than the cloud takes; nothing when it has no limit."""
+    limit = rules.max_token_bytes
+    if limit is None:
+        return []
+    size = len(token.compact.encode())
+    if size > limit:
+        return [
+            checks.fail(
+                "size",
+                f"{size} bytes: {rules.label} takes tokens of at most {limit}",
+                rules.code(SIZE),
+            )
+        ]
+    return [checks.ok("size", f"{size} bytes (at most {limit})")]
 
 
 def _algorithm(token: Decoded, documents: IssuerDocuments | None, rules: CloudRules) -> list[Line]:
