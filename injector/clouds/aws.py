@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome
+from injector.clouds import aws_profiles, rules
+from injector.clouds.base import Cloud, CloudOutputs, Conflict, LoginOutcome
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -79,6 +79,8 @@ RULES = rules.CloudRules(
     require_kid=False,
     codes={
         rules.MALFORMED: "InvalidIdentityToken",
+        # STS's parameter validation answers before the token is even read.
+        rules.SIZE: "ValidationError",
         rules.ISSUER_FORM: "InvalidIdentityToken",
         rules.ISSUER: "IDPCommunicationError",
         rules.KEY: "InvalidIdentityToken",
@@ -181,6 +183,32 @@ def _role(env: Mapping[str, str]) -> str:
     return value
 
 
+def conflicts(env: Mapping[str, str]) -> list[Conflict]:
+    """The profile the environment selects, where it brings credentials of its own (keys, a
+    role to assume, a credential process, SSO): named with its file and key names only."""
+    found = []
+    for profile in aws_profiles.winning(env):
+        via = profile.variables or (profile.file_variable,)
+        found.append(
+            Conflict(
+                variable=via[0],
+                detail=(
+                    f"selects profile {values.shown(profile.profile)} in "
+                    f"{values.clipped(str(profile.file), values.PATH_LIMIT)}, which has "
+                    f"{', '.join(profile.keys)}"
+                ),
+                fix=(
+                    f"unset {' and '.join(profile.variables)}, or remove those keys"
+                    if profile.variables
+                    else "remove those keys from the profile, or point AWS_CONFIG_FILE and "
+                    "AWS_SHARED_CREDENTIALS_FILE at files without them"
+                ),
+                dropped=profile.variables,
+            )
+        )
+    return found
+
+
 def login() -> LoginOutcome:
     """Assume the role through boto3, as Terraform's AWS provider would, and ask STS who we
     are. Runs in a child process that has only the exports."""
@@ -225,6 +253,7 @@ CLOUD = Cloud(
     rules=RULES,
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="boto3 and Terraform",
+    conflicts=conflicts,
     phased=(ROLE,),
     example=EXAMPLE,
     sdk="boto3",

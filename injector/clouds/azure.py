@@ -29,6 +29,8 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     # A token given inline: azurerm refuses it next to ARM_OIDC_TOKEN_FILE_PATH ("mismatch").
     "ARM_OIDC_TOKEN",
     "ARM_CLIENT_SECRET",
+    # azurerm 3.x and later read the secret from this file: tried before OIDC, like the secret.
+    "ARM_CLIENT_SECRET_FILE_PATH",
     "ARM_CLIENT_CERTIFICATE_PATH",
     "ARM_CLIENT_CERTIFICATE",
     "AZURE_CLIENT_SECRET",
