@@ -27,6 +27,8 @@ _INVISIBLE = frozenset({"Cf", "Zl", "Zp", "Co", "Cn"})
 _USERINFO = re.compile(r"(?<=://)[^/?#@\s]*@")
 # How much of a value or path a message quotes: enough to spot a typo, never a flood.
 SHOWN_LIMIT = 80
+# Paths run longer than values; a message still cuts one someone else chose (120 KB).
+PATH_LIMIT = 240
 
 
 def clipped(text: str, limit: int = SHOWN_LIMIT) -> str:
