@@ -21,6 +21,7 @@ from injector.cli import (
     options,
     signer_commands,
 )
+from injector.config import values
 from injector.errors import CommandError, ConfigError, InjectorError
 
 __all__ = ["build_parser", "main"]
@@ -61,12 +62,30 @@ class _Formatter(logging.Formatter):
 
 
 def _configure_logging(level: str | None) -> None:
-    chosen = (level or os.environ.get(options.LOG_LEVEL) or "warning").upper()
+    """Messages on stderr at `--log-level`, else $INJECTOR_LOG_LEVEL, else warning. Raises
+    ConfigError for a level $INJECTOR_LOG_LEVEL names that does not exist (argparse checks
+    `--log-level` itself)."""
+    given = level or os.environ.get(options.LOG_LEVEL) or "warning"
+    chosen = given.lower()
+    if chosen not in options.LOG_LEVELS:
+        levels = ", ".join(options.LOG_LEVELS)
+        raise ConfigError.of(
+            options.LOG_LEVEL, f"expected one of {levels} (any case), got {values.shown(given)}"
+        )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter())
     log.handlers[:] = [handler]
-    log.setLevel(getattr(logging, chosen, logging.WARNING))
+    log.setLevel(getattr(logging, chosen.upper()))
     log.propagate = False
+
+
+# The longest error line printed: a message that embeds a path or a value someone else chose (a
+# 120 KB path) is cut in the middle, so it stays one readable line.
+MAX_MESSAGE = 1000
+
+
+def _error(message: str) -> None:
+    print(f"injector: error: {values.clipped(message, MAX_MESSAGE)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -76,13 +95,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except ConfigError as error:
         for problem in error.problems:
-            print(f"injector: error: {problem}", file=sys.stderr)
+            _error(str(problem))
         return 2
     except CommandError as error:
-        print(f"injector: error: {error}", file=sys.stderr)
+        _error(str(error))
         return error.status
     except InjectorError as error:
-        print(f"injector: error: {error}", file=sys.stderr)
+        _error(str(error))
         return 1
     except KeyboardInterrupt:
         return 130

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome
+from injector.clouds import aws_profiles, rules
+from injector.clouds.base import Cloud, CloudOutputs, Conflict, LoginOutcome
 from injector.config import values
 from injector.config.job_context import JobContext
-from injector.errors import Problems
+from injector.errors import ConfigError, Problems
 
 NAME = "aws"
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_AWS"
@@ -43,11 +43,37 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     "AWS_SESSION_TOKEN",
 )
 
-# IAM names: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
-_ROLE_ARN = re.compile(
-    r"arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/([\w+=,.@-]+/)*[\w+=,.@-]{1,64}", re.ASCII
+# The partitions AWS has: commercial, China, GovCloud, the isolated regions and the European
+# Sovereign Cloud. Anything else cannot be a role STS knows.
+PARTITIONS = (
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
 )
-_ROLE_FORM = "arn:<partition>:iam::<12-digit account>:role/<optional path/><name>"
+# IAM names: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
+# (role name 64, path 512 characters; RoleArn of AssumeRoleWithWebIdentity 20 to 2048).
+MAX_ROLE_NAME = 64
+MAX_ROLE_PATH = 512
+MAX_ROLE_ARN = 2048
+_ROLE_ARN = re.compile(
+    r"arn:(?P<partition>[a-z-]+):iam::[0-9]{12}:role(?P<path>/([\w+=,.@-]+/)*)"
+    r"(?P<role>[\w+=,.@-]+)",
+    re.ASCII,
+)
+_ROLE_FORM = (
+    f"arn:<partition>:iam::<12-digit account>:role/<optional path/><name> "
+    f"(partition one of {', '.join(PARTITIONS)}; name up to {MAX_ROLE_NAME} characters, "
+    f"path up to {MAX_ROLE_PATH})"
+)
+# IAM OIDC provider client IDs (the audiences it accepts): 1 to 255 characters.
+MAX_AUDIENCE = 255
+# AssumeRoleWithWebIdentity's WebIdentityToken: 4 to 20,000 characters.
+MAX_TOKEN_BYTES = 20_000
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 _REGION_FORM = "a region code such as us-east-1"
 # STS RoleSessionName: 2 to 64 of [\w+=,.@-].
@@ -64,6 +90,8 @@ RULES = rules.CloudRules(
     require_kid=False,
     codes={
         rules.MALFORMED: "InvalidIdentityToken",
+        # STS's parameter validation answers before the token is even read.
+        rules.SIZE: "ValidationError",
         rules.ISSUER_FORM: "InvalidIdentityToken",
         rules.ISSUER: "IDPCommunicationError",
         rules.KEY: "InvalidIdentityToken",
@@ -85,6 +113,7 @@ RULES = rules.CloudRules(
         "only when it does not already trust the root CA)"
     ),
     recognizes=lambda audience: audience in (DEFAULT_AUDIENCE, STS_AUDIENCE),
+    max_token_bytes=MAX_TOKEN_BYTES,
 )
 
 EXAMPLE = {
@@ -157,6 +186,7 @@ def read(env: Mapping[str, str]) -> AwsConfig:
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "an audience listed in the IAM OIDC provider's client IDs",
+            max_length=MAX_AUDIENCE,
         ),
         region=problems.get(
             None, values.either, env, REGION, DEFAULT_REGION, _REGION, _REGION_FORM
@@ -176,7 +206,42 @@ def read(env: Mapping[str, str]) -> AwsConfig:
 
 
 def _role(env: Mapping[str, str]) -> str:
-    return values.matching(ROLE, values.required(env, ROLE, _ROLE_FORM), _ROLE_ARN, _ROLE_FORM)
+    value = values.required(env, ROLE, _ROLE_FORM)
+    match = _ROLE_ARN.fullmatch(value) if len(value) <= MAX_ROLE_ARN else None
+    if (
+        match is None
+        or match["partition"] not in PARTITIONS
+        or len(match["role"]) > MAX_ROLE_NAME
+        or len(match["path"]) > MAX_ROLE_PATH
+    ):
+        raise ConfigError.of(ROLE, f"expected {_ROLE_FORM}, got {values.shown(value)}")
+    return value
+
+
+def conflicts(env: Mapping[str, str]) -> list[Conflict]:
+    """The profile the environment selects, where it brings credentials of its own (keys, a
+    role to assume, a credential process, SSO): named with its file and key names only."""
+    found = []
+    for profile in aws_profiles.winning(env):
+        via = profile.variables or (profile.file_variable,)
+        found.append(
+            Conflict(
+                variable=via[0],
+                detail=(
+                    f"selects profile {values.shown(profile.profile)} in "
+                    f"{values.clipped(str(profile.file), values.PATH_LIMIT)}, which has "
+                    f"{', '.join(profile.keys)}"
+                ),
+                fix=(
+                    f"unset {' and '.join(profile.variables)}, or remove those keys"
+                    if profile.variables
+                    else "remove those keys from the profile, or point AWS_CONFIG_FILE and "
+                    "AWS_SHARED_CREDENTIALS_FILE at files without them"
+                ),
+                dropped=profile.variables,
+            )
+        )
+    return found
 
 
 def login() -> LoginOutcome:
@@ -223,6 +288,7 @@ CLOUD = Cloud(
     rules=RULES,
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="boto3 and Terraform",
+    conflicts=conflicts,
     phased=(ROLE,),
     example=EXAMPLE,
     sdk="boto3",

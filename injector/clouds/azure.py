@@ -29,12 +29,18 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     # A token given inline: azurerm refuses it next to ARM_OIDC_TOKEN_FILE_PATH ("mismatch").
     "ARM_OIDC_TOKEN",
     "ARM_CLIENT_SECRET",
+    # azurerm 3.x and later read the secret from this file: tried before OIDC, like the secret.
+    "ARM_CLIENT_SECRET_FILE_PATH",
     "ARM_CLIENT_CERTIFICATE_PATH",
     "ARM_CLIENT_CERTIFICATE",
     "AZURE_CLIENT_SECRET",
     "AZURE_CLIENT_CERTIFICATE_PATH",
     "AZURE_PASSWORD",
 )
+
+# A federated identity credential's audience: at most 600 characters (Microsoft Graph's
+# federatedIdentityCredential resource).
+MAX_AUDIENCE = 600
 
 # azure-identity reads the federated token file at most every 10 minutes and presents what it
 # read until then: a token must outlive that, with a margin for the request itself.
@@ -132,6 +138,7 @@ def read(env: Mapping[str, str]) -> AzureConfig:
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "the audience of the federated identity credential",
+            max_length=MAX_AUDIENCE,
         ),
         authority_host=problems.get(
             "",

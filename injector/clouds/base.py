@@ -112,6 +112,23 @@ class Finding:
     code: str | None = None
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """Credentials from outside the variables injector exports that an SDK would prefer over
+    the web identity (a profile in a config file...). `variable` is what a refusal names;
+    `dropped` the variables that lead there, which `injector run` removes from its command's
+    environment (empty when nothing but the defaults does). Never holds a secret."""
+
+    variable: str
+    detail: str
+    fix: str
+    dropped: tuple[str, ...] = ()
+
+
+def _no_conflicts(_env: Mapping[str, str]) -> list[Conflict]:
+    return []
+
+
 # What a login check says: {"ok": True, "detail": ...} or {"ok": False, "code": ...,
 # "message": ...}; never a token.
 LoginOutcome = dict[str, object]
@@ -129,6 +146,8 @@ class Cloud:
     # Variables an SDK would prefer over the web identity, and which SDKs would.
     static_credentials: tuple[str, ...] = ()
     preferred_by: str = ""
+    # Credentials the SDKs would find elsewhere (files, profiles) and prefer: see `Conflict`.
+    conflicts: Callable[[Mapping[str, str]], list[Conflict]] = _no_conflicts
     # Variables whose `_PLAN` / `_APPLY` forms override them in that phase: the identity.
     phased: tuple[str, ...] = ()
     # The example workspace's values for this cloud (`injector --example`, `make run`).
@@ -178,18 +197,30 @@ class Cloud:
             return None
         problems = Problems()
         problems.run(refuse_static_credentials, env, self)
+        for conflict in self.conflicts(env):
+            problems.add(
+                conflict.variable,
+                f"{conflict.detail}: {self.preferred_by} would use it instead of the web "
+                f"identity that {self.switch} asks for; {conflict.fix}",
+            )
         config = problems.run(self.read, env)
         problems.raise_if_any()
         assert config is not None  # noqa: S101 (raise_if_any raised otherwise)
         return config
 
     def static_credentials_set(self, env: Mapping[str, str]) -> list[str]:
-        """The static credential variables set, when the switch is on (bad switch: none)."""
+        """The variables set that would bring credentials winning over the web identity (static
+        credentials, and those leading to a conflicting profile), when the switch is on (bad
+        switch: none)."""
         try:
             enabled = self.enabled(env)
         except ConfigError:
             return []
-        return [name for name in self.static_credentials if env.get(name)] if enabled else []
+        if not enabled:
+            return []
+        present = [name for name in self.static_credentials if env.get(name)]
+        leading = [name for conflict in self.conflicts(env) for name in conflict.dropped]
+        return list(dict.fromkeys(present + leading))
 
 
 def refuse_static_credentials(env: Mapping[str, str], cloud: Cloud) -> None:

@@ -22,8 +22,10 @@ LIFETIME = "lifetime"
 AUDIENCE = "audience"
 SUBJECT = "subject"
 CLAIM = "claim"  # a claim the cloud requires is missing
+SIZE = "size"  # longer than the cloud takes
 FAILURES = (
     MALFORMED,
+    SIZE,
     ISSUER_FORM,
     ISSUER,
     KEY,
@@ -91,6 +93,8 @@ class CloudRules:
     subject_limit: SubjectLimit | None = None
     # Claims the cloud requires besides sub and aud, with why (Vault: the role's user_claim).
     required_claims: Mapping[str, str] = field(default_factory=dict)
+    # The longest token (compact JWS, in bytes) the cloud takes; None: no published limit.
+    max_token_bytes: int | None = None
     # Which CA the cloud trusts for the issuer's certificate, for the TLS failure line.
     trusts: str = ""
     # Advice when the issuer URL has a port, for a cloud that does not want one.
@@ -144,8 +148,18 @@ def combined(clouds: tuple[CloudRules, ...], *, any_of: bool = False) -> CloudRu
             for failure in failures
         },
         trusts=_trusts(clouds),
+        max_token_bytes=_token_limit(clouds, any_of=any_of),
         members=clouds,
     )
+
+
+def _token_limit(clouds: tuple[CloudRules, ...], *, any_of: bool) -> int | None:
+    """The size every one of `clouds` takes (the smallest limit); with `any_of`, the size some
+    one of them takes (None if one has no limit)."""
+    limits = [rules.max_token_bytes for rules in clouds]
+    if any_of:
+        return None if None in limits or not limits else max(x for x in limits if x is not None)
+    return min((x for x in limits if x is not None), default=None)
 
 
 def _trusts(clouds: tuple[CloudRules, ...]) -> str:

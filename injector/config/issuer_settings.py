@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from injector.config import values
 from injector.errors import ConfigError, Problems
@@ -42,10 +43,16 @@ DEFAULT_ALGORITHM = algorithms.DEFAULT
 # No cloud takes a federated token that lives longer than a day; nothing needs more.
 MAX_TTL_MINUTES = 24 * 60
 
-_HOST = rf"[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:{values.PORT})?(/[A-Za-z0-9._~%-]+)*"
-_BARE_HOST = re.compile(_HOST)
-_URL = re.compile(r"https?://" + _HOST)
-_HOST_FORM = "a host name such as terrakube-api.example.com (or an https:// URL), no trailing '/'"
+# Letters, digits and ._~- only: `serve` then answers at the very bytes discovery names (a
+# %-escape would be decoded before routing), and no proxy rewrites a segment.
+_ISSUER_PATH = re.compile(r"(/[A-Za-z0-9._~-]+)*")
+# A URL of any length is no issuer; this keeps a token of the longest values within every cloud's
+# size limit (AWS's IAM takes provider URLs of up to 255 characters, Entra's up to 600).
+MAX_ISSUER_LENGTH = 2048
+_HOST_FORM = (
+    "a host name such as terrakube-api.example.com (or an https:// URL; http:// only to a "
+    "loopback address), no trailing '/'"
+)
 _KEY_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _KEY_ID_FORM = "1 to 128 printable ASCII characters without blanks"
 _SIGNER_FORM = "unix:/absolute/path/of/the/signer.sock"
@@ -85,10 +92,17 @@ def issuer_url(name: str, value: str) -> str:
     Clouds compare `iss` byte for byte with the registered provider URL and append
     `/.well-known/...` to it, so a trailing slash, query or blank is refused rather than fixed.
     """
-    if "://" in value:
-        return values.matching(name, value, _URL, _HOST_FORM)
-    values.matching(name, value, _BARE_HOST, _HOST_FORM)
-    return f"https://{value}"
+    url = value if "://" in value else f"https://{value}"
+    if len(url) > MAX_ISSUER_LENGTH:
+        raise ConfigError.of(
+            name, f"is {len(url)} characters long: expected at most {MAX_ISSUER_LENGTH}"
+        )
+    problem = values.url_problem(url, loopback_http=True, escapes=False, trailing_slash=False)
+    if problem is None and not _ISSUER_PATH.fullmatch(urlsplit(url).path):
+        problem = "has a path with characters other than letters, digits and ._~-"
+    if problem is not None:
+        raise ConfigError.of(name, f"{problem}: expected {_HOST_FORM}, got {values.shown(value)}")
+    return url
 
 
 def _issuer(env: Mapping[str, str]) -> str:
@@ -112,7 +126,7 @@ def _path(env: Mapping[str, str], name: str, *, required: bool = False) -> Path 
         if required:
             raise ConfigError.of(name, "is required: expected the path of a PEM private key")
         return None
-    return Path(values.text(name, value, "a file path"))
+    return Path(values.text(name, value, "a file path", look_alikes=False))
 
 
 def _algorithm(env: Mapping[str, str]) -> str:
@@ -148,7 +162,7 @@ def _additional_key(entry: str) -> AdditionalKey:
     return AdditionalKey(
         key_id=name,
         algorithm=algorithm,
-        path=Path(values.text(ADDITIONAL_KEYS, path, "a file path after '='")),
+        path=Path(values.text(ADDITIONAL_KEYS, path, "a file path after '='", look_alikes=False)),
     )
 
 

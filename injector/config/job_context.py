@@ -28,8 +28,11 @@ OPTIONS = {
     PROJECT_NAME: "--project",
 }
 
-_NAME_FORM = "a name without ':' or control characters"
-_ID_FORM = "an identifier without control characters"
+_NAME_FORM = "a name without ':', control, invisible or look-alike characters"
+_ID_FORM = "an identifier without control, invisible or look-alike characters"
+# Far above any Terrakube name or id, and low enough that a token of such values stays within
+# every cloud's token size limit (each cloud's `CloudRules.max_token_bytes`).
+MAX_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def _field(env: Mapping[str, str], name: str, form: str, forbidden: str = "") ->
     value = env.get(name)
     if not value:
         raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}): expected {form}")
-    return values.text(name, value, form, forbidden=forbidden)
+    return values.text(name, value, form, forbidden=forbidden, max_length=MAX_LENGTH)
 
 
 def _optional_field(env: Mapping[str, str], name: str, form: str) -> str | None:

@@ -8,11 +8,33 @@ exit 1.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 Status = Literal["ok", "FAIL", "warn"]
+
+# Characters that would move the cursor, end a line, hide text or turn it around on a terminal:
+# control, format (bidi overrides, zero-width), separators, private use, unassigned.
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cn", "Cs"})
+
+
+def shown(text: str) -> str:
+    """`text` with each character that could forge, erase or hide checklist lines escaped as
+    `\\xNN` or `\\uNNNN`. Applied to every line when rendered: a `kid`, `sub` or error
+    message taken from a token or a server is printed as data, never as terminal input."""
+    if text.isprintable():
+        return text
+    return "".join(_escaped(character) for character in text)
+
+
+def _escaped(character: str) -> str:
+    category = unicodedata.category(character)
+    if category in _HIDDEN or (category == "Zs" and character != " "):
+        code = ord(character)
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    return character
 
 
 @dataclass(frozen=True)
@@ -23,8 +45,8 @@ class Line:
     code: str | None = None  # what the cloud answers when this rule fails (FAIL or warn lines)
 
     def __str__(self) -> str:
-        code = f"  [{self.code}]" if self.code and self.status != "ok" else ""
-        return f"{self.status:<4}  {self.rule:<20}  {self.detail}{code}"
+        code = f"  [{shown(self.code)}]" if self.code and self.status != "ok" else ""
+        return f"{self.status:<4}  {shown(self.rule):<20}  {shown(self.detail)}{code}"
 
 
 def ok(rule: str, detail: str) -> Line:

@@ -7,23 +7,31 @@ path.
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from injector.diagnostics.deadline import Backend, Deadline
 from injector.errors import ConfigError
 
+# The whole of one fetch: connection, TLS, every redirect, headers and body.
 TIMEOUT_SECONDS = 10
-# Discovery documents and key sets are a few kilobytes; anything far larger is not one.
+# Discovery documents and key sets are a few kilobytes; anything far larger is not one. The
+# body is read in pieces and the fetch stops at this many bytes (after decompression).
 MAX_BYTES = 1 << 20
+MAX_REDIRECTS = 5
 _DER = 2  # _ssl.ENCODING_DER
 
 FailureKind = Literal["unreachable", "tls", "http", "json"]
@@ -85,9 +93,16 @@ class Fetcher:
 
     def __init__(self, trusted: Trust, timeout: float = TIMEOUT_SECONDS) -> None:
         self.trust = trusted
-        self._client = httpx.Client(
-            verify=trusted.context, timeout=timeout, follow_redirects=True, max_redirects=5
+        self._timeout = timeout
+        self._deadline = Deadline()
+        transport = httpx.HTTPTransport(verify=trusted.context)
+        # httpx takes no network backend; its pool does. Same pool, every timeout cut to the
+        # fetch's deadline (injector.diagnostics.deadline).
+        transport._pool = httpcore.ConnectionPool(
+            ssl_context=trusted.context, network_backend=Backend(self._deadline)
         )
+        # Redirects are followed here, one hop at a time, so each hop is checked for https.
+        self._client = httpx.Client(transport=transport, timeout=timeout, follow_redirects=False)
         self._seen: dict[str, Document | FetchError] = {}
 
     def close(self) -> None:
@@ -102,9 +117,11 @@ class Fetcher:
 
     def json(self, url: str) -> Document:
         """The JSON object at `url`. Raises FetchError when the URL is not https, the host
-        cannot be reached, its certificate chain does not verify, the answer is not 200, or the
-        body is not a JSON object."""
+        cannot be reached, its certificate chain does not verify, a redirect leads off https,
+        the whole exchange takes longer than the timeout, the answer is not 200, or the body is
+        over MAX_BYTES or not a JSON object."""
         if url not in self._seen:
+            self._deadline.start(self._timeout)
             try:
                 self._seen[url] = self._get(url)
             except FetchError as error:
@@ -115,35 +132,70 @@ class Fetcher:
         return found
 
     def _get(self, url: str) -> Document:
-        if urlsplit(url).scheme != "https":
-            raise FetchError(
-                "unreachable", url, "not an https:// URL: clouds fetch over HTTPS only"
-            )
+        current = url
+        for _hop in range(MAX_REDIRECTS + 1):
+            if urlsplit(current).scheme != "https":
+                reason = (
+                    "not an https:// URL: clouds fetch over HTTPS only"
+                    if current == url
+                    else f"redirected to {current}, which is not https"
+                )
+                raise FetchError("unreachable", url, reason)
+            with self._exchange(url, current) as response:
+                if response.is_redirect:
+                    current = str(response.url.join(response.headers.get("location", "")))
+                    continue
+                if response.status_code != 200:
+                    raise FetchError(
+                        "http", url, f"answered HTTP {response.status_code}, expected 200"
+                    )
+                content = self._body(url, response)
+                content_type = response.headers.get("content-type", "")
+            return Document(url, current, _object(url, content), content_type)
+        raise FetchError("http", url, "too many redirects")
+
+    @contextmanager
+    def _exchange(self, url: str, current: str) -> Iterator[httpx.Response]:
+        """The response of one hop, its body not read yet; closed afterwards."""
         try:
-            response = self._client.get(url, headers={"Accept": "application/json"})
+            with self._client.stream(
+                "GET", current, headers={"Accept": "application/json"}
+            ) as response:
+                yield response
         except httpx.TimeoutException:
-            raise FetchError("unreachable", url, f"no answer within {TIMEOUT_SECONDS} s") from None
-        except httpx.TooManyRedirects:
-            raise FetchError("http", url, "too many redirects") from None
+            raise FetchError(
+                "unreachable", url, f"no complete answer within {self._timeout:g} s"
+            ) from None
         except httpx.HTTPError as error:
             tls = _tls_error(error)
             if tls is not None:
                 raise FetchError("tls", url, tls) from None
             raise FetchError("unreachable", url, _reason(error)) from None
-        final = str(response.url)
-        if urlsplit(final).scheme != "https":
-            raise FetchError("unreachable", url, f"redirected to {final}, which is not https")
-        if response.status_code != 200:
-            raise FetchError("http", url, f"answered HTTP {response.status_code}, expected 200")
-        if len(response.content) > MAX_BYTES:
+
+    def _body(self, url: str, response: httpx.Response) -> bytes:
+        """The body, read in pieces: a server announcing or sending more than MAX_BYTES is cut
+        off there, never read whole into memory."""
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BYTES:
             raise FetchError("json", url, f"the body is over {MAX_BYTES} bytes")
-        try:
-            body = response.json()
-        except ValueError:
-            raise FetchError("json", url, "the body is not JSON") from None
-        if not isinstance(body, dict):
-            raise FetchError("json", url, "the body is JSON but not an object")
-        return Document(url, final, body, response.headers.get("content-type", ""))
+        pieces: list[bytes] = []
+        size = 0
+        for piece in response.iter_bytes():
+            size += len(piece)
+            if size > MAX_BYTES:
+                raise FetchError("json", url, f"the body is over {MAX_BYTES} bytes")
+            pieces.append(piece)
+        return b"".join(pieces)
+
+
+def _object(url: str, content: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(content)
+    except ValueError:
+        raise FetchError("json", url, "the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise FetchError("json", url, "the body is JSON but not an object")
+    return body
 
 
 def _tls_error(error: BaseException) -> str | None:
@@ -213,6 +265,7 @@ def chain(url: str, trusted: Trust, timeout: float = TIMEOUT_SECONDS) -> Chain:
     try:
         with (
             socket.create_connection((host, port), timeout=timeout) as raw,
+            _cut_at(raw, timeout),
             trusted.context.wrap_socket(raw, server_hostname=host) as tls,
         ):
             served, verified = _chains(tls)
@@ -226,6 +279,24 @@ def chain(url: str, trusted: Trust, timeout: float = TIMEOUT_SECONDS) -> Chain:
         reason = "connection refused" if isinstance(error, ConnectionRefusedError) else str(error)
         raise FetchError("unreachable", url, reason) from None
     return Chain(host=f"{host}:{port}", served=served, verified=verified)
+
+
+@contextmanager
+def _cut_at(connection: socket.socket, seconds: float) -> Iterator[None]:
+    """Shut `connection` down after `seconds`, however slowly the server trickles its
+    handshake: the socket's own timeout bounds each read, not the whole."""
+    timer = threading.Timer(seconds, _shut, (connection,))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+def _shut(connection: socket.socket) -> None:
+    with suppress(OSError):  # already closed
+        connection.shutdown(socket.SHUT_RDWR)
 
 
 def _chains(

@@ -20,6 +20,7 @@ from injector.clouds.rules import (
     KEY,
     MALFORMED,
     SIGNATURE,
+    SIZE,
     SUBJECT,
     CloudRules,
 )
@@ -55,6 +56,7 @@ def check(
     """The lines for the algorithm, key, signature, times, audience and subject."""
     moment = time.time() if now is None else now
     return [
+        *_size(token, rules),
         *_algorithm(token, documents, rules),
         *_signature(token, documents, rules),
         *time_checks.check(token.claims, rules, moment),
@@ -77,6 +79,23 @@ def _required_claims(token: Decoded, rules: CloudRules) -> list[Line]:
                 checks.fail(f"claim.{name}", f"missing or not a string: {why}", rules.code(CLAIM))
             )
     return lines
+
+
+def _size(token: Decoded, rules: CloudRules) -> list[Line]:
+    """A FAIL line when the token is longer than the cloud takes; nothing when it has no limit."""
+    limit = rules.max_token_bytes
+    if limit is None:
+        return []
+    size = len(token.compact.encode())
+    if size > limit:
+        return [
+            checks.fail(
+                "size",
+                f"{size} bytes: {rules.label} takes tokens of at most {limit}",
+                rules.code(SIZE),
+            )
+        ]
+    return [checks.ok("size", f"{size} bytes (at most {limit})")]
 
 
 def _algorithm(token: Decoded, documents: IssuerDocuments | None, rules: CloudRules) -> list[Line]:

@@ -13,9 +13,13 @@ import base64
 import hashlib
 import importlib.util
 import json
+import logging
 import os
+import re
 import socket
 import ssl
+import sys
+import time
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,11 +109,45 @@ _NOT_ALLOWED = _plain(405, "method not allowed\n", (b"allow", _ALLOWED))
 _HEALTHY = _plain(200, "ok\n")
 
 
-class DocumentApp:
-    """ASGI app serving `bodies` (URL path -> JSON bytes) and the health path."""
+# Bytes of a request that an access log line shows as \xNN: anything but printable ASCII, and
+# the quote and backslash that delimit the fields. A client cannot end or rewrite a line.
+_UNSAFE_IN_LOG = re.compile(rb'[^\x21-\x7e]|["\\]')
+access_log = logging.getLogger("injector.access")
 
-    def __init__(self, bodies: Mapping[str, bytes], *, max_age: int = DEFAULT_MAX_AGE) -> None:
+
+def _logged(raw: bytes) -> str:
+    return _UNSAFE_IN_LOG.sub(lambda found: b"\\x%02x" % found.group()[0], raw).decode("ascii")
+
+
+def access_line(scope: Scope, status: int) -> str:
+    """One access log line for a request: the request target as the client sent it (raw path
+    and query), every byte outside printable ASCII escaped."""
+    client = scope.get("client") or ("-", 0)
+    target: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogateescape")
+    if scope.get("query_string"):
+        target += b"?" + scope["query_string"]
+    method = _logged(scope["method"].encode("latin-1", "replace"))
+    when = time.strftime("%Y-%m-%d %H:%M:%S %z")
+    return (
+        f'[{when}] {_logged(str(client[0]).encode())} - "{method} {_logged(target)} '
+        f'HTTP/{_logged(str(scope.get("http_version", "1.1")).encode())}" {status}'
+    )
+
+
+class DocumentApp:
+    """ASGI app serving `bodies` (URL path -> JSON bytes) and the health path; with
+    `log_access`, one escaped line per request on `injector.access` (Granian's own access log
+    prints the decoded path as it is: a `%0D%0A` in it would start a forged line)."""
+
+    def __init__(
+        self,
+        bodies: Mapping[str, bytes],
+        *,
+        max_age: int = DEFAULT_MAX_AGE,
+        log_access: bool = False,
+    ) -> None:
         self._documents = {path: _Document.of(body, max_age) for path, body in bodies.items()}
+        self._log_access = log_access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -138,6 +176,8 @@ class DocumentApp:
         await send(
             {"type": "http.response.body", "body": b"" if method == "HEAD" else response.body}
         )
+        if self._log_access:
+            access_log.info("%s", access_line(scope, response.status))
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:
@@ -162,7 +202,12 @@ def worker_app() -> DocumentApp:
     """The app in a worker process (`--workers N`): the parent rendered the documents."""
     state = json.loads(os.environ[_STATE])
     bodies = {path: body.encode("ascii") for path, body in state["bodies"].items()}
-    return DocumentApp(bodies, max_age=state["max_age"])
+    if state["access_log"]:
+        handler = logging.StreamHandler(sys.stdout)
+        access_log.handlers[:] = [handler]
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+    return DocumentApp(bodies, max_age=state["max_age"], log_access=state["access_log"])
 
 
 @dataclass(frozen=True)
@@ -183,15 +228,32 @@ def check(options: Options) -> None:
         raise ConfigError.of("--certfile", "and --keyfile go together: give both or neither")
     if options.certfile is not None and options.keyfile is not None:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        asked: list[bool] = []
+
+        def no_passphrase() -> bytes:
+            # Without a callback, OpenSSL prompts on the terminal for an encrypted key and
+            # `serve` would hang there; Granian would do the same.
+            asked.append(True)
+            return b""
+
+        encrypted = ConfigError.of(
+            "--keyfile",
+            f"{options.keyfile} is encrypted and needs a passphrase: expected an unencrypted "
+            "private key (openssl pkey -in KEY -out PLAIN.key, kept 0600)",
+        )
         try:
-            context.load_cert_chain(options.certfile, options.keyfile)
+            context.load_cert_chain(options.certfile, options.keyfile, password=no_passphrase)
         except (OSError, ssl.SSLError) as error:
+            if asked:
+                raise encrypted from None
             raise ConfigError.of(
                 "--certfile",
                 f"cannot load {options.certfile} with key {options.keyfile}: "
                 f"{getattr(error, 'strerror', None) or error}: expected a PEM certificate chain "
                 "and its unencrypted private key",
             ) from None
+        if asked:  # encrypted with an empty passphrase: Granian would still ask for one
+            raise encrypted
     if not 0 <= options.port <= 65535:
         raise ConfigError.of("--port", f"expected 0 to 65535, got {options.port}")
     if not 1 <= options.workers <= 64:
@@ -236,6 +298,7 @@ def serve(documents: Documents, options: Options) -> int:
     state = {
         "bodies": {path: body.decode("ascii") for path, body in bodies.items()},
         "max_age": options.max_age,
+        "access_log": options.access_log,
     }
     os.environ[_STATE] = json.dumps(state)
     server = Granian(
@@ -247,7 +310,8 @@ def serve(documents: Documents, options: Options) -> int:
         loop=loop,
         workers=options.workers,
         websockets=False,
-        log_access=options.access_log,
+        # The app logs each request itself, escaped (DocumentApp).
+        log_access=False,
         ssl_cert=options.certfile,
         ssl_key=options.keyfile,
         # Clouds fetching the JWKS do not all speak TLS 1.3 yet; Granian's default minimum is 1.3.

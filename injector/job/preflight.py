@@ -1,5 +1,5 @@
 """What the enabled clouds will certainly refuse, caught before anything is minted: an algorithm
-a cloud does not accept, a `sub` longer than a cloud keeps, a lifetime over a cloud's maximum
+a cloud does not accept, a lifetime over a cloud's maximum
 (exit 2); and what is likely to fail, said as a warning (a lifetime under or over a cloud's
 advice). The facts are each cloud's `CloudRules`, the ones `doctor` and `verify` apply."""
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from injector import clouds
-from injector.config import issuer_settings, job_context
+from injector.config import issuer_settings
 from injector.errors import Problems
 from injector.job.settings import Settings
 
@@ -17,20 +17,12 @@ log = logging.getLogger("injector")
 
 def check(settings: Settings) -> None:
     """Raises ConfigError listing every certain refusal; logs a warning for each likely one.
-    Through the signer the algorithm and the lifetime are the signer's: only `sub` is checked."""
+    Through the signer the algorithm and the lifetime are the signer's, so nothing is checked.
+    (A `sub` longer than a cloud keeps is refused with the job context, in job.settings.)"""
     problems = Problems()
-    subject_bytes = len(settings.job.subject.encode())
     for config in settings.clouds:
         cloud = clouds.named(config.name)
         rules = cloud.rules
-        limit = rules.subject_limit
-        if limit is not None and subject_bytes > limit.max_bytes:
-            problems.add(
-                job_context.WORKSPACE_NAME,
-                f"with {job_context.ORGANIZATION_NAME} it makes a sub of {subject_bytes} bytes, "
-                f"and {rules.label} keeps at most {limit.max_bytes} ({limit.attribute}): "
-                "expected shorter names",
-            )
         issuer = settings.issuer
         if issuer is None:
             continue

@@ -20,6 +20,7 @@ from types import FrameType
 from injector import clouds
 from injector.errors import CommandError
 from injector.job import exchange, pipeline, refresh
+from injector.job.leaks import warn_about_leaks
 from injector.job.pipeline import Prepared
 
 log = logging.getLogger("injector")
@@ -115,6 +116,7 @@ def run(
 ) -> int:
     """Run `command` and return its exit status. Files written for it are removed on every way
     out: normal exit, a crash of the command, a signal to injector, or an error here."""
+    warn_about_leaks(base_env)
     relay = _SignalRelay()
     written: pipeline.Written | None = None
     refresher: refresh.Refresher | None = None

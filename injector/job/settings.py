@@ -76,6 +76,8 @@ def _load(
         None if signing else problems.run(issuer_settings.from_env, env, require_key=require_key)
     )
     extra_claims = problems.get({}, phases.claim, env, phase)
+    if job is not None:
+        problems.run(_subject_fits, job, enabled)
     problems.raise_if_any()
     assert job is not None and (issuer or signer) is not None  # noqa: S101 (raised otherwise)
     return Settings(
@@ -99,6 +101,21 @@ def required_clouds(env: Mapping[str, str], option: str | None) -> tuple[str, ..
             f"comma-separated list of {', '.join(names)}",
         )
     return wanted
+
+
+def _subject_fits(job: JobContext, enabled: list[CloudConfig]) -> None:
+    """A cloud that keeps only so many bytes of `sub` (Google's `google.subject`) refuses a
+    longer one at login: refuse it here, naming the names it is made of."""
+    size = len(job.subject.encode())
+    for config in enabled:
+        limit = clouds.named(config.name).rules.subject_limit
+        if limit is not None and size > limit.max_bytes:
+            raise ConfigError.of(
+                job_context.WORKSPACE_NAME,
+                f"with {job_context.ORGANIZATION_NAME} makes a sub of {size} bytes "
+                f"({job.subject[:40]!r}...): {clouds.named(config.name).label} keeps at most "
+                f"{limit.max_bytes} in {limit.attribute}; expected shorter names",
+            )
 
 
 def static_credentials(env: Mapping[str, str]) -> list[str]:

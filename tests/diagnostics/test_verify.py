@@ -209,6 +209,7 @@ def test_a_good_token_passes_every_rule(
         "discovery.issuer",
         "jwks_uri",
         "jwks",
+        *(["size"] if cloud == "aws" else []),  # the clouds that publish a size limit
         "alg",
         "alg.advertised",
         "kid",

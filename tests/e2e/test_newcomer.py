@@ -73,8 +73,8 @@ def test_a_subject_longer_than_google_keeps_is_refused(
     env = {**workspace, "workspaceName": "w" * 120}
     result = run_injector("env", "--dir", str(tmp_path / "out"), env=env)
     assert result.returncode == 2
-    assert "workspaceName: with organizationName it makes a sub of 150 bytes" in result.stderr
-    assert "Google STS keeps at most 127 (google.subject)" in result.stderr
+    assert "workspaceName: with organizationName makes a sub of 150 bytes" in result.stderr
+    assert "GCP keeps at most 127 in google.subject" in result.stderr
     assert not (tmp_path / "out").exists()
     # Without GCP the same names are fine.
     result = run_injector("env", "--dir", str(tmp_path / "out"), env=_only(env, "aws", "azure"))

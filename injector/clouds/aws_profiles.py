@@ -1,0 +1,118 @@
+"""The AWS shared config and credentials files, read as botocore and the AWS SDK for Go read
+them, for one question: would the profile the job uses win over the web identity?
+
+botocore's chain tries, in order: the environment's keys, then a profile's `role_arn` (with
+`source_profile` or `credential_source`), and only then AWS_WEB_IDENTITY_TOKEN_FILE; the
+Terraform AWS provider (AWS SDK for Go v2) takes a profile named by AWS_PROFILE first, whatever
+it holds (keys, `credential_process`, SSO). So any of these keys in the profile in use means the
+job would not run with the token injector minted. Only key names are ever reported: a value
+(a secret key, a command line) never leaves this module.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILE = "AWS_PROFILE"
+DEFAULT_PROFILE = "AWS_DEFAULT_PROFILE"  # botocore's older name, still read
+CONFIG_FILE = "AWS_CONFIG_FILE"
+CREDENTIALS_FILE = "AWS_SHARED_CREDENTIALS_FILE"
+
+# Keys by which a profile brings credentials of its own.
+WINNING_KEYS = (
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "sso_session",
+    "sso_start_url",
+    "sso_account_id",
+    "sso_role_name",
+    "login_session",
+)
+# The files are small; anything larger is not an AWS config file and is not parsed.
+_MAX_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class WinningProfile:
+    """A profile that would supply credentials: where, which keys, and the variables that lead
+    there (dropped by `injector run`; empty when only the default files and profile do)."""
+
+    profile: str
+    file: Path
+    file_variable: (
+        str  # the variable that would name `file`: AWS_CONFIG_FILE or ..._CREDENTIALS_...
+    )
+    keys: tuple[str, ...]
+    variables: tuple[str, ...]
+
+
+def _profile(env: Mapping[str, str]) -> tuple[str, tuple[str, ...]]:
+    for name in (PROFILE, DEFAULT_PROFILE):
+        if env.get(name):
+            return env[name], (name,)
+    return "default", ()
+
+
+def _sections_of(profile: str, *, config: bool) -> tuple[str, ...]:
+    """The sections that hold `profile`: `[profile NAME]` in the config file (`[default]` or
+    `[profile default]` for the default one), `[NAME]` in the credentials file."""
+    if not config:
+        return (profile,)
+    return ("default", "profile default") if profile == "default" else (f"profile {profile}",)
+
+
+def _files(env: Mapping[str, str]) -> list[tuple[Path, str, tuple[str, ...]]]:
+    """(file, its variable, the variables naming it) for the config and credentials files."""
+    home = Path(env.get("HOME") or Path.home())
+    found: list[tuple[Path, str, tuple[str, ...]]] = []
+    for variable, default in (
+        (CONFIG_FILE, home / ".aws" / "config"),
+        (CREDENTIALS_FILE, home / ".aws" / "credentials"),
+    ):
+        value = env.get(variable)
+        path = Path(value).expanduser() if value else default
+        found.append((path, variable, (variable,) if value else ()))
+    return found
+
+
+def _sections(path: Path) -> configparser.RawConfigParser | None:
+    """The file's sections, or None when it is missing, unreadable, not a regular file or not
+    an ini file (then no SDK takes credentials from it either)."""
+    try:
+        if not path.is_file() or path.stat().st_size > _MAX_BYTES:
+            return None
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error:
+        return None
+    return parser
+
+
+def winning(env: Mapping[str, str]) -> list[WinningProfile]:
+    """The profile the job's environment selects, in each file where it brings credentials."""
+    profile, via = _profile(env)
+    found = []
+    for path, file_variable, variables in _files(env):
+        parser = _sections(path)
+        if parser is None:
+            continue
+        for section in _sections_of(profile, config=file_variable == CONFIG_FILE):
+            if parser.has_section(section):
+                keys = tuple(key for key in WINNING_KEYS if parser.has_option(section, key))
+                if keys:
+                    found.append(
+                        WinningProfile(profile, path, file_variable, keys, via + variables)
+                    )
+    return found
