@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from injector import files
 from injector.config.issuer_settings import (
     ALGORITHM,
     DEFAULT_ALGORITHM,
@@ -27,6 +28,7 @@ from injector.errors import ConfigError
 from injector.jose import jws
 
 MIN_RSA_BITS = 2048
+MAX_KEY_FILE_BYTES = 64 * 1024  # an RSA-8192 PEM is under 7 KB
 
 PrivateKey = jws.PrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -97,14 +99,9 @@ def _is_p256(key: object) -> bool:
 
 
 def _read(variable: str, path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError.of(variable, f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError.of(variable, f"is a folder, expected a PEM file: {path}") from None
-    except OSError as error:
-        raise ConfigError.of(variable, f"cannot read {path}: {error.strerror}") from None
+    # A link is followed (a Kubernetes secret is mounted as one); a pipe, a device or a huge
+    # file is refused without blocking or filling memory.
+    return files.read_file(path, variable, "a PEM file", limit=MAX_KEY_FILE_BYTES)
 
 
 def _pem_label(data: bytes) -> str | None:
