@@ -100,9 +100,9 @@ def _why_not_a_folder(option: str, parent_fd: int, path: Path, target: Path) -> 
     return _refuse(option, f"{path}{way} exists and is not a folder")
 
 
-def _check_step(option: str, parent: Path, above: os.stat_result, child_owner: int) -> None:
-    """`parent` (stat `above`) must not let anyone but the caller and root replace its child
-    (owned by `child_owner`)."""
+def _check_step(option: str, parent: Path, above: os.stat_result, child: Path, owner: int) -> None:
+    """`parent` (stat `above`) must not let anyone but the caller and root replace `child`
+    (owned by `owner`)."""
     caller = os.geteuid()
     if above.st_uid not in (caller, *_TRUSTED_OWNERS):
         raise _refuse(
@@ -111,13 +111,14 @@ def _check_step(option: str, parent: Path, above: os.stat_result, child_owner: i
             "under it: expected a path through folders of yours or root's",
         )
     if above.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        sticky = above.st_mode & stat.S_ISVTX
-        if not sticky or child_owner not in (caller, *_TRUSTED_OWNERS):
+        mode = f"{parent} is writable by others (mode {stat.S_IMODE(above.st_mode):04o})"
+        if not above.st_mode & stat.S_ISVTX:
+            raise _refuse(option, f"{mode} and not sticky: they could replace what is under it")
+        if owner not in (caller, *_TRUSTED_OWNERS):
             raise _refuse(
                 option,
-                f"{parent} is writable by others (mode {stat.S_IMODE(above.st_mode):04o}) "
-                + ("and what is under it is not yours" if sticky else "and not sticky")
-                + ": they could replace what is under it",
+                f"{mode} and {child} in it belongs to another user (uid {owner}): expected a "
+                "folder of yours there",
             )
 
 
@@ -187,7 +188,7 @@ def _open(
             os.close(fd)
             fd = child_fd
             info = os.fstat(fd)
-            _check_step(option, current, above, info.st_uid)
+            _check_step(option, current, above, child, info.st_uid)
             current, above = child, info
         if target:
             _check_target(option, path, above, public)
@@ -278,7 +279,9 @@ def check_file_path(path: Path, option: str) -> Path:
         above = os.fstat(parent._fd)
         info = os.lstat(target.name, dir_fd=parent._fd)
     except FileNotFoundError:
-        _check_step(option, target.parent, above, os.geteuid())  # the file made will be ours
+        _check_step(
+            option, target.parent, above, target, os.geteuid()
+        )  # the file made will be ours
         return target
     except OSError as error:
         raise _refuse(option, f"cannot use {target}: {error.strerror}") from None
@@ -290,7 +293,7 @@ def check_file_path(path: Path, option: str) -> Path:
         raise _refuse(option, f"{target} is not a regular file")
     if info.st_uid != os.geteuid():
         raise _refuse(option, f"{target} belongs to another user: expected a file of yours")
-    _check_step(option, target.parent, above, info.st_uid)
+    _check_step(option, target.parent, above, target, info.st_uid)
     return target
 
 
