@@ -35,7 +35,8 @@ def _mode(path: Path) -> int:
 
 def test_make_folder_new_path_is_0700(tmp_path: Path, umask: int) -> None:
     target = tmp_path / "a" / "b" / "creds"
-    folder, created = files.make_folder(target)
+    made = files.make_folder(target)
+    folder, created = made.path, made.created
     assert folder == target
     assert created is True
     assert folder.is_dir()
@@ -43,14 +44,15 @@ def test_make_folder_new_path_is_0700(tmp_path: Path, umask: int) -> None:
 
 
 def test_make_folder_default_is_a_new_private_temporary_folder(umask: int) -> None:
-    folder, created = files.make_folder(None)
+    made = files.make_folder(None)
+    folder, created = made.path, made.created
     try:
         assert created is True
         assert folder.is_dir()
         assert folder.is_absolute()
         assert _mode(folder) == 0o700
         assert list(folder.iterdir()) == []
-        other, _ = files.make_folder(None)
+        other = files.make_folder(None).path
         assert other != folder
         files.remove_folder(other)
     finally:
@@ -61,7 +63,8 @@ def test_make_folder_relative_path_made_absolute(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    folder, created = files.make_folder(Path("creds"))
+    made = files.make_folder(Path("creds"))
+    folder, created = made.path, made.created
     assert created is True
     assert folder == tmp_path / "creds"
     assert folder.is_absolute()
@@ -72,7 +75,8 @@ def test_make_folder_existing_private_folder_is_reused(tmp_path: Path) -> None:
     target.mkdir(mode=0o700)
     target.chmod(0o700)
     (target / "keep.txt").write_text("kept")
-    folder, created = files.make_folder(target)
+    made = files.make_folder(target)
+    folder, created = made.path, made.created
     assert folder == target
     assert created is False
     assert (target / "keep.txt").read_text() == "kept"
@@ -239,7 +243,7 @@ def test_write_all_failure_names_the_file_asked_for(tmp_path: Path) -> None:
 
 
 def test_remove_folder(tmp_path: Path) -> None:
-    folder, _ = files.make_folder(tmp_path / "creds")
+    folder = files.make_folder(tmp_path / "creds").path
     files.write_all({folder / "a": b"x"})
     files.remove_folder(folder)
     assert not folder.exists()

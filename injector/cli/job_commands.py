@@ -4,7 +4,9 @@ pipeline only when it runs, so the other commands never import it."""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
+import math
 import os
 import sys
 import tempfile
@@ -15,13 +17,16 @@ from typing import TYPE_CHECKING
 from injector import clouds
 from injector.cli import options
 from injector.cli.options import Parser
+from injector.config import issuer_settings
 
 if TYPE_CHECKING:
     from injector.cli.options import Commands
-from injector.errors import ConfigError
+from injector.errors import ConfigError, InjectorError, Problems
 from injector.job.render import FORMATS
 
 log = logging.getLogger("injector")
+
+MIN_REFRESH_SECONDS = 1
 
 
 def add_to_main(parser: Parser) -> None:
@@ -128,21 +133,45 @@ def env_command(args: argparse.Namespace) -> int:
     written = pipeline.write(
         prepared,
         getattr(args, "dir", None),
-        lambda minted: render.render(minted.exports, args.format),
+        lambda exports: render.render(exports, args.format),
     )
-    if not exchange.needed(written):
-        sys.stdout.write(written.output)
-        return 0
+    output = written.output
     exchanges = None
+    if exchange.needed(written):
+        try:
+            exchanges = exchange.perform(written)
+            shown = {**written.plan.exports, **exchange.printable(exchanges, sys.stdout)}
+            output = render.render(shown, args.format)
+        except BaseException:
+            exchange.undoing(written, exchanges)
+            raise
     try:
-        exchanges = exchange.perform(written)
-        shown = {**written.plan.exports, **exchange.printable(exchanges, sys.stdout)}
-        output = render.render(shown, args.format)
-    except BaseException:
+        _emit(output)
+    except OSError as error:
+        # Nobody received the exports, so nobody will use (or clean up) the files.
         exchange.undoing(written, exchanges)
-        raise
-    sys.stdout.write(output)
+        raise InjectorError(
+            f"cannot write the exports to stdout ({error.strerror or error}): "
+            "removed the files written"
+        ) from None
     return 0
+
+
+def _emit(text: str) -> None:
+    """Write `text` to stdout and flush it, so a closed or full stdout fails here. Raises
+    OSError; stdout is then pointed at /dev/null, so the flush at exit cannot fail again."""
+    if sys.stdout is None:  # fd 1 was closed when Python started
+        raise OSError(errno.EBADF, "stdout is closed")
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except OSError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+        raise
 
 
 def run_command(args: argparse.Namespace) -> int:
@@ -156,11 +185,19 @@ def run_command(args: argparse.Namespace) -> int:
     env = options.environment(args, os.environ)
     dropped = settings.static_credentials(env)
     clean = {name: value for name, value in env.items() if name not in dropped}
-    prepared = pipeline.prepare(
-        clean, phase=getattr(args, "phase", None), require=getattr(args, "require", None)
+    problems = Problems()
+    prepared = problems.run(
+        pipeline.prepare,
+        clean,
+        phase=getattr(args, "phase", None),
+        require=getattr(args, "require", None),
     )
-    if args.refresh_interval is not None and args.refresh_interval <= 0:
-        raise ConfigError.of("--refresh-interval", "expected a positive number of seconds")
+    if args.refresh_interval is not None:
+        issuer = prepared.settings.issuer if prepared is not None else None
+        # Through the signer the lifetime is the signer's: checked once the tokens are minted.
+        ttl = issuer.ttl_minutes * 60 if issuer is not None else None
+        problems.run(_check_refresh_interval, args.refresh_interval, ttl)
+    problems.raise_if_any()
     from injector.job import run  # subprocess and signal handling: only this command needs them
 
     return run.run(
@@ -171,6 +208,22 @@ def run_command(args: argparse.Namespace) -> int:
         dropped=dropped,
         refresh_interval=args.refresh_interval,
     )
+
+
+def _check_refresh_interval(seconds: float, ttl_seconds: int | None) -> None:
+    """At least a second (a smaller one would re-mint in a busy loop), and below the token
+    lifetime (else tokens expire before they are replaced). Raises ConfigError."""
+    if not math.isfinite(seconds) or seconds < MIN_REFRESH_SECONDS:
+        raise ConfigError.of(
+            "--refresh-interval",
+            f"expected a finite number of seconds, at least {MIN_REFRESH_SECONDS}, got {seconds}",
+        )
+    if ttl_seconds is not None and seconds >= ttl_seconds:
+        raise ConfigError.of(
+            "--refresh-interval",
+            f"{seconds:g} seconds is not below the token lifetime ({ttl_seconds} seconds, "
+            f"{issuer_settings.TTL}): tokens would expire before they are replaced",
+        )
 
 
 def hook_command(args: argparse.Namespace) -> int:

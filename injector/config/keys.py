@@ -16,6 +16,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
+from injector import files
 from injector.config.issuer_settings import (
     ALGORITHM,
     DEFAULT_ALGORITHM,
@@ -27,6 +28,11 @@ from injector.errors import ConfigError
 from injector.jose import algorithms
 
 MIN_RSA_BITS = 2048
+# FIPS 186-4's bounds on the public exponent: a tiny one (1 makes the "signature" the padded
+# message itself, which anyone can write) or an even one gives no real signature.
+MIN_RSA_EXPONENT = 2**16 + 1
+MAX_RSA_EXPONENT = 2**256
+MAX_KEY_FILE_BYTES = 64 * 1024  # an RSA-8192 PEM is under 7 KB
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
@@ -83,6 +89,16 @@ def check_type(variable: str, path: Path, key: object, algorithm: str) -> None:
                 variable,
                 f"{path} is an RSA-{key.key_size} key: expected at least {MIN_RSA_BITS} bits",
             )
+        public = key.public_key() if isinstance(key, rsa.RSAPrivateKey) else key
+        exponent = public.public_numbers().e
+        if exponent % 2 == 0 or not MIN_RSA_EXPONENT <= exponent < MAX_RSA_EXPONENT:
+            shown = exponent if exponent < MAX_RSA_EXPONENT else "a number of 256 bits or more"
+            raise ConfigError.of(
+                variable,
+                f"{path} is an RSA key with public exponent {shown}: expected an odd exponent "
+                f"from {MIN_RSA_EXPONENT} below 2^256, as every tool makes (with 1 the signature "
+                "is the padded message itself, which anyone can forge)",
+            )
     elif not _is_p256(key):
         raise ConfigError.of(
             variable,
@@ -97,14 +113,9 @@ def _is_p256(key: object) -> bool:
 
 
 def _read(variable: str, path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError.of(variable, f"no such file: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError.of(variable, f"is a folder, expected a PEM file: {path}") from None
-    except OSError as error:
-        raise ConfigError.of(variable, f"cannot read {path}: {error.strerror}") from None
+    # A link is followed (a Kubernetes secret is mounted as one); a pipe, a device or a huge
+    # file is refused without blocking or filling memory.
+    return files.read_file(path, variable, "a PEM file", limit=MAX_KEY_FILE_BYTES)
 
 
 def _pem_label(data: bytes) -> str | None:
@@ -161,6 +172,22 @@ def _probe(variable: str, path: Path, key: object) -> None:
         raise ConfigError.of(
             variable, f"{path} is damaged: its private and public parts do not match"
         ) from None
+    if signature == _padded(probe, key.key_size):
+        raise ConfigError.of(
+            variable, f"{path} signs by returning the padded message unchanged: no real signature"
+        )
+
+
+# EMSA-PKCS1-v1_5 (RFC 8017, 9.2): 00 01 FF..FF 00, the DigestInfo prefix of SHA-256, the hash.
+_SHA256_DIGEST_INFO = bytes.fromhex("3031300d060960864801650304020105000420")
+
+
+def _padded(message: bytes, key_size: int) -> bytes:
+    digest = hashes.Hash(hashes.SHA256())
+    digest.update(message)
+    body = _SHA256_DIGEST_INFO + digest.finalize()
+    length = (key_size + 7) // 8
+    return b"\x00\x01" + b"\xff" * (length - len(body) - 3) + b"\x00" + body
 
 
 def read_public_key(variable: str, path: Path) -> object:

@@ -16,12 +16,16 @@ from typing import TextIO
 
 import jwt
 
-from injector import clouds
+from injector import clouds, files
 from injector.clouds.rules import MALFORMED
 from injector.diagnostics import checks, issuer_checks, token_checks
 from injector.diagnostics.checks import Line
 from injector.diagnostics.fetch import Fetcher
 from injector.errors import ConfigError, InjectorError
+
+# Far above any token a cloud takes (AWS: 20,000 characters), so such a token is read and then
+# fails its rule, while a huge file is refused before it fills memory.
+MAX_TOKEN_FILE_BYTES = 1 << 20
 
 _COUNTS = {2: "both", 3: "all three", 4: "all four", 5: "all five"}
 
@@ -77,9 +81,11 @@ def read_token(argument: str | None, file: Path | None, stdin: TextIO) -> str:
         raise ConfigError.of("usage", "give the token as an argument or with --file, not both")
     if file is not None:
         try:
-            text = file.read_text(encoding="ascii", errors="replace")
-        except OSError as error:
-            raise ConfigError.of("--file", f"cannot read {file}: {error.strerror}") from None
+            data = files.read_file(file, "--file", "a token", limit=MAX_TOKEN_FILE_BYTES)
+        except ConfigError as error:
+            reason = error.problems[0].message
+            raise ConfigError.of("--file", f"cannot read the token file: {reason}") from None
+        text = data.decode("ascii", errors="replace")
         source = str(file)
     elif argument is not None and argument != "-":
         text, source = argument, "the argument"

@@ -15,6 +15,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from injector import files
 from injector.config import keys
 from injector.config.issuer_settings import ALGORITHM, KEY_ID, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 from injector.errors import ConfigError, InjectorError
@@ -41,10 +42,12 @@ def generate(kind: str, bits: int | None) -> keys.PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=size)
 
 
-def _create(path: Path, data: bytes, mode: int) -> None:
-    """Write a new file with `mode` (whatever the umask). Raises FileExistsError if it exists:
-    O_EXCL makes the check and the creation one step."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+def _create(folder: Path, name: str, data: bytes, mode: int) -> None:
+    """Write a new file `name` in `folder` with `mode` (whatever the umask). Raises
+    FileExistsError if it exists, a link included: O_EXCL makes the check and the creation one
+    step, and O_NOFOLLOW keeps a link from being followed."""
+    path = folder / name
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
@@ -56,13 +59,12 @@ def _create(path: Path, data: bytes, mode: int) -> None:
         raise
 
 
-def write(folder: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
-    """Write `private.pem` and `public.pem` into `folder` (made 0700 if new) and return their
-    paths. Raises InjectorError, writing nothing, if either exists or cannot be written."""
-    private_path, public_path = folder / PRIVATE_NAME, folder / PUBLIC_NAME
-    for path in (private_path, public_path):
-        if path.exists() or path.is_symlink():
-            raise InjectorError(f"{path} exists: refusing to overwrite a key (choose a new --out)")
+def write(out: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
+    """Write `private.pem` and `public.pem` into `out` and return their real paths. `out` is
+    made 0700 if new; an existing one must be the caller's, closed to others, and reached only
+    through folders nobody else can change (files.make_folder). Raises ConfigError (naming
+    --out) for such a folder, InjectorError, writing nothing, if either file exists or cannot
+    be written."""
     private_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -71,20 +73,31 @@ def write(folder: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    folder = files.make_folder(out, "--out")
+    private_path, public_path = folder.path / PRIVATE_NAME, folder.path / PUBLIC_NAME
     try:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _create(private_path, private_pem, 0o600)
+        for path in (private_path, public_path):
+            if path.exists() or path.is_symlink():
+                raise InjectorError(
+                    f"{path} exists: refusing to overwrite a key (choose a new --out)"
+                )
+        _create(folder.path, PRIVATE_NAME, private_pem, 0o600)
         try:
-            _create(public_path, public_pem, 0o644)
+            _create(folder.path, PUBLIC_NAME, public_pem, 0o644)
         except BaseException:
             private_path.unlink(missing_ok=True)
             raise
     except FileExistsError as error:
+        folder.remove_made()
         raise InjectorError(
             f"{error.filename} exists: refusing to overwrite a key (choose a new --out)"
         ) from None
     except OSError as error:
-        raise InjectorError(f"cannot write into {folder}: {error.strerror}") from None
+        folder.remove_made()
+        raise InjectorError(f"cannot write into {folder.path}: {error.strerror}") from None
+    except BaseException:
+        folder.remove_made()
+        raise
     return private_path, public_path
 
 
@@ -93,8 +106,8 @@ def command(out: Path, kind: str, bits: int | None) -> str:
     key = generate(kind, bits)
     private_path, public_path = write(out, key)
     settings = [
-        f"{PRIVATE_KEY_PATH}={private_path.absolute()}",
-        f"{PUBLIC_KEY_PATH}={public_path.absolute()}",
+        f"{PRIVATE_KEY_PATH}={private_path}",
+        f"{PUBLIC_KEY_PATH}={public_path}",
         # A kid of this key's own: Terrakube's default kid is the same in every installation,
         # and a rotation needs the new key under a new kid.
         f"{KEY_ID}={uuid.uuid4()}",

@@ -12,27 +12,31 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from injector import files
-from injector.errors import InjectorError
+from injector.errors import ConfigError, InjectorError
 
 FILE_MODE = 0o644
-FOLDER_MODE = 0o755
 
 
 def publish(folder: Path, bodies: Mapping[str, bytes]) -> list[Path]:
     """Write each body at its URL path under `folder` (`/.well-known/jwks` ->
-    `folder/.well-known/jwks`) and return the files written. Raises InjectorError if a file or
-    folder cannot be written."""
+    `folder/.well-known/jwks`) and return the files written. Every folder on the way must be
+    the caller's, not writable by others and not a link (files.make_folder, public). Raises
+    InjectorError if a file or folder cannot be used or written."""
     written = []
     try:
+        root = files.make_folder(folder, "DIR", public=True).path
         for url_path, body in bodies.items():
-            target = folder.joinpath(*url_path.strip("/").split("/"))
-            for parent in reversed(target.relative_to(folder).parents):
-                made = folder / parent
-                if not made.is_dir():
-                    made.mkdir(mode=FOLDER_MODE, parents=True)
-                    made.chmod(FOLDER_MODE)  # mkdir's mode passes through the umask
+            parts = url_path.strip("/").split("/")
+            where = root
+            for part in parts[:-1]:
+                # Links are not followed below DIR: each folder is opened as itself.
+                where = files.make_folder(where / part, "DIR", public=True, follow_up_to=where).path
+            target = where / parts[-1]
             files.write_atomically(target, body, mode=FILE_MODE)
             written.append(target)
+    except ConfigError as error:
+        problem = error.problems[0]
+        raise InjectorError(f"cannot publish into {folder}: {problem.message}") from None
     except OSError as error:
         where = error.filename or folder
         raise InjectorError(f"cannot publish into {where}: {error.strerror}") from None

@@ -9,6 +9,8 @@ Terrakube deletes after the job, and puts the exports in that file.
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -28,25 +30,57 @@ DEFAULT_ENV_FILE = ".terrakube_temp_env"
 DEFAULT_FOLDER = Path(".terraform", "injector")
 
 
-def merged_env_file(existing: str, lines: str) -> str:
+# Terrakube's loaders read the file line by line as Java does: a line ends at \n, \r or \r\n,
+# and nothing else (not \x1c, \x85 or U+2028, which Python's splitlines would also cut at).
+_LINE = re.compile(rb"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_ENV_FILE_WHAT = "Terrakube's env file (KEY=VALUE lines)"
+
+
+def env_file_lines(data: bytes) -> list[bytes]:
+    """The lines of `data`, each with its own line ending, split as Terrakube splits them."""
+    return _LINE.findall(data)
+
+
+def merged_env_file(existing: bytes, lines: bytes) -> bytes:
     """`existing` with `lines` (KEY=VALUE) added: earlier lines for the same keys (a previous
-    hook run) are dropped, everything else is kept as it was."""
-    keys = {line.split("=", 1)[0] for line in lines.splitlines()}
+    hook run) are dropped, every other byte is kept exactly as it was."""
+    keys = {line.rstrip(b"\r\n").split(b"=", 1)[0] for line in env_file_lines(lines)}
     kept = [
-        line for line in existing.splitlines(keepends=True) if line.split("=", 1)[0] not in keys
+        line
+        for line in env_file_lines(existing)
+        if line.rstrip(b"\r\n").split(b"=", 1)[0] not in keys
     ]
-    text = "".join(kept)
-    if text and not text.endswith("\n"):
-        text += "\n"
-    return text + lines
+    data = b"".join(kept)
+    if data and not data.endswith((b"\n", b"\r")):
+        data += b"\n"
+    return data + lines
 
 
 def _working_directory(env: Mapping[str, str]) -> Path:
     value = values.required(env, WORKING_DIRECTORY, "the job's working directory")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError.of(
+            WORKING_DIRECTORY,
+            f"{os.fsencode(value)!r} is not valid UTF-8: Terrakube's env file could not name the "
+            "files under it; expected a path that is text",
+        ) from None
     path = Path(value)
     if not path.is_dir():
         raise ConfigError.of(WORKING_DIRECTORY, f"{path} is not a folder")
     return path
+
+
+def _refuse_uncarried(option: str, folder: Path) -> None:
+    """The exports name files in `folder`: a path Terrakube's env file would cut is refused."""
+    bad = render.terrakube_unsafe(str(folder))
+    if bad:
+        raise ConfigError.of(
+            option,
+            f"{folder} contains {' and '.join(bad)}, which Terrakube's env file cannot carry in "
+            "the paths of the token files",
+        )
 
 
 def hook(
@@ -56,7 +90,11 @@ def hook(
     folder: Path | None = None,
     require: str | None = None,
 ) -> int:
-    """Mint, write the files, and merge the exports into Terrakube's env file."""
+    """Mint, write the files, and merge the exports into Terrakube's env file.
+
+    Every check on the env file (not a link, a regular file of the caller's, in a folder nobody
+    else can change, small enough) passes before any token is written; if a later step fails,
+    what this run wrote is removed."""
     working = _working_directory(env)
     env_file = Path(values.optional(env, ENV_FILE) or working / DEFAULT_ENV_FILE)
     _warn_about_terrakubes_own_switches(env)
@@ -69,8 +107,20 @@ def hook(
             env_file,
         )
         return 0
-    target = folder if folder is not None else working / DEFAULT_FOLDER
-    written = pipeline.write(prepared, target, lambda plan: render.terrakube(plan.exports))
+    env_target = files.check_file_path(env_file, ENV_FILE)
+    existing = files.read_file(env_target, ENV_FILE, _ENV_FILE_WHAT, follow=False, missing=b"")
+    if folder is None:
+        option, target = WORKING_DIRECTORY, files.real_path(working / DEFAULT_FOLDER, working)
+    else:
+        option, target = "--dir", files.real_path(folder)
+    _refuse_uncarried(option, target)
+    written = pipeline.write(
+        prepared,
+        target,
+        render.terrakube,
+        option=option,
+        follow_up_to=target.parent.parent if folder is None else None,
+    )
     exchanges = None
     try:
         lines = written.output
@@ -79,16 +129,16 @@ def hook(
             # it (the file is 0600, inside the working directory Terrakube deletes).
             exchanges = exchange.perform(written)
             lines = render.terrakube({**written.plan.exports, **exchange.environment(exchanges)})
-        existing = env_file.read_text() if env_file.exists() else ""
-        files.write_atomically(env_file, merged_env_file(existing, lines).encode())
-    except OSError as error:
+        files.write_atomically(env_target, merged_env_file(existing, lines.encode()))
+    except BaseException as error:
         exchange.undoing(written, exchanges)
-        raise InjectorError(f"cannot update {env_file} ({ENV_FILE}): {error.strerror}") from None
-    except BaseException:
-        exchange.undoing(written, exchanges)
+        if isinstance(error, OSError):
+            raise InjectorError(
+                f"cannot update {env_target} ({ENV_FILE}): {error.strerror}"
+            ) from None
         raise
     names = ", ".join(cloud.config.name for cloud in written.plan.clouds)
-    log.info("exports for %s added to %s", names, env_file)
+    log.info("exports for %s added to %s", names, env_target)
     return 0
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector import files
+from injector.errors import ConfigError
 from injector.job import minter, plan, preflight, settings, spelling
 from injector.job.minter import Minter
 from injector.job.plan import Plan
@@ -21,6 +22,9 @@ log = logging.getLogger("injector")
 class Prepared:
     settings: Settings
     minter: Minter
+    # What the settings were read from, so a refused export can be traced to its input.
+    env: Mapping[str, str] = field(default_factory=dict)
+    phase: str | None = None
 
 
 def prepare(
@@ -41,7 +45,12 @@ def prepare(
     if loaded is None:
         return None
     preflight.check(loaded)
-    return Prepared(settings=loaded, minter=minter.for_settings(loaded, dry_run=dry_run))
+    return Prepared(
+        settings=loaded,
+        minter=minter.for_settings(loaded, dry_run=dry_run),
+        env=dict(env),
+        phase=phase,
+    )
 
 
 def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:
@@ -56,34 +65,63 @@ class Written:
 
     plan: Plan
     output: str
-    created_folder: bool
+    folder: files.Folder
+
+    @property
+    def created_folder(self) -> bool:
+        return self.folder.created
 
     def remove(self) -> None:
-        """Remove the folder if it was made for this job, else just the files written."""
-        if self.created_folder:
-            files.remove_folder(self.plan.folder)
-        else:
-            for path in self.plan.files:
-                path.unlink(missing_ok=True)
+        """Remove the folder if it was made for this job (and the empty parents made for it),
+        else just the files written; then drop the folder's lock, if held."""
+        try:
+            if self.folder.created:
+                self.folder.remove_made()
+            else:
+                for path in self.plan.files:
+                    path.unlink(missing_ok=True)
+        finally:
+            self.folder.release()
+
+
+def _render(prepared: Prepared, minted: Plan, render: Callable[[Mapping[str, str]], str]) -> str:
+    try:
+        return render(minted.exports)
+    except ConfigError as error:
+        from injector.job import provenance  # only when a value was refused
+
+        raise provenance.traced(
+            error, minted.exports, prepared.env, prepared.phase, minted.folder, render
+        ) from None
 
 
 def write(
-    prepared: Prepared, folder: Path | None, render: Callable[[Plan], str] | None = None
+    prepared: Prepared,
+    folder: Path | None,
+    render: Callable[[Mapping[str, str]], str] | None = None,
+    *,
+    option: str = "--dir",
+    follow_up_to: Path | None = None,
+    hold: bool = False,
 ) -> Written:
-    """Mint into `folder` (a new private temporary one if None), `render` the result, then write
+    """Mint into `folder` (a new private temporary one if None), `render` the exports, then write
     the files. `render` runs first so that output it refuses leaves nothing written.
 
-    If anything fails, nothing is left behind: files written are removed, and so is a folder
-    made here.
+    The folder is locked while the files are written, so two jobs given one folder cannot
+    replace or delete each other's files; with `hold` the lock is kept until `remove`.
+    If anything fails, nothing is left behind: files written are removed, and so are folders
+    made here. `option` names the setting the folder came from in messages.
     """
-    target, created = files.make_folder(folder)
+    target = files.make_folder(folder, option, follow_up_to=follow_up_to, lock=True)
     try:
-        minted = mint(prepared, target)
-        output = render(minted) if render is not None else ""
+        minted = mint(prepared, target.path)
+        output = _render(prepared, minted, render) if render is not None else ""
         files.write_all(minted.files)
     except BaseException:
-        if created:
-            files.remove_folder(target)
+        target.remove_made()  # still holding the lock, so no other job is using it meanwhile
+        target.release()
         raise
-    log.info("wrote %s to %s", ", ".join(path.name for path in minted.files), target)
-    return Written(plan=minted, output=output, created_folder=created)
+    if not hold:
+        target.release()
+    log.info("wrote %s to %s", ", ".join(path.name for path in minted.files), target.path)
+    return Written(plan=minted, output=output, folder=target)

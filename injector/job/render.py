@@ -39,6 +39,11 @@ def as_json(exports: Mapping[str, str]) -> str:
     return json.dumps(dict(exports), indent=2) + "\n"
 
 
+def terrakube_unsafe(value: str) -> list[str]:
+    """What in `value` Terrakube's env file cannot carry ('=', line breaks), as labels."""
+    return [label for char, label in _TERRAKUBE_UNSAFE if char in value]
+
+
 def terrakube(exports: Mapping[str, str]) -> str:
     """`NAME=value` lines as Terrakube's executor loads them from its env file.
 
@@ -49,7 +54,7 @@ def terrakube(exports: Mapping[str, str]) -> str:
     """
     problems = Problems()
     for name, value in exports.items():
-        bad = [label for char, label in _TERRAKUBE_UNSAFE if char in value]
+        bad = terrakube_unsafe(value)
         if not value:
             bad.append("nothing (an empty value)")
         if bad:

@@ -8,6 +8,7 @@ not sent a second time (Terraform treats a second interrupt as "stop now, skip c
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import signal
@@ -124,7 +125,7 @@ def run(
     keeper: exchange.Keeper | None = None
     try:
         if prepared is not None:
-            written = pipeline.write(prepared, folder)
+            written = pipeline.write(prepared, folder, hold=True)
             exchanges = exchange.perform(written)
             keeper = exchange.Keeper(exchanges, prepared, written)
         else:
@@ -147,6 +148,11 @@ def run(
             raise CommandError(f"command not found: {command[0]}", 127) from None
         except PermissionError:
             raise CommandError(f"permission denied: {command[0]}", 126) from None
+        except OSError as error:
+            # ENOEXEC (a data file with the exec bit, a binary for another machine) and the
+            # like: found but not runnable, which a shell reports as 126.
+            reason = "not a program" if error.errno == errno.ENOEXEC else error.strerror
+            raise CommandError(f"cannot run {command[0]}: {reason}", 126) from None
         if prepared is not None and written is not None:
             caches = [
                 cache

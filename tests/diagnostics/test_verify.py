@@ -532,6 +532,10 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert "--file: cannot read" in missing.stderr
     cloud = run_injector("verify", "a.b.c", "--cloud", "oracle", env={})
     assert cloud.returncode == 2
-    empty = run_injector("verify", "--file", "/dev/null", env={})
+    (tmp_path / "empty.jwt").write_bytes(b"")
+    empty = run_injector("verify", "--file", str(tmp_path / "empty.jwt"), env={})
     assert empty.returncode == 2
     assert "no token" in empty.stderr
+    device = run_injector("verify", "--file", "/dev/null", env={})  # not a regular file
+    assert device.returncode == 2
+    assert "--file: cannot read the token file" in device.stderr

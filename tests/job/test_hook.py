@@ -113,11 +113,11 @@ def test_hook_with_nothing_enabled_changes_nothing(tmp_path: Path) -> None:
 
 
 def test_merged_env_file_keeps_foreign_lines_and_replaces_ours() -> None:
-    existing = "A=1\nAWS_ROLE_ARN=old\n\nB=x=y\n"
-    merged = merged_env_file(existing, "AWS_ROLE_ARN=new\n")
-    assert merged == "A=1\n\nB=x=y\nAWS_ROLE_ARN=new\n"
-    assert merged_env_file("", "K=v\n") == "K=v\n"
-    assert merged_env_file("A=1", "K=v\n") == "A=1\nK=v\n"
+    existing = b"A=1\nAWS_ROLE_ARN=old\n\nB=x=y\n"
+    merged = merged_env_file(existing, b"AWS_ROLE_ARN=new\n")
+    assert merged == b"A=1\n\nB=x=y\nAWS_ROLE_ARN=new\n"
+    assert merged_env_file(b"", b"K=v\n") == b"K=v\n"
+    assert merged_env_file(b"A=1", b"K=v\n") == b"A=1\nK=v\n"
 
 
 @pytest.mark.parametrize("loader", [terrakube_split, terrakube_first_equals])

@@ -206,18 +206,18 @@ def test_refresh_replaces_tokens_and_readers_never_see_a_bad_one(
     result = run_injector(
         "run",
         "--refresh-interval",
-        "0.3",
+        "1",  # the shortest interval `run` takes
         "--",
         sys.executable,
         "-c",
         READER,
         str(key_files.public),
-        "3",
+        "6",
         env=workspace,
     )
     assert result.returncode == 0, result.stderr
     outcome = json.loads(result.stdout)
-    # Two token files, each replaced every 0.3 s for 3 s: many distinct tokens, all good.
+    # Two token files, each replaced every second for 6 s: many distinct tokens, all good.
     assert outcome["distinct"] >= 8
     assert outcome["reads"] > outcome["distinct"]
 

@@ -1,0 +1,36 @@
+"""Folders and files, safe against a hostile neighbour: one private (or public) folder walk
+(`folders`) and one reader and atomic writer (`content`), used by every command."""
+
+from injector.files.content import (
+    FILE_MODE,
+    MAX_READ_BYTES,
+    read_file,
+    remove_folder,
+    write_all,
+    write_atomically,
+)
+from injector.files.folders import (
+    FOLDER_MODE,
+    PUBLIC_FOLDER_MODE,
+    Folder,
+    check_file_path,
+    check_folder,
+    make_folder,
+    real_path,
+)
+
+__all__ = [
+    "FILE_MODE",
+    "FOLDER_MODE",
+    "MAX_READ_BYTES",
+    "PUBLIC_FOLDER_MODE",
+    "Folder",
+    "check_file_path",
+    "check_folder",
+    "make_folder",
+    "read_file",
+    "real_path",
+    "remove_folder",
+    "write_all",
+    "write_atomically",
+]

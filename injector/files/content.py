@@ -1,0 +1,107 @@
+"""The files themselves: read only when regular and small, written atomically, removed."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from injector.errors import ConfigError, InjectorError
+
+FILE_MODE = 0o600
+MAX_READ_BYTES = 1 << 20  # far more than any key, token or env file; stops /dev/zero-like input
+
+
+def _refuse(option: str, message: str) -> ConfigError:
+    return ConfigError.of(option, message)
+
+
+def read_file(
+    path: Path,
+    variable: str,
+    what: str = "a file",
+    *,
+    follow: bool = True,
+    limit: int = MAX_READ_BYTES,
+    missing: bytes | None = None,
+) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes. A FIFO or device is refused without
+    blocking (opened O_NONBLOCK, then checked with fstat); `follow=False` refuses a link. A
+    missing file gives `missing` if given. Raises ConfigError naming `variable`."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        if missing is not None:
+            return missing
+        raise _refuse(variable, f"no such file: {path}") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP and not follow:
+            raise _refuse(
+                variable, f"{path} is a symbolic link: refusing to read through it"
+            ) from None
+        raise _refuse(variable, f"cannot read {path}: {error.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise _refuse(variable, f"is a folder, expected {what}: {path}")
+        if not stat.S_ISREG(info.st_mode):
+            raise _refuse(
+                variable, f"{path} is not a regular file (a pipe or device?): expected {what}"
+            )
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, limit + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise _refuse(variable, f"{path} is larger than {limit} bytes: expected {what}")
+        return b"".join(chunks)
+    except OSError as error:
+        raise _refuse(variable, f"cannot read {path}: {error.strerror}") from None
+    finally:
+        os.close(fd)
+
+
+def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write a temporary file beside `path`, then rename it over `path`: a reader sees the old
+    content or the new, never a half-written file. `mode` (0600 unless said) whatever the umask.
+    O_EXCL makes the temporary file new (never a link's target) and rename replaces a link at
+    `path` rather than writing through it.
+
+    No fsync: rename alone gives readers that guarantee, and a token file is worthless after a
+    crash of the machine anyway (the job dies with it), so durability would only cost time.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_all(files: Mapping[Path, bytes]) -> None:
+    """Write every file, or (on failure) none: the ones already written are removed."""
+    written: list[Path] = []
+    for path, data in files.items():
+        try:
+            write_atomically(path, data)
+        except OSError as error:
+            for done in written:
+                done.unlink(missing_ok=True)
+            raise InjectorError(f"cannot write {path}: {error.strerror}") from None
+        written.append(path)
+
+
+def remove_folder(path: Path) -> None:
+    import shutil  # here, not at the top: it loads bz2 and lzma, and the hot path rarely needs it
+
+    shutil.rmtree(path, ignore_errors=True)
