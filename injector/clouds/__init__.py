@@ -7,7 +7,7 @@ package reads the registry through `registered()` and `named()`, never a cloud b
 from __future__ import annotations
 
 from injector.clouds import aws, azure, gcp
-from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, TokenFileCache
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, ServedToken, TokenFileCache
 from injector.clouds.rules import CloudRules
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "CloudConfig",
     "CloudOutputs",
     "CloudRules",
+    "ServedToken",
     "TokenFileCache",
     "any_rules",
     "guess",

@@ -48,6 +48,20 @@ class TokenFileCache:
     seconds: int
 
 
+@dataclass(frozen=True)
+class ServedToken:
+    """How a cloud's SDKs pull a fresh token over HTTP from `injector run --token-endpoint`,
+    instead of reading a file once (azurerm) or to be told where to ask (GCP's url source).
+
+    `body` is the endpoint's answer for a token, in the shape the SDK parses; `outputs` turns
+    the cloud's usual outputs into those that point the SDK at `url` with `bearer`."""
+
+    body: Callable[[str], bytes]
+    outputs: Callable[[CloudConfig, CloudOutputs, Path, str, str], CloudOutputs]
+    # For README and logs: which variables or files point the SDK at the endpoint.
+    exported: str = ""
+
+
 # What a login check says: {"ok": True, "detail": ...} or {"ok": False, "code": ...,
 # "message": ...}; never a token.
 LoginOutcome = dict[str, object]
@@ -74,6 +88,9 @@ class Cloud:
     # Runs in a child process fed only the exports (and `login_passed_on`); imports the SDK.
     login: Callable[[], LoginOutcome] | None = None
     login_passed_on: tuple[str, ...] = ()
+    served_token: ServedToken | None = None  # None: its SDKs re-read the token file
+    # Advice for a configuration that passes validation but that a consumer will refuse.
+    advice: Callable[[CloudConfig], list[str]] | None = None
 
     def configure(self, env: Mapping[str, str]) -> CloudConfig | None:
         """The validated config, or None when the switch is unset or false. Raises ConfigError

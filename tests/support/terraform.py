@@ -131,15 +131,33 @@ class Workdir:
                 return Outcome(result.returncode, "".join(out), "".join(err))
         return Outcome(0, "".join(out), "".join(err))
 
-    def script(self, backend_config: Mapping[str, str], path: Path) -> Path:
-        """init and apply as one shell script, for a wrapper that runs a single command."""
-        lines = ["#!/bin/sh", "set -e"]
+    def script(
+        self, backend_config: Mapping[str, str], path: Path, checks: Sequence[str] = ()
+    ) -> Path:
+        """init and apply as one shell script, for a wrapper that runs a single command;
+        `checks` are shell tests on the environment it got, run first."""
+        lines = ["#!/bin/sh", "set -e", *checks]
         lines += [
             " ".join(_quote(part) for part in command) for command in self.commands(backend_config)
         ]
         path.write_text("\n".join(lines) + "\n")
         path.chmod(0o700)
         return path
+
+
+def run_wrapped(
+    wrapper: Sequence[str], script: Path, env: Mapping[str, str], timeout: float = 300
+) -> Outcome:
+    """`wrapper script` (e.g. `injector run -- script`) with exactly `env`."""
+    result = subprocess.run(
+        [*wrapper, str(script)],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Outcome(result.returncode, result.stdout, result.stderr)
 
 
 def _quote(part: str) -> str:
