@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, LoginOutcome
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import Problems
@@ -144,6 +144,18 @@ def _role(env: Mapping[str, str]) -> str:
     return values.matching(ROLE, values.required(env, ROLE, _ROLE_FORM), _ROLE_ARN, _ROLE_FORM)
 
 
+def advice(config: CloudConfig) -> list[str]:
+    """What the job will hit although the configuration is valid."""
+    assert isinstance(config, AwsConfig)  # noqa: S101 (the registry pairs them)
+    if config.region is None:
+        return [
+            f"neither {REGION} nor {DEFAULT_REGION} is set: Terraform's S3 backend and AWS "
+            f'provider refuse to start without a region ("Missing region value"); set {REGION} '
+            "in the workspace"
+        ]
+    return []
+
+
 def login() -> LoginOutcome:
     """Assume the role through boto3, as Terraform's AWS provider would, and ask STS who we
     are. Runs in a child process that has only the exports."""
@@ -192,6 +204,7 @@ CLOUD = Cloud(
     example=EXAMPLE,
     sdk="boto3",
     login=login,
+    advice=advice,
     # How to reach STS: endpoint overrides (tests, private endpoints), retries, its CA bundle.
     login_passed_on=(
         "AWS_CA_BUNDLE",

@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import files
+from injector import clouds, files
 from injector.config import keys
 from injector.config.keys import SigningKey
 from injector.job import plan, settings
@@ -34,6 +34,10 @@ def prepare(
     loaded = settings.load(env, require_key=not dry_run, phase=phase)
     if loaded is None:
         return None
+    for config in loaded.clouds:
+        advise = clouds.named(config.name).advice
+        for line in advise(config) if advise is not None else ():
+            log.warning("%s", line)
     if dry_run and loaded.issuer.private_key_path is None:
         key = keys.throwaway(loaded.issuer.key_id, loaded.issuer.algorithm)
     else:

@@ -4,6 +4,7 @@ and fail where AWS would refuse the token."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 import boto3
 import pytest
 
+from tests.conftest import run_injector
 from tests.standins.accounts import ROLE_ARN
 from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.support import terraform
@@ -120,3 +122,23 @@ def test_s3_backend_fails_on_a_refused_token(
     assert outcome.returncode != 0
     assert error in outcome.output, outcome.output
     assert "Apply complete" not in outcome.output
+
+
+def test_without_a_region_injector_warns_and_the_s3_backend_refuses_to_start(
+    workspace: dict[str, str], moto_endpoint: str, bucket: str, tmp_path: Path
+) -> None:
+    env = terraform.only(SWITCH, workspace)
+    del env["AWS_REGION"]
+    warned = run_injector("env", "--dir", str(tmp_path / "creds"), "--format", "json", env=env)
+    exports = json.loads(warned.stdout)
+
+    outcome = Workdir(tmp_path / "tf", "s3").run(
+        backend_config("no-region.tfstate"),
+        {**exports, **endpoints(moto_endpoint, moto_endpoint)},
+    )
+
+    assert warned.returncode == 0
+    assert "Missing region value" in warned.stderr
+    assert "AWS_REGION" in warned.stderr
+    assert outcome.returncode != 0
+    assert "Missing region value" in outcome.output
