@@ -77,6 +77,12 @@ def add_commands(commands: Commands, common: Parser) -> None:
         help="re-mint every SECONDS (default: half the token lifetime, sooner where an SDK "
         "caches the token file)",
     )
+    run.add_argument(
+        "--token-endpoint",
+        action="store_true",
+        help="serve fresh tokens to CMD on a loopback HTTP endpoint with a random bearer, for "
+        "SDKs that read a token file only once (see README: Long applies)",
+    )
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")
     run.set_defaults(handler=run_command)
 
@@ -207,6 +213,7 @@ def run_command(args: argparse.Namespace) -> int:
         folder=getattr(args, "dir", None),
         dropped=dropped,
         refresh_interval=args.refresh_interval,
+        token_endpoint=args.token_endpoint,
     )
 
 

@@ -14,6 +14,7 @@ from injector.clouds.base import (
     Exchanged,
     Finding,
     Lease,
+    ServedToken,
     TokenFileCache,
 )
 from injector.clouds.rules import CloudRules
@@ -27,6 +28,7 @@ __all__ = [
     "Exchanged",
     "Finding",
     "Lease",
+    "ServedToken",
     "TokenFileCache",
     "any_rules",
     "guess",

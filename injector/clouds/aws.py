@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from injector.clouds import aws_profiles, rules
-from injector.clouds.base import Cloud, CloudOutputs, Conflict, LoginOutcome
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, Conflict, LoginOutcome
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -244,6 +244,18 @@ def conflicts(env: Mapping[str, str]) -> list[Conflict]:
     return found
 
 
+def advice(config: CloudConfig) -> list[str]:
+    """What the job will hit although the configuration is valid."""
+    assert isinstance(config, AwsConfig)  # noqa: S101 (the registry pairs them)
+    if config.region is None:
+        return [
+            f"neither {REGION} nor {DEFAULT_REGION} is set: Terraform's S3 backend and AWS "
+            f'provider refuse to start without a region ("Missing region value"); set {REGION} '
+            "in the workspace"
+        ]
+    return []
+
+
 def login() -> LoginOutcome:
     """Assume the role through boto3, as Terraform's AWS provider would, and ask STS who we
     are. Runs in a child process that has only the exports."""
@@ -294,6 +306,7 @@ CLOUD = Cloud(
     sdk="boto3",
     login=login,
     variables=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, *STATIC_CREDENTIALS),
+    advice=advice,
     # How to reach STS: endpoint overrides (tests, private endpoints), retries, its CA bundle.
     login_passed_on=(
         "AWS_CA_BUNDLE",

@@ -3,6 +3,7 @@ WorkloadIdentityCredential (AZURE_*) and the azurerm provider (ARM_*) read."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -10,7 +11,14 @@ from pathlib import Path
 from typing import ClassVar
 
 from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome, TokenFileCache
+from injector.clouds.base import (
+    Cloud,
+    CloudConfig,
+    CloudOutputs,
+    LoginOutcome,
+    ServedToken,
+    TokenFileCache,
+)
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import Problems
@@ -22,6 +30,12 @@ TENANT_ID = "ARM_TENANT_ID"
 SUBSCRIPTION_ID = "ARM_SUBSCRIPTION_ID"
 AUDIENCE = "WORKLOAD_IDENTITY_AUDIENCE_AZURE"
 AUTHORITY_HOST = "AZURE_AUTHORITY_HOST"
+# GitHub Actions' OIDC token protocol, which go-azure-sdk (azurerm, azuread) speaks: a GET to
+# ARM_OIDC_REQUEST_URL (`audience` appended as a query parameter) with ARM_OIDC_REQUEST_TOKEN as
+# bearer, answered with {"value": <token>}.
+REQUEST_URL = "ARM_OIDC_REQUEST_URL"
+REQUEST_TOKEN = "ARM_OIDC_REQUEST_TOKEN"  # noqa: S105 (a variable name)
+TOKEN_FILE_PATH = "ARM_OIDC_TOKEN_FILE_PATH"  # noqa: S105 (a variable name)
 
 DEFAULT_AUDIENCE = "api://AzureADTokenExchange"
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com/"
@@ -98,7 +112,7 @@ class AzureConfig:
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         exports = {
             "ARM_USE_OIDC": "true",
-            "ARM_OIDC_TOKEN_FILE_PATH": str(token_file),
+            TOKEN_FILE_PATH: str(token_file),
             "ARM_CLIENT_ID": self.client_id,
             "ARM_TENANT_ID": self.tenant_id,
         }
@@ -113,6 +127,30 @@ class AzureConfig:
             }
         )
         return CloudOutputs(exports=exports)
+
+
+def _served_body(token: str) -> bytes:
+    return json.dumps({"value": token}).encode()
+
+
+def _served_outputs(
+    config: CloudConfig, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
+) -> CloudOutputs:
+    exports = dict(outputs.exports)
+    # Measured with Terraform 1.11.4's azurerm backend: with both set, the file wins and the
+    # URL gets no request; so the file goes, and azurerm asks the URL for every assertion.
+    # azure-identity reads only AZURE_FEDERATED_TOKEN_FILE, which the refresher keeps fresh.
+    del exports[TOKEN_FILE_PATH]
+    exports[REQUEST_URL] = url
+    exports[REQUEST_TOKEN] = bearer
+    return CloudOutputs(exports=exports, extra_files=dict(outputs.extra_files))
+
+
+SERVED_TOKEN = ServedToken(
+    body=_served_body,
+    outputs=_served_outputs,
+    exported=f"{REQUEST_URL} and {REQUEST_TOKEN}, instead of {TOKEN_FILE_PATH}",
+)
 
 
 def _guid(env: Mapping[str, str], name: str) -> str:
@@ -190,4 +228,5 @@ CLOUD = Cloud(
     sdk="azure-identity",
     login=login,
     variables=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE, AUTHORITY_HOST, *STATIC_CREDENTIALS),
+    served_token=SERVED_TOKEN,
 )

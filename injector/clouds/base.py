@@ -129,6 +129,20 @@ def _no_conflicts(_env: Mapping[str, str]) -> list[Conflict]:
     return []
 
 
+@dataclass(frozen=True)
+class ServedToken:
+    """How a cloud's SDKs pull a fresh token over HTTP from `injector run --token-endpoint`,
+    instead of reading a file once (azurerm) or to be told where to ask (GCP's url source).
+
+    `body` is the endpoint's answer for a token, in the shape the SDK parses; `outputs` turns
+    the cloud's usual outputs into those that point the SDK at `url` with `bearer`."""
+
+    body: Callable[[str], bytes]
+    outputs: Callable[[CloudConfig, CloudOutputs, Path, str, str], CloudOutputs]
+    # For README and logs: which variables or files point the SDK at the endpoint.
+    exported: str = ""
+
+
 # What a login check says: {"ok": True, "detail": ...} or {"ok": False, "code": ...,
 # "message": ...}; never a token.
 LoginOutcome = dict[str, object]
@@ -189,6 +203,9 @@ class Cloud:
     # probes `doctor` makes of the endpoint (`doctor --login` then tries the exchange).
     exchange: Exchange | None = None
     preflight: Callable[[CloudConfig], list[Finding]] | None = None
+    served_token: ServedToken | None = None  # None: its SDKs re-read the token file
+    # Advice for a configuration that passes validation but that a consumer will refuse.
+    advice: Callable[[CloudConfig], list[str]] | None = None
 
     def configure(self, env: Mapping[str, str]) -> CloudConfig | None:
         """The validated config, or None when the switch is unset or false. Raises ConfigError

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudOutputs, LoginOutcome
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, LoginOutcome, ServedToken
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -129,6 +129,16 @@ class GcpConfig:
         document["credential_source"] = {"file": str(token_file), "format": {"type": "text"}}
         return document
 
+    def credentials_from_url(self, token_file: Path, url: str, bearer: str) -> dict[str, object]:
+        """The credentials document with the token fetched from `url` at each exchange."""
+        document = self.credentials(token_file)
+        document["credential_source"] = {
+            "url": url,
+            "headers": {"Authorization": f"Bearer {bearer}"},
+            "format": {"type": "json", "subject_token_field_name": SERVED_FIELD},
+        }
+        return document
+
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         credentials_file = token_file.parent / CREDENTIALS_FILE
         exports = {
@@ -140,6 +150,34 @@ class GcpConfig:
             exports["GOOGLE_CLOUD_PROJECT"] = self.project
         content = json.dumps(self.credentials(token_file), indent=2).encode()
         return CloudOutputs(exports=exports, extra_files={credentials_file: content})
+
+
+# google-auth and Go's oauth2 (Terraform's google provider and gcs backend) read a `url`
+# credential source at each token exchange, as JSON with the token in this field.
+SERVED_FIELD = "value"
+
+
+def _served_body(token: str) -> bytes:
+    return json.dumps({SERVED_FIELD: token}).encode()
+
+
+def _served_outputs(
+    config: CloudConfig, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
+) -> CloudOutputs:
+    assert isinstance(config, GcpConfig)  # noqa: S101 (the registry pairs them)
+    credentials_file = token_file.parent / CREDENTIALS_FILE
+    document = config.credentials_from_url(token_file, url, bearer)
+    return CloudOutputs(
+        exports=dict(outputs.exports),
+        extra_files={credentials_file: json.dumps(document, indent=2).encode()},
+    )
+
+
+SERVED_TOKEN = ServedToken(
+    body=_served_body,
+    outputs=_served_outputs,
+    exported=f"{CREDENTIALS_FILE}'s credential_source.url (with its bearer header)",
+)
 
 
 def _provider(env: Mapping[str, str]) -> str:
@@ -219,4 +257,5 @@ CLOUD = Cloud(
     sdk="google-auth",
     login=login,
     variables=(AUDIENCE, PROJECT, CLOUD_PROJECT, STS_URL, IAM_URL, *STATIC_CREDENTIALS),
+    served_token=SERVED_TOKEN,
 )

@@ -16,6 +16,16 @@ log = logging.getLogger("injector")
 
 
 def check(settings: Settings) -> None:
+    """Refusals from each enabled cloud's rules (`_refusals`), then each cloud's own advice on
+    its configuration (a missing value a consumer needs, such as a region), as warnings."""
+    _refusals(settings)
+    for config in settings.clouds:
+        advise = clouds.named(config.name).advice
+        for line in advise(config) if advise is not None else ():
+            log.warning("%s", line)
+
+
+def _refusals(settings: Settings) -> None:
     """Raises ConfigError listing every certain refusal; logs a warning for each likely one.
     Through the signer the algorithm and the lifetime are the signer's, so nothing is checked.
     (A `sub` longer than a cloud keeps is refused with the job context, in job.settings.)"""

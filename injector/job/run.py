@@ -114,6 +114,7 @@ def run(
     folder: Path | None = None,
     dropped: Sequence[str] = (),
     refresh_interval: float | None = None,
+    token_endpoint: bool = False,
 ) -> int:
     """Run `command` and return its exit status. Files written for it are removed on every way
     out: normal exit, a crash of the command, a signal to injector, or an error here."""
@@ -123,6 +124,7 @@ def run(
     refresher: refresh.Refresher | None = None
     exchanges: exchange.Exchanges | None = None
     keeper: exchange.Keeper | None = None
+    endpoint = None
     try:
         if prepared is not None:
             written = pipeline.write(prepared, folder, hold=True)
@@ -136,6 +138,11 @@ def run(
             )
         exports = written.plan.exports if written is not None else {}
         exports = {**exports, **(exchange.environment(exchanges) if exchanges is not None else {})}
+        if token_endpoint and prepared is not None and written is not None:
+            from injector.job import token_endpoint as served  # HTTP server: only when asked
+
+            endpoint = served.serve(prepared, written.plan)
+            exports = endpoint.apply(exports)
         if dropped:
             log.warning(
                 "not passing %s to the command: they would win over the web identity enabled "
@@ -170,6 +177,8 @@ def run(
     except _Interrupted as interrupted:
         return 128 + interrupted.signum
     finally:
+        if endpoint is not None:
+            endpoint.stop()
         if refresher is not None:
             refresher.stop()
         if keeper is not None:

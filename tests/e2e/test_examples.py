@@ -26,6 +26,7 @@ import pytest
 import yaml
 from hcl2 import SerializationOptions
 
+from injector import DISTRIBUTION
 from injector.clouds import aws, azure, gcp
 from injector.job import phases
 from tests.conftest import ROOT, run_injector
@@ -679,9 +680,11 @@ def test_dockerfile_installs_into_opt_injector_and_links_the_console_script() ->
 
     # The wheel the COPY line picks up is the one `pip wheel .` builds from this project, and
     # it brings the console script the link points at.
-    distribution = importlib.metadata.distribution("injector")
+    distribution = importlib.metadata.distribution(DISTRIBUTION)
     copy = next(arguments for keyword, arguments in instructions if keyword == "COPY")
-    assert copy.split()[0] == f"dist/{distribution.metadata['Name']}-*.whl"
+    # A wheel's file name has the distribution's name with `-` written `_` (PEP 427).
+    wheel_name = distribution.metadata["Name"].replace("-", "_")
+    assert copy.split()[0] == f"dist/{wheel_name}-*.whl"
     scripts = {e.name: e.value for e in distribution.entry_points if e.group == "console_scripts"}
     assert scripts == {"injector": "injector.cli:main"}
 

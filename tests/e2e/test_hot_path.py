@@ -22,6 +22,9 @@ FORBIDDEN = (
     "urllib3",
     "urllib.request",
     "http.client",
+    "http.server",
+    # `run --token-endpoint` only: a loopback HTTP server.
+    "injector.job.token_endpoint",
     "ssl",
     "jwt",
     "joserfc",

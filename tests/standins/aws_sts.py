@@ -73,7 +73,16 @@ def invalid_token(message: str) -> StsError:
 class AwsStsStandIn:
     """Plain HTTP on 127.0.0.1, for boto3's `AWS_ENDPOINT_URL_STS`."""
 
-    def __init__(self, moto_endpoint: str, issuer_trust: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        moto_endpoint: str,
+        issuer_trust: ssl.SSLContext,
+        credential_seconds: int | None = None,
+    ) -> None:
+        """`credential_seconds`: if given, the role's credentials expire that many seconds
+        after they are issued (moto's expire after an hour), so that a client must assume
+        the role again, presenting its web identity token anew, during a long job."""
+        self._credential_seconds = credential_seconds
         self._moto = urlsplit(moto_endpoint)
         self.issuer_keys = oidc.IssuerKeys(issuer_trust)
         self._iam = boto3.client(
@@ -99,12 +108,25 @@ class AwsStsStandIn:
                     tags = self._check(form)
                 except StsError as error:
                     return error.response()
-                answer = self._forward(request)
+                answer = self._shortened(self._forward(request))
                 issued = re.search(rb"<AccessKeyId>([^<]+)</AccessKeyId>", answer.body)
                 if issued is not None:
                     self.principal_tags[issued.group(1).decode()] = tags
                 return answer
         return self._forward(request)
+
+    def _shortened(self, response: Response) -> Response:
+        if self._credential_seconds is None or response.status != 200:
+            return response
+        expires = time.strftime(
+            "%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + self._credential_seconds)
+        )
+        body = re.sub(
+            rb"<Expiration>[^<]*</Expiration>",
+            f"<Expiration>{expires}</Expiration>".encode(),
+            response.body,
+        )
+        return Response(response.status, body, response.content_type, response.headers)
 
     def _check(self, form: dict[str, str]) -> dict[str, str]:
         """Raise StsError unless AWS would accept the token for the role; return the session

@@ -87,8 +87,25 @@ class EntraStandIn:
     """Serves `https://127.0.0.1:<port>/<tenant>/...` for AZURE_AUTHORITY_HOST, plus
     `GET /subscriptions/<id>` standing in for management.azure.com."""
 
-    def __init__(self, tenant: Tenant, tls: ssl.SSLContext, issuer_trust: ssl.SSLContext) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        tls: ssl.SSLContext,
+        issuer_trust: ssl.SSLContext,
+        *,
+        resources: tuple[str, ...] = (MANAGEMENT,),
+        clock_skew_seconds: int = CLOCK_SKEW_SECONDS,
+        access_token_seconds: int = ACCESS_TOKEN_SECONDS,
+    ) -> None:
+        """`resources`: the resources an app may ask a token for (`<resource>/.default`).
+        `clock_skew_seconds`: how long past its `exp` an assertion is still taken; Entra's own
+        five minutes by default, 0 for a proof that must see the expiry when it happens.
+        `access_token_seconds`: the life of the access tokens issued; a few seconds makes a
+        client come back for a new one during a long job, presenting its assertion again."""
         self.tenant = tenant
+        self.resources = resources
+        self.clock_skew_seconds = clock_skew_seconds
+        self.access_token_seconds = access_token_seconds
         self.issuer_keys = oidc.IssuerKeys(issuer_trust)
         self._granted: dict[str, _Granted] = {}
         self._server = StandInServer(self._handle, tls)
@@ -161,14 +178,14 @@ class EntraStandIn:
         self._check_assertion(form["client_assertion"], credentials)
         access_token = secrets.token_urlsafe(32)
         self._granted[access_token] = _Granted(
-            self.tenant.tenant_id, client_id, resource, time.time() + ACCESS_TOKEN_SECONDS
+            self.tenant.tenant_id, client_id, resource, time.time() + self.access_token_seconds
         )
         return Response.json(
             200,
             {
                 "token_type": "Bearer",
-                "expires_in": ACCESS_TOKEN_SECONDS,
-                "ext_expires_in": ACCESS_TOKEN_SECONDS,
+                "expires_in": self.access_token_seconds,
+                "ext_expires_in": self.access_token_seconds,
                 "access_token": access_token,
             },
         )
@@ -176,7 +193,7 @@ class EntraStandIn:
     def _resource(self, scope: str) -> str:
         # Client credentials take one `<resource>/.default` scope.
         resource = scope.removesuffix("/.default").rstrip("/")
-        if scope.endswith("/.default") and resource == MANAGEMENT:
+        if scope.endswith("/.default") and resource in self.resources:
             return resource
         raise EntraError(
             400,
@@ -236,17 +253,12 @@ class EntraStandIn:
             ) from None
         self._check_times(token)
 
-    @staticmethod
-    def _check_times(token: oidc.Unverified) -> None:
+    def _check_times(self, token: oidc.Unverified) -> None:
         now = time.time()
+        skew = self.clock_skew_seconds
         expires = oidc.integer_claim(token, "exp")
         starts = oidc.integer_claim(token, "nbf") or oidc.integer_claim(token, "iat")
-        if (
-            expires is None
-            or starts is None
-            or expires <= now - CLOCK_SKEW_SECONDS
-            or starts > now + CLOCK_SKEW_SECONDS
-        ):
+        if expires is None or starts is None or expires <= now - skew or starts > now + skew:
             raise EntraError(
                 401,
                 "invalid_client",
@@ -255,6 +267,15 @@ class EntraStandIn:
                 f"{_iso(now)}, assertion valid from {_iso(starts or 0)}, expiry time of "
                 f"assertion {_iso(expires or 0)}.",
             )
+
+    def authorize(self, request: Request, resource: str) -> _Granted | None:
+        """The grant behind the bearer token of `request`, if Entra issued it for `resource`
+        and it has not expired: how another Azure API (tests/standins/azure_storage.py)
+        checks its caller."""
+        granted = self._granted.get(request.bearer() or "")
+        if granted is None or granted.resource != resource or granted.expires < time.time():
+            return None
+        return granted
 
     def _subscription(self, request: Request, subscription_id: str) -> Response:
         # Azure Resource Manager, Subscriptions - Get:

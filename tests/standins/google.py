@@ -121,7 +121,12 @@ class GoogleStandIn:
         project: str,
         tls: ssl.SSLContext,
         issuer_trust: ssl.SSLContext,
+        access_token_seconds: int = MAX_ACCESS_TOKEN_SECONDS,
     ) -> None:
+        """`access_token_seconds` caps the life of every access token issued (federated or
+        impersonated): a few seconds makes a client come back for a new one, as it must in a
+        long job."""
+        self._access_token_seconds = access_token_seconds
         self._providers = {provider.resource: provider for provider in providers}
         self._service_accounts = {account.email: account for account in service_accounts}
         self._project = project
@@ -187,7 +192,9 @@ class GoogleStandIn:
         token = self._check_subject_token(form.get("subject_token", ""), provider)
         subject = token.claims["sub"]
         now = time.time()
-        expires_in = min(FEDERATED_TOKEN_SECONDS, int(token.claims["exp"] - now))
+        expires_in = min(
+            FEDERATED_TOKEN_SECONDS, self._access_token_seconds, int(token.claims["exp"] - now)
+        )
         access_token = secrets.token_urlsafe(32)
         self._grants[access_token] = _Grant(
             provider.principal(subject), scopes, now + expires_in, federated=True
@@ -249,6 +256,17 @@ class GoogleStandIn:
         if expires - issued > MAX_TOKEN_LIFETIME_SECONDS:
             raise invalid_grant("The ID Token lifetime (exp - iat) exceeds 24 hours.")
 
+    def authorize(self, request: Request, scopes: tuple[str, ...]) -> str:
+        """The principal whose unexpired access token `request` bears, if it was granted one
+        of `scopes`: how another Google API (tests/standins/gcs.py) checks its caller. Raises
+        ApiError (401 or 403) otherwise."""
+        grant = self._grant_for(request)
+        if not set(grant.scopes) & set(scopes):
+            raise ApiError(
+                403, "PERMISSION_DENIED", "Request had insufficient authentication scopes."
+            )
+        return grant.principal
+
     def _grant_for(self, request: Request) -> _Grant:
         grant = self._grants.get(request.bearer() or "")
         if grant is None or grant.expires < time.time():
@@ -287,7 +305,7 @@ class GoogleStandIn:
         seconds = int(lifetime.removesuffix("s")) if lifetime.removesuffix("s").isdigit() else -1
         if not 0 < seconds <= MAX_ACCESS_TOKEN_SECONDS:
             raise ApiError(400, "INVALID_ARGUMENT", f"Invalid lifetime {lifetime!r}.")
-        expires = time.time() + seconds
+        expires = time.time() + min(seconds, self._access_token_seconds)
         access_token = secrets.token_urlsafe(32)
         self._grants[access_token] = _Grant(email, tuple(scopes), expires, federated=False)
         expire_time = datetime.fromtimestamp(expires, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

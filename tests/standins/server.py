@@ -25,8 +25,11 @@ class Request:
         self.path = parts.path
         self.query = {name: values[0] for name, values in parse_qs(parts.query).items()}
         self.headers = handler.headers
-        length = int(handler.headers.get("Content-Length") or 0)
-        self.body = handler.rfile.read(length) if length else b""
+        if handler.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.body = _read_chunked(handler)  # Go streams uploads of unknown length
+        else:
+            length = int(handler.headers.get("Content-Length") or 0)
+            self.body = handler.rfile.read(length) if length else b""
 
     def form(self) -> dict[str, str]:
         """The body as an `application/x-www-form-urlencoded` form (last value wins)."""
@@ -41,6 +44,19 @@ class Request:
         value = self.headers.get("Authorization", "")
         scheme, _, credentials = value.partition(" ")
         return credentials.strip() if scheme.lower() == "bearer" and credentials else None
+
+
+def _read_chunked(handler: BaseHTTPRequestHandler) -> bytes:
+    """A `Transfer-Encoding: chunked` body (RFC 9112 §7.1), trailers dropped."""
+    body = bytearray()
+    while True:
+        size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+        if size == 0:
+            while handler.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass
+            return bytes(body)
+        body += handler.rfile.read(size)
+        handler.rfile.readline()  # the CRLF after each chunk
 
 
 class Response:
@@ -139,13 +155,23 @@ def _handler_class(handle: Handle, seen: list[str]) -> type[BaseHTTPRequestHandl
             for name, value in response.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(response.body)
+            if method != "HEAD":  # HEAD: the headers of a GET, and no body
+                self.wfile.write(response.body)
 
         def do_GET(self) -> None:
             self._serve("GET")
 
         def do_POST(self) -> None:
             self._serve("POST")
+
+        def do_PUT(self) -> None:
+            self._serve("PUT")
+
+        def do_DELETE(self) -> None:
+            self._serve("DELETE")
+
+        def do_HEAD(self) -> None:
+            self._serve("HEAD")
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # `seen` keeps what matters; stderr stays free of noise
