@@ -21,6 +21,7 @@ from pathlib import Path
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 StartTimeReader = Callable[[int], "int | None"]
+GroupsReader = Callable[[int], "frozenset[int]"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,32 @@ def start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
         return int(fields[19])
     except (IndexError, ValueError):
         return None
+
+
+def groups(pid: int, proc: Path = Path("/proc")) -> frozenset[int]:
+    """The supplementary groups of process `pid` (the `Groups:` line of /proc/<pid>/status);
+    empty if the process cannot be seen. SO_PEERCRED gives only the effective gid, so these are
+    read from /proc, and so only between the two start-time reads of the pid-reuse guard: if the
+    pid changed hands meanwhile, the answer is refused whatever the groups said."""
+    try:
+        descriptor = os.open(f"{proc}/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return frozenset()
+    try:
+        status = b""
+        while chunk := os.read(descriptor, 65536):  # a status is a few kB; Groups: can be long
+            status += chunk
+    except OSError:
+        return frozenset()
+    finally:
+        os.close(descriptor)
+    for line in status.splitlines():
+        if line.startswith(b"Groups:"):
+            try:
+                return frozenset(int(group) for group in line[7:].split())
+            except ValueError:
+                return frozenset()
+    return frozenset()
 
 
 def credentials(connection: socket.socket) -> tuple[int, int, int]:

@@ -164,4 +164,3 @@ def test_through_the_signer_the_job_loads_no_cryptography(
     assert offending == []
     # Measured slow to load (`make bench`) and not needed to mint through the signer.
     assert [m for m in SLOW_STDLIB if m in loaded and args[:1] == ["env"]] == []
-

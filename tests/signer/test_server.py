@@ -4,8 +4,10 @@ over the socket: allowed, refused, unreachable, concurrent, stopped, audited."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -418,3 +420,44 @@ def test_a_caller_that_sends_nothing_is_cut_off_and_audited(
     (line,) = signer.audit()
     assert line["decision"] == "internal" and line["reason"] == "reading the request: timed out"
     assert line["pid"] == os.getpid()
+
+
+def test_a_group_entry_allows_a_caller_by_its_supplementary_group(
+    custody: Custody, scratch: Path
+) -> None:
+    """`group = "users"` (gid 100): nobody (primary group nogroup) is allowed only while 100
+    is among its supplementary groups, which the kernel's SO_PEERCRED does not carry."""
+    users = grp.getgrnam("users").gr_gid
+    assert users not in (NOBODY, pwd.getpwuid(NOBODY).pw_gid)
+    signer = _start(
+        custody,
+        scratch,
+        '[[allow]]\ngroup = "users"\nsubjects = ["organization:simple:workspace:*"]\n',
+    )
+    try:
+        member = support.job_as(
+            NOBODY,
+            ["env", "--dir", str(scratch / "job/member")],
+            job_env(signer.socket),
+            groups=[27, users],
+        )
+        outsider = support.job_as(
+            NOBODY,
+            ["env", "--dir", str(scratch / "job/outsider")],
+            job_env(signer.socket),
+            groups=[27],
+        )
+    finally:
+        assert signer.stop() == 0
+    assert member.returncode == 0, member.stderr
+    token = (scratch / "job/member/aws.jwt").read_text()
+    verify(token, custody.jwks, audience="aws.workload.identity", issuer=support.ISSUER)
+    assert outsider.returncode == 2
+    assert f"uid {NOBODY} (gid {NOBODY}, groups 27) may not mint sub {SUBJECT!r}" in (
+        outsider.stderr
+    )
+    assert not (scratch / "job/outsider").exists()
+    allowed, refused = signer.audit()
+    assert allowed["decision"] == "allow" and allowed["groups"] == [27, users]
+    assert allowed["uid"] == NOBODY and allowed["gid"] == NOBODY
+    assert refused["decision"] == "refuse" and refused["groups"] == [27]
