@@ -9,7 +9,6 @@ import logging
 import math
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -118,7 +117,12 @@ def dry_run(args: argparse.Namespace) -> int:
         )
         return 0
     chosen = getattr(args, "dir", None)
-    folder = chosen.absolute() if chosen else Path(tempfile.gettempdir(), "injector-XXXXXXXX")
+    if chosen:
+        folder = chosen.absolute()
+    else:
+        import tempfile  # here: the dry run's only use of it, and it is slow to load
+
+        folder = Path(tempfile.gettempdir(), "injector-XXXXXXXX")
     now = int(time.time())
     plan = pipeline.mint(prepared, folder, now)
     sys.stdout.write(report.dry_run(prepared.settings, prepared.minter.description, plan, now))

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from injector.clouds.base import REQUIRE
 from injector.config.job_context import OPTIONS as JOB_OPTIONS
@@ -17,7 +19,32 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 _JOB_DESTS = {variable: option[2:].replace("-", "_") for variable, option in JOB_OPTIONS.items()}
 
 
+def _terminal_columns() -> int:
+    """shutil.get_terminal_size().columns ($COLUMNS, else the terminal's, else 80), without
+    shutil: argparse imports it to size its help, and it loads bz2 and lzma, which cost every
+    `injector env` more time than its signing (`make bench`)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_terminal_columns() - 2)  # the 2 argparse takes off
+
+
 class Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # type: ignore[override]
         # Usage errors are configuration errors: same exit code, same place for the message.
         raise ConfigError.of("usage", f"{message} (see injector --help)")

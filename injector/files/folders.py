@@ -14,7 +14,6 @@ import errno
 import fcntl
 import os
 import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -244,6 +243,8 @@ def make_folder(
     system's temporary folder. With `lock`, the folder is held with an exclusive lock until
     released. Links are followed only in `follow_up_to` (default: the parent of `path`)."""
     if path is None:
+        import tempfile  # here: it loads shutil, random and more, which the hot path never needs
+
         made = Path(tempfile.mkdtemp(prefix="injector-"))
         try:
             folder = _open(real_path(made), "TMPDIR", create=False, public=False, keep_open=lock)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import secrets
+import os
 import shlex
 from collections.abc import Callable, Mapping
 
@@ -72,7 +72,8 @@ def github(exports: Mapping[str, str]) -> str:
     lines = []
     for name, value in exports.items():
         if "\n" in value or "\r" in value:
-            delimiter = f"INJECTOR_EOF_{secrets.token_hex(8)}"
+            # os.urandom is what secrets.token_hex reads; `secrets` itself loads hashlib and hmac.
+            delimiter = f"INJECTOR_EOF_{os.urandom(8).hex()}"
             lines.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
         else:
             lines.append(f"{name}={value}\n")

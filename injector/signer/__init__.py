@@ -6,7 +6,9 @@ socket, for callers the kernel identifies and a policy allows.
 - `policy`: who may mint which `sub` and `aud` (TOML, default deny);
 - `peer`: the caller's uid/gid/pid from SO_PEERCRED, with a pid-reuse guard;
 - `backend`: the signing backends (a PEM key file today; the seam for a key kept elsewhere);
-- `server`: the process itself, its audit lines and its shutdown.
+- `service`: one decision: the request checked, the policy asked, the tokens signed, the audit line;
+- `connections`: the event loop that serves every connection from one thread;
+- `server`: the process itself: settings, the socket, signals and shutdown.
 """
 
-__all__ = ["backend", "client", "peer", "policy", "protocol", "server"]
+__all__ = ["backend", "client", "connections", "peer", "policy", "protocol", "server", "service"]

@@ -11,6 +11,7 @@ answer is refused.
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
 from collections.abc import Callable
@@ -20,6 +21,7 @@ from pathlib import Path
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 StartTimeReader = Callable[[int], "int | None"]
+GroupsReader = Callable[[int], "frozenset[int]"]
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,51 @@ class PeerChanged(Exception):
 
 def start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
     """The start time of process `pid`, or None if there is no such process to be seen."""
+    # os.open/os.read rather than Path.read_text: this runs twice per request, and the text
+    # layer (codec lookup, buffering) cost more than the read itself.
     try:
-        stat = (proc / str(pid) / "stat").read_text()
+        descriptor = os.open(f"{proc}/{pid}/stat", os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        stat = os.read(descriptor, 4096)  # the command name is at most 16 bytes: one read
+    except OSError:
+        return None
+    finally:
+        os.close(descriptor)
     # The command name (field 2) is in parentheses and may hold blanks or ')': split after the
     # last ')'. What follows starts at field 3, so the start time (field 22) is index 19.
-    fields = stat[stat.rfind(")") + 2 :].split()
+    fields = stat[stat.rfind(b")") + 2 :].split()
     try:
         return int(fields[19])
     except (IndexError, ValueError):
         return None
+
+
+def groups(pid: int, proc: Path = Path("/proc")) -> frozenset[int]:
+    """The supplementary groups of process `pid` (the `Groups:` line of /proc/<pid>/status);
+    empty if the process cannot be seen. SO_PEERCRED gives only the effective gid, so these are
+    read from /proc, and so only between the two start-time reads of the pid-reuse guard: if the
+    pid changed hands meanwhile, the answer is refused whatever the groups said."""
+    try:
+        descriptor = os.open(f"{proc}/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return frozenset()
+    try:
+        status = b""
+        while chunk := os.read(descriptor, 65536):  # a status is a few kB; Groups: can be long
+            status += chunk
+    except OSError:
+        return frozenset()
+    finally:
+        os.close(descriptor)
+    for line in status.splitlines():
+        if line.startswith(b"Groups:"):
+            try:
+                return frozenset(int(group) for group in line[7:].split())
+            except ValueError:
+                return frozenset()
+    return frozenset()
 
 
 def credentials(connection: socket.socket) -> tuple[int, int, int]:

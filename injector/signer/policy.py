@@ -7,7 +7,8 @@
     max_ttl_minutes = 15                               # optional cap below the signer's TTL
 
 An entry names its callers by uid/user and/or gid/group (all given must match the caller's
-kernel credentials; gid is the caller's effective group, not its supplementary ones). For each
+kernel credentials; a gid/group matches the caller's effective group or any of its
+supplementary groups, read from /proc under the pid-reuse guard). For each
 audience of a request, the first entry that matches the caller, the `sub` and that audience
 decides; a request any of whose audiences no entry allows is refused whole.
 """
@@ -44,10 +45,12 @@ class Entry:
     audiences: tuple[str, ...] | None
     max_ttl_minutes: int | None
 
-    def allows(self, uid: int, gid: int, subject: str, audience: str) -> bool:
+    def allows(
+        self, uid: int, gid: int, subject: str, audience: str, groups: frozenset[int] = frozenset()
+    ) -> bool:
         return (
             (self.uid is None or self.uid == uid)
-            and (self.gid is None or self.gid == gid)
+            and (self.gid is None or self.gid == gid or self.gid in groups)
             and any(fnmatch.fnmatchcase(subject, glob) for glob in self.subjects)
             and (
                 self.audiences is None
@@ -61,10 +64,18 @@ class Policy:
     entries: tuple[Entry, ...]
     source: str  # the file, or what stands in for one
 
-    def decide(self, uid: int, gid: int, subject: str, audience: str) -> Entry | None:
-        """The first entry that allows this caller this `sub` and `aud`; None: refused."""
+    @property
+    def names_groups(self) -> bool:
+        """Whether any entry names a group: only then are a caller's groups worth reading."""
+        return any(entry.gid is not None for entry in self.entries)
+
+    def decide(
+        self, uid: int, gid: int, subject: str, audience: str, groups: frozenset[int] = frozenset()
+    ) -> Entry | None:
+        """The first entry that allows this caller (effective `gid`, supplementary `groups`)
+        this `sub` and `aud`; None: refused."""
         for entry in self.entries:
-            if entry.allows(uid, gid, subject, audience):
+            if entry.allows(uid, gid, subject, audience, groups):
                 return entry
         return None
 

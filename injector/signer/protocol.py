@@ -99,11 +99,16 @@ def read_message(connection: socket.socket, limit: int) -> dict[str, object]:
         size += len(chunk)
         if size > limit:
             raise ProtocolError(f"message over {limit} bytes")
-        if chunk.endswith(b"\n") or b"\n" in chunk:
+        if b"\n" in chunk:
             break
-    if not chunks:
+    return decode(b"".join(chunks))
+
+
+def decode(data: bytes) -> dict[str, object]:
+    """The one JSON object in `data`, everything the peer sent (ended by a newline or not).
+    Raises NoMessage for nothing at all, ProtocolError for anything but one JSON object."""
+    if not data:
         raise NoMessage("nothing sent")
-    data = b"".join(chunks)
     line, _, rest = data.partition(b"\n")
     if rest.strip():
         raise ProtocolError("more than one message on the connection")

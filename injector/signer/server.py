@@ -3,21 +3,18 @@
 Everything is loaded and checked before the socket exists (a bad setting or policy is exit 2
 and nothing listens). The socket is made with the mode asked (default 0660: owner and group)
 and, if asked, handed to a group, so that only the job's users can connect; the kernel then
-names each caller. Each connection is served in its own thread. SIGTERM (and SIGINT) stop the
-accepting, let the requests in flight finish, remove the socket and exit 0.
+names each caller. One event loop serves every connection (see `connections`). SIGTERM (and
+SIGINT) stop the accepting, let the requests in flight finish, remove the socket and exit 0.
 """
 
 from __future__ import annotations
 
-import contextlib
 import grp
 import logging
 import os
 import signal
 import socket
-import socketserver
 import stat
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +23,13 @@ from types import FrameType
 from injector.config import issuer_settings
 from injector.config.issuer_settings import MAX_SOCKET_PATH_BYTES
 from injector.errors import ConfigError, InjectorError, Problems
-from injector.signer import peer, policy, protocol
+from injector.signer import connections, policy
 from injector.signer.backend import KeyFileBackend
 from injector.signer.service import Service
 
 log = logging.getLogger("injector")
 
 DEFAULT_MODE = 0o660
-# A caller that connects and sends nothing must not hold a thread for long.
-REQUEST_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -103,45 +98,6 @@ def load(
     return Service(issuer=issuer, backend=backend, policy=chosen), listening
 
 
-class _Handler(socketserver.BaseRequestHandler):
-    server: _Server
-
-    def handle(self) -> None:
-        connection: socket.socket = self.request
-        connection.settimeout(REQUEST_TIMEOUT_SECONDS)
-        service = self.server.service
-        caller = peer.identify(connection, service.read_start)
-        try:
-            document: dict[str, object] | None = protocol.read_message(
-                connection, protocol.MAX_REQUEST_BYTES
-            )
-        except protocol.NoMessage:
-            return  # a probe of whether the signer listens: no request, no decision
-        except protocol.ProtocolError:
-            document = None
-        except OSError as error:
-            service.failure(caller, f"reading the request: {error.strerror or error}")
-            return
-        try:
-            answer = service.answer(caller, document)
-        except Exception as error:  # a signing failure must not take the signer down
-            log.debug("internal error", exc_info=True)
-            service.failure(caller, f"{type(error).__name__}: {error}")
-            answer = protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
-        with contextlib.suppress(OSError):  # the caller left: nothing to tell it
-            connection.sendall(answer)
-
-
-class _Server(socketserver.ThreadingUnixStreamServer):
-    daemon_threads = False  # server_close() waits for the requests in flight
-    block_on_close = True
-    request_queue_size = socket.SOMAXCONN
-
-    def __init__(self, listening: Listening, service: Service) -> None:
-        super().__init__(str(listening.path), _Handler, bind_and_activate=False)
-        self.service = service
-
-
 def _clear_stale(path: Path) -> None:
     """Remove a socket left by a signer that is gone; refuse one that still answers."""
     if not path.exists():
@@ -155,40 +111,44 @@ def _clear_stale(path: Path) -> None:
     raise InjectorError(f"--socket: another process listens on {path}")
 
 
-def _bind(server: _Server, listening: Listening) -> None:
+def _listen(listening: Listening) -> socket.socket:
     _clear_stale(listening.path)
-    # Made owner-only, then opened to the mode asked once the group is right: never, even for
-    # a moment, wider than asked.
-    previous = os.umask(0o177)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        server.server_bind()
-    finally:
-        os.umask(previous)
-    if listening.gid is not None:
-        os.chown(listening.path, -1, listening.gid)
-    listening.path.chmod(listening.mode)
-    server.server_activate()
-
-
-def serve(service: Service, listening: Listening, stop: threading.Event | None = None) -> int:
-    """Serve until SIGTERM or SIGINT (or `stop` is set); 0 once the requests in flight are done."""
-    stop = stop or threading.Event()
-    server = _Server(listening, service)
-    try:
-        _bind(server, listening)
+        # Made owner-only, then opened to the mode asked once the group is right: never, even
+        # for a moment, wider than asked.
+        previous = os.umask(0o177)
+        try:
+            listener.bind(str(listening.path))
+        finally:
+            os.umask(previous)
+        if listening.gid is not None:
+            os.chown(listening.path, -1, listening.gid)
+        listening.path.chmod(listening.mode)
+        listener.listen(socket.SOMAXCONN)
     except OSError as error:
-        server.server_close()
+        listener.close()
         raise InjectorError(
             f"--socket: cannot listen on {listening.path}: {error.strerror}"
         ) from None
+    return listener
+
+
+def serve(service: Service, listening: Listening) -> int:
+    """Serve until SIGTERM or SIGINT; 0 once the requests in flight are done."""
+    loop = connections.Loop(_listen(listening), service)
+    # The handler only flags the stop; the wake-up byte (set_wakeup_fd) gets the loop out of
+    # its wait at once.
+    wake_reader, wake_writer = socket.socketpair()
+    wake_writer.setblocking(False)
+    loop.wake_on(wake_reader)
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: finishing the requests in flight", signum)
-        stop.set()
+        loop.stop()
 
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    accepting = threading.Thread(target=server.serve_forever, name="signer-accept", daemon=True)
-    accepting.start()
+    previous_wakeup = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
     log.info(
         "signer listening on unix:%s (mode %04o), signing with %s for %s, policy %s",
         listening.path,
@@ -198,12 +158,12 @@ def serve(service: Service, listening: Listening, stop: threading.Event | None =
         service.policy.source,
     )
     try:
-        while not stop.wait(0.5):
-            pass
+        loop.run()
     finally:
-        server.shutdown()  # no new connection is accepted
-        server.server_close()  # joins the threads still answering
         listening.path.unlink(missing_ok=True)
+        signal.set_wakeup_fd(previous_wakeup)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        wake_reader.close()
+        wake_writer.close()
     return 0

@@ -21,7 +21,7 @@ from injector.errors import ConfigError
 from injector.job import phases, tokens
 from injector.signer import peer, protocol
 from injector.signer.backend import SigningBackend
-from injector.signer.peer import Peer, PeerChanged, StartTimeReader
+from injector.signer.peer import GroupsReader, Peer, PeerChanged, StartTimeReader
 from injector.signer.policy import Policy
 from injector.signer.protocol import TokenRequest
 
@@ -48,6 +48,10 @@ class _Refused(Exception):
     pass
 
 
+def _listed(groups: frozenset[int]) -> str:
+    return f", groups {', '.join(map(str, sorted(groups)))}" if groups else ""
+
+
 @dataclass
 class Service:
     issuer: IssuerSettings
@@ -56,6 +60,7 @@ class Service:
     audit: Audit = field(default_factory=Audit)
     clock: Callable[[], float] = time.time
     read_start: StartTimeReader = peer.start_time
+    read_groups: GroupsReader = peer.groups
 
     def answer(self, caller: Peer, document: dict[str, object] | None) -> bytes:
         """The answer to send `caller`; `document` None: the request could not be read."""
@@ -73,8 +78,13 @@ class Service:
         except ConfigError as error:
             return self._deny(record, protocol.INVALID, str(error), error)
         record.update(sub=request.job.subject, aud=list(request.audiences))
+        # Read after the caller's first start-time read and before the second (check_unchanged
+        # below): a pid reused in between cannot lend its groups to an allowed answer.
+        groups = self.read_groups(caller.pid) if self.policy.names_groups else frozenset()
+        if groups:
+            record["groups"] = sorted(groups)
         try:
-            ttl = self._allowed_ttl(caller, request)
+            ttl = self._allowed_ttl(caller, request, groups)
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
         compact, claims = self._mint(request, int(now), ttl)
@@ -92,19 +102,22 @@ class Service:
         self.audit.write(record)
         return protocol.allowed(compact)
 
-    def _allowed_ttl(self, caller: Peer, request: TokenRequest) -> int:
+    def _allowed_ttl(self, caller: Peer, request: TokenRequest, groups: frozenset[int]) -> int:
         """The lifetime in minutes: the signer's, capped by the deciding entries. _Refused."""
         ttl = self.issuer.ttl_minutes
         refused = []
         for audience in request.audiences:
-            entry = self.policy.decide(caller.uid, caller.gid, request.job.subject, audience)
+            entry = self.policy.decide(
+                caller.uid, caller.gid, request.job.subject, audience, groups
+            )
             if entry is None:
                 refused.append(audience)
             elif entry.max_ttl_minutes is not None:
                 ttl = min(ttl, entry.max_ttl_minutes)
         if refused:
             raise _Refused(
-                f"uid {caller.uid} (gid {caller.gid}) may not mint sub {request.job.subject!r} "
+                f"uid {caller.uid} (gid {caller.gid}{_listed(groups)}) may not mint sub "
+                f"{request.job.subject!r} "
                 f"for aud {', '.join(repr(a) for a in refused)}: no [[allow]] entry of "
                 f"{self.policy.source} allows it"
             )

@@ -5,6 +5,7 @@ google-auth. Each misconfiguration is produced on purpose and must be named by t
 
 from __future__ import annotations
 
+import os
 import shutil
 import ssl
 from collections.abc import Mapping
@@ -329,3 +330,57 @@ def test_bad_ca_bundle_is_a_usage_error(healthy: dict[str, str], tmp_path: Path)
     result = run_injector("doctor", "--ca-bundle", str(tmp_path / "absent.pem"), env=healthy)
     assert result.returncode == 2
     assert "--ca-bundle: cannot load CA certificates" in result.stderr
+
+
+# --- through the signer ---------------------------------------------------------------------
+
+
+def test_doctor_through_a_real_signer_and_with_the_signer_down(
+    healthy: dict[str, str], tmp_path: Path
+) -> None:
+    """The job holds no key: doctor asks the signer for the tokens once, then checks the issuer
+    they name and each token as `verify` does; with the signer gone, one FAIL naming the socket."""
+    from tests.support import signer as support
+
+    issuer = {k: v for k, v in healthy.items() if k.startswith("DynamicCredential")}
+    job = {k: v for k, v in healthy.items() if not k.startswith("DynamicCredential")}
+    socket_path = tmp_path / "signer.sock"
+    job["DynamicCredentialSigner"] = f"unix:{socket_path}"
+    signer_env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **issuer}  # the issuer's kid
+    with support.running_signer(signer_env, socket_path) as signer:
+        diagnosed = doctor(job)
+    assert diagnosed.returncode == 0, diagnosed.stdout
+    assert diagnosed.failed() == []
+    status, detail = diagnosed.only("signer")
+    assert status == "ok"
+    assert detail.startswith(
+        f"unix:{socket_path} minted 3 token(s): iss {healthy['DynamicCredentialHostname']}"
+    )
+    # No key in the job: the key's own checks are not doctor's to make here.
+    assert not {"private-key", "key-permissions", "public-key"} & diagnosed.rules("ok")
+    for rule in ("settings", "ttl.aws", "ttl.azure", "ttl.gcp", "tls", "discovery", "jwks"):
+        assert diagnosed.only(rule)[0] == "ok", (rule, diagnosed.stdout)
+    for cloud in ("aws", "azure", "gcp"):
+        for rule in ("alg", "kid", "signature", "exp", "iat", "aud", "sub"):
+            assert diagnosed.only(f"{cloud}.{rule}")[0] == "ok", diagnosed.stdout
+    audit = signer.audit()
+    assert [line["decision"] for line in audit] == ["allow"]  # asked once, for the three
+    assert len(audit[0]["aud"]) == 3
+
+    # A signer whose kid the issuer does not publish: each token's kid line says so.
+    renamed = {**signer_env, "DynamicCredentialId": "unpublished-kid"}
+    with support.running_signer(renamed, socket_path):
+        unpublished = doctor(job)
+    assert unpublished.returncode == 1
+    assert {rule for rule, _ in unpublished.failed()} == {"aws.kid", "azure.kid", "gcp.kid"}
+
+    down = doctor(job)
+    assert down.returncode == 1
+    assert down.failed() == [
+        (
+            "signer",
+            f"DynamicCredentialSigner: cannot reach the signer at unix:{socket_path}: "
+            "No such file or directory",
+        )
+    ]
+    assert not any(rule.startswith(("aws.", "tls", "discovery")) for _, rule, _ in down.lines)

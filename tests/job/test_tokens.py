@@ -83,6 +83,7 @@ def test_jti_is_a_fresh_uuid_each_time() -> None:
     for jti in jtis:
         assert isinstance(jti, str)
         assert str(uuid.UUID(jti)) == jti
+        assert uuid.UUID(jti).version == 4 and uuid.UUID(jti).variant == uuid.RFC_4122
 
 
 def test_mint_header_and_signature(signing_key: keys.SigningKey, key_files: KeyFiles) -> None:

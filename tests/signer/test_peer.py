@@ -39,6 +39,17 @@ def test_start_time_of_a_real_process_is_stable() -> None:
     assert peer.start_time(os.getpid()) == mine
 
 
+def test_supplementary_groups_come_from_the_status_groups_line(tmp_path: Path) -> None:
+    (tmp_path / "4242").mkdir()
+    (tmp_path / "4242" / "status").write_text(
+        "Name:\tterraform\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
+        "FDSize:\t64\nGroups:\t27 100 4242 \nNStgid:\t4242\n"
+    )
+    assert peer.groups(4242, tmp_path) == {27, 100, 4242}
+    assert peer.groups(4243, tmp_path) == frozenset()  # no such process: no groups
+    assert peer.groups(os.getpid()) == set(os.getgroups())
+
+
 def test_the_kernel_names_the_peer() -> None:
     left, right = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     with left, right:

@@ -48,6 +48,11 @@ max_ttl_minutes = 5
     assert loaded.decide(65534, 1000, SUB, "api://AzureADTokenExchange") is None
     assert loaded.decide(1000, 1000, SUB, "aws.workload.identity") is None
     assert loaded.decide(65534, 65534, "organization:other:workspace:x", "aws") is None
+    # A group entry matches a supplementary group as well as the effective one.
+    assert loaded.names_groups
+    grouped = loaded.decide(1000, 1000, SUB, "api://AzureADTokenExchange", frozenset({65534}))
+    assert grouped is not None and grouped.number == 3
+    assert loaded.decide(1000, 1000, SUB, "api://AzureADTokenExchange", frozenset({27})) is None
 
 
 def test_every_problem_is_named_at_once(tmp_path: Path) -> None:

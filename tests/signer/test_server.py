@@ -4,8 +4,10 @@ over the socket: allowed, refused, unreachable, concurrent, stopped, audited."""
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -371,3 +373,94 @@ def test_boto3_logs_in_with_a_signer_minted_token(
     assert login["method"] == "assume-role-with-web-identity"
     assert login["arn"].endswith(f"assumed-role/{ROLE_NAME}/terrakube-simple-simple-cli-1")
     assert os.environ.get("AWS_ACCESS_KEY_ID") is None
+
+
+def test_oversized_trickled_and_probing_connections_on_one_loop(
+    custody: Custody, scratch: Path
+) -> None:
+    """One event loop serves every connection: a caller trickling its request byte by byte
+    does not hold up another, an oversized request is answered `invalid`, and a probe (connect,
+    close) is no decision."""
+    signer = _start(custody, scratch)
+    request = protocol.TokenRequest(
+        job=job_context.from_env(EXAMPLE_ENV), audiences=("aws.workload.identity",)
+    )
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
+            slow.connect(str(signer.socket))
+            slow.sendall(request.encoded()[:10])
+            assert len(client.request(signer.socket, request)) == 1  # answered meanwhile
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as big:
+                big.connect(str(signer.socket))
+                big.sendall(b"{" + b" " * protocol.MAX_REQUEST_BYTES + b"}\n")
+                oversized = protocol.read_message(big, protocol.MAX_ANSWER_BYTES)
+            assert support.connects(signer.socket)  # a probe
+            for byte in request.encoded()[10:]:
+                slow.send(bytes([byte]))
+            trickled = protocol.read_message(slow, protocol.MAX_ANSWER_BYTES)
+    finally:
+        assert signer.stop() == 0
+    assert oversized["ok"] is False and oversized["error"] == "invalid"
+    assert trickled["ok"] is True
+    verify(
+        trickled["tokens"][0], custody.jwks, audience="aws.workload.identity", issuer=support.ISSUER
+    )
+    assert [line["decision"] for line in signer.audit()] == ["allow", "invalid", "allow"]
+
+
+def test_a_caller_that_sends_nothing_is_cut_off_and_audited(
+    custody: Custody, scratch: Path
+) -> None:
+    signer = _start(custody, scratch)
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as silent:
+            silent.connect(str(signer.socket))
+            silent.sendall(b'{"version"')
+            silent.settimeout(30)
+            assert silent.recv(100) == b""  # closed by the signer, no answer
+    finally:
+        assert signer.stop() == 0
+    (line,) = signer.audit()
+    assert line["decision"] == "internal" and line["reason"] == "reading the request: timed out"
+    assert line["pid"] == os.getpid()
+
+
+def test_a_group_entry_allows_a_caller_by_its_supplementary_group(
+    custody: Custody, scratch: Path
+) -> None:
+    """`group = "users"` (gid 100): nobody (primary group nogroup) is allowed only while 100
+    is among its supplementary groups, which the kernel's SO_PEERCRED does not carry."""
+    users = grp.getgrnam("users").gr_gid
+    assert users not in (NOBODY, pwd.getpwuid(NOBODY).pw_gid)
+    signer = _start(
+        custody,
+        scratch,
+        '[[allow]]\ngroup = "users"\nsubjects = ["organization:simple:workspace:*"]\n',
+    )
+    try:
+        member = support.job_as(
+            NOBODY,
+            ["env", "--dir", str(scratch / "job/member")],
+            job_env(signer.socket),
+            groups=[27, users],
+        )
+        outsider = support.job_as(
+            NOBODY,
+            ["env", "--dir", str(scratch / "job/outsider")],
+            job_env(signer.socket),
+            groups=[27],
+        )
+    finally:
+        assert signer.stop() == 0
+    assert member.returncode == 0, member.stderr
+    token = (scratch / "job/member/aws.jwt").read_text()
+    verify(token, custody.jwks, audience="aws.workload.identity", issuer=support.ISSUER)
+    assert outsider.returncode == 2
+    assert f"uid {NOBODY} (gid {NOBODY}, groups 27) may not mint sub {SUBJECT!r}" in (
+        outsider.stderr
+    )
+    assert not (scratch / "job/outsider").exists()
+    allowed, refused = signer.audit()
+    assert allowed["decision"] == "allow" and allowed["groups"] == [27, users]
+    assert allowed["uid"] == NOBODY and allowed["gid"] == NOBODY
+    assert refused["decision"] == "refuse" and refused["groups"] == [27]

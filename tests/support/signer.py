@@ -134,9 +134,9 @@ def running_signer(env: Mapping[str, str], socket_path: Path, *args: str) -> Ite
         signer.stop()
 
 
-def as_user(uid: int) -> None:
-    """preexec_fn: drop every group and become `uid` (its own gid too)."""
-    os.setgroups([])
+def as_user(uid: int, groups: Sequence[int] = ()) -> None:
+    """preexec_fn: become `uid` (its own gid too), with only `groups` as supplementary groups."""
+    os.setgroups(list(groups))
     os.setgid(uid)
     os.setuid(uid)
 
@@ -149,13 +149,14 @@ def job_as(
     cwd: Path | None = None,
     python: str = SYSTEM_PYTHON,
     timeout: float = 60,
+    groups: Sequence[int] = (),
 ) -> subprocess.CompletedProcess[str]:
     """`python -m injector ARGS` as `uid`, with Debian's Python (no venv, no cryptography)."""
     return subprocess.run(
         [python, "-m", "injector", *args],
         env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT), **env},
         cwd=cwd or "/",
-        preexec_fn=(lambda: as_user(uid)) if uid != os.getuid() else None,
+        preexec_fn=(lambda: as_user(uid, groups)) if uid != os.getuid() else None,
         capture_output=True,
         text=True,
         timeout=timeout,

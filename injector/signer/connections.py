@@ -1,0 +1,231 @@
+"""The signer's connections: one thread and one event loop (epoll through `selectors`) for all.
+
+Measured (`make bench`, py-spy on the signer): with a thread per connection, starting the
+thread and handing the GIL back and forth cost more than signing itself, and signing holds the
+GIL anyway. So every connection is a non-blocking socket in one loop, and a request is answered
+inline as soon as its last byte is in: identify the caller at accept (SO_PEERCRED and the
+pid's start time), read, decide, sign, check the pid again, audit, send. A client has usually
+sent its request by the time it is accepted, so most are answered without ever being
+registered with the selector.
+
+Each connection has REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte (a caller
+that connects and trickles bytes cannot hold a slot for long). On stop, the listening socket is
+closed first and the loop runs until the connections already accepted are answered or expired.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import errno
+import logging
+import selectors
+import socket
+import time
+from dataclasses import dataclass, field
+
+from injector.signer import peer, protocol
+from injector.signer.peer import Peer
+from injector.signer.service import Service
+
+log = logging.getLogger("injector")
+
+REQUEST_TIMEOUT_SECONDS = 5.0
+# Connections taken off the backlog per wake-up, so that answering stays interleaved with
+# accepting under a burst.
+ACCEPT_BATCH = 64
+# When the process is out of file descriptors: pause accepting this long, instead of spinning.
+ACCEPT_PAUSE_SECONDS = 0.1
+_RECEIVE_BYTES = 65536
+
+
+@dataclass(eq=False)
+class _Connection:
+    sock: socket.socket
+    caller: Peer
+    deadline: float
+    received: list[bytes] = field(default_factory=list)
+    size: int = 0
+    outgoing: memoryview | None = None  # the answer's unsent rest
+    watched: bool = False  # registered with the selector
+    closed: bool = False
+
+
+class Loop:
+    """Accepts on `listener` and answers with `service` until `stop()` and drained."""
+
+    def __init__(self, listener: socket.socket, service: Service) -> None:
+        listener.setblocking(False)
+        self._listener: socket.socket | None = listener
+        self._service = service
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(listener, selectors.EVENT_READ, None)
+        self._open: collections.deque[_Connection] = collections.deque()  # in deadline order
+        self._paused_until = 0.0  # while out of descriptors: not listening for connections
+        self._stopping = False
+
+    def wake_on(self, reader: socket.socket) -> None:
+        """Wake the loop when `reader` becomes readable (a signal's wake-up byte)."""
+        reader.setblocking(False)
+        self._selector.register(reader, selectors.EVENT_READ, reader)
+
+    def stop(self) -> None:
+        """Accept no more; the loop ends once the open connections are answered or expired."""
+        self._stopping = True
+
+    def run(self) -> None:
+        try:
+            while True:
+                if self._stopping and self._listener is not None:
+                    self._close_listener()
+                if self._paused_until and self._paused_until <= time.monotonic():
+                    self._paused_until = 0.0
+                    if self._listener is not None:
+                        self._selector.register(self._listener, selectors.EVENT_READ, None)
+                self._expire(time.monotonic())
+                if self._stopping and not self._open:
+                    return
+                for key, events in self._selector.select(self._timeout()):
+                    self._on_event(key.data, events)
+        finally:
+            for connection in self._open:
+                self._close(connection)
+            if self._listener is not None:
+                self._close_listener()
+            self._selector.close()
+
+    def _timeout(self) -> float:
+        now = time.monotonic()
+        waits = [0.5]
+        if self._open:
+            waits.append(self._open[0].deadline - now)
+        if self._paused_until > now:
+            waits.append(self._paused_until - now)
+        return max(0.0, min(waits))
+
+    def _on_event(self, data: object, events: int) -> None:
+        if data is None:
+            self._accept()
+        elif isinstance(data, _Connection):
+            if events & selectors.EVENT_READ:
+                self._receive(data)
+            if events & selectors.EVENT_WRITE and not data.closed:
+                self._send(data)
+        elif isinstance(data, socket.socket):  # the wake-up socket: drain it
+            with contextlib.suppress(OSError):
+                while data.recv(4096):
+                    pass
+
+    def _close_listener(self) -> None:
+        assert self._listener is not None  # noqa: S101
+        if not self._paused_until:
+            self._selector.unregister(self._listener)
+        self._listener.close()
+        self._listener = None
+
+    def _accept(self) -> None:
+        if self._listener is None:
+            return
+        for _ in range(ACCEPT_BATCH):
+            try:
+                sock, _address = self._listener.accept()
+            except BlockingIOError:
+                return
+            except OSError as error:
+                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    log.warning("cannot accept a connection: %s; pausing", error.strerror)
+                    self._selector.unregister(self._listener)
+                    self._paused_until = time.monotonic() + ACCEPT_PAUSE_SECONDS
+                    return
+                if error.errno == errno.ECONNABORTED:
+                    continue
+                raise
+            sock.setblocking(False)
+            connection = _Connection(
+                sock,
+                peer.identify(sock, self._service.read_start),
+                time.monotonic() + REQUEST_TIMEOUT_SECONDS,
+            )
+            self._open.append(connection)
+            self._receive(connection)  # the request is usually there already
+
+    def _receive(self, connection: _Connection) -> None:
+        while True:
+            try:
+                chunk = connection.sock.recv(_RECEIVE_BYTES)
+            except BlockingIOError:
+                self._watch(connection, selectors.EVENT_READ)
+                return
+            except OSError as error:
+                self._service.failure(
+                    connection.caller, f"reading the request: {error.strerror or error}"
+                )
+                self._close(connection)
+                return
+            if chunk:
+                connection.received.append(chunk)
+                connection.size += len(chunk)
+            if connection.size > protocol.MAX_REQUEST_BYTES:
+                self._answer(connection, None)
+                return
+            if not chunk or b"\n" in chunk:
+                break
+        data = b"".join(connection.received)
+        connection.received.clear()
+        try:
+            document: dict[str, object] | None = protocol.decode(data)
+        except protocol.NoMessage:
+            self._close(connection)  # a probe of whether the signer listens: no decision
+            return
+        except protocol.ProtocolError:
+            document = None
+        self._answer(connection, document)
+
+    def _answer(self, connection: _Connection, document: dict[str, object] | None) -> None:
+        try:
+            answer = self._service.answer(connection.caller, document)
+        except Exception as error:  # a signing failure must not take the signer down
+            log.debug("internal error", exc_info=True)
+            self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
+            answer = protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
+        connection.outgoing = memoryview(answer)
+        self._send(connection)
+
+    def _send(self, connection: _Connection) -> None:
+        assert connection.outgoing is not None  # noqa: S101
+        try:
+            while connection.outgoing:
+                sent = connection.sock.send(connection.outgoing)
+                connection.outgoing = connection.outgoing[sent:]
+        except BlockingIOError:
+            self._watch(connection, selectors.EVENT_WRITE)
+            return
+        except OSError:
+            pass  # the caller left: nothing to tell it (the decision is audited)
+        self._close(connection)
+
+    def _watch(self, connection: _Connection, event: int) -> None:
+        # Known rather than tried: the selector's KeyError formats the socket's repr, which
+        # costs two system calls (getsockname, getpeername).
+        if connection.watched:
+            self._selector.modify(connection.sock, event, connection)
+        else:
+            self._selector.register(connection.sock, event, connection)
+            connection.watched = True
+
+    def _close(self, connection: _Connection) -> None:
+        if connection.closed:
+            return
+        connection.closed = True
+        if connection.watched:
+            self._selector.unregister(connection.sock)
+        connection.sock.close()
+
+    def _expire(self, now: float) -> None:
+        """Drop the answered connections from the front, and close those out of time."""
+        while self._open and (self._open[0].closed or self._open[0].deadline <= now):
+            connection = self._open.popleft()
+            if not connection.closed:
+                if connection.outgoing is None:
+                    self._service.failure(connection.caller, "reading the request: timed out")
+                self._close(connection)
