@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from injector import clouds
 from injector.clouds.rules import ISSUER, CloudRules
-from injector.diagnostics import checks, fetch
+from injector.diagnostics import checks, fetch, tls_chain
 from injector.diagnostics.checks import Line
 from injector.diagnostics.fetch import FetchError
 
@@ -37,7 +37,7 @@ def check(
     if parts.port is not None and port_advice:
         lines.append(checks.warn("issuer.port", f"{issuer} has a port: {port_advice[0]}"))
     try:
-        chain = fetch.chain(issuer, trusted)
+        chain = tls_chain.chain(issuer, trusted)
     except FetchError as error:
         if error.kind == "tls":
             lines.append(
@@ -60,7 +60,7 @@ def check(
         else:
             lines[0] = checks.fail("issuer", f"{issuer} is unreachable: {error.reason}", code)
         return lines
-    path = " <- ".join(fetch.subject(certificate) for certificate in chain.verified)
+    path = " <- ".join(tls_chain.subject(certificate) for certificate in chain.verified)
     lines.append(checks.ok("tls", f"{chain.host} verifies (trusting {trusted.source}): {path}"))
     lines += _expiry(chain.leaf)
     top = chain.top_intermediate
@@ -69,23 +69,28 @@ def check(
             lines.append(
                 checks.ok(
                     f"thumbprint.{cloud.name}",
-                    f"{fetch.thumbprint(top)}  {fetch.subject(top)}: {cloud.rules.thumbprint}",
+                    f"{_named(top)}: {cloud.rules.thumbprint}",
                 )
             )
     lines.append(
         checks.ok(
             "thumbprint.leaf",
-            f"{fetch.thumbprint(chain.leaf)}  {fetch.subject(chain.leaf)}: the server's own "
+            f"{_named(chain.leaf)}: the server's own "
             "certificate (changes at every renewal: not for ThumbprintList)",
         )
     )
     lines.append(
         checks.ok(
             "thumbprint.root",
-            f"{fetch.thumbprint(chain.root)}  {fetch.subject(chain.root)}: the root CA",
+            f"{_named(chain.root)}: the root CA",
         )
     )
     return lines
+
+
+def _named(certificate: Any) -> str:
+    """`<SHA-1 thumbprint>  <subject>`, as doctor's thumbprint lines show a certificate."""
+    return f"{tls_chain.thumbprint(certificate)}  {tls_chain.subject(certificate)}"
 
 
 def chain_host(url: str) -> str:

@@ -97,7 +97,7 @@ def undoing(written: Written, exchanges: Exchanges | None) -> None:
 
 
 def may_print_secrets(stream: TextIO) -> bool:
-    """Whether `env` may print a secret export (VAULT_TOKEN) on `stream`: only into a regular
+    """Whether `env` may print a secret export (a login's token) on `stream`: only into a regular
     file (`>> "$GITHUB_ENV"`, `> job.env`). A terminal is read over shoulders and kept in
     scroll-back; a pipe is how CI runners capture a step's output into its log; neither can be
     told from a pipe into `eval`. Elsewhere the token file is the way to the token."""
@@ -126,7 +126,8 @@ class Keeper:
     """While `run`'s command runs: renews each lease at half its TTL; when a renewal falls
     short (the maximum TTL nears, or it cannot be renewed), logs in afresh with a newly minted
     token and writes the new credential over the old file. The command's environment cannot
-    change, so its VAULT_TOKEN still ends at the maximum TTL: readers of the token file go on.
+    change, so the secret export it holds still ends at the maximum TTL: readers of the token
+    file go on.
     """
 
     def __init__(

@@ -125,7 +125,7 @@ def hook(
     try:
         lines = written.output
         if exchange.needed(written):
-            # Terrakube loads the env file into terraform's environment: VAULT_TOKEN goes in
+            # Terrakube loads the env file into terraform's environment: the secret exports go in
             # it (the file is 0600, inside the working directory Terrakube deletes).
             exchanges = exchange.perform(written)
             lines = render.terrakube({**written.plan.exports, **exchange.environment(exchanges)})

@@ -67,7 +67,7 @@ def traced(
     render: Renderer,
 ) -> ConfigError:
     """`error` (from rendering `built`) with each problem about an export put under the input
-    variables it came from: `organizationName: goes into AWS_ROLE_SESSION_NAME: ...`."""
+    variables it came from: `organizationName: goes into <EXPORT>: ...`."""
     problems = []
     for problem in error.problems:
         sources = (

@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from injector.diagnostics import fetch, login
+from injector.diagnostics import fetch, login, tls_chain
 from tests.conftest import KeyFiles, free_port, run_injector
 from tests.standins.accounts import ROLE_NAME, SERVICE_ACCOUNT
 from tests.standins.server import Response, StandInServer
@@ -140,13 +140,14 @@ def test_the_aws_thumbprint_is_the_top_intermediate_ca(test_tls: TestTls) -> Non
     server = StandInServer(lambda request: Response(200, b"{}", "application/json"), context)
     server.start()
     try:
-        chain = fetch.chain(server.url, fetch.Trust(test_tls.client_context(), "the test CA"))
+        chain = tls_chain.chain(server.url, fetch.Trust(test_tls.client_context(), "the test CA"))
     finally:
         server.stop()
     assert len(chain.served) == 2
     assert len(chain.verified) == 3
     sent_last = x509.load_pem_x509_certificate(intermediate.cert_pem.bytes())
-    assert fetch.thumbprint(chain.top_intermediate) == sent_last.fingerprint(hashes.SHA1()).hex()  # noqa: S303
+    sent_thumbprint = sent_last.fingerprint(hashes.SHA1()).hex()  # noqa: S303
+    assert tls_chain.thumbprint(chain.top_intermediate) == sent_thumbprint
     assert (
         chain.root.subject == x509.load_pem_x509_certificate(test_tls.ca.cert_pem.bytes()).subject
     )

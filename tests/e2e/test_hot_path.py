@@ -35,6 +35,7 @@ FORBIDDEN = (
     "asyncio",
     # The issuer side and the diagnostics load only for their own commands.
     "injector.issuer.server",
+    "injector.issuer.app",
     "injector.issuer.discovery",
     "injector.issuer.keygen",
     "injector.issuer.publish",

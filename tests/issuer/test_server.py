@@ -16,9 +16,8 @@ import pytest
 import trustme
 
 from injector.config import issuer_settings
-from injector.issuer import discovery, keygen
-from injector.issuer import server as server_module
-from injector.issuer.server import DocumentApp
+from injector.issuer import app, discovery, keygen
+from injector.issuer.app import DocumentApp
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 from tests.support import issuers
@@ -382,7 +381,7 @@ def test_routes_follow_the_issuer_path(keys_dir: Path) -> None:
         issuer_settings.HOSTNAME: "https://auth.example.com/tenant",
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / "rsa/private.pem"),
     }
-    routes = server_module.routes(discovery.from_env(env))
+    routes = app.routes(discovery.from_env(env))
     assert sorted(routes) == [
         "/tenant/.well-known/jwks",
         "/tenant/.well-known/openid-configuration",
