@@ -244,3 +244,40 @@ def test_kubernetes_readme_lists_the_files_and_commands() -> None:
             assert shlex.split(line)[0] == "kubectl"
             assert line.strip() in readme.replace("\\\n    ", "")
     assert ROOT.joinpath("README.md").read_text().count("examples/kubernetes") >= 1
+
+
+# -- README statements ---------------------------------------------------------------------------
+
+
+def test_readme_claim_table_is_in_the_tokens_order(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.conftest import run_injector
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### The token", 1)[1].split("\n\n", 3)[2]
+    listed = [
+        name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])
+    ]
+    env = {
+        **workspace,
+        "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
+    }
+    result = run_injector("env", "--format", "json", "--dir", str(tmp_path / "out"), env=env)
+    assert result.returncode == 0, result.stderr
+    token = Path(json.loads(result.stdout)["AWS_WEB_IDENTITY_TOKEN_FILE"]).read_text()
+    import base64
+
+    body = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert listed == list(claims)
+
+
+def test_readme_rotation_starts_from_the_setup_folder() -> None:
+    readme = (ROOT / "README.md").read_text()
+    setup = readme.split("## Stand up the issuer", 1)[1].split("### Static hosting", 1)[0]
+    rotation = readme.split("### Rotating the signing key", 1)[1].split("\n## ", 1)[0]
+    assert "injector keygen --out /etc/injector/keys " in setup
+    assert "DynamicCredentialId" in setup
+    assert "OLD_KID=/etc/injector/keys/public.pem" in rotation
