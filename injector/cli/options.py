@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from injector.clouds.base import REQUIRE
+from injector.config import ci
 from injector.config.job_context import OPTIONS as JOB_OPTIONS
 from injector.errors import ConfigError
 from injector.job.phases import PHASES
@@ -77,6 +78,12 @@ def job_options(logging: Parser) -> Parser:
         metavar="CLOUD,...",
         help=f"exit 2 unless each of these clouds is enabled (default: ${REQUIRE})",
     )
+    common.add_argument(
+        "--ci",
+        choices=ci.NAMES,
+        help=f"take the job context the environment lacks from this CI's variables "
+        f"(default: ${ci.CI})",
+    )
     return common
 
 
@@ -108,6 +115,8 @@ def environment(args: argparse.Namespace, base: Mapping[str, str]) -> dict[str, 
         value = getattr(args, dest, None)
         if value is not None:
             env[variable] = value
+    if getattr(args, "ci", None) is not None:
+        env[ci.CI] = args.ci
     return env
 
 

@@ -53,7 +53,12 @@ class JobContext:
 def _field(env: Mapping[str, str], name: str, form: str, forbidden: str = "") -> str:
     value = env.get(name)
     if not value:
-        raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}): expected {form}")
+        # Imported here: ci names this module's variables, and only a missing value needs it.
+        from injector.config import ci
+
+        hint = ci.source(env, name)
+        where = f"; {hint}" if hint else ""
+        raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}{where}): expected {form}")
     return values.text(name, value, form, forbidden=forbidden, max_length=MAX_LENGTH)
 
 

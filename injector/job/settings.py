@@ -9,7 +9,7 @@ from pathlib import Path
 from injector import clouds
 from injector.clouds import CloudConfig
 from injector.clouds.base import REQUIRE
-from injector.config import issuer_settings, job_context, values
+from injector.config import ci, issuer_settings, job_context, values
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -40,8 +40,11 @@ def load(
 
     With a phase, `<VARIABLE>_PLAN` / `_APPLY` override the phased variables (job.phases).
     `require` (`--require`, else INJECTOR_REQUIRE): comma-separated clouds that must be enabled.
+    With INJECTOR_CI (or `--ci`), the job context the environment lacks comes from that CI's
+    variables (config.ci).
     Raises ConfigError listing every problem found, across all sections.
     """
+    env = ci.with_defaults(env)
     resolved, origins = phases.resolve(env, phase)
     try:
         return _load(resolved, require_key=require_key, phase=phase, require=require)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 
 from injector import clouds
 from injector.clouds.base import ALIAS_PREFIX, REQUIRE
-from injector.config import issuer_settings, job_context
+from injector.config import ci, issuer_settings, job_context
 from injector.job import phases
 
 log = logging.getLogger("injector")
@@ -20,7 +20,7 @@ _MIN_LENGTH = 6
 
 def known() -> set[str]:
     """Every variable injector reads."""
-    names = {*job_context.OPTIONS, *issuer_settings.VARIABLES, phases.PHASE_CLAIM, REQUIRE}
+    names = {*job_context.OPTIONS, *issuer_settings.VARIABLES, phases.PHASE_CLAIM, REQUIRE, ci.CI}
     for cloud in clouds.registered():
         names.update(cloud.known_variables())
     return names

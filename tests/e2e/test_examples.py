@@ -183,6 +183,11 @@ def test_the_examples_hold_the_expected_modules() -> None:
         f"{cloud}/{part}"
         for cloud in ("aws", "azure", "gcp", "vault")
         for part in ("trust", "workspace")
+    } | {
+        "aws/many-workspaces",
+        "aws/many-workspaces/account",
+        "gcp/many-workspaces",
+        "gcp/many-workspaces/pool",
     }
     for folder in MODULES:
         assert (folder / "README.md").is_file(), f"{folder} has no README.md"
@@ -470,21 +475,37 @@ def test_workspace_readme_lists_the_variables_the_injector_reads(
 # -- the Terrakube template ----------------------------------------------------------------------
 
 TEMPLATE = EXAMPLES / "terrakube" / "template.yaml"
-PHASE_OF_STEP = {"terraformPlan": "plan", "terraformApply": "apply"}
+DESTROY_TEMPLATE = EXAMPLES / "terrakube" / "destroy-template.yaml"
+# Terrakube's flow types that run terraform (FlowType in its executor), and the phase whose
+# identity each needs: a destroy plan only reads, a destroy writes.
+PHASE_OF_STEP = {
+    "terraformPlan": "plan",
+    "terraformApply": "apply",
+    "terraformPlanDestroy": "plan",
+    "terraformDestroy": "apply",
+}
 
 
-def template_steps() -> list[dict[str, Any]]:
-    flow: list[dict[str, Any]] = yaml.safe_load(TEMPLATE.read_text())["flow"]
+def template_steps(*templates: Path) -> list[dict[str, Any]]:
+    """The steps of the given templates (default: both), in order."""
+    flow: list[dict[str, Any]] = []
+    for template in templates or (TEMPLATE, DESTROY_TEMPLATE):
+        flow.extend(yaml.safe_load(template.read_text())["flow"])
     return flow
 
 
 def test_template_plans_waits_for_approval_then_applies() -> None:
-    steps = template_steps()
-    assert [(s["type"], s["step"]) for s in steps] == [
+    assert [(s["type"], s["step"]) for s in template_steps(TEMPLATE)] == [
         ("terraformPlan", 100),
         ("approval", 150),
         ("terraformApply", 200),
     ]
+    assert [(s["type"], s["step"]) for s in template_steps(DESTROY_TEMPLATE)] == [
+        ("terraformPlanDestroy", 100),
+        ("approval", 150),
+        ("terraformDestroy", 200),
+    ]
+    steps = template_steps()
     # Terrakube's Command bean: runtime, script, priority, before, after, verbose, beforeInit.
     allowed = {"runtime", "script", "priority", "before", "after", "verbose", "beforeInit"}
     for step in steps:

@@ -1,0 +1,283 @@
+"""The operators' examples: trust for many workspaces (for_each, the one-per-account pieces
+apart), the signing key from a Kubernetes Secret without a permission warning, `injector serve`
+as an image with Deployment/Service/Ingress, and `terraform fmt -check` on every .tf file."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import stat
+import subprocess
+import tempfile
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from injector.config import keys
+from injector.config.job_context import JobContext
+from tests.conftest import ROOT
+from tests.e2e.test_examples import EXAMPLES, TF_FILES, blocks, module
+from tests.support.issuers import injector_serve
+
+KUBERNETES = EXAMPLES / "kubernetes"
+
+
+def test_every_tf_file_is_terraform_fmt_clean(tmp_path: Path) -> None:
+    config = tmp_path / "terraformrc"
+    config.write_text("")  # fmt reads no provider; an empty CLI config keeps it off the network
+    env = {**os.environ, "TF_CLI_CONFIG_FILE": str(config)}
+    result = subprocess.run(
+        ["terraform", "fmt", "-check", "-list=true", *map(str, TF_FILES)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"not fmt-clean:\n{result.stdout}{result.stderr}"
+    assert len(TF_FILES) >= 20
+
+
+# -- trust for many workspaces -------------------------------------------------------------------
+
+
+def _interpolate(template: str, **values: str) -> str:
+    return re.sub(r"\$\{([^}]+)\}", lambda m: values[m.group(1)], template)
+
+
+def test_aws_many_workspaces_loops_over_workspaces_and_leaves_the_provider_apart() -> None:
+    root, account = EXAMPLES / "aws/many-workspaces", EXAMPLES / "aws/many-workspaces/account"
+    assert [t for t, _, _ in blocks(account, "resource")] == ["aws_iam_openid_connect_provider"]
+    assert "aws_iam_openid_connect_provider" not in {t for t, _, _ in blocks(root, "resource")}
+    for type_ in ("aws_iam_role", "aws_iam_role_policy_attachment"):
+        ((_, _, body),) = [b for b in blocks(root, "resource") if b[0] == type_]
+        assert body["for_each"].startswith("${local.")
+    ((_, _, trust),) = list(blocks(root, "data"))
+    assert trust["for_each"] == "${local.roles}"
+    (statement,) = trust["statement"]
+    conditions = {c["variable"]: c["values"] for c in statement["condition"]}
+    (subject,) = conditions["${var.terrakube_hostname}:sub"]
+    job = JobContext("acme", "network", "o", "w", "j")
+    assert (
+        _interpolate(
+            subject,
+            **{
+                "each.value.entry.organization": job.organization,
+                "each.value.entry.workspace": job.workspace,
+            },
+        )
+        == job.subject
+    )
+    (principal,) = statement["principals"]
+    assert principal["identifiers"] == ["${var.oidc_provider_arn}"]
+    outputs = {name for entry in module(account)["output"] for name in entry}
+    assert outputs == {"oidc_provider_arn"}
+
+
+def test_gcp_many_workspaces_loops_over_workspaces_and_leaves_the_pool_apart() -> None:
+    root, pool = EXAMPLES / "gcp/many-workspaces", EXAMPLES / "gcp/many-workspaces/pool"
+    assert {t for t, _, _ in blocks(pool, "resource")} == {
+        "google_iam_workload_identity_pool",
+        "google_iam_workload_identity_pool_provider",
+    }
+    types = {t for t, _, _ in blocks(root, "resource")}
+    assert not any(t.startswith("google_iam_workload_identity_pool") for t in types)
+    for _, _, body in blocks(root, "resource"):
+        assert body["for_each"] == "${local.accounts}"
+    ((_, _, binding),) = [
+        b
+        for b in blocks(root, "resource")
+        if b[0].endswith("iam_member") and "service_account_id" in b[2]
+    ]
+    job = JobContext("acme", "network", "o", "w", "j")
+    member = _interpolate(
+        binding["member"],
+        **{
+            "var.pool_name": "projects/1/locations/global/workloadIdentityPools/terrakube",
+            "each.value.entry.organization": job.organization,
+            "each.value.entry.workspace": job.workspace,
+        },
+    )
+    assert member == (
+        "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/"
+        f"terrakube/subject/{job.subject}"
+    )
+
+
+# -- the signing key from a Kubernetes Secret ----------------------------------------------------
+
+
+def _signing_key_pod() -> dict[str, Any]:
+    deployment: dict[str, Any] = yaml.safe_load((KUBERNETES / "signing-key.yaml").read_text())
+    assert deployment["kind"] == "Deployment"
+    pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
+    return pod
+
+
+def test_signing_key_secret_is_mounted_for_root_only_and_copied_for_the_executor() -> None:
+    pod = _signing_key_pod()
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert volumes["injector-secret"]["secret"]["defaultMode"] == 0o400
+    assert volumes["injector-key"]["emptyDir"]["medium"] == "Memory"
+    # No fsGroup: with one the kubelet would make the files group-readable.
+    assert "fsGroup" not in pod.get("securityContext", {})
+    (init,) = pod["initContainers"]
+    (executor,) = pod["containers"]
+    assert init["securityContext"]["runAsUser"] == 0
+    user = executor["securityContext"]["runAsUser"]
+    command = init["command"]
+    assert command[:7] == ["install", "-m", "0400", "-o", str(user), "-g", str(user)]
+    env = {item["name"]: item["value"] for item in executor["env"]}
+    assert env["DynamicCredentialPrivateKeyPath"] == command[-1]
+    (mount,) = executor["volumeMounts"]
+    assert mount["readOnly"] is True and command[-1].startswith(mount["mountPath"] + "/")
+    text = (KUBERNETES / "signing-key.yaml").read_text()
+    assert "kubectl -n terrakube create secret generic injector-signing-key" in text
+    assert volumes["injector-secret"]["secret"]["secretName"] == "injector-signing-key"
+
+
+def test_the_init_containers_copy_leaves_nothing_to_warn_about(
+    key_files: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The init container's command, run here as root on a 0400 root-owned key as the kubelet
+    mounts it: the copy is the executor uid's alone, which that uid can read, and the rule of
+    injector's permission warning finds no other reader."""
+    pod = _signing_key_pod()
+    (init,) = pod["initContainers"]
+    (executor,) = pod["containers"]
+    user = executor["securityContext"]["runAsUser"]
+    secret = tmp_path / "secret" / "private.pem"
+    secret.parent.mkdir()
+    shutil.copy(key_files.private_pkcs8, secret)
+    secret.chmod(0o400)
+    # The emptyDir: a folder the executor's uid can reach (pytest's tmp_path is root's alone).
+    reachable = Path(tempfile.mkdtemp(prefix="injector-emptydir-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(reachable))
+    reachable.chmod(0o711)  # the uid may pass, not list
+    target = reachable / "private.pem"
+    command = [*init["command"][:-2], str(secret), str(target)]
+    subprocess.run(command, check=True, timeout=30)
+    info = target.stat()
+    assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (user, 0o400)
+    assert keys.readers(stat.S_IMODE(info.st_mode)) == []
+    read = subprocess.run(
+        ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "cat", str(target)],
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert read.returncode == 0 and read.stdout == key_files.private_pkcs8.read_bytes()
+
+
+# -- `injector serve` as an image and manifests --------------------------------------------------
+
+
+def _issuer_documents() -> dict[str, dict[str, Any]]:
+    documents = list(yaml.safe_load_all((KUBERNETES / "issuer.yaml").read_text()))
+    return {document["kind"]: document for document in documents}
+
+
+def _dockerfile() -> tuple[dict[str, str], list[str], str]:
+    text = (KUBERNETES / "Dockerfile").read_text()
+    env = dict(re.findall(r"^ENV (\w+)=(\S+)$", text, re.M))
+    (entrypoint,) = re.findall(r"^ENTRYPOINT (\[.*\])$", text, re.M)
+    (exposed,) = re.findall(r"^EXPOSE (\d+)$", text, re.M)
+    return env, json.loads(entrypoint), exposed
+
+
+def test_issuer_manifests_fit_the_image_and_each_other() -> None:
+    documents = _issuer_documents()
+    assert set(documents) == {"Deployment", "Service", "Ingress"}
+    env, entrypoint, exposed = _dockerfile()
+    assert entrypoint[-5:] == ["serve", "--host", "0.0.0.0", "--port", exposed]  # noqa: S104 (the pod's)
+    pod = documents["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    (port,) = container["ports"]
+    assert port["containerPort"] == int(exposed)
+    assert container["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    (mount,) = container["volumeMounts"]
+    assert Path(env["DynamicCredentialPublicKeyPath"]).parent == Path(mount["mountPath"])
+    service = documents["Service"]
+    assert service["spec"]["selector"] == documents["Deployment"]["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["ports"][0]["targetPort"] == port["name"]
+    ingress = documents["Ingress"]["spec"]
+    host = {item["name"]: item["value"] for item in container["env"]}["DynamicCredentialHostname"]
+    assert ingress["tls"][0]["hosts"] == [host]
+    (rule,) = ingress["rules"]
+    (path,) = rule["http"]["paths"]
+    assert rule["host"] == host and path["path"] == "/.well-known/"
+    assert path["backend"]["service"]["name"] == service["metadata"]["name"]
+
+
+def test_issuer_container_settings_serve_the_documents(key_files: Any) -> None:
+    """The Deployment's environment and the image's, given to a real `injector serve`."""
+    env, _, _ = _dockerfile()
+    pod = _issuer_documents()["Deployment"]["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    settings = {item["name"]: item["value"] for item in container["env"]}
+    settings["DynamicCredentialPublicKeyPath"] = str(key_files.public)
+    with injector_serve(settings) as server:
+        with urllib.request.urlopen(f"{server.base}/healthz", timeout=10) as answer:
+            assert answer.status == 200
+        with urllib.request.urlopen(f"{server.base}/.well-known/jwks", timeout=10) as answer:
+            jwks = json.load(answer)
+    assert [key["kid"] for key in jwks["keys"]] == [settings["DynamicCredentialId"]]
+    assert "DynamicCredentialPublicKeyPath" in env
+
+
+def test_kubernetes_readme_lists_the_files_and_commands() -> None:
+    readme = (KUBERNETES / "README.md").read_text()
+    for path in sorted(KUBERNETES.iterdir()):
+        if path.name != "README.md":
+            assert f"`{path.name}`" in readme
+    for text in (
+        (KUBERNETES / "signing-key.yaml").read_text(),
+        (KUBERNETES / "issuer.yaml").read_text(),
+    ):
+        for line in re.findall(r"^#   (kubectl .*?)(?:\\)?$", text, re.M):
+            assert shlex.split(line)[0] == "kubectl"
+            assert line.strip() in readme.replace("\\\n    ", "")
+    assert ROOT.joinpath("README.md").read_text().count("examples/kubernetes") >= 1
+
+
+# -- README statements ---------------------------------------------------------------------------
+
+
+def test_readme_claim_table_is_in_the_tokens_order(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.conftest import run_injector
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("### The token", 1)[1].split("\n\n", 3)[2]
+    listed = [
+        name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])
+    ]
+    env = {
+        **workspace,
+        "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
+    }
+    result = run_injector("env", "--format", "json", "--dir", str(tmp_path / "out"), env=env)
+    assert result.returncode == 0, result.stderr
+    token = Path(json.loads(result.stdout)["AWS_WEB_IDENTITY_TOKEN_FILE"]).read_text()
+    import base64
+
+    body = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    assert listed == list(claims)
+
+
+def test_readme_rotation_starts_from_the_setup_folder() -> None:
+    readme = (ROOT / "README.md").read_text()
+    setup = readme.split("## Stand up the issuer", 1)[1].split("### Static hosting", 1)[0]
+    rotation = readme.split("### Rotating the signing key", 1)[1].split("\n## ", 1)[0]
+    assert "injector keygen --out /etc/injector/keys " in setup
+    assert "DynamicCredentialId" in setup
+    assert "OLD_KID=/etc/injector/keys/public.pem" in rotation
