@@ -30,6 +30,7 @@ EC_KEY = "terrakube-issuer-ec"
 AUDIENCES = ("aws.workload.identity", "api://AzureADTokenExchange", "//iam.googleapis.com/")
 POLICY = f'[[allow]]\nuid = {NOBODY}\nsubjects = ["organization:simple:workspace:*"]\n'
 SIGNER_POLICY = "injector-signer"
+EXAMPLE_POLICY = support.ROOT / "examples" / "signer" / "transit-signer-policy.hcl"
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,11 @@ def _set_up(bao: openbao.OpenBao) -> None:
     bao.ok("POST", f"transit/keys/{KEY}", {"type": "rsa-2048"})
     bao.ok("POST", f"transit/keys/{EC_KEY}", {"type": "ecdsa-p256"})
     bao.ok("POST", "transit/keys/not-for-signing", {"type": "aes256-gcm96"})
-    rules = "".join(
+    # examples/signer's policy, for the key it names, plus the same two rules for the others.
+    rules = EXAMPLE_POLICY.read_text() + "".join(
         f'path "transit/sign/{k}" {{ capabilities = ["update"] }}\n'
         f'path "transit/keys/{k}" {{ capabilities = ["read"] }}\n'
-        for k in (KEY, EC_KEY, "not-for-signing")
+        for k in (EC_KEY, "not-for-signing")
     )
     bao.ok("PUT", f"sys/policies/acl/{SIGNER_POLICY}", {"policy": rules})
 
@@ -129,6 +131,18 @@ def _start(transit: Transit, env: dict[str, str]) -> support.Signer:
 
 def _outputs(*results: subprocess.CompletedProcess[str], signer: support.Signer) -> str:
     return "".join(r.stdout + r.stderr for r in results) + signer.stderr_path.read_text()
+
+
+def test_the_signers_token_can_do_nothing_but_sign_and_read_its_keys(transit: Transit) -> None:
+    _file, token = transit.token_file()
+    assert transit.bao.api("GET", f"transit/keys/{KEY}", token=token).status_code == 200
+    for method, path in (
+        ("GET", "transit/export/signing-key/" + KEY),
+        ("POST", f"transit/keys/{KEY}/rotate"),
+        ("POST", "transit/keys/another"),
+        ("GET", "sys/mounts"),
+    ):
+        assert transit.bao.api(method, path, token=token).status_code == 403, path
 
 
 def test_the_published_jwks_holds_the_transit_keys_public_part(transit: Transit) -> None:
