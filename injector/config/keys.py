@@ -69,7 +69,7 @@ def default_algorithm(key: object) -> str:
     return DEFAULT_ALGORITHM
 
 
-def check_type(variable: str, path: Path, key: object, algorithm: str) -> None:
+def check_type(variable: str, path: Path | str, key: object, algorithm: str) -> None:
     """Refuse a key that cannot sign with `algorithm`: RS* needs RSA of at least 2048 bits,
     ES256 an EC P-256 key. Returns nothing; raises ConfigError naming `variable`."""
     if algorithm in algorithms.RSA_ALGORITHMS:

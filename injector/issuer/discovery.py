@@ -13,9 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from injector.config import issuer_settings
+from injector.errors import Problems
 from injector.issuer import keyset
 from injector.issuer.keyset import PublishedKey
 from injector.jose import jwk
+from injector.transit import settings as transit_settings
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks"
@@ -87,5 +89,9 @@ def build(issuer: str, keys: Sequence[PublishedKey]) -> Documents:
 def from_env(env: Mapping[str, str]) -> Documents:
     """The documents for the issuer the environment configures: its host and its keys, not the
     job context nor any cloud. Raises ConfigError naming each bad variable."""
-    settings = issuer_settings.from_env(env, require_key=False)
-    return build(settings.issuer, keyset.load(settings))
+    problems = Problems()
+    settings = problems.run(issuer_settings.from_env, env, require_key=False)
+    transit = problems.run(transit_settings.from_env, env)
+    problems.raise_if_any()
+    assert settings is not None  # noqa: S101
+    return build(settings.issuer, keyset.load(settings, transit))

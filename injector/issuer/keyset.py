@@ -3,11 +3,14 @@ keys (DynamicCredentialAdditionalPublicKeys) in the order given.
 
 Only public keys are needed: the machine that publishes the documents need not hold the private
 key. When the private key is configured too, the published public key is checked against it.
+With the Transit settings, the signing key is the Transit key's latest version, read from
+OpenBao/Vault (httpx, imported only then): what `injector signer` signs with.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 from injector.config import keys
 from injector.config.issuer_settings import (
@@ -17,8 +20,10 @@ from injector.config.issuer_settings import (
     AdditionalKey,
     IssuerSettings,
 )
-from injector.errors import ConfigError, Problems
+from injector.errors import ConfigError, InjectorError, Problems, require_modules
 from injector.jose import algorithms
+from injector.transit import settings as transit_settings
+from injector.transit.settings import TransitSettings
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,27 @@ def _additional_key(entry: AdditionalKey, signing_algorithm: str) -> PublishedKe
     return PublishedKey(entry.key_id, algorithm, public)
 
 
-def load(issuer: IssuerSettings) -> tuple[PublishedKey, ...]:
-    """Every published key, the signing key first. Raises ConfigError listing every key that
-    cannot be read, has the wrong type for its algorithm, or is published twice."""
+def _transit_key(issuer: IssuerSettings, transit: TransitSettings) -> PublishedKey:
+    require_modules("jwks/discovery/publish/serve with Transit", "vault", ("httpx",))
+    from injector.transit.client import TransitError
+    from injector.transit.public_key import read_public_key
+
+    try:
+        _key, public = read_public_key(transit, issuer.algorithm)
+    except TransitError as error:
+        raise InjectorError(f"{transit_settings.PREFIX}*: cannot read the key: {error}") from None
+    return PublishedKey(issuer.key_id, issuer.algorithm, public)
+
+
+def load(
+    issuer: IssuerSettings, transit: TransitSettings | None = None
+) -> tuple[PublishedKey, ...]:
+    """Every published key, the signing key first (from Transit when `transit` is given).
+    Raises ConfigError listing every key that cannot be read, has the wrong type for its
+    algorithm, or is published twice; InjectorError when OpenBao cannot be asked."""
     problems = Problems()
-    loaded = [problems.run(_signing_key, issuer)]
+    signing = _signing_key if transit is None else partial(_transit_key, transit=transit)
+    loaded = [problems.run(signing, issuer)]
     loaded += [
         problems.run(_additional_key, entry, issuer.algorithm) for entry in issuer.additional_keys
     ]

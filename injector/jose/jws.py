@@ -56,6 +56,11 @@ def _header_segment(header: tuple[tuple[str, object], ...]) -> str:
     return _segment(dict(header))
 
 
+def to_sign(header: Mapping[str, object], claims: Mapping[str, object]) -> bytes:
+    """The JWS signing input, `header.claims` in base64url: what the signature covers."""
+    return f"{_header_segment(tuple(header.items()))}.{_segment(claims)}".encode("ascii")
+
+
 def sign(
     header: Mapping[str, object],
     claims: Mapping[str, object],
@@ -66,7 +71,7 @@ def sign(
     Raises ValueError when the algorithm is unknown or does not fit the key's type.
     """
     algorithm = str(header["alg"])
-    signing_input = f"{_header_segment(tuple(header.items()))}.{_segment(claims)}".encode("ascii")
+    signing_input = to_sign(header, claims)
     if algorithm in _RSA_HASHES and isinstance(key, rsa.RSAPrivateKey):
         signature = key.sign(signing_input, _RSA_PADDING, _RSA_HASH[algorithm])
     elif algorithm in _EC_HASHES and isinstance(key, ec.EllipticCurvePrivateKey):

@@ -5,10 +5,21 @@ socket, for callers the kernel identifies and a policy allows.
 - `client`: what the job side uses to ask (stdlib only: `socket`, `json`);
 - `policy`: who may mint which `sub` and `aud` (TOML, default deny);
 - `peer`: the caller's uid/gid/pid from SO_PEERCRED, with a pid-reuse guard;
-- `backend`: the signing backends (a PEM key file today; the seam for a key kept elsewhere);
+- `backend`: the signing backends' face and the PEM key file backend;
+- `transit_backend`: a key kept in OpenBao/Vault Transit (signed in worker threads);
 - `service`: one decision: the request checked, the policy asked, the tokens signed, the audit line;
 - `connections`: the event loop that serves every connection from one thread;
 - `server`: the process itself: settings, the socket, signals and shutdown.
 """
 
-__all__ = ["backend", "client", "connections", "peer", "policy", "protocol", "server", "service"]
+__all__ = [
+    "backend",
+    "client",
+    "connections",
+    "peer",
+    "policy",
+    "protocol",
+    "server",
+    "service",
+    "transit_backend",
+]

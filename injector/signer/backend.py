@@ -1,20 +1,32 @@
 """Signing backends: what turns a header and claims into a signed JWT inside the signer.
 
-Today a PEM key file (the issuer's DynamicCredentialPrivateKeyPath). The seam is here for a
-key that never exists as a file (a Vault/OpenBao Transit key): implement `SigningBackend` and
-choose it in `server.load`; nothing else in the signer knows how tokens are signed.
+A PEM key file (the issuer's DynamicCredentialPrivateKeyPath), signing in the event loop's
+thread, or a key that never exists as a file (an OpenBao/Vault Transit key, `transit_backend`),
+signing over HTTP: a `blocking` backend is called from worker threads, so that a slow server
+never holds up the other callers. `server.load` chooses; nothing else in the signer knows how
+tokens are signed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from injector.config import keys
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.keys import SigningKey
+from injector.errors import InjectorError
 from injector.jose import jws
+
+
+class SigningFailed(InjectorError):
+    """A backend could not sign. The message (for the signer's log and audit line) may name
+    the backend's server; `brief` is what the caller is told."""
+
+    def __init__(self, message: str, brief: str) -> None:
+        super().__init__(message)
+        self.brief = brief
 
 
 class SigningBackend(Protocol):
@@ -29,8 +41,16 @@ class SigningBackend(Protocol):
         """For the start-up log line: the key's type and where it lives."""
         ...
 
-    def sign(self, header: Mapping[str, object], claims: Mapping[str, object]) -> str:
-        """The compact JWS of `claims` under `header`. May be called from several threads."""
+    @property
+    def blocking(self) -> bool:
+        """True: signing waits on I/O; the signer calls `sign_all` from a worker thread."""
+        ...
+
+    def sign_all(
+        self, header: Mapping[str, object], claims: Sequence[Mapping[str, object]]
+    ) -> list[str]:
+        """The compact JWS of each of `claims` under `header`, in order. May be called from
+        several threads. Raises SigningFailed when it cannot sign (audited, the caller told)."""
         ...
 
 
@@ -56,5 +76,11 @@ class KeyFileBackend:
     def description(self) -> str:
         return f"{self.key.description} from {self.path}"
 
-    def sign(self, header: Mapping[str, object], claims: Mapping[str, object]) -> str:
-        return jws.sign(header, claims, self.key.private_key)
+    @property
+    def blocking(self) -> bool:
+        return False
+
+    def sign_all(
+        self, header: Mapping[str, object], claims: Sequence[Mapping[str, object]]
+    ) -> list[str]:
+        return [jws.sign(header, claim, self.key.private_key) for claim in claims]

@@ -8,6 +8,11 @@ pid's start time), read, decide, sign, check the pid again, audit, send. A clien
 sent its request by the time it is accepted, so most are answered without ever being
 registered with the selector.
 
+A backend that signs over the network (`blocking`: Transit) would stop every other caller while
+it waits, so then the decision and signing run in a pool of SIGNING_WORKERS threads, and the
+worker hands the answer back to the loop (a queue and a wake-up byte); the loop alone touches
+the sockets. Tokens a worker signs after the connection's deadline are dropped (and audited).
+
 Each connection has REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte (a caller
 that connects and trickles bytes cannot hold a slot for long). On stop, the listening socket is
 closed first and the loop runs until the connections already accepted are answered or expired.
@@ -19,12 +24,15 @@ import collections
 import contextlib
 import errno
 import logging
+import queue
 import selectors
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from injector.signer import peer, protocol
+from injector.signer.backend import SigningFailed
 from injector.signer.peer import Peer
 from injector.signer.service import Service
 
@@ -37,6 +45,9 @@ ACCEPT_BATCH = 64
 # When the process is out of file descriptors: pause accepting this long, instead of spinning.
 ACCEPT_PAUSE_SECONDS = 0.1
 _RECEIVE_BYTES = 65536
+# Requests signed at once by a blocking backend: each holds one HTTP connection while it waits.
+SIGNING_WORKERS = 8
+_WORKERS_DONE = object()  # the selector's data for the workers' wake-up socket
 
 
 @dataclass(eq=False)
@@ -49,6 +60,7 @@ class _Connection:
     outgoing: memoryview | None = None  # the answer's unsent rest
     watched: bool = False  # registered with the selector
     closed: bool = False
+    working: bool = False  # a signing worker has its request
 
 
 class Loop:
@@ -63,6 +75,14 @@ class Loop:
         self._open: collections.deque[_Connection] = collections.deque()  # in deadline order
         self._paused_until = 0.0  # while out of descriptors: not listening for connections
         self._stopping = False
+        self._workers: ThreadPoolExecutor | None = None
+        if service.backend.blocking:
+            self._workers = ThreadPoolExecutor(SIGNING_WORKERS, thread_name_prefix="signing")
+            self._done: queue.SimpleQueue[tuple[_Connection, bytes]] = queue.SimpleQueue()
+            self._done_reader, self._done_writer = socket.socketpair()
+            self._done_reader.setblocking(False)
+            self._done_writer.setblocking(False)
+            self._selector.register(self._done_reader, selectors.EVENT_READ, _WORKERS_DONE)
 
     def wake_on(self, reader: socket.socket) -> None:
         """Wake the loop when `reader` becomes readable (a signal's wake-up byte)."""
@@ -93,6 +113,12 @@ class Loop:
             if self._listener is not None:
                 self._close_listener()
             self._selector.close()
+            if self._workers is not None:
+                # A worker still waiting on the network ends within the client's timeouts;
+                # its answer has nobody to go to.
+                self._workers.shutdown(wait=False, cancel_futures=True)
+                self._done_reader.close()
+                self._done_writer.close()
 
     def _timeout(self) -> float:
         now = time.monotonic()
@@ -106,6 +132,8 @@ class Loop:
     def _on_event(self, data: object, events: int) -> None:
         if data is None:
             self._accept()
+        elif data is _WORKERS_DONE:
+            self._collect()
         elif isinstance(data, _Connection):
             if events & selectors.EVENT_READ:
                 self._receive(data)
@@ -182,12 +210,47 @@ class Loop:
         self._answer(connection, document)
 
     def _answer(self, connection: _Connection, document: dict[str, object] | None) -> None:
+        if self._workers is not None:
+            connection.working = True
+            self._workers.submit(self._work, connection, document)
+            return
+        self._reply(connection, self._decide(connection, document, None))
+
+    def _decide(
+        self, connection: _Connection, document: dict[str, object] | None, deadline: float | None
+    ) -> bytes:
         try:
-            answer = self._service.answer(connection.caller, document)
+            return self._service.answer(connection.caller, document, deadline)
+        except SigningFailed as error:
+            self._service.failure(connection.caller, str(error))
+            return protocol.failed(
+                protocol.INTERNAL, f"the signer cannot sign: {error.brief}; see its log"
+            )
         except Exception as error:  # a signing failure must not take the signer down
             log.debug("internal error", exc_info=True)
             self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
-            answer = protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
+            return protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
+
+    def _work(self, connection: _Connection, document: dict[str, object] | None) -> None:
+        """In a signing worker: decide and sign, then hand the answer to the loop."""
+        self._done.put((connection, self._decide(connection, document, connection.deadline)))
+        with contextlib.suppress(BlockingIOError):  # a wake-up byte is already waiting
+            self._done_writer.send(b"\0")
+
+    def _collect(self) -> None:
+        with contextlib.suppress(OSError):
+            while self._done_reader.recv(4096):
+                pass
+        while True:
+            try:
+                connection, answer = self._done.get_nowait()
+            except queue.Empty:
+                return
+            connection.working = False
+            if not connection.closed:
+                self._reply(connection, answer)
+
+    def _reply(self, connection: _Connection, answer: bytes) -> None:
         connection.outgoing = memoryview(answer)
         self._send(connection)
 
@@ -226,6 +289,7 @@ class Loop:
         while self._open and (self._open[0].closed or self._open[0].deadline <= now):
             connection = self._open.popleft()
             if not connection.closed:
-                if connection.outgoing is None:
+                # A worker that has the request audits it itself (its tokens are dropped).
+                if connection.outgoing is None and not connection.working:
                     self._service.failure(connection.caller, "reading the request: timed out")
                 self._close(connection)

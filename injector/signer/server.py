@@ -21,11 +21,13 @@ from pathlib import Path
 from types import FrameType
 
 from injector.config import issuer_settings
-from injector.config.issuer_settings import MAX_SOCKET_PATH_BYTES
-from injector.errors import ConfigError, InjectorError, Problems
+from injector.config.issuer_settings import MAX_SOCKET_PATH_BYTES, IssuerSettings
+from injector.errors import ConfigError, InjectorError, Problems, require_modules
 from injector.signer import connections, policy
-from injector.signer.backend import KeyFileBackend
+from injector.signer.backend import KeyFileBackend, SigningBackend
 from injector.signer.service import Service
+from injector.transit import settings as transit_settings
+from injector.transit.settings import TransitSettings
 
 log = logging.getLogger("injector")
 
@@ -85,8 +87,12 @@ def load(
     """The issuer settings and key (the variables the job side uses), the policy and the
     socket's settings. Raises ConfigError listing every problem."""
     problems = Problems()
-    issuer = problems.run(issuer_settings.from_env, env)
-    backend = problems.run(KeyFileBackend.load, issuer) if issuer is not None else None
+    use_transit = transit_settings.configured(env)
+    issuer = problems.run(issuer_settings.from_env, env, require_key=not use_transit)
+    transit = problems.run(transit_settings.from_env, env) if use_transit else None
+    backend: SigningBackend | None = None
+    if issuer is not None and not use_transit:
+        backend = problems.run(KeyFileBackend.load, issuer)
     chosen = problems.run(policy.load, policy_path) if policy_path else policy.own_user()
     listening = Listening(
         path=problems.get(socket_path, _socket_path, socket_path),
@@ -94,8 +100,24 @@ def load(
         gid=problems.get(None, socket_group, group) if group else None,
     )
     problems.raise_if_any()
-    assert issuer is not None and backend is not None and chosen is not None  # noqa: S101
+    assert issuer is not None and chosen is not None  # noqa: S101
+    if transit is not None:
+        backend = _transit_backend(issuer, transit)
+    assert backend is not None  # noqa: S101
     return Service(issuer=issuer, backend=backend, policy=chosen), listening
+
+
+def _transit_backend(issuer: IssuerSettings, transit: TransitSettings) -> SigningBackend:
+    """Reads the Transit key (its version and public part) before anything listens: a key of
+    the wrong type is exit 2, OpenBao down or refusing exit 1 with its message."""
+    require_modules("signer", "vault", ("httpx",))
+    from injector.signer.transit_backend import TransitBackend
+    from injector.transit.client import TransitError
+
+    try:
+        return TransitBackend.load(issuer, transit)
+    except TransitError as error:
+        raise InjectorError(f"{transit_settings.PREFIX}*: cannot read the key: {error}") from None
 
 
 def _clear_stale(path: Path) -> None:

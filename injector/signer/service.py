@@ -62,8 +62,11 @@ class Service:
     read_start: StartTimeReader = peer.start_time
     read_groups: GroupsReader = peer.groups
 
-    def answer(self, caller: Peer, document: dict[str, object] | None) -> bytes:
-        """The answer to send `caller`; `document` None: the request could not be read."""
+    def answer(
+        self, caller: Peer, document: dict[str, object] | None, deadline: float | None = None
+    ) -> bytes:
+        """The answer to send `caller`; `document` None: the request could not be read.
+        `deadline` (time.monotonic): tokens signed after it are dropped, not sent."""
         now = self.clock()
         record: dict[str, object] = {
             "time": _utc(now),
@@ -87,7 +90,12 @@ class Service:
             ttl = self._allowed_ttl(caller, request, groups)
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
+        if deadline is not None and time.monotonic() > deadline:
+            return self._deny(record, protocol.INTERNAL, "timed out waiting for a signing worker")
         compact, claims = self._mint(request, int(now), ttl)
+        if deadline is not None and time.monotonic() > deadline:
+            # The caller has been told nothing and its connection is gone: no token went out.
+            return self._deny(record, protocol.INTERNAL, "signing took longer than the deadline")
         try:
             # The tokens are signed; before they leave, the pid must still be the caller's.
             peer.check_unchanged(caller, self.read_start)
@@ -136,7 +144,7 @@ class Service:
             tokens.claims(request.job, self.issuer.issuer, audience, now, ttl, extra)
             for audience in request.audiences
         ]
-        return [self.backend.sign(header, claim) for claim in claims], claims
+        return self.backend.sign_all(header, claims), claims
 
     def _deny(
         self,

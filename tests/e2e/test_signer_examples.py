@@ -88,6 +88,27 @@ def test_the_systemd_unit_runs_the_signer_as_its_own_user_for_the_runners_group(
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
 
+def test_the_transit_unit_has_no_key_file_and_the_same_command() -> None:
+    units = []
+    for name in ("injector-signer.service", "injector-signer-transit.service"):
+        unit = configparser.ConfigParser(interpolation=None, strict=False)
+        unit.optionxform = str  # type: ignore[assignment,method-assign]
+        unit.read(FOLDER / name)
+        units.append(unit)
+    with_key, transit = (unit["Service"] for unit in units)
+    assert transit["ExecStart"] == with_key["ExecStart"]
+    lines = (FOLDER / "injector-signer-transit.service").read_text().splitlines()
+    env = dict(
+        line.removeprefix("Environment=").split("=", 1)
+        for line in lines
+        if line.startswith("Environment=")
+    )
+    assert "DynamicCredentialPrivateKeyPath" not in env
+    assert "DynamicCredentialPublicKeyPath" not in env
+    assert env["DynamicCredentialTransitKey"] in (FOLDER / "transit-signer-policy.hcl").read_text()
+    assert not any(name.startswith("VAULT_") for name in env)
+
+
 def test_each_runner_user_is_allowed_its_own_subjects() -> None:
     loaded = policy.load(FOLDER / "runners-policy.toml")
     a, b = "organization:team-a:workspace:web", "organization:team-b:workspace:db"
