@@ -42,7 +42,7 @@ def test_all_three_clouds(workspace: dict[str, str]) -> None:
     assert loaded is not None
     assert [type(c) for c in loaded.clouds] == [aws.AwsConfig, azure.AzureConfig, gcp.GcpConfig]
     assert [c.name for c in loaded.clouds] == ["aws", "azure", "gcp"]
-    assert loaded.job.subject == "organization:simple:workspace:simple-cli"
+    assert loaded.subject == "organization:simple:workspace:simple-cli"
     assert loaded.issuer.issuer == "https://terrakube-api.example.com"
     assert loaded.issuer.private_key_path == Path(workspace["DynamicCredentialPrivateKeyPath"])
 
@@ -80,8 +80,8 @@ def test_problems_aggregated_across_sections(workspace: dict[str, str]) -> None:
         "WORKLOAD_IDENTITY_ROLE_AWS",
         "ARM_TENANT_ID",
         "GOOGLE_CREDENTIALS",
-        "workspaceName",
         "jobId",
+        "workspaceName",  # its ':' is the subject template's separator
         "DynamicCredentialHostname",
         "DynamicCredentialTtl",
     ]
