@@ -107,3 +107,20 @@ def test_error_message_lists_every_problem(workspace: dict[str, str]) -> None:
     text = str(error.value)
     assert "ARM_CLIENT_ID: " in text
     assert "DynamicCredentialTtl: " in text
+
+
+def test_the_subject_template_shapes_sub_and_needs_a_phase_for_phase(
+    workspace: dict[str, str],
+) -> None:
+    env = {
+        **workspace,
+        "DynamicCredentialSubjectTemplate": "org/{organization}/ws/{workspace}/{phase}",
+    }
+    loaded = settings.load(env, phase="apply")
+    assert loaded is not None and loaded.subject == "org/simple/ws/simple-cli/apply"
+    assert _problems(env) == ["DynamicCredentialSubjectTemplate"]
+    assert _problems({**env, "workspaceName": "a/b", "DynamicCredentialTtl": "0"}) == [
+        "workspaceName",
+        "DynamicCredentialSubjectTemplate",
+        "DynamicCredentialTtl",
+    ]
