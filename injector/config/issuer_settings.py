@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from injector.config import values
+from injector.config import subject, values
 from injector.errors import ConfigError, Problems
 from injector.jose import algorithms
 
@@ -25,6 +25,7 @@ ALGORITHM = "DynamicCredentialAlgorithm"
 ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
 # The job side's one issuer setting in signer mode: where `injector signer` listens.
 SIGNER = "DynamicCredentialSigner"
+SUBJECT_TEMPLATE = subject.SETTING
 VARIABLES = (
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,
@@ -35,6 +36,7 @@ VARIABLES = (
     ALGORITHM,
     ADDITIONAL_KEYS,
     SIGNER,
+    SUBJECT_TEMPLATE,
 )
 
 DEFAULT_KEY_ID = "03446895-220d-47e1-9564-4eeaa3691b42"
@@ -84,6 +86,7 @@ class IssuerSettings:
     public_key_path: Path | None
     algorithm: str = DEFAULT_ALGORITHM
     additional_keys: tuple[AdditionalKey, ...] = ()
+    subject_template: subject.SubjectTemplate = subject.DEFAULT_TEMPLATE
 
 
 def issuer_url(name: str, value: str) -> str:
@@ -210,6 +213,14 @@ def signer_socket(env: Mapping[str, str]) -> Path | None:
             f"and {PRIVATE_KEY_PATH} are both set: a job that mints through the signer must not "
             f"hold the key; unset {PRIVATE_KEY_PATH} (the signer has it)",
         )
+    if values.optional(env, SUBJECT_TEMPLATE) is not None:
+        # The sub is what trust policies and the signer's policy match on: the job must not
+        # choose its shape.
+        raise ConfigError.of(
+            SIGNER,
+            f"and {SUBJECT_TEMPLATE} are both set: through the signer, the signer's own "
+            f"{SUBJECT_TEMPLATE} shapes sub; unset it in the job",
+        )
     return path
 
 
@@ -234,6 +245,7 @@ def from_env(env: Mapping[str, str], *, require_key: bool = True) -> IssuerSetti
         public_key_path=problems.get(None, _path, env, PUBLIC_KEY_PATH),
         algorithm=problems.get(DEFAULT_ALGORITHM, _algorithm, env),
         additional_keys=problems.get((), _additional_keys, env, key_id),
+        subject_template=problems.get(subject.DEFAULT_TEMPLATE, subject.from_env, env),
     )
     problems.raise_if_any()
     return settings

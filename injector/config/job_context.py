@@ -28,7 +28,7 @@ OPTIONS = {
     PROJECT_NAME: "--project",
 }
 
-_NAME_FORM = "a name without ':', control, invisible or look-alike characters"
+_NAME_FORM = "a name without control, invisible or look-alike characters"
 _ID_FORM = "an identifier without control, invisible or look-alike characters"
 # Far above any Terrakube name or id, and low enough that a token of such values stays within
 # every cloud's token size limit (each cloud's `CloudRules.max_token_bytes`).
@@ -44,13 +44,8 @@ class JobContext:
     job_id: str
     project: str | None = None
 
-    @property
-    def subject(self) -> str:
-        """The `sub` claim, which cloud trust policies match on."""
-        return f"organization:{self.organization}:workspace:{self.workspace}"
 
-
-def _field(env: Mapping[str, str], name: str, form: str, forbidden: str = "") -> str:
+def _field(env: Mapping[str, str], name: str, form: str) -> str:
     value = env.get(name)
     if not value:
         # Imported here: ci names this module's variables, and only a missing value needs it.
@@ -59,7 +54,7 @@ def _field(env: Mapping[str, str], name: str, form: str, forbidden: str = "") ->
         hint = ci.source(env, name)
         where = f"; {hint}" if hint else ""
         raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}{where}): expected {form}")
-    return values.text(name, value, form, forbidden=forbidden, max_length=MAX_LENGTH)
+    return values.text(name, value, form, max_length=MAX_LENGTH)
 
 
 def _optional_field(env: Mapping[str, str], name: str, form: str) -> str | None:
@@ -70,13 +65,13 @@ def _optional_field(env: Mapping[str, str], name: str, form: str) -> str | None:
 def from_env(env: Mapping[str, str]) -> JobContext:
     """Read the job context; every field but the project is required.
 
-    Names go into `sub` between `:` separators, so a `:` in one would let a workspace called
-    `a:workspace:b` pass for another one: refused.
+    Which characters a value may not hold depends on where `sub` puts it: the subject template
+    (config.subject) checks that when it renders (with Terrakube's default, no `:` in names).
     """
     problems = Problems()
     job = JobContext(
-        organization=problems.get("", _field, env, ORGANIZATION_NAME, _NAME_FORM, ":"),
-        workspace=problems.get("", _field, env, WORKSPACE_NAME, _NAME_FORM, ":"),
+        organization=problems.get("", _field, env, ORGANIZATION_NAME, _NAME_FORM),
+        workspace=problems.get("", _field, env, WORKSPACE_NAME, _NAME_FORM),
         organization_id=problems.get("", _field, env, ORGANIZATION_ID, _ID_FORM),
         workspace_id=problems.get("", _field, env, WORKSPACE_ID, _ID_FORM),
         job_id=problems.get("", _field, env, JOB_ID, _ID_FORM),

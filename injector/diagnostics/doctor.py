@@ -121,7 +121,7 @@ def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[
         lines.append(
             checks.ok(
                 "settings",
-                f"valid: {enabled} enabled, sub {state.settings.job.subject!r}",
+                f"valid: {enabled} enabled, {_subject_shown(state.settings)}",
             )
         )
         state.issuer = state.settings.issuer
@@ -196,7 +196,7 @@ def _tokens(state: _State) -> list[Line]:
             token_checks.decode(cloud.token.compact),
             state.documents,
             clouds.named(cloud.config.name).rules,
-            expect_sub=state.settings.job.subject,
+            expect_sub=state.settings.subject,
             expect_aud=cloud.config.audience,
         )
         shown = [line for line in checked if line.rule not in _SAID_ABOVE]
@@ -274,3 +274,10 @@ def command(
     lines = diagnose(env, trusted, phase=phase, login=login)
     sys.stdout.write(checks.render(lines))
     return checks.exit_status(lines)
+
+
+def _subject_shown(loaded: Settings) -> str:
+    subject = loaded.subject
+    if subject is None:
+        return "sub as the signer's own DynamicCredentialSubjectTemplate renders it (see below)"
+    return f"sub {subject!r}"

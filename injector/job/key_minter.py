@@ -42,13 +42,16 @@ class KeyFileMinter:
         extra_claims: Mapping[str, object],
         now: int,
         own_claims: Sequence[Mapping[str, object]] = (),
+        phase: str | None = None,
     ) -> list[Token]:
         owns = list(own_claims) or [{} for _ in audiences]
+        subject = self.issuer.subject_template.render(job, phase)
         return [
             tokens.mint(
                 self.key,
                 tokens.claims(
                     job,
+                    subject,
                     self.issuer.issuer,
                     audience,
                     now,

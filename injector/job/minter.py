@@ -28,9 +28,11 @@ class Minter(Protocol):
         extra_claims: Mapping[str, object],
         now: int,
         own_claims: Sequence[Mapping[str, object]] = (),
+        phase: str | None = None,
     ) -> list[Token]:
         """One token per audience, in order; `own_claims[i]`, when given, go into the token of
-        `audiences[i]` only (a cloud's own claims, such as AWS session tags). Raises ConfigError
+        `audiences[i]` only (a cloud's own claims, such as AWS session tags). `phase` fills the
+        subject template's {phase} (whoever holds the template renders `sub`). Raises ConfigError
         when the request is refused, InjectorError when the signer cannot be reached or fails."""
         ...
 

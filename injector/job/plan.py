@@ -64,6 +64,7 @@ def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
         settings.extra_claims,
         now,
         [own_claims(config, settings.job) for config in settings.clouds],
+        phase=settings.phase,
     )
     plans = []
     for config, token in zip(settings.clouds, minted, strict=True):

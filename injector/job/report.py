@@ -26,7 +26,7 @@ def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
         "injector dry run: nothing is written and nothing is exported.",
         "",
         f"issuer      {plan.clouds[0].token.claims['iss']}",
-        f"subject     {settings.job.subject}",
+        f"subject     {plan.clouds[0].token.claims['sub']}",
         f"signed by   {signed_by}",
         f"lifetime    {seconds // 60} minutes: {_utc(now)} to {_utc(now + seconds)}",
         f"folder      {plan.folder} (mode {FOLDER_MODE:04o})",

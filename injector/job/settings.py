@@ -9,9 +9,10 @@ from pathlib import Path
 from injector import clouds
 from injector.clouds import CloudConfig
 from injector.clouds.base import REQUIRE
-from injector.config import ci, issuer_settings, job_context, values
+from injector.config import ci, issuer_settings, job_context, subject, values
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError, Problems
 from injector.job import phases
 
@@ -26,6 +27,15 @@ class Settings:
     clouds: tuple[CloudConfig, ...]
     extra_claims: dict[str, object] = field(default_factory=dict)
     signer: Path | None = None
+    phase: str | None = None
+
+    @property
+    def subject(self) -> str | None:
+        """The `sub` the job's tokens carry, rendered from the issuer's template; None through
+        the signer, whose own template decides (read it from the tokens)."""
+        if self.issuer is None:
+            return None
+        return self.issuer.subject_template.render(self.job, self.phase)
 
 
 def load(
@@ -72,19 +82,29 @@ def _load(
     if not enabled and not problems:
         return None
     job = problems.run(job_context.from_env, env)
-    signer = problems.get(None, issuer_settings.signer_socket, env)
-    # Through the signer, the key, `kid`, TTL and `iss` are the signer's: none is needed here.
+    # Through the signer, the key, `kid`, TTL, `iss` and the sub's shape are the signer's: none
+    # is needed here.
     signing = values.optional(env, issuer_settings.SIGNER) is not None
+    template = None if signing else _template(env)
+    if template is not None:
+        problems.run(template.check, subject.given_by(env, phase))
+    signer = problems.get(None, issuer_settings.signer_socket, env)
     issuer = (
         None if signing else problems.run(issuer_settings.from_env, env, require_key=require_key)
     )
     extra_claims = problems.get({}, phases.claim, env, phase)
-    if job is not None:
-        problems.run(_subject_fits, job, enabled)
+    rendered = _rendered(template, job, phase)
+    if rendered is not None:
+        problems.run(_subject_fits, rendered, enabled)
     problems.raise_if_any()
     assert job is not None and (issuer or signer) is not None  # noqa: S101 (raised otherwise)
     return Settings(
-        job=job, issuer=issuer, clouds=tuple(enabled), extra_claims=extra_claims, signer=signer
+        job=job,
+        issuer=issuer,
+        clouds=tuple(enabled),
+        extra_claims=extra_claims,
+        signer=signer,
+        phase=phase,
     )
 
 
@@ -106,17 +126,36 @@ def required_clouds(env: Mapping[str, str], option: str | None) -> tuple[str, ..
     return wanted
 
 
-def _subject_fits(job: JobContext, enabled: list[CloudConfig]) -> None:
+def _template(env: Mapping[str, str]) -> SubjectTemplate | None:
+    try:
+        return subject.from_env(env)
+    except ConfigError:
+        return None  # reported with the issuer settings
+
+
+def _rendered(
+    template: SubjectTemplate | None, job: JobContext | None, phase: str | None
+) -> str | None:
+    if template is None or job is None:
+        return None
+    try:
+        return template.render(job, phase)
+    except ConfigError:
+        return None  # its values' problems are reported already
+
+
+def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
     """A cloud that keeps only so many bytes of `sub` (Google's `google.subject`) refuses a
-    longer one at login: refuse it here, naming the names it is made of."""
-    size = len(job.subject.encode())
+    longer one at login: refuse it here, naming the names it is made of. (Through the signer,
+    whose template the job does not know, doctor's token checks say it.)"""
+    size = len(subject.encode())
     for config in enabled:
         limit = clouds.named(config.name).rules.subject_limit
         if limit is not None and size > limit.max_bytes:
             raise ConfigError.of(
                 job_context.WORKSPACE_NAME,
                 f"with {job_context.ORGANIZATION_NAME} makes a sub of {size} bytes "
-                f"({job.subject[:40]!r}...): {clouds.named(config.name).label} keeps at most "
+                f"({subject[:40]!r}...): {clouds.named(config.name).label} keeps at most "
                 f"{limit.max_bytes} in {limit.attribute}; expected shorter names",
             )
 

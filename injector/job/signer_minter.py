@@ -10,7 +10,7 @@ from pathlib import Path
 from injector.config import issuer_settings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
-from injector.job import phases, tokens
+from injector.job import tokens
 from injector.job.tokens import Token
 from injector.signer import client
 from injector.signer.protocol import TokenRequest
@@ -31,6 +31,7 @@ class SignerMinter:
         extra_claims: Mapping[str, object],
         now: int,  # the signer's clock decides `iat`
         own_claims: Sequence[Mapping[str, object]] = (),
+        phase: str | None = None,
     ) -> list[Token]:
         if any(own_claims):
             # The signer builds every claim itself and takes none from the job: a cloud's own
@@ -41,13 +42,15 @@ class SignerMinter:
                 f"the signer does not mint the claims {', '.join(names)} yet: switch off the "
                 "setting that adds them, or mint with a key file",
             )
-        phase = extra_claims.get(phases.CLAIM_NAME)
-        request = TokenRequest(
-            job=job, audiences=tuple(audiences), phase=phase if isinstance(phase, str) else None
-        )
+        # The phase always goes to the signer: its own template may put {phase} in sub (and it
+        # then adds terrakube_run_phase too, as the wire format says).
+        request = TokenRequest(job=job, audiences=tuple(audiences), phase=phase)
         minted = [tokens.decoded(compact) for compact in client.request(self.socket, request)]
+        # The signer's template shapes sub, so the job cannot predict it; one request is for
+        # one job, so every token must carry the same one.
+        subjects = {token.claims.get("sub") for token in minted}
         for token, audience in zip(minted, audiences, strict=True):
-            if token.claims.get("aud") != audience or token.claims.get("sub") != job.subject:
+            if token.claims.get("aud") != audience or len(subjects) != 1 or None in subjects:
                 raise InjectorError(
                     f"the signer at unix:{self.socket} answered a token for another sub or aud"
                 )

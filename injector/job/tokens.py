@@ -37,6 +37,7 @@ def random_uuid() -> str:
 
 def claims(
     job: JobContext,
+    subject: str,
     issuer: str,
     audience: str,
     now: int,
@@ -45,9 +46,9 @@ def claims(
 ) -> dict[str, object]:
     """The claim set Terrakube's DynamicCredentialsService builds, in its order (the names after
     the ids, the job id after them), then any `extra` (opted-in or the cloud's own); `jti` is
-    fresh each time."""
+    fresh each time. `subject`: the job's `sub`, rendered from the issuer's template."""
     return {
-        "sub": job.subject,
+        "sub": subject,
         "aud": audience,
         "jti": random_uuid(),
         "terrakube_workspace_id": job.workspace_id,

@@ -10,7 +10,7 @@ Request::
      "context": {"organizationName": "...", "workspaceName": "...", "organizationId": "...",
                  "workspaceId": "...", "jobId": "..."},
      "audiences": ["aws.workload.identity", ...],      # 1 to MAX_AUDIENCES, one token each
-     "phase": "plan"}                                  # optional: adds terrakube_run_phase
+     "phase": "plan"}               # optional: fills {phase} in sub, adds terrakube_run_phase
 
 Answer, allowed::
 

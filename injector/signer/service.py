@@ -78,21 +78,23 @@ class Service:
             return self._deny(record, protocol.INVALID, "not one JSON object within the size cap")
         try:
             request = protocol.parse_request(document)
+            # The signer's own template: the caller names its job and phase, never the shape.
+            subject = self.issuer.subject_template.render(request.job, request.phase)
         except ConfigError as error:
             return self._deny(record, protocol.INVALID, str(error), error)
-        record.update(sub=request.job.subject, aud=list(request.audiences))
+        record.update(sub=subject, aud=list(request.audiences))
         # Read after the caller's first start-time read and before the second (check_unchanged
         # below): a pid reused in between cannot lend its groups to an allowed answer.
         groups = self.read_groups(caller.pid) if self.policy.names_groups else frozenset()
         if groups:
             record["groups"] = sorted(groups)
         try:
-            ttl = self._allowed_ttl(caller, request, groups)
+            ttl = self._allowed_ttl(caller, request, subject, groups)
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
         if deadline is not None and time.monotonic() > deadline:
             return self._deny(record, protocol.INTERNAL, "timed out waiting for a signing worker")
-        compact, claims = self._mint(request, int(now), ttl)
+        compact, claims = self._mint(request, subject, int(now), ttl)
         if deadline is not None and time.monotonic() > deadline:
             # The caller has been told nothing and its connection is gone: no token went out.
             return self._deny(record, protocol.INTERNAL, "signing took longer than the deadline")
@@ -110,14 +112,14 @@ class Service:
         self.audit.write(record)
         return protocol.allowed(compact)
 
-    def _allowed_ttl(self, caller: Peer, request: TokenRequest, groups: frozenset[int]) -> int:
+    def _allowed_ttl(
+        self, caller: Peer, request: TokenRequest, subject: str, groups: frozenset[int]
+    ) -> int:
         """The lifetime in minutes: the signer's, capped by the deciding entries. _Refused."""
         ttl = self.issuer.ttl_minutes
         refused = []
         for audience in request.audiences:
-            entry = self.policy.decide(
-                caller.uid, caller.gid, request.job.subject, audience, groups
-            )
+            entry = self.policy.decide(caller.uid, caller.gid, subject, audience, groups)
             if entry is None:
                 refused.append(audience)
             elif entry.max_ttl_minutes is not None:
@@ -125,14 +127,14 @@ class Service:
         if refused:
             raise _Refused(
                 f"uid {caller.uid} (gid {caller.gid}{_listed(groups)}) may not mint sub "
-                f"{request.job.subject!r} "
+                f"{subject!r} "
                 f"for aud {', '.join(repr(a) for a in refused)}: no [[allow]] entry of "
                 f"{self.policy.source} allows it"
             )
         return ttl
 
     def _mint(
-        self, request: TokenRequest, now: int, ttl: int
+        self, request: TokenRequest, subject: str, now: int, ttl: int
     ) -> tuple[list[str], list[dict[str, object]]]:
         header: dict[str, object] = {
             "kid": self.backend.key_id,
@@ -141,7 +143,7 @@ class Service:
         }
         extra = {phases.CLAIM_NAME: request.phase} if request.phase is not None else {}
         claims = [
-            tokens.claims(request.job, self.issuer.issuer, audience, now, ttl, extra)
+            tokens.claims(request.job, subject, self.issuer.issuer, audience, now, ttl, extra)
             for audience in request.audiences
         ]
         return self.backend.sign_all(header, claims), claims

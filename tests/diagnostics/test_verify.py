@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from injector.config import issuer_settings, job_context, keys
+from injector.config import issuer_settings, job_context, keys, subject
 from injector.issuer import discovery, keyset
 from injector.issuer.keyset import PublishedKey
 from injector.job import pipeline, tokens
@@ -106,8 +106,10 @@ def sign(
     changes: Mapping[str, object] | None = None,
 ) -> str:
     """A token with the claims injector mints, signed by `key`, with `changes` to its claims."""
+    job = job_context.from_env(EXAMPLE_ENV)
     claims = tokens.claims(
-        job_context.from_env(EXAMPLE_ENV),
+        job,
+        subject.DEFAULT_TEMPLATE.render(job, None),
         issuer,
         audience,
         int(time.time()) - issued_ago,

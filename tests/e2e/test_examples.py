@@ -30,6 +30,7 @@ from injector import DISTRIBUTION
 from injector.clouds import aws, azure, gcp
 from injector.job import phases
 from tests.conftest import ROOT, run_injector
+from tests.support import terraform
 
 EXAMPLES = ROOT / "examples"
 TF_FILES = sorted(EXAMPLES.rglob("*.tf"))
@@ -137,6 +138,14 @@ def fill(text: str, values: Mapping[str, str]) -> str:
     return _VAR.sub(lambda match: values[match.group(1)], text)
 
 
+def rendered_subjects(
+    folder: Path, values: Mapping[str, str], template: str | None = None
+) -> dict[str, str]:
+    """`local.subjects` of a trust example's subject.tf as the real `terraform console` evaluates
+    it (no provider needed): the sub each phase's identity trusts."""
+    return terraform.trust_subjects(folder, values["organization"], values["workspace"], template)
+
+
 def claims(token: str) -> dict[str, Any]:
     payload = token.split(".")[1]
     decoded: dict[str, Any] = json.loads(
@@ -238,6 +247,7 @@ def test_aws_trust_accepts_exactly_the_injectors_aws_token(minted: dict[str, Any
     trust = {
         name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
     }
+    assert trust["trust"]["for_each"] == "${local.subjects}"
     (statement,) = trust["trust"]["statement"]
     assert statement["actions"] == ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]
     (principal,) = statement["principals"]
@@ -245,14 +255,15 @@ def test_aws_trust_accepts_exactly_the_injectors_aws_token(minted: dict[str, Any
         "type": "Federated",
         "identifiers": ["${aws_iam_openid_connect_provider.terrakube.arn}"],
     }
+    subjects = rendered_subjects(folder, values)
     conditions = {
-        fill(c["variable"], values): [fill(v, values) for v in c["values"]]
+        fill(c["variable"], values): [
+            fill(v, values).replace("${each.value}", subjects["plan"]) for v in c["values"]
+        ]
         for c in statement["condition"]
     }
     assert all(c["test"] == "StringEquals" for c in statement["condition"])
-    assert statement["condition"][1]["values"] == [
-        "organization:${var.organization}:workspace:${var.workspace}"
-    ]
+    assert statement["condition"][1]["values"] == ["${each.value}"]
     assert conditions == {
         f"{issuer_host}:aud": [token["aud"]],
         f"{issuer_host}:sub": [token["sub"]],
@@ -313,7 +324,9 @@ def test_aws_trust_has_a_read_only_plan_role_and_a_write_apply_role() -> None:
     roles = {name: body for t, name, body in blocks(folder, "resource") if t == "aws_iam_role"}
     assert set(roles) == {"plan", "apply", "organization"}
     for name in ("plan", "apply"):
-        assert roles[name]["assume_role_policy"] == "${data.aws_iam_policy_document.trust.json}"
+        assert roles[name]["assume_role_policy"] == (
+            f'${{data.aws_iam_policy_document.trust["{name}"].json}}'
+        )
 
     documents = {
         name: body for t, name, body in blocks(folder, "data") if t == "aws_iam_policy_document"
@@ -337,6 +350,25 @@ def test_aws_trust_has_a_read_only_plan_role_and_a_write_apply_role() -> None:
     assert {"plan_role_arn", "apply_role_arn"} <= outputs
 
 
+@pytest.mark.parametrize("cloud", ["aws", "azure", "gcp"])
+def test_trust_subjects_follow_the_issuers_template(cloud: str) -> None:
+    """Without {phase} both identities trust one sub; with it, each trusts only its phase's."""
+    folder = EXAMPLES / cloud / "trust"
+    values = {"organization": ORGANIZATION, "workspace": WORKSPACE}
+    plain = f"organization:{ORGANIZATION}:workspace:{WORKSPACE}"
+    assert rendered_subjects(folder, values) == {"plan": plain, "apply": plain}
+    assert rendered_subjects(folder, values, terraform.PHASED_TEMPLATE) == {
+        "plan": f"{plain}:run_phase:plan",
+        "apply": f"{plain}:run_phase:apply",
+    }
+    hcp = "organization:{organization}:project:{project}:workspace:{workspace}"
+    with pytest.raises(
+        ValueError, match=re.escape("fills {organization}, {workspace} and {phase} only")
+    ):
+        rendered_subjects(folder, values, hcp)
+    assert (folder / "subject.tf").read_text() == (EXAMPLES / "aws/trust/subject.tf").read_text()
+
+
 # -- Azure -------------------------------------------------------------------------------------
 
 
@@ -350,8 +382,8 @@ def test_azure_federated_credential_matches_the_injectors_azure_token(
     token = minted["azure"]
     credential = one(folder, "resource", "azuread_application_federated_identity_credential")
     assert credential["audiences"] == ["api://AzureADTokenExchange"] == [token["aud"]]
-    assert credential["subject"] == "organization:${var.organization}:workspace:${var.workspace}"
-    assert fill(credential["subject"], values) == token["sub"]
+    assert credential["subject"] == "${local.subjects[each.key]}"
+    assert rendered_subjects(folder, values) == {"plan": token["sub"], "apply": token["sub"]}
     assert fill(credential["issuer"], values) == token["iss"]
     # azuread 3.x: the application's resource ID, not application_object_id (removed in 3.0).
     assert credential["application_id"] == "${azuread_application.terrakube[each.key].id}"
@@ -360,7 +392,7 @@ def test_azure_federated_credential_matches_the_injectors_azure_token(
 
 def test_azure_app_per_phase_with_a_service_principal_and_a_role() -> None:
     folder = EXAMPLES / "azure" / "trust"
-    (local,) = module(folder)["locals"]
+    (local,) = [block for block in module(folder)["locals"] if "phases" in block]
     assert set(local["phases"]) == {"plan", "apply"}
     principal = one(folder, "resource", "azuread_service_principal")
     # azuread 3.x: client_id (application_id was removed in 3.0).
@@ -437,8 +469,10 @@ def test_gcp_service_accounts_trust_the_workspaces_principal(minted: dict[str, A
     assert binding["role"] == "roles/iam.workloadIdentityUser"
     assert binding["service_account_id"] == "${google_service_account.terrakube[each.key].name}"
     pool_name = f"projects/{PROJECT_NUMBER}/locations/global/workloadIdentityPools/terrakube"
-    member = fill(binding["member"], values).replace(
-        "${google_iam_workload_identity_pool.terrakube.name}", pool_name
+    member = (
+        fill(binding["member"], values)
+        .replace("${google_iam_workload_identity_pool.terrakube.name}", pool_name)
+        .replace("${local.subjects[each.key]}", rendered_subjects(folder, values)["plan"])
     )
     assert member == f"principal://iam.googleapis.com/{pool_name}/subject/{minted['gcp']['sub']}"
 

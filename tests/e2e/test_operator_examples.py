@@ -21,6 +21,7 @@ import yaml
 
 from injector.config import keys
 from injector.config.job_context import JobContext
+from injector.config.subject import DEFAULT_TEMPLATE
 from tests.conftest import ROOT
 from tests.e2e.test_examples import EXAMPLES, TF_FILES, blocks, module
 from tests.support.issuers import injector_serve
@@ -64,16 +65,13 @@ def test_aws_many_workspaces_loops_over_workspaces_and_leaves_the_provider_apart
     conditions = {c["variable"]: c["values"] for c in statement["condition"]}
     (subject,) = conditions["${var.terrakube_hostname}:sub"]
     job = JobContext("acme", "network", "o", "w", "j")
-    assert (
-        _interpolate(
-            subject,
-            **{
-                "each.value.entry.organization": job.organization,
-                "each.value.entry.workspace": job.workspace,
-            },
-        )
-        == job.subject
-    )
+    assert _interpolate(
+        subject,
+        **{
+            "each.value.entry.organization": job.organization,
+            "each.value.entry.workspace": job.workspace,
+        },
+    ) == DEFAULT_TEMPLATE.render(job, None)
     (principal,) = statement["principals"]
     assert principal["identifiers"] == ["${var.oidc_provider_arn}"]
     outputs = {name for entry in module(account)["output"] for name in entry}
@@ -106,7 +104,7 @@ def test_gcp_many_workspaces_loops_over_workspaces_and_leaves_the_pool_apart() -
     )
     assert member == (
         "principal://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/"
-        f"terrakube/subject/{job.subject}"
+        f"terrakube/subject/{DEFAULT_TEMPLATE.render(job, None)}"
     )
 
 

@@ -125,7 +125,7 @@ def test_a_sub_names_exactly_one_workspace(organization: str, workspace: str) ->
         return
     assert loaded is not None
     assert ":" not in organization and ":" not in workspace
-    prefix, parsed_organization, middle, parsed_workspace = loaded.job.subject.split(":")
+    prefix, parsed_organization, middle, parsed_workspace = str(loaded.subject).split(":")
     assert (prefix, middle) == ("organization", "workspace")
     assert (parsed_organization, parsed_workspace) == (organization, workspace)
 

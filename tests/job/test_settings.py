@@ -42,7 +42,7 @@ def test_all_three_clouds(workspace: dict[str, str]) -> None:
     assert loaded is not None
     assert [type(c) for c in loaded.clouds] == [aws.AwsConfig, azure.AzureConfig, gcp.GcpConfig]
     assert [c.name for c in loaded.clouds] == ["aws", "azure", "gcp"]
-    assert loaded.job.subject == "organization:simple:workspace:simple-cli"
+    assert loaded.subject == "organization:simple:workspace:simple-cli"
     assert loaded.issuer.issuer == "https://terrakube-api.example.com"
     assert loaded.issuer.private_key_path == Path(workspace["DynamicCredentialPrivateKeyPath"])
 
@@ -80,8 +80,8 @@ def test_problems_aggregated_across_sections(workspace: dict[str, str]) -> None:
         "WORKLOAD_IDENTITY_ROLE_AWS",
         "ARM_TENANT_ID",
         "GOOGLE_CREDENTIALS",
-        "workspaceName",
         "jobId",
+        "workspaceName",  # its ':' is the subject template's separator
         "DynamicCredentialHostname",
         "DynamicCredentialTtl",
     ]
@@ -107,3 +107,20 @@ def test_error_message_lists_every_problem(workspace: dict[str, str]) -> None:
     text = str(error.value)
     assert "ARM_CLIENT_ID: " in text
     assert "DynamicCredentialTtl: " in text
+
+
+def test_the_subject_template_shapes_sub_and_needs_a_phase_for_phase(
+    workspace: dict[str, str],
+) -> None:
+    env = {
+        **workspace,
+        "DynamicCredentialSubjectTemplate": "org/{organization}/ws/{workspace}/{phase}",
+    }
+    loaded = settings.load(env, phase="apply")
+    assert loaded is not None and loaded.subject == "org/simple/ws/simple-cli/apply"
+    assert _problems(env) == ["DynamicCredentialSubjectTemplate"]
+    assert _problems({**env, "workspaceName": "a/b", "DynamicCredentialTtl": "0"}) == [
+        "workspaceName",
+        "DynamicCredentialSubjectTemplate",
+        "DynamicCredentialTtl",
+    ]

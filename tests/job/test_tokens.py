@@ -7,7 +7,7 @@ import uuid
 import jwt
 import pytest
 
-from injector.config import issuer_settings, job_context, keys
+from injector.config import issuer_settings, job_context, keys, subject
 from injector.job import tokens
 from tests.conftest import KeyFiles
 
@@ -33,7 +33,10 @@ def signing_key(key_files: KeyFiles) -> keys.SigningKey:
 
 
 def _claims(audience: str = "aws.workload.identity", ttl: int = 30) -> dict[str, object]:
-    return tokens.claims(job_context.from_env(JOB_ENV), ISSUER, audience, NOW, ttl)
+    job = job_context.from_env(JOB_ENV)
+    return tokens.claims(
+        job, subject.DEFAULT_TEMPLATE.render(job, None), ISSUER, audience, NOW, ttl
+    )
 
 
 def test_claim_set_and_order() -> None:

@@ -25,19 +25,19 @@ def _request(**changes: object) -> dict[str, object]:
 
 def test_a_request_round_trips() -> None:
     parsed = protocol.parse_request(_request(phase="apply"))
-    assert parsed.job.subject == "organization:simple:workspace:simple-cli"
+    assert (parsed.job.organization, parsed.job.workspace) == ("simple", "simple-cli")
     assert parsed.audiences == ("aws.workload.identity",) and parsed.phase == "apply"
     assert protocol.parse_request(json.loads(parsed.encoded())) == parsed
 
 
 def test_the_context_is_checked_with_the_job_sides_messages() -> None:
-    context = {**CONTEXT, "workspaceName": "a:workspace:b", "jobId": ""}
+    context = {**CONTEXT, "workspaceName": "a\x00b", "jobId": ""}
     with pytest.raises(ConfigError) as raised:
         protocol.parse_request(
             _request(context=context, audiences=[], phase="destroy", iss="https://evil")
         )
     problems = {p.variable: p.message for p in raised.value.problems}
-    assert problems["workspaceName"].startswith("contains ':'")
+    assert problems["workspaceName"].startswith("contains a control character")
     assert problems["jobId"].startswith("is required")
     assert "audiences" in problems and "phase" in problems
     assert problems["request"] == "unknown field(s) iss"  # claims are the signer's own

@@ -7,9 +7,11 @@ machine's Terraform set-up (plugin caches, credentials, a missing ~/.terraformrc
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -235,3 +237,36 @@ def spoiled_exports(row: str, env: Mapping[str, str], cloud: str, folder: Path) 
     else:
         raise ValueError(row)
     return exports
+
+
+PHASED_TEMPLATE = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
+
+
+def trust_subjects(
+    folder: Path, organization: str, workspace: str, template: str | None = None
+) -> dict[str, str]:
+    """`local.subjects` of a trust example (its subject.tf), evaluated by the real `terraform
+    console` in a scratch module holding only that file and the two name variables: the sub
+    that each phase's identity trusts. `template` None: the variable's default."""
+    with tempfile.TemporaryDirectory(prefix="injector-subjects-") as scratch:
+        shutil.copy(folder / "subject.tf", scratch)
+        Path(scratch, "names.tf").write_text(
+            'variable "organization" {}\nvariable "workspace" {}\n'
+        )
+        given = ["-var", f"organization={organization}", "-var", f"workspace={workspace}"]
+        if template is not None:
+            given += ["-var", f"subject_template={template}"]
+        result = subprocess.run(
+            [binary(), "console", *given],
+            input="jsonencode(local.subjects)\n",
+            cwd=scratch,
+            env={"PATH": os.environ["PATH"], "HOME": scratch, "TF_IN_AUTOMATION": "1"},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    if result.returncode != 0:
+        raise ValueError(f"terraform console: {result.stderr.strip()}")
+    rendered: dict[str, str] = json.loads(json.loads(result.stdout.strip().splitlines()[-1]))
+    return rendered

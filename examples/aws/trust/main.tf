@@ -33,11 +33,13 @@ resource "aws_iam_openid_connect_provider" "terrakube" {
   thumbprint_list = [data.tls_certificate.issuer.certificates[0].sha1_fingerprint]
 }
 
-# Both roles trust the same thing: a token from this issuer, for this audience, whose sub names
-# exactly this organization and workspace. IAM's condition keys for an OIDC provider are the
-# issuer's host followed by :aud and :sub. sts:TagSession lets the workspace turn on
-# ENABLE_AWS_SESSION_TAGS (STS refuses a token that carries tags without it).
+# Each role trusts a token from this issuer, for this audience, whose sub is its phase's sub
+# (subject.tf): the same one for both roles unless the template holds {phase}. IAM's condition
+# keys for an OIDC provider are the issuer's host followed by :aud and :sub. sts:TagSession lets
+# the workspace turn on ENABLE_AWS_SESSION_TAGS (STS refuses a token that carries tags without it).
 data "aws_iam_policy_document" "trust" {
+  for_each = local.subjects
+
   statement {
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity", "sts:TagSession"]
@@ -56,7 +58,7 @@ data "aws_iam_policy_document" "trust" {
     condition {
       test     = "StringEquals"
       variable = "${var.terrakube_hostname}:sub"
-      values   = ["organization:${var.organization}:workspace:${var.workspace}"]
+      values   = [each.value]
     }
   }
 }
@@ -88,13 +90,13 @@ data "aws_iam_policy_document" "write" {
 resource "aws_iam_role" "plan" {
   name               = var.plan_role_name
   description        = "terraform plan for Terrakube workspace ${var.organization}/${var.workspace}"
-  assume_role_policy = data.aws_iam_policy_document.trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["plan"].json
 }
 
 resource "aws_iam_role" "apply" {
   name               = var.apply_role_name
   description        = "terraform apply for Terrakube workspace ${var.organization}/${var.workspace}"
-  assume_role_policy = data.aws_iam_policy_document.trust.json
+  assume_role_policy = data.aws_iam_policy_document.trust["apply"].json
 }
 
 resource "aws_iam_policy" "read" {

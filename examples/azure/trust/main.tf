@@ -50,16 +50,16 @@ resource "azuread_service_principal" "terrakube" {
   owners    = [data.azuread_client_config.current.object_id]
 }
 
-# Entra ID compares issuer, subject and audience exactly: the subject is the token's sub,
-# organization:<organizationName>:workspace:<workspaceName>, with the names spelled as in
-# Terrakube. The audience is the injector's default WORKLOAD_IDENTITY_AUDIENCE_AZURE.
+# Entra ID compares issuer, subject and audience exactly: the subject is the sub of this app's
+# phase (subject.tf; by default organization:<organizationName>:workspace:<workspaceName>, the
+# same for both apps), with the names spelled as in Terrakube. The audience is the injector's default WORKLOAD_IDENTITY_AUDIENCE_AZURE.
 resource "azuread_application_federated_identity_credential" "terrakube" {
   for_each       = local.phases
   application_id = azuread_application.terrakube[each.key].id
   display_name   = "terrakube-workspace"
   description    = "terraform ${each.key} in Terrakube workspace ${var.organization}/${var.workspace}"
   issuer         = "https://${var.terrakube_hostname}"
-  subject        = "organization:${var.organization}:workspace:${var.workspace}"
+  subject        = local.subjects[each.key]
   audiences      = ["api://AzureADTokenExchange"]
 }
 

@@ -75,5 +75,5 @@ resource "google_service_account_iam_member" "terrakube" {
   for_each           = local.phases
   service_account_id = google_service_account.terrakube[each.key].name
   role               = "roles/iam.workloadIdentityUser"
-  member             = "principal://iam.googleapis.com/${google_iam_workload_identity_pool.terrakube.name}/subject/organization:${var.organization}:workspace:${var.workspace}"
+  member             = "principal://iam.googleapis.com/${google_iam_workload_identity_pool.terrakube.name}/subject/${local.subjects[each.key]}"
 }
