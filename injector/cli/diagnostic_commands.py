@@ -56,6 +56,12 @@ def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
         help="log in through each enabled cloud's SDK (the `login` extra); files go to a "
         "private temporary folder, removed afterwards",
     )
+    doctor.add_argument(
+        "--issuer",
+        action="store_true",
+        help="check the issuer alone (its settings, key, TLS and documents): no cloud or job "
+        "context needed",
+    )
     options.ca_bundle_option(doctor)
     options.phase_option(doctor)
     doctor.set_defaults(handler=doctor_command)
@@ -85,4 +91,5 @@ def doctor_command(args: argparse.Namespace) -> int:
         ca_bundle=args.ca_bundle,
         phase=getattr(args, "phase", None),
         login=args.login,
+        issuer_only=args.issuer,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,10 +77,14 @@ def diagnose(
     *,
     phase: str | None = None,
     login: bool = False,
+    issuer_only: bool = False,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Line]:
-    """Every line of the checklist, in order."""
+    """Every line of the checklist, in order. `issuer_only`: the issuer's settings, key, TLS and
+    documents, for an operator checking the issuer before any workspace uses it. `progress`
+    hears a line as each SDK login starts (they take seconds)."""
     state = _State()
-    lines = _settings(env, phase, state)
+    lines = _issuer_alone(env, state) if issuer_only else _settings(env, phase, state)
     if state.settings is not None and state.settings.signer is not None:
         lines += _signer(state, state.settings.signer)
     elif state.issuer is not None:
@@ -102,9 +106,18 @@ def diagnose(
                 lines += key_checks.published_key(state.documents, state.key, rules)
     lines += _tokens(state)
     lines += _preflight(state)
-    if login:
-        lines += _login(env, state)
+    if login and not issuer_only:
+        lines += _login(env, state, progress)
     return lines
+
+
+def _issuer_alone(env: Mapping[str, str], state: _State) -> list[Line]:
+    """The issuer settings without any cloud or job context (`doctor --issuer`)."""
+    try:
+        state.issuer = issuer_settings.from_env(env, require_key=False)
+    except ConfigError as error:
+        return [checks.fail("settings", str(problem)) for problem in error.problems]
+    return [checks.ok("settings", f"issuer only (--issuer): {state.issuer.issuer}")]
 
 
 def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[Line]:
@@ -131,7 +144,7 @@ def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[
             checks.fail(
                 "settings",
                 f"no cloud has dynamic credentials enabled ({clouds.switches()}): "
-                "nothing would be minted",
+                "nothing would be minted (injector doctor --issuer checks the issuer alone)",
             )
         )
     # The issuer can still be checked on its own.
@@ -239,7 +252,9 @@ def _exchange(cloud: CloudPlan, folder: Path) -> Line:
     return checks.ok(rule, f"{described} (revoked again)")
 
 
-def _login(env: Mapping[str, str], state: _State) -> list[Line]:
+def _login(
+    env: Mapping[str, str], state: _State, progress: Callable[[str], None] | None
+) -> list[Line]:
     from injector.diagnostics import login
 
     if state.settings is None or state.minter is None:
@@ -255,7 +270,7 @@ def _login(env: Mapping[str, str], state: _State) -> list[Line]:
             if cloud not in exchanged
         ]
         secrets = [cloud.token.compact for cloud in written.plan.clouds]
-        lines = login.run(logins, env, home, secrets) if logins else []
+        lines = login.run(logins, env, home, secrets, progress=progress) if logins else []
         return lines + [_exchange(cloud, written.plan.folder) for cloud in exchanged]
     finally:
         written.remove()
@@ -267,11 +282,19 @@ def command(
     ca_bundle: Path | None,
     phase: str | None = None,
     login: bool = False,
+    issuer_only: bool = False,
 ) -> int:
     """Print the checklist on stdout; 0 when no line failed, else 1. Raises ConfigError when
     --ca-bundle (or SSL_CERT_FILE) cannot be loaded."""
     trusted = fetch.trust(ca_bundle, env)
-    lines = diagnose(env, trusted, phase=phase, login=login)
+    lines = diagnose(
+        env,
+        trusted,
+        phase=phase,
+        login=login,
+        issuer_only=issuer_only,
+        progress=lambda line: print(f"injector: {line}", file=sys.stderr, flush=True),
+    )
     sys.stdout.write(checks.render(lines))
     return checks.exit_status(lines)
 

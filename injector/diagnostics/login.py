@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,11 +73,17 @@ def run(
     env: Mapping[str, str],
     home: Path,
     secrets: Sequence[str] = (),
+    *,
+    progress: Callable[[str], None] | None = None,
 ) -> list[Line]:
     """Log in for each of `logins` at once, one child each; one line per cloud. `secrets` (the
-    tokens) are blanked out of anything a child says, should an SDK ever echo one."""
+    tokens) are blanked out of anything a child says, should an SDK ever echo one. `progress`
+    hears a line as each login starts."""
     started = []
     for login in logins:
+        if progress is not None:
+            named = clouds.named(login.cloud)
+            progress(f"logging in to {named.label} through {named.sdk or 'its SDK'}...")
         child = subprocess.Popen(
             [sys.executable, "-m", "injector.diagnostics.login_child", login.cloud],
             env=child_env(env, login.exports, home),

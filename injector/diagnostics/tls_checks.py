@@ -43,7 +43,8 @@ def check(
             lines.append(
                 checks.fail(
                     "tls",
-                    f"{chain_host(issuer)}: {error.reason} (trusting {trusted.source})",
+                    f"{chain_host(issuer)}: {error.reason} (trusting {trusted.source}; for a "
+                    "private CA pass --ca-bundle)",
                     code,
                 )
             )

@@ -34,6 +34,7 @@ class Diagnosed:
     returncode: int
     lines: list[tuple[str, str, str]]  # (status, rule, detail), in order
     stdout: str
+    stderr: str = ""
 
     def only(self, rule: str) -> tuple[str, str]:
         found = [(status, detail) for status, name, detail in self.lines if name == rule]
@@ -57,7 +58,7 @@ def doctor(env: Mapping[str, str], *args: str) -> Diagnosed:
         status, rule, detail = line.split(maxsplit=2)
         assert status in ("ok", "FAIL", "warn"), line
         lines.append((status, rule, detail))
-    return Diagnosed(result.returncode, lines, result.stdout)
+    return Diagnosed(result.returncode, lines, result.stdout, result.stderr)
 
 
 @pytest.fixture
@@ -174,6 +175,12 @@ def test_login_through_all_three_sdks(healthy: dict[str, str], standins: StandIn
     assert standins.google.seen[served["gcp"] :][0] == "POST /v1/token"
     # The private folder with the token files is gone.
     assert list(Path(healthy["TMPDIR"]).iterdir()) == []
+    # A line as each login starts, on stderr (they take seconds).
+    assert diagnosed.stderr.splitlines() == [
+        "injector: logging in to AWS through boto3...",
+        "injector: logging in to Azure through azure-identity...",
+        "injector: logging in to GCP through google-auth...",
+    ]
 
 
 def test_login_names_what_each_cloud_refuses(healthy: dict[str, str]) -> None:
@@ -240,6 +247,26 @@ def test_no_cloud_enabled(healthy: dict[str, str]) -> None:
     assert diagnosed.returncode == 1
     assert diagnosed.failed()[0][0] == "settings"
     assert "no cloud has dynamic credentials enabled" in diagnosed.failed()[0][1]
+    assert "injector doctor --issuer checks the issuer alone" in diagnosed.failed()[0][1]
+
+
+def test_the_issuer_alone(healthy: dict[str, str]) -> None:
+    """An operator checks the issuer before any workspace uses it: no cloud, no job context."""
+    env = {
+        name: value
+        for name, value in healthy.items()
+        if not name.startswith("ENABLE_DYNAMIC_CREDENTIALS_")
+        and name not in ("organizationName", "workspaceName", "organizationId", "workspaceId")
+    }
+    diagnosed = doctor(env, "--issuer")
+    assert diagnosed.returncode == 0, diagnosed.stdout
+    assert diagnosed.only("settings") == (
+        "ok",
+        f"issuer only (--issuer): {healthy['DynamicCredentialHostname']}",
+    )
+    for rule in ("private-key", "public-key", "tls", "discovery", "jwks", "jwks.signing-key"):
+        assert diagnosed.only(rule)[0] == "ok", (rule, diagnosed.stdout)
+    assert not [rule for _, rule, _ in diagnosed.lines if rule.startswith(("aws.", "ttl."))]
 
 
 def test_private_key_readable_by_others(healthy: dict[str, str], private_key: Path) -> None:
@@ -294,6 +321,7 @@ def test_issuer_certificate_not_trusted(healthy: dict[str, str]) -> None:
     status, detail = diagnosed.only("tls")
     assert status == "FAIL"
     assert "certificate chain does not verify" in detail
+    assert "for a private CA pass --ca-bundle" in detail
     assert "thumbprint.aws" not in diagnosed.rules("ok")
 
 
