@@ -49,7 +49,8 @@ def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
-        raise RuntimeError(f"{command} failed: {process.stderr.read() if process.stderr else ''}")
+        said = process.stderr.read().decode(errors="replace") if process.stderr else ""
+        raise RuntimeError(f"{command} failed: {said}")
     return elapsed, usage.ru_maxrss
 
 
