@@ -17,6 +17,7 @@ import re
 import shlex
 import subprocess
 import sys
+import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -787,3 +788,22 @@ def test_vault_trust_role_binds_exactly_the_injectors_vault_token(
         assert path in policy
     (provider,) = module(EXAMPLES / "vault" / "workspace")["provider"]
     assert provider["vault"]["skip_child_token"] is True
+
+
+def test_the_readmes_terrakube_steps_are_the_templates() -> None:
+    """The README's Terrakube snippet is what the template runs (and the template's scripts run
+    in the tests above), step for step."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Use with Terrakube") : readme.index("## Use with any runner")]
+    snippet = section[section.index("```yaml\n") + len("```yaml\n") :]
+    snippet = textwrap.dedent(snippet[: snippet.index("```")])
+    shown = yaml.safe_load(snippet)["flow"]
+    terraform_steps = [step for step in template_steps(TEMPLATE) if step["type"] in PHASE_OF_STEP]
+    assert [(s["type"], s["step"]) for s in shown] == [
+        (s["type"], s["step"]) for s in terraform_steps
+    ]
+    for shown_step, step in zip(shown, terraform_steps, strict=True):
+        keys = ("runtime", "priority", "beforeInit", "script")
+        assert [{k: c[k] for k in keys} for c in shown_step["commands"]] == [
+            {k: c[k] for k in keys} for c in step["commands"]
+        ]
