@@ -36,6 +36,9 @@ WINNING_KEYS = (
     "sso_role_name",
     "login_session",
 )
+# The first line of the config files injector writes itself: their profiles are the web
+# identities injector minted for, never credentials that would win over them.
+MARK = "# Written by injector for this job's web identities; removed when the job ends."
 # The files are small; anything larger is not an AWS config file and is not parsed.
 _MAX_BYTES = 1 << 20
 
@@ -91,6 +94,8 @@ def _sections(path: Path) -> configparser.RawConfigParser | None:
             return None
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
+        return None
+    if text.startswith(MARK):
         return None
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:

@@ -114,6 +114,7 @@ class VaultConfig:
     auth_path: str
     namespace: str | None
     ca_cert: Path | None
+    tag: str | None = None  # Vault takes no tags yet: always None
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.

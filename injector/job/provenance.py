@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from injector.clouds import tags
 from injector.errors import ConfigError, Problem
 from injector.job import settings
 
@@ -23,7 +24,9 @@ def exports(loaded: settings.Settings, folder: Path) -> dict[str, str]:
     return {
         name: value
         for config in loaded.clouds
-        for name, value in config.outputs(folder / f"{config.name}.jwt", loaded.job).exports.items()
+        for name, value in config.outputs(
+            tags.token_file(folder, config), loaded.job
+        ).exports.items()
     }
 
 
