@@ -154,16 +154,24 @@ class AwsConfig:
         return {TAGS_CLAIM: session_tags_for(job)} if self.session_tags else {}
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        # The region stays in the environment: Terraform's S3 backend reads it from there (or
+        # its own setting) before any profile ("Missing region value"); a tag's own region is
+        # its profile's, used where the environment has none.
+        region = (
+            {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+            if self.region and self.tag is None
+            else {}
+        )
         if self.in_profiles:
             if not self.profiles:
-                return CloudOutputs(exports={})
+                return CloudOutputs(exports=region)
             shared = token_file.parent / PROFILES_FILE
             members = [
                 (member.tag, member, tags.token_file(token_file.parent, member))
                 for member in self.profiles
             ]
             return CloudOutputs(
-                exports={aws_profiles.CONFIG_FILE: str(shared)},
+                exports={aws_profiles.CONFIG_FILE: str(shared), **region},
                 extra_files={shared: profiles_file(members, job)},
             )
         exports = {

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import boto3
 import pytest
 
 from injector.job.example import EXAMPLE_ENV
@@ -29,9 +28,10 @@ from tests.standins.accounts import (
     ROLE_NAME,
     SUBJECT,
 )
-from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.standins.entra import EntraStandIn, FederatedCredential, Tenant
 from tests.standins.google import GoogleStandIn, Provider, ServiceAccount
+from tests.support import tagged
+from tests.support.tagged import PROD_AUDIENCE, PROD_ROLE_NAME
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import Issuer, StandIns, TestTls
@@ -39,9 +39,6 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.standins.fixtures"]
 
 SWITCHES = ("AWS", "AZURE", "GCP", "VAULT")
-PROD_ROLE_NAME = "terrakube-strict-prod"
-PROD_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/{PROD_ROLE_NAME}"
-PROD_AUDIENCE = "prod.aws.workload.identity"
 PROD_CLIENT = "7f0c1e9a-2b3d-4e5f-8a9b-0c1d2e3f4a5b"
 UNKNOWN_CLIENT = "11111111-2222-4333-8444-555555555555"
 PROD_PROVIDER = (
@@ -147,40 +144,7 @@ def _child(
 
 @pytest.fixture(scope="module")
 def prod_role(standins: StandIns, moto_endpoint: str) -> str:
-    """A second role, trusting only the PROD audience (a client ID the IAM provider gains)."""
-    iam = boto3.client(
-        "iam", endpoint_url=moto_endpoint, region_name="us-east-1", **TEST_CREDENTIALS
-    )
-    provider_url = standins.issuer.url.removeprefix("https://")
-    provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{provider_url}"
-    # moto answers AddClientIDToOpenIDConnectProvider with a 500: the provider is made again
-    # with both client IDs (same URL, so the same ARN the default role trusts).
-    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=provider_arn)
-    if PROD_AUDIENCE not in provider["ClientIDList"]:
-        iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=provider_arn)
-        iam.create_open_id_connect_provider(
-            Url=standins.issuer.url,
-            ClientIDList=[*provider["ClientIDList"], PROD_AUDIENCE],
-            ThumbprintList=provider["ThumbprintList"],
-        )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{provider_url}:aud": PROD_AUDIENCE,
-                        f"{provider_url}:sub": SUBJECT,
-                    }
-                },
-            }
-        ],
-    }
-    iam.create_role(RoleName=PROD_ROLE_NAME, AssumeRolePolicyDocument=json.dumps(trust))
-    return PROD_ROLE_ARN
+    return tagged.prod_role(moto_endpoint, standins.issuer.url)
 
 
 def _aws_env(strict_workspace: dict[str, str], role: str) -> dict[str, str]:
