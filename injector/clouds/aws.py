@@ -149,6 +149,10 @@ class AwsConfig:
     # On the first configuration only: all of them, for the shared file's profiles.
     profiles: tuple[AwsConfig, ...] = ()
 
+    def alone(self) -> AwsConfig:
+        """This identity in the environment, untagged, with no profiles (`doctor --login`)."""
+        return replace(self, tag=None, in_profiles=False, profiles=())
+
     def claims(self, job: JobContext) -> dict[str, object]:
         """With ENABLE_AWS_SESSION_TAGS, the session tags claim; else nothing."""
         return {TAGS_CLAIM: session_tags_for(job)} if self.session_tags else {}

@@ -102,12 +102,22 @@ def untagged(cloud: Cloud, name: str) -> str | None:
     return None
 
 
-def tagged(config: CloudConfig, tag: str) -> CloudConfig:
+def tagged(config: CloudConfig, tag: str | None) -> CloudConfig:
     """`config` as the configuration tagged `tag`."""
     # Every cloud's config is a frozen dataclass with a `tag` field.
     as_dataclass: Any = config
     result: CloudConfig = dataclasses.replace(as_dataclass, tag=tag)
     return result
+
+
+def alone(config: CloudConfig) -> CloudConfig:
+    """`config` as if it were the cloud's only configuration, untagged: what its SDK needs
+    in the environment to log in as it (`doctor --login`). A config that has others to know
+    about says how (`alone()`); any other just drops its tag."""
+    if hasattr(config, "alone"):
+        single: CloudConfig = config.alone()
+        return single
+    return tagged(config, None) if tag_of(config) is not None else config
 
 
 def terraform_value(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from injector.job.example import EXAMPLE_ENV
-from tests.conftest import run_injector
+from tests.conftest import KeyFiles, run_injector
 from tests.standins.accounts import (
     ACCOUNT,
     AZURE_AUDIENCE,
@@ -335,3 +335,49 @@ def test_google_refuses_the_prod_pool_the_default_service_account(
     assert logins["default"] == {"ok": True, "status": 200}
     assert logins["PROD"]["ok"] is False
     assert "getAccessToken" in logins["PROD"]["message"]
+
+
+# --- doctor and the dry run show every configuration ------------------------------------------
+
+
+def test_doctor_checks_and_logs_in_every_configuration(
+    strict_workspace: dict[str, str],
+    standins: StandIns,
+    prod_role: str,
+    key_files: KeyFiles,
+    tmp_path: Path,
+) -> None:
+    ca = str(standins.tls.ca_file)
+    key = tmp_path / "private.pem"
+    key.write_bytes(key_files.private_pkcs8.read_bytes())
+    key.chmod(0o600)
+    env = {
+        **_aws_env(strict_workspace, prod_role),
+        "DynamicCredentialPrivateKeyPath": str(key),
+        "SSL_CERT_FILE": ca,
+        "REQUESTS_CA_BUNDLE": ca,
+        "AWS_ENDPOINT_URL_STS": standins.aws.url,
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    result = run_injector("doctor", "--login", env=env)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()}
+    assert "aws, aws_PROD enabled" in lines["settings"]
+    assert f"assumed-role/{PROD_ROLE_NAME}/" in lines["aws_PROD.login"]
+    assert "assumed-role/terrakube-strict/" in lines["aws.login"]
+    assert any(rule.startswith("aws_PROD.") and rule != "aws_PROD.login" for rule in lines)
+    assert "eyJ" not in result.stdout + result.stderr
+
+
+def test_the_dry_run_shows_every_configuration(strict_workspace: dict[str, str]) -> None:
+    env = {**_aws_env(strict_workspace, tagged.PROD_ROLE_ARN)}
+    env.pop("DynamicCredentialPrivateKeyPath")
+    result = run_injector(env=env)
+
+    assert result.returncode == 0, result.stderr
+    assert "== aws: token for audience aws.workload.identity" in result.stdout
+    assert f"== aws_PROD: token for audience {PROD_AUDIENCE}" in result.stdout
+    assert "[profile PROD]" in result.stdout
+    assert "== HCP Terraform's variables" in result.stdout
+    assert "TF_VAR_tfc_aws_dynamic_credentials=" in result.stdout
