@@ -15,10 +15,12 @@ from injector.clouds.base import (
     CloudConfig,
     CloudOutputs,
     Conflict,
+    HcpName,
     LoginOutcome,
     Terraform,
     TerraformShape,
 )
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -393,6 +395,11 @@ CLOUD = Cloud(
     conflicts=conflicts,
     phased=(ROLE,),
     tagged=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, SESSION_TAGS),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(ROLE, "RUN_ROLE_ARN"),
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    ),
     terraform=Terraform(terraform_value),
     gather=gather,
     example=EXAMPLE,

@@ -15,12 +15,14 @@ from injector.clouds.base import (
     Cloud,
     CloudConfig,
     CloudOutputs,
+    HcpName,
     LoginOutcome,
     ServedToken,
     Terraform,
     TerraformShape,
     TokenFileCache,
 )
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import Problems
@@ -246,6 +248,11 @@ CLOUD = Cloud(
     preferred_by="azure-identity and azurerm",
     phased=(CLIENT_ID,),
     tagged=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(CLIENT_ID, "RUN_CLIENT_ID", canonical=str.lower),
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    ),
     terraform=Terraform(terraform_value),
     example=EXAMPLE,
     token_file_cache=TOKEN_FILE_CACHE,

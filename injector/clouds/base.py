@@ -43,6 +43,25 @@ class CloudConfig(Protocol):
 ALIAS_PREFIX = "INJECTOR_ENABLE_"
 
 
+def _same(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True)
+class HcpName:
+    """One of HCP Terraform's names for a variable of the cloud: `TFC_<CLOUD>_<name>` (with
+    `_<TAG>` after it, and `TFC_DEFAULT_<CLOUD>_<name>` for every configuration). A `name`
+    starting `RUN_` has phase forms too (`TFC_AWS_PLAN_ROLE_ARN`). With `parts`, several of
+    HCP's variables (all or none) make the value, through `join`."""
+
+    variable: str  # injector's name
+    name: str
+    convert: Callable[[str], str] = _same  # HCP's value in injector's form
+    canonical: Callable[[str], str] = _same  # for telling two spellings of one value apart
+    parts: tuple[str, ...] = ()
+    join: Callable[[list[str]], str] | None = None
+
+
 @dataclass(frozen=True)
 class TerraformShape:
     """One configuration's object in HCP's variable, and the files it names that the cloud's
@@ -202,6 +221,8 @@ class Cloud:
     tagged: tuple[str, ...] = ()
     # HCP Terraform's `tfc_<cloud>_dynamic_credentials` for this cloud's configurations.
     terraform: Terraform | None = None
+    # HCP Terraform's names for the cloud's variables, read as alternatives (clouds.hcp).
+    hcp: tuple[HcpName, ...] = ()
     # Every configuration of the cloud at once, for a cloud whose configurations share
     # something (AWS: one config file with a profile per tag); returns them, amended.
     gather: Callable[[tuple[CloudConfig, ...]], tuple[CloudConfig, ...]] | None = None

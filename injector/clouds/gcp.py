@@ -15,11 +15,13 @@ from injector.clouds.base import (
     Cloud,
     CloudConfig,
     CloudOutputs,
+    HcpName,
     LoginOutcome,
     ServedToken,
     Terraform,
     TerraformShape,
 )
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -170,6 +172,17 @@ def credentials_file_for(token_file: Path) -> Path:
     return token_file.with_name(f"{token_file.stem}-credentials.json")
 
 
+def _hcp_provider(name: str) -> str:
+    return name if name.startswith("//") else f"//iam.googleapis.com/{name}"
+
+
+def _hcp_provider_of(parts: list[str]) -> str:
+    number, pool, provider = parts
+    return _hcp_provider(
+        f"projects/{number}/locations/global/workloadIdentityPools/{pool}/providers/{provider}"
+    )
+
+
 def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
     # The credentials file is written anyway, tagged or not.
     return TerraformShape(value={"credentials": str(credentials_file_for(token_file))})
@@ -277,6 +290,22 @@ CLOUD = Cloud(
     preferred_by="Terraform's google provider",
     phased=(SERVICE_ACCOUNT,),
     tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(SERVICE_ACCOUNT, "RUN_SERVICE_ACCOUNT_EMAIL", canonical=str.lower),
+        # HCP's `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`.
+        HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=_resource),
+        HcpName(
+            AUDIENCE,
+            "WORKLOAD_PROVIDER_NAME",
+            canonical=_resource,
+            parts=("PROJECT_NUMBER", "WORKLOAD_POOL_ID", "WORKLOAD_PROVIDER_ID"),
+            join=_hcp_provider_of,
+        ),
+        # injector's token audience is the provider's resource (Google's default); HCP's
+        # separate audience is accepted when it is that.
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE", canonical=_resource),
+    ),
     terraform=Terraform(terraform_value),
     example=EXAMPLE,
     sdk="google-auth",

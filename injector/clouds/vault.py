@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, Exchanged, Finding
+from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, Exchanged, Finding, HcpName
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems, require_modules
@@ -280,6 +281,14 @@ CLOUD = Cloud(
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="the Vault provider and CLI",
     phased=(ROLE,),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(ADDRESS, "ADDR"),
+        HcpName(ROLE, "RUN_ROLE"),
+        HcpName(NAMESPACE, "NAMESPACE"),
+        HcpName(AUTH_PATH, "AUTH_PATH"),
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    ),
     example=EXAMPLE,
     sdk="httpx (Vault's HTTP API)",
     exchange=exchange,

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector import clouds
-from injector.clouds import CloudConfig, tags
+from injector.clouds import CloudConfig, hcp, tags
 from injector.clouds.base import REQUIRE
 from injector.config import issuer_settings, job_context, values
 from injector.config.issuer_settings import IssuerSettings
@@ -48,6 +48,26 @@ def load(
     `require` (`--require`, else INJECTOR_REQUIRE): comma-separated clouds that must be enabled.
     Raises ConfigError listing every problem found, across all sections.
     """
+    translated = hcp.translate(env, clouds.registered())
+    if translated.origins:
+        # A workspace written for HCP Terraform reads HCP's TF_VAR_tfc_* variables.
+        translated.env.setdefault(TERRAFORM_VARIABLES, "true")
+    found = list(translated.problems)
+    loaded = None
+    try:
+        loaded = _load_translated(
+            translated.env, require_key=require_key, phase=phase, require=require
+        )
+    except ConfigError as error:
+        found += phases.renamed(error, translated.origins).problems
+    if found:
+        raise ConfigError(dict.fromkeys(found))
+    return loaded
+
+
+def _load_translated(
+    env: Mapping[str, str], *, require_key: bool, phase: str | None, require: str | None
+) -> Settings | None:
     resolved, origins = phases.resolve(env, phase)
     found: list[Problem] = []
     tagged = {}
@@ -182,4 +202,5 @@ def _subject_fits(job: JobContext, enabled: list[CloudConfig]) -> None:
 def static_credentials(env: Mapping[str, str]) -> list[str]:
     """The static credential variables set for the clouds whose switch is on: `injector run`
     removes these from its child's environment, where they would win over web identity."""
-    return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(env)]
+    seen = hcp.translate(env, clouds.registered()).env
+    return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(seen)]

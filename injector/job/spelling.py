@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from injector import clouds
-from injector.clouds import tags
+from injector.clouds import hcp, tags
 from injector.clouds.base import ALIAS_PREFIX, REQUIRE
 from injector.config import issuer_settings, job_context
 from injector.job import phases
@@ -31,6 +31,7 @@ def known() -> set[str]:
     }
     for cloud in clouds.registered():
         names.update(cloud.known_variables())
+    names.update(hcp.names(clouds.registered()))
     return names
 
 
@@ -84,7 +85,7 @@ def warn(env: Mapping[str, str]) -> None:
     names = known()
     prefixes = switch_prefixes()
     for name in env:
-        if name in names or tagged(name):
+        if name in names or tagged(name) or hcp.recognizes(name, clouds.registered()):
             continue
         meant = likely_meant(name, names)
         if meant is not None:
