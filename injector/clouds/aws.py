@@ -208,14 +208,9 @@ def own_config_file(token_file: Path) -> Path:
 
 
 def profiles_file(members: list[tuple[str | None, AwsConfig, Path]], job: JobContext) -> bytes:
-    """A shared config file: `[default]` for the untagged identity, `[profile <TAG>]` for
-    each tagged one. Starts with the mark that keeps injector's own conflict check off it."""
-    lines = [aws_profiles.MARK]
-    for tag, config, token_file in members:
-        lines.append("[default]" if tag is None else f"[profile {tag}]")
-        lines += [f"{key} = {value}" for key, value in config.profile(token_file, job).items()]
-        lines.append("")
-    return "\n".join(lines).encode()
+    return aws_profiles.render(
+        [(tag, config.profile(token_file, job)) for tag, config, token_file in members]
+    )
 
 
 def gather(configs: tuple[CloudConfig, ...]) -> tuple[CloudConfig, ...]:

@@ -105,6 +105,17 @@ def _sections(path: Path) -> configparser.RawConfigParser | None:
     return parser
 
 
+def render(profiles: list[tuple[str | None, dict[str, str]]]) -> bytes:
+    """A config file of injector's own: `[default]` for None, `[profile <NAME>]` for the
+    others. Starts with MARK, which keeps `winning` off it."""
+    lines = [MARK]
+    for name, keys in profiles:
+        lines.append("[default]" if name is None else f"[profile {name}]")
+        lines += [f"{key} = {value}" for key, value in keys.items()]
+        lines.append("")
+    return "\n".join(lines).encode()
+
+
 def winning(env: Mapping[str, str]) -> list[WinningProfile]:
     """The profile the job's environment selects, in each file where it brings credentials."""
     profile, via = _profile(env)
