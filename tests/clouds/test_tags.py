@@ -279,3 +279,44 @@ def test_injectors_own_profiles_are_not_a_conflict(
     again = _plan({**env, **first.exports}, tmp_path / "second")
 
     assert len(again.clouds) == 2
+
+
+def test_the_token_endpoint_serves_the_untagged_configuration(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """`run --token-endpoint` points the environment's SDKs (the untagged configuration) at
+    the endpoint; a tagged configuration keeps its files, and never lends its token."""
+    import base64
+    import urllib.request
+
+    from injector import files
+    from injector.job import token_endpoint
+
+    env = {
+        **workspace,
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_AZURE_PROD": "true",
+        "ARM_CLIENT_ID_PROD": CLIENT,
+        "WORKLOAD_IDENTITY_AUDIENCE_AZURE_PROD": "api://prod",
+    }
+    prepared = pipeline.prepare(env)
+    assert prepared is not None
+    plan = pipeline.mint(prepared, tmp_path)
+    files.write_all(plan.files)
+    endpoint = token_endpoint.serve(prepared, plan)
+    try:
+        request = urllib.request.Request(
+            endpoint.exports["ARM_OIDC_REQUEST_URL"],
+            headers={"Authorization": f"Bearer {endpoint.exports['ARM_OIDC_REQUEST_TOKEN']}"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            token = json.loads(answer.read())["value"]
+    finally:
+        endpoint.stop()
+    payload = token.split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+    assert claims["aud"] == "api://AzureADTokenExchange"
+    assert endpoint.requests == ["azure"]
+    assert (tmp_path / "azure_PROD.jwt").is_file()
