@@ -320,3 +320,35 @@ def test_the_token_endpoint_serves_the_untagged_configuration(
     assert claims["aud"] == "api://AzureADTokenExchange"
     assert endpoint.requests == ["azure"]
     assert (tmp_path / "azure_PROD.jwt").is_file()
+
+
+def test_a_clouds_rules_refuse_once_for_all_its_configurations(
+    workspace: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    env = _aws_only(
+        workspace,
+        ENABLE_DYNAMIC_CREDENTIALS_AWS="false",
+        ENABLE_DYNAMIC_CREDENTIALS_GCP="true",
+        ENABLE_DYNAMIC_CREDENTIALS_GCP_PROD="true",
+        DynamicCredentialTtl="2000",
+    )
+    with pytest.raises(ConfigError) as caught:
+        pipeline.prepare(env)
+
+    assert [p.variable for p in caught.value.problems] == ["DynamicCredentialTtl"]
+
+
+def test_advice_names_the_configuration(
+    workspace: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    env = _aws_only(
+        workspace,
+        ENABLE_DYNAMIC_CREDENTIALS_AWS="false",
+        ENABLE_DYNAMIC_CREDENTIALS_AWS_PROD="true",
+        WORKLOAD_IDENTITY_ROLE_AWS_PROD=PROD_ROLE,
+    )
+    del env["AWS_REGION"]
+    with caplog.at_level(logging.WARNING, logger="injector"):
+        pipeline.prepare(env)
+
+    assert "aws_PROD: neither AWS_REGION nor AWS_DEFAULT_REGION is set" in caplog.text
