@@ -84,12 +84,12 @@ def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
                 outputs=config.outputs(token_file, settings.job),
             )
         )
-    exports, files = terraform_variables(plans, settings)
+    exports, files = terraform_variables([(p.config, p.token_file) for p in plans], settings)
     return Plan(folder=folder, clouds=tuple(plans), terraform=exports, terraform_files=files)
 
 
 def terraform_variables(
-    plans: list[CloudPlan], settings: Settings
+    configs: list[tuple[CloudConfig, Path]], settings: Settings
 ) -> tuple[dict[str, str], dict[Path, bytes]]:
     """`TF_VAR_tfc_<cloud>_dynamic_credentials` in HCP Terraform's shape (and the files it
     names), so that Terraform code written for HCP runs unchanged: for a cloud with a tagged
@@ -98,7 +98,7 @@ def terraform_variables(
     exports: dict[str, str] = {}
     files: dict[Path, bytes] = {}
     for cloud in clouds.registered():
-        members = [(p.config, p.token_file) for p in plans if p.config.name == cloud.name]
+        members = [(config, path) for config, path in configs if config.name == cloud.name]
         wanted = settings.terraform_variables or any(tags.tag_of(c) is not None for c, _ in members)
         if cloud.terraform is None or not members or not wanted:
             continue
