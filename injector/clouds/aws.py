@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
-from injector.clouds import aws_profiles, rules
-from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, Conflict, LoginOutcome
+from injector.clouds import aws_profiles, rules, tags
+from injector.clouds.base import (
+    Cloud,
+    CloudConfig,
+    CloudOutputs,
+    Conflict,
+    HcpName,
+    LoginOutcome,
+    Terraform,
+    TerraformShape,
+)
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -35,6 +45,8 @@ TAG_VALUE_MAX = 256
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 _.:/=+@-]")
 
 DEFAULT_AUDIENCE = "aws.workload.identity"
+# The shared config file with a profile per configuration, once there are tagged ones.
+PROFILES_FILE = "aws-profiles.config"
 # What AWS's own examples use as the audience (EKS, GitHub's documentation).
 STS_AUDIENCE = "sts.amazonaws.com"
 STATIC_CREDENTIALS: tuple[str, ...] = (
@@ -132,12 +144,42 @@ class AwsConfig:
     region: str | None
     session_name: str | None
     session_tags: bool = False
+    tag: str | None = None
+    # With tagged configurations: every identity lives in profiles of one config file rather
+    # than in AWS_ROLE_ARN & co., which boto3 would prefer over a profile's (`gather`).
+    in_profiles: bool = False
+    # On the first configuration only: all of them, for the shared file's profiles.
+    profiles: tuple[AwsConfig, ...] = ()
+
+    def alone(self) -> AwsConfig:
+        """This identity in the environment, untagged, with no profiles (`doctor --login`)."""
+        return replace(self, tag=None, in_profiles=False, profiles=())
 
     def claims(self, job: JobContext) -> dict[str, object]:
         """With ENABLE_AWS_SESSION_TAGS, the session tags claim; else nothing."""
         return {TAGS_CLAIM: session_tags_for(job)} if self.session_tags else {}
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        # The region stays in the environment: Terraform's S3 backend reads it from there (or
+        # its own setting) before any profile ("Missing region value"); a tag's own region is
+        # its profile's, used where the environment has none.
+        region = (
+            {"AWS_REGION": self.region, "AWS_DEFAULT_REGION": self.region}
+            if self.region and self.tag is None
+            else {}
+        )
+        if self.in_profiles:
+            if not self.profiles:
+                return CloudOutputs(exports=region)
+            shared = token_file.parent / PROFILES_FILE
+            members = [
+                (member.tag, member, tags.token_file(token_file.parent, member))
+                for member in self.profiles
+            ]
+            return CloudOutputs(
+                exports={aws_profiles.CONFIG_FILE: str(shared), **region},
+                extra_files={shared: profiles_file(members, job)},
+            )
         exports = {
             "AWS_ROLE_ARN": self.role_arn,
             "AWS_WEB_IDENTITY_TOKEN_FILE": str(token_file),
@@ -148,6 +190,51 @@ class AwsConfig:
             exports["AWS_REGION"] = self.region
             exports["AWS_DEFAULT_REGION"] = self.region
         return CloudOutputs(exports=exports)
+
+    def profile(self, token_file: Path, job: JobContext) -> dict[str, str]:
+        """The keys of this identity's profile in a shared config file."""
+        keys = {
+            "role_arn": self.role_arn,
+            "web_identity_token_file": str(token_file),
+            "role_session_name": self.session_name or session_name_for(job),
+        }
+        if self.region:
+            keys["region"] = self.region
+        return keys
+
+
+def own_config_file(token_file: Path) -> Path:
+    return token_file.with_suffix(".config")
+
+
+def profiles_file(members: list[tuple[str | None, AwsConfig, Path]], job: JobContext) -> bytes:
+    return aws_profiles.render(
+        [(tag, config.profile(token_file, job)) for tag, config, token_file in members]
+    )
+
+
+def gather(configs: tuple[CloudConfig, ...]) -> tuple[CloudConfig, ...]:
+    """With a tagged configuration, every identity goes into profiles (the first
+    configuration writes the shared file); without one, nothing changes."""
+    aws = [config for config in configs if isinstance(config, AwsConfig)]
+    if all(config.tag is None for config in aws):
+        return configs
+    first, *rest = aws
+    return (
+        replace(first, in_profiles=True, profiles=tuple(aws)),
+        *(replace(config, in_profiles=True) for config in rest),
+    )
+
+
+def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
+    """HCP's `shared_config_file`: a file of its own with this identity as `[default]`, which
+    HCP's provider blocks read through `shared_config_files` without naming a profile."""
+    assert isinstance(config, AwsConfig)  # noqa: S101 (the registry pairs them)
+    path = own_config_file(token_file)
+    return TerraformShape(
+        value={"shared_config_file": str(path)},
+        files={path: profiles_file([(None, config, token_file)], job)},
+    )
 
 
 def session_name_for(job: JobContext) -> str:
@@ -302,6 +389,14 @@ CLOUD = Cloud(
     preferred_by="boto3 and Terraform",
     conflicts=conflicts,
     phased=(ROLE,),
+    tagged=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, SESSION_TAGS),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(ROLE, "RUN_ROLE_ARN"),
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    ),
+    terraform=Terraform(terraform_value),
+    gather=gather,
     example=EXAMPLE,
     sdk="boto3",
     login=login,

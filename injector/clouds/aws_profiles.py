@@ -36,6 +36,9 @@ WINNING_KEYS = (
     "sso_role_name",
     "login_session",
 )
+# The first line of the config files injector writes itself: their profiles are the web
+# identities injector minted for, never credentials that would win over them.
+MARK = "# Written by injector for this job's web identities; removed when the job ends."
 # The files are small; anything larger is not an AWS config file and is not parsed.
 _MAX_BYTES = 1 << 20
 
@@ -92,12 +95,25 @@ def _sections(path: Path) -> configparser.RawConfigParser | None:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return None
+    if text.startswith(MARK):
+        return None
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
         parser.read_string(text, source=str(path))
     except configparser.Error:
         return None
     return parser
+
+
+def render(profiles: list[tuple[str | None, dict[str, str]]]) -> bytes:
+    """A config file of injector's own: `[default]` for None, `[profile <NAME>]` for the
+    others. Starts with MARK, which keeps `winning` off it."""
+    lines = [MARK]
+    for name, keys in profiles:
+        lines.append("[default]" if name is None else f"[profile {name}]")
+        lines += [f"{key} = {value}" for key, value in keys.items()]
+        lines.append("")
+    return "\n".join(lines).encode()
 
 
 def winning(env: Mapping[str, str]) -> list[WinningProfile]:

@@ -15,10 +15,14 @@ from injector.clouds.base import (
     Cloud,
     CloudConfig,
     CloudOutputs,
+    HcpName,
     LoginOutcome,
     ServedToken,
+    Terraform,
+    TerraformShape,
     TokenFileCache,
 )
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import Problems
@@ -108,8 +112,14 @@ class AzureConfig:
     subscription_id: str | None
     audience: str
     authority_host: str
+    tag: str | None = None
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        if self.tag is not None:
+            # A tagged configuration is reached through its files only (provider aliases
+            # read them, TF_VAR_tfc_azure_dynamic_credentials names them): the environment
+            # is the untagged one's.
+            return CloudOutputs(exports={})
         exports = {
             "ARM_USE_OIDC": "true",
             TOKEN_FILE_PATH: str(token_file),
@@ -127,6 +137,20 @@ class AzureConfig:
             }
         )
         return CloudOutputs(exports=exports)
+
+
+def client_id_file(token_file: Path) -> Path:
+    return token_file.with_suffix(".client-id")
+
+
+def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
+    """HCP's pair of files: azurerm reads the client id from `client_id_file_path`."""
+    assert isinstance(config, AzureConfig)  # noqa: S101 (the registry pairs them)
+    path = client_id_file(token_file)
+    return TerraformShape(
+        value={"client_id_file_path": str(path), "oidc_token_file_path": str(token_file)},
+        files={path: config.client_id.encode()},
+    )
 
 
 def _served_body(token: str) -> bytes:
@@ -223,6 +247,13 @@ CLOUD = Cloud(
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="azure-identity and azurerm",
     phased=(CLIENT_ID,),
+    tagged=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(CLIENT_ID, "RUN_CLIENT_ID", canonical=str.lower),
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    ),
+    terraform=Terraform(terraform_value),
     example=EXAMPLE,
     token_file_cache=TOKEN_FILE_CACHE,
     sdk="azure-identity",

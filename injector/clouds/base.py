@@ -25,8 +25,9 @@ class CloudOutputs:
 
 
 class CloudConfig(Protocol):
-    """A validated per-cloud configuration. `name` is its cloud's, and names the token file
-    `<name>.jwt`."""
+    """A validated per-cloud configuration. `name` is its cloud's. A cloud that takes tags
+    (`Cloud.tagged`) has a `tag` field too: None for the untagged configuration, else the
+    `_<TAG>` its variables end with (see clouds.tags)."""
 
     @property
     def name(self) -> str: ...
@@ -40,6 +41,48 @@ class CloudConfig(Protocol):
 
 
 ALIAS_PREFIX = "INJECTOR_ENABLE_"
+
+
+def _same(value: str) -> str:
+    return value
+
+
+@dataclass(frozen=True)
+class HcpName:
+    """One of HCP Terraform's names for a variable of the cloud: `TFC_<CLOUD>_<name>` (with
+    `_<TAG>` after it, and `TFC_DEFAULT_<CLOUD>_<name>` for every configuration). A `name`
+    starting `RUN_` has phase forms too (`TFC_AWS_PLAN_ROLE_ARN`). With `parts`, several of
+    HCP's variables (all or none) make the value, through `join`."""
+
+    variable: str  # injector's name
+    name: str
+    convert: Callable[[str], str] = _same  # HCP's value in injector's form
+    canonical: Callable[[str], str] = _same  # for telling two spellings of one value apart
+    parts: tuple[str, ...] = ()
+    join: Callable[[list[str]], str] | None = None
+
+
+@dataclass(frozen=True)
+class TerraformShape:
+    """One configuration's object in HCP's variable, and the files it names that the cloud's
+    usual outputs do not write."""
+
+    value: dict[str, str]
+    files: dict[Path, bytes] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Terraform:
+    """How HCP Terraform hands a cloud's configurations to Terraform code: the variable
+    `tfc_<cloud>_dynamic_credentials`, an object with `default` and `aliases` (by tag), each
+    `value(config, token_file)`."""
+
+    value: Callable[[CloudConfig, Path, JobContext], TerraformShape]
+
+    def variable(self, cloud: str) -> str:
+        return f"tfc_{cloud}_dynamic_credentials"
+
+
 # Comma-separated clouds that must be enabled, or the job stops (the `--require` option).
 REQUIRE = "INJECTOR_REQUIRE"
 
@@ -173,6 +216,16 @@ class Cloud:
     login_passed_on: tuple[str, ...] = ()
     # Every other variable the cloud reads, for the warning about a misspelt one.
     variables: tuple[str, ...] = ()
+    # Variables that take a `_<TAG>` suffix for a configuration of its own (with the switch,
+    # its alias and the phased ones); empty: the cloud has one configuration only.
+    tagged: tuple[str, ...] = ()
+    # HCP Terraform's `tfc_<cloud>_dynamic_credentials` for this cloud's configurations.
+    terraform: Terraform | None = None
+    # HCP Terraform's names for the cloud's variables, read as alternatives (clouds.hcp).
+    hcp: tuple[HcpName, ...] = ()
+    # Every configuration of the cloud at once, for a cloud whose configurations share
+    # something (AWS: one config file with a profile per tag); returns them, amended.
+    gather: Callable[[tuple[CloudConfig, ...]], tuple[CloudConfig, ...]] | None = None
 
     @property
     def alias(self) -> str:
@@ -184,6 +237,12 @@ class Cloud:
         """Every variable this cloud reads, its phase overrides included."""
         phase_forms = (f"{name}_{phase}" for name in self.phased for phase in ("PLAN", "APPLY"))
         return (self.switch, self.alias, *self.variables, *self.phased, *phase_forms)
+
+    def taking_tags(self) -> tuple[str, ...]:
+        """The variables that take a `_<TAG>`: none for a cloud with one configuration only."""
+        if not self.tagged:
+            return ()
+        return tuple(dict.fromkeys((self.switch, self.alias, *self.phased, *self.tagged)))
 
     def enabled(self, env: Mapping[str, str]) -> bool:
         """Whether the switch (or its alias) is on. Raises ConfigError for a value that is not

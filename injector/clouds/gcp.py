@@ -11,7 +11,17 @@ from pathlib import Path
 from typing import ClassVar
 
 from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, LoginOutcome, ServedToken
+from injector.clouds.base import (
+    Cloud,
+    CloudConfig,
+    CloudOutputs,
+    HcpName,
+    LoginOutcome,
+    ServedToken,
+    Terraform,
+    TerraformShape,
+)
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
@@ -108,6 +118,7 @@ class GcpConfig:
     project: str | None
     sts_url: str
     iam_url: str
+    tag: str | None = None
 
     @property
     def audience(self) -> str:
@@ -140,7 +151,12 @@ class GcpConfig:
         return document
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
-        credentials_file = token_file.parent / CREDENTIALS_FILE
+        credentials_file = credentials_file_for(token_file)
+        content = json.dumps(self.credentials(token_file), indent=2).encode()
+        if self.tag is not None:
+            # Reached through its file only (TF_VAR_tfc_gcp_dynamic_credentials names it):
+            # the environment is the untagged configuration's.
+            return CloudOutputs(exports={}, extra_files={credentials_file: content})
         exports = {
             "GOOGLE_APPLICATION_CREDENTIALS": str(credentials_file),
             "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE": str(credentials_file),
@@ -148,8 +164,28 @@ class GcpConfig:
         if self.project:
             exports["GOOGLE_PROJECT"] = self.project
             exports["GOOGLE_CLOUD_PROJECT"] = self.project
-        content = json.dumps(self.credentials(token_file), indent=2).encode()
         return CloudOutputs(exports=exports, extra_files={credentials_file: content})
+
+
+def credentials_file_for(token_file: Path) -> Path:
+    """`gcp-credentials.json` next to `gcp.jwt`; `gcp_PROD-credentials.json` for a tag."""
+    return token_file.with_name(f"{token_file.stem}-credentials.json")
+
+
+def _hcp_provider(name: str) -> str:
+    return name if name.startswith("//") else f"//iam.googleapis.com/{name}"
+
+
+def _hcp_provider_of(parts: list[str]) -> str:
+    number, pool, provider = parts
+    return _hcp_provider(
+        f"projects/{number}/locations/global/workloadIdentityPools/{pool}/providers/{provider}"
+    )
+
+
+def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
+    # The credentials file is written anyway, tagged or not.
+    return TerraformShape(value={"credentials": str(credentials_file_for(token_file))})
 
 
 # google-auth and Go's oauth2 (Terraform's google provider and gcs backend) read a `url`
@@ -165,7 +201,7 @@ def _served_outputs(
     config: CloudConfig, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
 ) -> CloudOutputs:
     assert isinstance(config, GcpConfig)  # noqa: S101 (the registry pairs them)
-    credentials_file = token_file.parent / CREDENTIALS_FILE
+    credentials_file = credentials_file_for(token_file)
     document = config.credentials_from_url(token_file, url, bearer)
     return CloudOutputs(
         exports=dict(outputs.exports),
@@ -253,6 +289,24 @@ CLOUD = Cloud(
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="Terraform's google provider",
     phased=(SERVICE_ACCOUNT,),
+    tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(SERVICE_ACCOUNT, "RUN_SERVICE_ACCOUNT_EMAIL", canonical=str.lower),
+        # HCP's `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`.
+        HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=_resource),
+        HcpName(
+            AUDIENCE,
+            "WORKLOAD_PROVIDER_NAME",
+            canonical=_resource,
+            parts=("PROJECT_NUMBER", "WORKLOAD_POOL_ID", "WORKLOAD_PROVIDER_ID"),
+            join=_hcp_provider_of,
+        ),
+        # injector's token audience is the provider's resource (Google's default); HCP's
+        # separate audience is accepted when it is that.
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE", canonical=_resource),
+    ),
+    terraform=Terraform(terraform_value),
     example=EXAMPLE,
     sdk="google-auth",
     login=login,

@@ -16,7 +16,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from injector.clouds import rules
-from injector.clouds.base import Cloud, CloudConfig, CloudOutputs, Exchanged, Finding
+from injector.clouds.base import (
+    Cloud,
+    CloudConfig,
+    CloudOutputs,
+    Exchanged,
+    Finding,
+    HcpName,
+    Terraform,
+    TerraformShape,
+)
+from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems, require_modules
@@ -114,6 +124,7 @@ class VaultConfig:
     auth_path: str
     namespace: str | None
     ca_cert: Path | None
+    tag: str | None = None  # Vault takes no tags yet: always None
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.
@@ -270,6 +281,19 @@ def preflight(config: CloudConfig) -> list[Finding]:
         client.close()
 
 
+def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
+    """HCP's object: `token_filename` is the Vault token the login writes (not the JWT)."""
+    assert isinstance(config, VaultConfig)  # noqa: S101 (the registry pairs them)
+    return TerraformShape(
+        value={
+            "token_filename": str(token_file.parent / TOKEN_FILE),
+            "address": config.address,
+            "namespace": config.namespace or "",
+            "ca_cert_file": str(config.ca_cert) if config.ca_cert is not None else "",
+        }
+    )
+
+
 CLOUD = Cloud(
     name=NAME,
     label="Vault",
@@ -279,6 +303,15 @@ CLOUD = Cloud(
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="the Vault provider and CLI",
     phased=(ROLE,),
+    hcp=(
+        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+        HcpName(ADDRESS, "ADDR"),
+        HcpName(ROLE, "RUN_ROLE"),
+        HcpName(NAMESPACE, "NAMESPACE"),
+        HcpName(AUTH_PATH, "AUTH_PATH"),
+        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    ),
+    terraform=Terraform(terraform_value),
     example=EXAMPLE,
     sdk="httpx (Vault's HTTP API)",
     exchange=exchange,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector import clouds
-from injector.clouds import Finding
+from injector.clouds import Finding, tags
 from injector.clouds.rules import CloudRules, combined
 from injector.config import issuer_settings
 from injector.config.issuer_settings import IssuerSettings
@@ -130,7 +130,7 @@ def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[
             reported.add(str(problem))
             lines.append(checks.fail("settings", str(problem)))
     if state.settings is not None:
-        enabled = ", ".join(config.name for config in state.settings.clouds)
+        enabled = ", ".join(tags.configuration_id(config) for config in state.settings.clouds)
         lines.append(
             checks.ok(
                 "settings",
@@ -213,7 +213,7 @@ def _tokens(state: _State) -> list[Line]:
             expect_aud=cloud.config.audience,
         )
         shown = [line for line in checked if line.rule not in _SAID_ABOVE]
-        lines += checks.prefixed(cloud.config.name, shown)
+        lines += checks.prefixed(tags.configuration_id(cloud.config), shown)
     return lines
 
 
@@ -225,7 +225,9 @@ def _preflight(state: _State) -> list[Line]:
     for config in state.settings.clouds:
         probe = clouds.named(config.name).preflight
         if probe is not None:
-            lines += checks.prefixed(config.name, [_line(f) for f in probe(config)])
+            lines += checks.prefixed(
+                tags.configuration_id(config), [_line(f) for f in probe(config)]
+            )
     return lines
 
 
@@ -264,8 +266,14 @@ def _login(
     try:
         home = login.private_home(written.plan.folder)
         exchanged = [c for c in written.plan.clouds if clouds.named(c.config.name).exchange]
+        # Each configuration logs in alone, with the exports it would have without the others
+        # (a tagged one has none of its own: its identity is in files).
         logins = [
-            login.Login(cloud.config.name, cloud.outputs.exports)
+            login.Login(
+                cloud.config.name,
+                tags.alone(cloud.config).outputs(cloud.token_file, state.settings.job).exports,
+                tags.configuration_id(cloud.config),
+            )
             for cloud in written.plan.clouds
             if cloud not in exchanged
         ]

@@ -59,6 +59,8 @@ def passed_on() -> tuple[str, ...]:
 class Login:
     cloud: str
     exports: Mapping[str, str]
+    # Which configuration, in the lines (`aws_PROD.login`); the cloud's name when empty.
+    shown: str = ""
 
 
 def child_env(env: Mapping[str, str], exports: Mapping[str, str], home: Path) -> dict[str, str]:
@@ -93,7 +95,7 @@ def run(
             text=True,
             cwd=home,
         )
-        started.append((login.cloud, child))
+        started.append((login.shown or login.cloud, child))
     lines = []
     for cloud, child in started:
         try:

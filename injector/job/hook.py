@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from injector import clouds, files
+from injector.clouds import tags
 from injector.clouds.base import ALIAS_PREFIX
 from injector.config import values
 from injector.errors import ConfigError, InjectorError
@@ -137,7 +138,7 @@ def hook(
                 f"cannot update {env_target} ({ENV_FILE}): {error.strerror}"
             ) from None
         raise
-    names = ", ".join(cloud.config.name for cloud in written.plan.clouds)
+    names = ", ".join(tags.configuration_id(cloud.config) for cloud in written.plan.clouds)
     log.info("exports for %s added to %s", names, env_target)
     return 0
 

@@ -3,11 +3,13 @@ I/O is the minter's (the signer's socket, when the job mints through it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from injector.clouds import CloudConfig, CloudOutputs
+from injector import clouds
+from injector.clouds import CloudConfig, CloudOutputs, tags
 from injector.clouds.base import own_claims
 from injector.job.settings import Settings
 from injector.job.tokens import Token
@@ -33,16 +35,22 @@ class CloudPlan:
 class Plan:
     folder: Path
     clouds: tuple[CloudPlan, ...]
+    # HCP Terraform's TF_VAR_tfc_<cloud>_dynamic_credentials, from every configuration at
+    # once, and the files they name.
+    terraform: dict[str, str] = field(default_factory=dict)
+    terraform_files: dict[Path, bytes] = field(default_factory=dict, repr=False)
 
     @property
     def files(self) -> dict[Path, bytes]:
-        return {path: data for cloud in self.clouds for path, data in cloud.files.items()}
+        own = {path: data for cloud in self.clouds for path, data in cloud.files.items()}
+        return {**own, **self.terraform_files}
 
     @property
     def exports(self) -> dict[str, str]:
-        return {
+        own = {
             name: value for cloud in self.clouds for name, value in cloud.outputs.exports.items()
         }
+        return {**own, **self.terraform}
 
     @property
     def lifetime_seconds(self) -> int:
@@ -68,7 +76,7 @@ def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
     )
     plans = []
     for config, token in zip(settings.clouds, minted, strict=True):
-        token_file = folder / f"{config.name}.jwt"
+        token_file = tags.token_file(folder, config)
         plans.append(
             CloudPlan(
                 config=config,
@@ -77,4 +85,27 @@ def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
                 outputs=config.outputs(token_file, settings.job),
             )
         )
-    return Plan(folder=folder, clouds=tuple(plans))
+    exports, files = terraform_variables([(p.config, p.token_file) for p in plans], settings)
+    return Plan(folder=folder, clouds=tuple(plans), terraform=exports, terraform_files=files)
+
+
+def terraform_variables(
+    configs: list[tuple[CloudConfig, Path]], settings: Settings
+) -> tuple[dict[str, str], dict[Path, bytes]]:
+    """`TF_VAR_tfc_<cloud>_dynamic_credentials` in HCP Terraform's shape (and the files it
+    names), so that Terraform code written for HCP runs unchanged: for a cloud with a tagged
+    configuration, or every cloud when the settings ask (Terraform ignores the variable
+    where the code does not declare it, but a job without either keeps today's outputs)."""
+    exports: dict[str, str] = {}
+    files: dict[Path, bytes] = {}
+    for cloud in clouds.registered():
+        members = [(config, path) for config, path in configs if config.name == cloud.name]
+        wanted = settings.terraform_variables or any(tags.tag_of(c) is not None for c, _ in members)
+        if cloud.terraform is None or not members or not wanted:
+            continue
+        value, named = tags.terraform_value(cloud.terraform, members, settings.job)
+        # JSON is also HCL's syntax for the value of a variable of an object type.
+        name = f"TF_VAR_{cloud.terraform.variable(cloud.name)}"
+        exports[name] = json.dumps(value, separators=(",", ":"))
+        files.update(named)
+    return exports, files

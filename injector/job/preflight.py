@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 
 from injector import clouds
+from injector.clouds import tags
 from injector.config import issuer_settings
 from injector.errors import Problems
 from injector.job.settings import Settings
@@ -21,8 +22,9 @@ def check(settings: Settings) -> None:
     _refusals(settings)
     for config in settings.clouds:
         advise = clouds.named(config.name).advice
+        tag = tags.tag_of(config)
         for line in advise(config) if advise is not None else ():
-            log.warning("%s", line)
+            log.warning("%s", line if tag is None else f"{tags.configuration_id(config)}: {line}")
 
 
 def _refusals(settings: Settings) -> None:
@@ -30,8 +32,9 @@ def _refusals(settings: Settings) -> None:
     Through the signer the algorithm and the lifetime are the signer's, so nothing is checked.
     (A `sub` longer than a cloud keeps is refused with the job context, in job.settings.)"""
     problems = Problems()
-    for config in settings.clouds:
-        cloud = clouds.named(config.name)
+    # The rules are the cloud's: said once for all its configurations (tags).
+    for name in dict.fromkeys(config.name for config in settings.clouds):
+        cloud = clouds.named(name)
         rules = cloud.rules
         issuer = settings.issuer
         if issuer is None:

@@ -12,19 +12,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from injector.clouds import tags
 from injector.errors import ConfigError, Problem
-from injector.job import settings
+from injector.job import plan, settings
 
 Renderer = Callable[[Mapping[str, str]], str]
 
 
 def exports(loaded: settings.Settings, folder: Path) -> dict[str, str]:
     """The exports a plan for `loaded` would have, without minting (no token is needed)."""
-    return {
+    configs = [(config, tags.token_file(folder, config)) for config in loaded.clouds]
+    own = {
         name: value
-        for config in loaded.clouds
-        for name, value in config.outputs(folder / f"{config.name}.jwt", loaded.job).exports.items()
+        for config, token_file in configs
+        for name, value in config.outputs(token_file, loaded.job).exports.items()
     }
+    return {**own, **plan.terraform_variables(configs, loaded)[0]}
 
 
 def _refused(render: Renderer, values: Mapping[str, str]) -> set[str]:

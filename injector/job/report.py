@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+from injector.clouds import tags
 from injector.files import FILE_MODE, FOLDER_MODE
 from injector.job.plan import Plan
 from injector.job.settings import Settings
@@ -34,7 +35,7 @@ def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
     for cloud in plan.clouds:
         lines += [
             "",
-            f"== {cloud.config.name}: token for audience {cloud.config.audience}",
+            f"== {tags.configuration_id(cloud.config)}: token for audience {cloud.config.audience}",
             f"header      {json.dumps(cloud.token.header)}",
             f"claims      {_indented(cloud.token.claims, ' ' * 12)}",
             "files",
@@ -46,6 +47,13 @@ def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
                 lines.append("    " + data.decode().replace("\n", "\n    "))
         lines.append("exports")
         lines += [f"  {name}={value}" for name, value in cloud.outputs.exports.items()]
+    if plan.terraform:
+        lines += ["", "== HCP Terraform's variables (every configuration of a cloud)", "files"]
+        for path, data in plan.terraform_files.items():
+            lines.append(f"  {path}  (credentials, {len(data)} bytes, mode {FILE_MODE:04o})")
+            lines.append("    " + data.decode().replace("\n", "\n    "))
+        lines.append("exports")
+        lines += [f"  {name}={value}" for name, value in plan.terraform.items()]
     lines += [
         "",
         "To write the files and print the exports: injector env",

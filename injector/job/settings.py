@@ -7,14 +7,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector import clouds
-from injector.clouds import CloudConfig
+from injector.clouds import CloudConfig, hcp, tags
 from injector.clouds.base import REQUIRE
 from injector.config import ci, issuer_settings, job_context, subject, values
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.config.subject import SubjectTemplate
-from injector.errors import ConfigError, Problems
+from injector.errors import ConfigError, Problem, Problems
 from injector.job import phases
+
+# Export HCP Terraform's TF_VAR_tfc_<cloud>_dynamic_credentials for every enabled cloud (a cloud
+# with a tagged configuration always gets it).
+TERRAFORM_VARIABLES = "INJECTOR_TERRAFORM_VARIABLES"
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,8 @@ class Settings:
     clouds: tuple[CloudConfig, ...]
     extra_claims: dict[str, object] = field(default_factory=dict)
     signer: Path | None = None
+    # TF_VAR_tfc_<cloud>_dynamic_credentials for every cloud, not only those with tags.
+    terraform_variables: bool = False
     phase: str | None = None
 
     @property
@@ -55,22 +61,91 @@ def load(
     Raises ConfigError listing every problem found, across all sections.
     """
     env = ci.with_defaults(env)
-    resolved, origins = phases.resolve(env, phase)
+    translated = hcp.translate(env, clouds.registered())
+    if translated.origins:
+        # A workspace written for HCP Terraform reads HCP's TF_VAR_tfc_* variables.
+        translated.env.setdefault(TERRAFORM_VARIABLES, "true")
+    found = list(translated.problems)
+    loaded = None
     try:
-        return _load(resolved, require_key=require_key, phase=phase, require=require)
+        loaded = _load_translated(
+            translated.env, require_key=require_key, phase=phase, require=require
+        )
     except ConfigError as error:
-        raise phases.renamed(error, origins) from None
+        found += phases.renamed(error, translated.origins).problems
+    if found:
+        raise ConfigError(dict.fromkeys(found))
+    return loaded
+
+
+def _load_translated(
+    env: Mapping[str, str], *, require_key: bool, phase: str | None, require: str | None
+) -> Settings | None:
+    resolved, origins = phases.resolve(env, phase)
+    found: list[Problem] = []
+    tagged = {}
+    for cloud in clouds.registered():
+        try:
+            tagged[cloud.name] = _tagged(cloud, env, phase)
+        except ConfigError as error:
+            found += error.problems
+            tagged[cloud.name] = ()
+    try:
+        loaded = _load(resolved, tagged, require_key=require_key, phase=phase, require=require)
+    except ConfigError as error:
+        found += phases.renamed(error, origins).problems
+    if found:
+        # A tagged configuration sees the same environment: its static credentials (and the
+        # like) are the untagged one's problem too, and said once.
+        raise ConfigError(dict.fromkeys(found)) from None
+    return loaded
+
+
+def _tagged(
+    cloud: clouds.Cloud, env: Mapping[str, str], phase: str | None
+) -> tuple[CloudConfig, ...]:
+    """The cloud's tagged configurations (clouds.tags), each read from its own view of `env`;
+    an error names the tagged variable."""
+    problems = Problems()
+    configs = []
+    found, malformed = tags.found(cloud, env)
+    for problem in malformed:
+        problems.add(problem.variable, problem.message)
+    for tag in found:
+        seen, names = tags.view(cloud, env, tag)
+        resolved, origins = phases.resolve(seen, phase)
+        try:
+            config = cloud.configure(resolved)
+        except ConfigError as error:
+            renamed = phases.renamed(phases.renamed(error, origins), names)
+            problems.get(None, _raise, renamed)
+            continue
+        if config is not None:
+            configs.append(tags.tagged(config, tag))
+    problems.raise_if_any()
+    return tuple(configs)
+
+
+def _raise(error: ConfigError) -> None:
+    raise error
 
 
 def _load(
-    env: Mapping[str, str], *, require_key: bool, phase: str | None, require: str | None
+    env: Mapping[str, str],
+    tagged: Mapping[str, tuple[CloudConfig, ...]],
+    *,
+    require_key: bool,
+    phase: str | None,
+    require: str | None,
 ) -> Settings | None:
     problems = Problems()
-    enabled = [
-        config
-        for cloud in clouds.registered()
-        if (config := problems.run(cloud.configure, env)) is not None
-    ]
+    enabled: list[CloudConfig] = []
+    for cloud in clouds.registered():
+        default = problems.run(cloud.configure, env)
+        configs = (*([default] if default is not None else []), *tagged[cloud.name])
+        if configs and cloud.gather is not None:
+            configs = cloud.gather(configs)
+        enabled += configs
     wanted = problems.get((), required_clouds, env, require)
     for name in wanted:
         if name not in [config.name for config in enabled]:
@@ -93,6 +168,7 @@ def _load(
         None if signing else problems.run(issuer_settings.from_env, env, require_key=require_key)
     )
     extra_claims = problems.get({}, phases.claim, env, phase)
+    terraform = problems.get(False, values.boolean, env, TERRAFORM_VARIABLES)
     rendered = _rendered(template, job, phase)
     if rendered is not None:
         problems.run(_subject_fits, rendered, enabled)
@@ -105,6 +181,7 @@ def _load(
         extra_claims=extra_claims,
         signer=signer,
         phase=phase,
+        terraform_variables=terraform,
     )
 
 
@@ -163,4 +240,5 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
 def static_credentials(env: Mapping[str, str]) -> list[str]:
     """The static credential variables set for the clouds whose switch is on: `injector run`
     removes these from its child's environment, where they would win over web identity."""
-    return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(env)]
+    seen = hcp.translate(env, clouds.registered()).env
+    return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(seen)]

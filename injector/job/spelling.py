@@ -8,9 +8,11 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from injector import clouds
+from injector.clouds import hcp, tags
 from injector.clouds.base import ALIAS_PREFIX, REQUIRE
 from injector.config import ci, issuer_settings, job_context
 from injector.job import phases
+from injector.job.settings import TERRAFORM_VARIABLES
 
 log = logging.getLogger("injector")
 
@@ -20,9 +22,17 @@ _MIN_LENGTH = 6
 
 def known() -> set[str]:
     """Every variable injector reads."""
-    names = {*job_context.OPTIONS, *issuer_settings.VARIABLES, phases.PHASE_CLAIM, REQUIRE, ci.CI}
+    names = {
+        *job_context.OPTIONS,
+        *issuer_settings.VARIABLES,
+        phases.PHASE_CLAIM,
+        REQUIRE,
+        TERRAFORM_VARIABLES,
+        ci.CI,
+    }
     for cloud in clouds.registered():
         names.update(cloud.known_variables())
+    names.update(hcp.names(clouds.registered()))
     return names
 
 
@@ -66,12 +76,17 @@ def switch_prefixes() -> tuple[str, ...]:
     return (*dict.fromkeys(shared), ALIAS_PREFIX)
 
 
+def tagged(name: str) -> bool:
+    """Whether `name` is a tagged form of a variable a cloud reads (`..._AWS_PROD`)."""
+    return any(tags.untagged(cloud, name) is not None for cloud in clouds.registered())
+
+
 def warn(env: Mapping[str, str]) -> None:
     """A warning for each variable of `env` that looks like a misspelt one injector reads."""
     names = known()
     prefixes = switch_prefixes()
     for name in env:
-        if name in names:
+        if name in names or tagged(name) or hcp.recognizes(name, clouds.registered()):
             continue
         meant = likely_meant(name, names)
         if meant is not None:

@@ -25,6 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from injector import clouds, files
+from injector.clouds import tags
 from injector.job import pipeline
 from injector.job.pipeline import Prepared
 from injector.job.plan import Plan
@@ -75,7 +76,7 @@ class _Tokens:
                 plan = pipeline.mint(self._prepared, self._folder, int(now))
                 for minted in plan.clouds:
                     expires = minted.token.claims.get("exp")
-                    self._minted[minted.config.name] = _Minted(
+                    self._minted[tags.configuration_id(minted.config)] = _Minted(
                         minted.token.compact,
                         now,
                         float(expires) if isinstance(expires, int) else now,
@@ -131,10 +132,13 @@ def serve(
     """Start the endpoint for the clouds of `plan` that describe a `ServedToken`, rewrite their
     files to point at it, and return the exports that do. Clouds without one are untouched."""
     bearer = secrets.token_urlsafe(32)
+    # Untagged configurations only: a tagged one's SDK is pointed at its files by Terraform
+    # code (HCP's variables), not by the environment the served outputs change.
     serving = {
         cloud.config.name: (cloud, served)
         for cloud in plan.clouds
         if (served := clouds.named(cloud.config.name).served_token) is not None
+        and tags.tag_of(cloud.config) is None
     }
     seen: list[str] = []
     tokens = _Tokens(prepared, plan.folder, clock)

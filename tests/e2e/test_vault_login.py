@@ -277,3 +277,50 @@ def test_doctor_checks_the_address_mount_and_login(
     refused = run_injector("doctor", "--login", env={**env, vault.ROLE: "no-such-role"})
     assert refused.returncode == 1
     assert 'role "no-such-role" could not be found' in refused.stdout
+
+
+# HCP Terraform's Vault provider block: `token` read from `token_filename`, its address,
+# namespace and CA from the same object.
+HCP_CLIENT = """
+import json, os, ssl, sys, urllib.request
+hcp = json.loads(os.environ["TF_VAR_tfc_vault_dynamic_credentials"])["default"]
+with open(hcp["token_filename"]) as file:
+    token = file.read()
+context = ssl.create_default_context(cafile=hcp["ca_cert_file"])
+request = urllib.request.Request(hcp["address"] + "/v1/" + sys.argv[1],
+                                 headers={"X-Vault-Token": token})
+with urllib.request.urlopen(request, context=context) as answer:
+    print(json.dumps({"secret": json.load(answer)["data"]["data"],
+                      "namespace": hcp["namespace"]}))
+"""
+
+
+def test_a_workspace_with_hcps_vault_names_reads_the_secret_through_hcps_variable(
+    vault_workspace: dict[str, str], bao: OpenBao, tmp_path: Path
+) -> None:
+    env = {
+        name: value
+        for name, value in vault_workspace.items()
+        if name not in (vault.ENABLE, vault.ADDRESS, vault.ROLE)
+    }
+    env.update(
+        {
+            "TFC_VAULT_PROVIDER_AUTH": "true",
+            "TFC_VAULT_ADDR": bao.address,
+            "TFC_VAULT_RUN_ROLE": openbao.ROLE,
+        }
+    )
+    result = run_injector(
+        "run",
+        "--dir",
+        str(tmp_path / "job"),
+        "--",
+        sys.executable,
+        "-c",
+        HCP_CLIENT,
+        openbao.SECRET_PATH,
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"secret": openbao.SECRET, "namespace": ""}

@@ -1,0 +1,133 @@
+"""Several configurations of one cloud (HCP Terraform's "multiple configurations"): a `_<TAG>`
+after a cloud's variable names another configuration, with its own token (its own `aud`),
+files and identity. `ENABLE_DYNAMIC_CREDENTIALS_AWS_PROD` switches on the configuration
+`PROD`; `WORKLOAD_IDENTITY_ROLE_AWS_PROD` is its role, `..._AWS_PROD_APPLY` its apply role.
+
+Which variables take the tag is each cloud's fact (`Cloud.tagged`); this module only reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from injector.clouds.base import Cloud, CloudConfig, Terraform
+from injector.config.job_context import JobContext
+from injector.errors import Problem
+
+_TAG = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*", re.ASCII)
+PHASE_WORDS = ("PLAN", "APPLY")
+TAG_FORM = "letters and digits, words joined by _, not ending in PLAN or APPLY (the phases)"
+
+
+def tag_of(config: CloudConfig) -> str | None:
+    """The configuration's tag; None for the untagged one (and a cloud that takes none)."""
+    tag: str | None = getattr(config, "tag", None)
+    return tag
+
+
+def configuration_id(config: CloudConfig) -> str:
+    """`aws` for the untagged configuration, `aws_PROD` for the one tagged PROD: names its
+    token file (`<id>.jwt`) and its lines in logs, the dry run and doctor."""
+    tag = tag_of(config)
+    return config.name if tag is None else f"{config.name}_{tag}"
+
+
+def token_file(folder: Path, config: CloudConfig) -> Path:
+    return folder / f"{configuration_id(config)}.jwt"
+
+
+def valid(tag: str) -> bool:
+    return _TAG.fullmatch(tag) is not None and tag.upper().split("_")[-1] not in PHASE_WORDS
+
+
+def found(cloud: Cloud, env: Mapping[str, str]) -> tuple[tuple[str, ...], list[Problem]]:
+    """The tags the environment's switches name (`<switch>_<TAG>`, `<alias>_<TAG>`), sorted;
+    and a problem for each tag of the wrong form, or given to a cloud that takes none."""
+    tags: dict[str, None] = {}
+    problems: list[Problem] = []
+    known = set(cloud.known_variables())
+    for name in sorted(env):
+        for switch in (cloud.switch, cloud.alias):
+            if not name.startswith(f"{switch}_") or name in known:
+                continue
+            tag = name[len(switch) + 1 :]
+            if not cloud.tagged:
+                problems.append(
+                    Problem(name, f"{cloud.label} takes no tags yet: expected {switch}")
+                )
+            elif not valid(tag):
+                problems.append(Problem(name, f"expected {switch}_<TAG>, the tag {TAG_FORM}"))
+            else:
+                tags[tag] = None
+    return tuple(tags), problems
+
+
+def view(cloud: Cloud, env: Mapping[str, str], tag: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The environment as the configuration tagged `tag` sees it: each tagged variable under
+    its plain name (`WORKLOAD_IDENTITY_ROLE_AWS` from `..._AWS_PROD`, `..._AWS_PLAN` from
+    `..._AWS_PROD_PLAN`), the untagged values of those gone; and for each plain name the tagged
+    one, so that an error names the variable to fix."""
+    pairs = {plain: f"{plain}_{tag}" for plain in cloud.taking_tags()}
+    pairs.update(
+        {
+            f"{plain}_{phase}": f"{plain}_{tag}_{phase}"
+            for plain in cloud.phased
+            for phase in PHASE_WORDS
+        }
+    )
+    # The identity (switch, phased variables) is the configuration's own; for the rest an
+    # untagged value applies to every configuration that does not give its own.
+    identity = {*pairs} - set(cloud.tagged) | set(cloud.phased)
+    seen = {name: value for name, value in env.items() if name not in identity}
+    seen.update({plain: env[tagged] for plain, tagged in pairs.items() if tagged in env})
+    return seen, pairs
+
+
+def untagged(cloud: Cloud, name: str) -> str | None:
+    """The variable `name` is a tagged form of (`WORKLOAD_IDENTITY_ROLE_AWS` for `..._AWS_PROD`
+    or `..._AWS_PROD_APPLY`), or None."""
+    for plain in cloud.taking_tags():
+        if not name.startswith(f"{plain}_"):
+            continue
+        rest = name[len(plain) + 1 :]
+        if plain in cloud.phased:
+            for phase in PHASE_WORDS:
+                rest = rest.removesuffix(f"_{phase}")
+        if rest and valid(rest):
+            return plain
+    return None
+
+
+def tagged(config: CloudConfig, tag: str | None) -> CloudConfig:
+    """`config` as the configuration tagged `tag`."""
+    # Every cloud's config is a frozen dataclass with a `tag` field.
+    as_dataclass: Any = config
+    result: CloudConfig = dataclasses.replace(as_dataclass, tag=tag)
+    return result
+
+
+def alone(config: CloudConfig) -> CloudConfig:
+    """`config` as if it were the cloud's only configuration, untagged: what its SDK needs
+    in the environment to log in as it (`doctor --login`). A config that has others to know
+    about says how (`alone()`); any other just drops its tag."""
+    if hasattr(config, "alone"):
+        single: CloudConfig = config.alone()
+        return single
+    return tagged(config, None) if tag_of(config) is not None else config
+
+
+def terraform_value(
+    terraform: Terraform, members: Sequence[tuple[CloudConfig, Path]], job: JobContext
+) -> tuple[dict[str, object], dict[Path, bytes]]:
+    """HCP's object for one cloud: `default` for the untagged configuration (null without
+    one) and `aliases` by tag, each as the cloud describes it; and the files they name."""
+    shapes = [(tag_of(config), terraform.value(config, path, job)) for config, path in members]
+    value: dict[str, object] = {
+        "default": next((shape.value for tag, shape in shapes if tag is None), None),
+        "aliases": {tag: shape.value for tag, shape in shapes if tag is not None},
+    }
+    return value, {path: data for _, shape in shapes for path, data in shape.files.items()}

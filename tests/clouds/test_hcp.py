@@ -1,0 +1,242 @@
+"""HCP Terraform's names (`TFC_*`) read as alternatives to injector's, with HCP's meanings: a
+workspace written for HCP Terraform gets the same identities as one written for injector."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from injector.errors import ConfigError
+from injector.job import pipeline, settings, spelling
+from injector.job.plan import Plan
+from injector.job.tokens import Token
+
+ROLE = "arn:aws:iam::123456789012:role/run"
+APPLY_ROLE = "arn:aws:iam::123456789012:role/apply"
+PROD_ROLE = "arn:aws:iam::210987654321:role/prod"
+SHARED_ROLE = "arn:aws:iam::210987654321:role/shared"
+CLIENT = "00000000-0000-0000-0000-0000000000c1"
+TENANT = "00000000-0000-0000-0000-0000000000d2"
+PROVIDER = (
+    "//iam.googleapis.com/projects/42/locations/global/"
+    "workloadIdentityPools/pool-a/providers/prov-a"
+)
+ACCOUNT = "terraform@my-project-123.iam.gserviceaccount.com"
+
+
+def _job(workspace: dict[str, str]) -> dict[str, str]:
+    """The workspace's job context, issuer and key, and no cloud."""
+    return {
+        name: value
+        for name, value in workspace.items()
+        if not name.startswith(("ENABLE_", "WORKLOAD_", "ARM_", "AZURE_", "GOOGLE_", "AWS_"))
+    }
+
+
+def _plan(env: dict[str, str], folder: Path, phase: str | None = None) -> Plan:
+    prepared = pipeline.prepare(env, phase=phase)
+    assert prepared is not None
+    return pipeline.mint(prepared, folder)
+
+
+def _problems(env: dict[str, str]) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        settings.load(env)
+    return [str(problem) for problem in caught.value.problems]
+
+
+def _identity(token: Token) -> dict[str, object]:
+    """What a cloud matches on and logs: everything but the per-mint claims."""
+    return {k: v for k, v in token.claims.items() if k not in ("jti", "iat", "exp")}
+
+
+INJECTOR_NAMED = {
+    "ENABLE_DYNAMIC_CREDENTIALS_AWS": "true",
+    "WORKLOAD_IDENTITY_ROLE_AWS": ROLE,
+    "WORKLOAD_IDENTITY_ROLE_AWS_APPLY": APPLY_ROLE,
+    "AWS_REGION": "us-east-1",
+    "ENABLE_DYNAMIC_CREDENTIALS_AWS_PROD": "true",
+    "WORKLOAD_IDENTITY_ROLE_AWS_PROD": PROD_ROLE,
+    "WORKLOAD_IDENTITY_AUDIENCE_AWS_PROD": "prod.aws.workload.identity",
+    "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "true",
+    "ARM_CLIENT_ID": CLIENT,
+    "ARM_TENANT_ID": TENANT,
+    "ENABLE_DYNAMIC_CREDENTIALS_GCP": "true",
+    "WORKLOAD_IDENTITY_AUDIENCE_GCP": PROVIDER,
+    "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL": ACCOUNT,
+    "GOOGLE_PROJECT": "my-project-123",
+    "INJECTOR_TERRAFORM_VARIABLES": "true",
+}
+HCP_NAMED = {
+    "TFC_AWS_PROVIDER_AUTH": "true",
+    "TFC_AWS_RUN_ROLE_ARN": ROLE,
+    "TFC_AWS_APPLY_ROLE_ARN": APPLY_ROLE,
+    "AWS_REGION": "us-east-1",
+    "TFC_AWS_PROVIDER_AUTH_PROD": "true",
+    "TFC_AWS_RUN_ROLE_ARN_PROD": PROD_ROLE,
+    "TFC_AWS_WORKLOAD_IDENTITY_AUDIENCE_PROD": "prod.aws.workload.identity",
+    "TFC_AZURE_PROVIDER_AUTH": "true",
+    "TFC_AZURE_RUN_CLIENT_ID": CLIENT,
+    "ARM_TENANT_ID": TENANT,
+    "TFC_GCP_PROVIDER_AUTH": "true",
+    "TFC_GCP_PROJECT_NUMBER": "42",
+    "TFC_GCP_WORKLOAD_POOL_ID": "pool-a",
+    "TFC_GCP_WORKLOAD_PROVIDER_ID": "prov-a",
+    "TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL": ACCOUNT,
+    "GOOGLE_PROJECT": "my-project-123",
+}
+
+
+@pytest.mark.parametrize("phase", [None, "plan", "apply"])
+def test_a_workspace_written_for_hcp_gets_the_same_identities(
+    workspace: dict[str, str], tmp_path: Path, phase: str | None
+) -> None:
+    ours = _plan({**_job(workspace), **INJECTOR_NAMED}, tmp_path, phase)
+    theirs = _plan({**_job(workspace), **HCP_NAMED}, tmp_path, phase)
+
+    assert theirs.exports == ours.exports
+    assert theirs.files.keys() == ours.files.keys()
+    for path in ours.files:
+        if not path.name.endswith(".jwt"):
+            assert theirs.files[path] == ours.files[path], path
+    assert [_identity(c.token) for c in theirs.clouds] == [_identity(c.token) for c in ours.clouds]
+    assert [c.config for c in theirs.clouds] == [c.config for c in ours.clouds]
+
+
+def test_hcp_names_switch_hcps_variables_on(workspace: dict[str, str], tmp_path: Path) -> None:
+    env = {**_job(workspace), "TFC_AWS_PROVIDER_AUTH": "true", "TFC_AWS_RUN_ROLE_ARN": ROLE}
+    plan = _plan(env, tmp_path)
+
+    assert plan.exports["AWS_ROLE_ARN"] == ROLE
+    value = json.loads(plan.exports["TF_VAR_tfc_aws_dynamic_credentials"])
+    assert value == {"default": {"shared_config_file": str(tmp_path / "aws.config")}, "aliases": {}}
+
+
+def test_the_default_forms_apply_to_every_configuration_without_its_own(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **_job(workspace),
+        "TFC_AWS_PROVIDER_AUTH": "true",
+        "TFC_AWS_PROVIDER_AUTH_PROD": "true",
+        "TFC_AWS_PROVIDER_AUTH_DEV": "true",
+        "TFC_DEFAULT_AWS_RUN_ROLE_ARN": SHARED_ROLE,
+        "TFC_AWS_RUN_ROLE_ARN_PROD": PROD_ROLE,
+        "TFC_DEFAULT_AWS_PLAN_ROLE_ARN": ROLE,
+        "TFC_AWS_PLAN_ROLE_ARN_PROD": APPLY_ROLE,
+    }
+    roles = {
+        phase: {c.config.tag: c.config.role_arn for c in _plan(env, tmp_path, phase).clouds}  # type: ignore[attr-defined]
+        for phase in ("plan", "apply")
+    }
+
+    assert roles["apply"] == {None: SHARED_ROLE, "DEV": SHARED_ROLE, "PROD": PROD_ROLE}
+    assert roles["plan"] == {None: ROLE, "DEV": ROLE, "PROD": APPLY_ROLE}
+
+
+def test_injectors_own_name_beats_a_default_form(workspace: dict[str, str], tmp_path: Path) -> None:
+    env = {
+        **_job(workspace),
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS": "true",
+        "WORKLOAD_IDENTITY_ROLE_AWS": ROLE,
+        "TFC_DEFAULT_AWS_RUN_ROLE_ARN": SHARED_ROLE,
+    }
+    assert _plan(env, tmp_path).exports["AWS_ROLE_ARN"] == ROLE
+
+
+def test_one_setting_under_two_names_is_refused_naming_both(workspace: dict[str, str]) -> None:
+    env = {
+        **_job(workspace),
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS": "false",
+        "TFC_AWS_PROVIDER_AUTH": "true",
+        "WORKLOAD_IDENTITY_ROLE_AWS_PROD_PLAN": ROLE,
+        "TFC_AWS_PLAN_ROLE_ARN_PROD": PROD_ROLE,
+        "TFC_AWS_PROVIDER_AUTH_PROD": "true",
+        "TFC_AWS_RUN_ROLE_ARN_PROD": "not-an-arn",
+    }
+    problems = _problems(env)
+
+    assert problems[0].startswith(
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS: is 'false' but TFC_AWS_PROVIDER_AUTH is 'true': "
+        "one setting under two names"
+    )
+    assert problems[1].startswith(
+        f"WORKLOAD_IDENTITY_ROLE_AWS_PROD_PLAN: is {ROLE!r} but TFC_AWS_PLAN_ROLE_ARN_PROD is"
+    )
+    # A bad HCP value is named by its HCP name, with the other problems.
+    assert any(p.startswith("TFC_AWS_RUN_ROLE_ARN_PROD: expected arn:") for p in problems)
+
+
+def test_two_spellings_of_one_value_are_one_setting(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    env = {
+        **_job(workspace),
+        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "1",
+        "TFC_GCP_PROVIDER_AUTH": "true",
+        "WORKLOAD_IDENTITY_AUDIENCE_GCP": "https:" + PROVIDER,
+        "TFC_GCP_WORKLOAD_PROVIDER_NAME": PROVIDER.removeprefix("//iam.googleapis.com/"),
+        "TFC_GCP_WORKLOAD_IDENTITY_AUDIENCE": PROVIDER,
+    }
+    [gcp] = _plan(env, tmp_path).clouds
+
+    assert gcp.token.claims["aud"] == "https:" + PROVIDER
+
+
+def test_gcps_provider_from_its_parts_needs_all_of_them(workspace: dict[str, str]) -> None:
+    env = {
+        **_job(workspace),
+        "TFC_GCP_PROVIDER_AUTH": "true",
+        "TFC_GCP_PROJECT_NUMBER": "42",
+        "TFC_GCP_WORKLOAD_PROVIDER_ID": "prov-a",
+    }
+    problems = _problems(env)
+
+    assert problems[0] == (
+        "TFC_GCP_PROJECT_NUMBER: needs TFC_GCP_WORKLOAD_POOL_ID too: HCP Terraform makes the "
+        "provider's name of all of them"
+    )
+
+
+def test_vaults_hcp_names(workspace: dict[str, str]) -> None:
+    env = {
+        **_job(workspace),
+        "TFC_VAULT_PROVIDER_AUTH": "true",
+        "TFC_VAULT_ADDR": "https://vault.example.com:8200",
+        "TFC_VAULT_RUN_ROLE": "terraform",
+        "TFC_VAULT_NAMESPACE": "admin",
+        "TFC_VAULT_AUTH_PATH": "terrakube-jwt",
+    }
+    loaded = settings.load(env)
+    assert loaded is not None
+    [vault] = loaded.clouds
+
+    assert (vault.address, vault.role, vault.namespace, vault.auth_path) == (  # type: ignore[attr-defined]
+        "https://vault.example.com:8200",
+        "terraform",
+        "admin",
+        "terrakube-jwt",
+    )
+    assert vault.audience == "vault.workload.identity"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "TFC_AWS_PROVIDER_AUTH",
+        "TFC_AWS_RUN_ROLE_ARN_PROD",
+        "TFC_AWS_APPLY_ROLE_ARN",
+        "TFC_DEFAULT_AWS_PLAN_ROLE_ARN",
+        "TFC_AZURE_RUN_CLIENT_ID_EU",
+        "TFC_GCP_WORKLOAD_POOL_ID",
+        "TFC_VAULT_ADDR",
+    ],
+)
+def test_hcp_names_are_not_typos(name: str, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="injector"):
+        spelling.warn({name: "x", "TFC_AWS_RUN_ROLE_ARNN": "x"})
+    assert name not in caplog.text.replace("TFC_AWS_RUN_ROLE_ARNN", "")
+    assert "TFC_AWS_RUN_ROLE_ARNN is not a variable injector reads: did you mean" in caplog.text
