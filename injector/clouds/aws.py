@@ -9,21 +9,21 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar
 
-from injector.clouds import aws_profiles, rules, tags
+from injector.clouds import aws_login, aws_profiles, aws_roles, rules, tags
+from injector.clouds.aws_session_tags import TAGS_CLAIM, session_tags_for
 from injector.clouds.base import (
     Cloud,
     CloudConfig,
     CloudOutputs,
     Conflict,
     HcpName,
-    LoginOutcome,
     Terraform,
     TerraformShape,
 )
 from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
-from injector.errors import ConfigError, Problems
+from injector.errors import Problems
 
 NAME = "aws"
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_AWS"
@@ -33,17 +33,6 @@ REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 SESSION_NAME = "AWS_ROLE_SESSION_NAME"
 SESSION_TAGS = "ENABLE_AWS_SESSION_TAGS"
-# The claim STS reads session tags from, and the tag keys Terrakube writes into it:
-# https://docs.aws.amazon.com/IAM/latest/UserGuide/id_session-tags.html#id_session-tags_adding-assume-role-idp
-TAGS_CLAIM = "https://aws.amazon.com/tags"
-TAG_ORGANIZATION = "terrakube:org"
-TAG_WORKSPACE = "terrakube:workspace"
-TAG_PROJECT = "terrakube:project"
-TAG_VALUE_MAX = 256
-# What a session tag value may hold (letters, digits, blanks and _.:/=+-@); anything else
-# becomes `_`, as Terrakube's sanitizer does.
-_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 _.:/=+@-]")
-
 DEFAULT_AUDIENCE = "aws.workload.identity"
 # The shared config file with a profile per configuration, once there are tagged ones.
 PROFILES_FILE = "aws-profiles.config"
@@ -55,33 +44,6 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     "AWS_SESSION_TOKEN",
 )
 
-# The partitions AWS has: commercial, China, GovCloud, the isolated regions and the European
-# Sovereign Cloud. Anything else cannot be a role STS knows.
-PARTITIONS = (
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-)
-# IAM names: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
-# (role name 64, path 512 characters; RoleArn of AssumeRoleWithWebIdentity 20 to 2048).
-MAX_ROLE_NAME = 64
-MAX_ROLE_PATH = 512
-MAX_ROLE_ARN = 2048
-_ROLE_ARN = re.compile(
-    r"arn:(?P<partition>[a-z-]+):iam::[0-9]{12}:role(?P<path>/([\w+=,.@-]+/)*)"
-    r"(?P<role>[\w+=,.@-]+)",
-    re.ASCII,
-)
-_ROLE_FORM = (
-    f"arn:<partition>:iam::<12-digit account>:role/<optional path/><name> "
-    f"(partition one of {', '.join(PARTITIONS)}; name up to {MAX_ROLE_NAME} characters, "
-    f"path up to {MAX_ROLE_PATH})"
-)
 # IAM OIDC provider client IDs (the audiences it accepts): 1 to 255 characters.
 MAX_AUDIENCE = 255
 # AssumeRoleWithWebIdentity's WebIdentityToken: 4 to 20,000 characters.
@@ -243,30 +205,12 @@ def session_name_for(job: JobContext) -> str:
     return _SESSION_UNSAFE.sub("-", raw)[:64]
 
 
-def tag_value(raw: str) -> str:
-    """`raw` as a session tag value: characters AWS refuses become `_`, cut to 256."""
-    return _TAG_UNSAFE.sub("_", raw)[:TAG_VALUE_MAX]
-
-
-def session_tags_for(job: JobContext) -> dict[str, object]:
-    """Terrakube's session tags: organization, workspace and (when known) project, each a
-    one-element list as STS's nested form has it, all transitive so that a role chained from
-    this session keeps them."""
-    principal = {
-        TAG_ORGANIZATION: [tag_value(job.organization)],
-        TAG_WORKSPACE: [tag_value(job.workspace)],
-    }
-    if job.project is not None:
-        principal[TAG_PROJECT] = [tag_value(job.project)]
-    return {"principal_tags": principal, "transitive_tag_keys": list(principal)}
-
-
 def read(env: Mapping[str, str]) -> AwsConfig:
     """The AWS configuration of a workspace that switched AWS on. Raises ConfigError if the
     role is missing or a value is malformed."""
     problems = Problems()
     config = AwsConfig(
-        role_arn=problems.get("", _role, env),
+        role_arn=problems.get("", aws_roles.role_arn, env, ROLE),
         audience=problems.get(
             "",
             values.text,
@@ -290,19 +234,6 @@ def read(env: Mapping[str, str]) -> AwsConfig:
     )
     problems.raise_if_any()
     return config
-
-
-def _role(env: Mapping[str, str]) -> str:
-    value = values.required(env, ROLE, _ROLE_FORM)
-    match = _ROLE_ARN.fullmatch(value) if len(value) <= MAX_ROLE_ARN else None
-    if (
-        match is None
-        or match["partition"] not in PARTITIONS
-        or len(match["role"]) > MAX_ROLE_NAME
-        or len(match["path"]) > MAX_ROLE_PATH
-    ):
-        raise ConfigError.of(ROLE, f"expected {_ROLE_FORM}, got {values.shown(value)}")
-    return value
 
 
 def conflicts(env: Mapping[str, str]) -> list[Conflict]:
@@ -343,42 +274,6 @@ def advice(config: CloudConfig) -> list[str]:
     return []
 
 
-def login() -> LoginOutcome:
-    """Assume the role through boto3, as Terraform's AWS provider would, and ask STS who we
-    are. Runs in a child process that has only the exports."""
-    import os
-
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    session = boto3.Session()
-    try:
-        credentials = session.get_credentials()
-        method = credentials.method if credentials is not None else None
-        if method != "assume-role-with-web-identity":
-            return {
-                "ok": False,
-                "code": "wrong credentials",
-                "message": f"boto3 found credentials of kind {method!r}, "
-                "not assume-role-with-web-identity",
-            }
-        region = os.environ.get(DEFAULT_REGION) or "us-east-1"
-        identity = session.client("sts", region_name=region).get_caller_identity()
-    except ClientError as error:
-        details = error.response.get("Error", {})
-        return {
-            "ok": False,
-            "code": details.get("Code"),
-            "message": f"{type(error).__name__}: {details.get('Message')}",
-        }
-    except BotoCoreError as error:
-        return {"ok": False, "code": type(error).__name__, "message": str(error)}
-    return {
-        "ok": True,
-        "detail": f"boto3: AssumeRoleWithWebIdentity, then GetCallerIdentity as {identity['Arn']}",
-    }
-
-
 CLOUD = Cloud(
     name=NAME,
     label="AWS",
@@ -399,7 +294,7 @@ CLOUD = Cloud(
     gather=gather,
     example=EXAMPLE,
     sdk="boto3",
-    login=login,
+    login=aws_login.login,
     variables=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, *STATIC_CREDENTIALS),
     advice=advice,
     # How to reach STS: endpoint overrides (tests, private endpoints), retries, its CA bundle.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from injector.clouds import aws
+from injector.clouds import aws, aws_session_tags
 from injector.config import job_context
 from injector.errors import ConfigError
 from tests.support.jobs import EXAMPLE_JOB
@@ -299,7 +299,7 @@ def test_session_tags_name_the_project_when_the_job_has_one() -> None:
     ],
 )
 def test_tag_values_are_sanitized_and_cut(raw: str, value: str) -> None:
-    assert aws.tag_value(raw) == value
+    assert aws_session_tags.tag_value(raw) == value
 
 
 def test_only_the_aws_token_carries_the_tags(workspace: dict[str, str]) -> None:

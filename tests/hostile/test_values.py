@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from injector.clouds import aws
+from injector.clouds import aws, aws_roles
 from injector.config import issuer_settings, job_context
 from tests.conftest import run_injector
 from tests.support.issuers import fetch_json, injector_serve, issuer_environment, make_issuer_keys
@@ -103,7 +103,7 @@ def test_longest_values_make_a_token_aws_takes(key_files: object, tmp_path: Path
     path = "/p" * ((issuer_settings.MAX_ISSUER_LENGTH - len("https://" + host)) // 2)
     env = {
         "ENABLE_DYNAMIC_CREDENTIALS_AWS": "true",
-        aws.ROLE: "arn:aws:iam::123456789012:role/" + "r" * aws.MAX_ROLE_NAME,
+        aws.ROLE: "arn:aws:iam::123456789012:role/" + "r" * aws_roles.MAX_ROLE_NAME,
         aws.AUDIENCE: "a" * aws.MAX_AUDIENCE,
         **dict.fromkeys(job_context.OPTIONS, "x" * job_context.MAX_LENGTH),
         issuer_settings.HOSTNAME: f"https://{host}{path}",
@@ -124,7 +124,7 @@ def test_five_thousand_digit_ttl(workspace: dict[str, str]) -> None:
     assert len(message) < 500
 
 
-@pytest.mark.parametrize("partition", aws.PARTITIONS)
+@pytest.mark.parametrize("partition", aws_roles.PARTITIONS)
 def test_every_real_partition_accepted(workspace: dict[str, str], partition: str) -> None:
     env = {**workspace, aws.ROLE: f"arn:{partition}:iam::123456789012:role/deploy"}
     assert run_injector("--log-level", "error", env=env).returncode == 0
