@@ -6,7 +6,7 @@ package reads the registry through `registered()` and `named()`, never a cloud b
 
 from __future__ import annotations
 
-from injector.clouds import aws, azure, gcp, vault
+from injector.clouds import aws, azure, gcp, manual, vault
 from injector.clouds.base import (
     Cloud,
     CloudConfig,
@@ -38,6 +38,9 @@ __all__ = [
 ]
 
 CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD, vault.CLOUD)
+# Configurations read by the settings beside the registry (no switch, nothing in the example
+# workspace): HCP's manual generation. `named` finds them, `registered` does not list them.
+BESIDE: tuple[Cloud, ...] = (manual.CLOUD,)
 
 
 def registered() -> tuple[Cloud, ...]:
@@ -47,7 +50,7 @@ def registered() -> tuple[Cloud, ...]:
 
 def named(name: str) -> Cloud:
     """The cloud called `name`. Raises KeyError for a name no cloud has."""
-    for cloud in registered():
+    for cloud in (*registered(), *BESIDE):
         if cloud.name == name:
             return cloud
     raise KeyError(name)

@@ -5,6 +5,10 @@ The minted token goes to `$VAULT_ADDR/v1/auth/<WORKLOAD_IDENTITY_VAULT_AUTH_PATH
 the role; Vault's answer is a Vault token, which the job gets as VAULT_TOKEN and in a 0600
 token file (for the Vault provider's `auth_login_token_file`). A refused login fails the job
 with Vault's message: never an empty VAULT_TOKEN.
+
+A tagged configuration (`ENABLE_DYNAMIC_CREDENTIALS_VAULT_<TAG>`) logs in on its own, with its
+own token and role, into its own token file (`vault_<TAG>-token`); only the untagged one is in
+the environment, the others are reached through `TF_VAR_tfc_vault_dynamic_credentials`.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from injector.clouds import rules
+from injector.clouds import rules, tags
 from injector.clouds.base import (
     Cloud,
     CloudConfig,
@@ -124,16 +128,22 @@ class VaultConfig:
     auth_path: str
     namespace: str | None
     ca_cert: Path | None
-    tag: str | None = None  # Vault takes no tags yet: always None
+    tag: str | None = None
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.
+        if self.tag is not None:
+            return CloudOutputs(exports={})  # the environment is the untagged configuration's
         exports = {ADDRESS: self.address}
         if self.namespace:
             exports[NAMESPACE] = self.namespace
         if self.ca_cert is not None:
             exports[CA_CERT] = str(self.ca_cert)
         return CloudOutputs(exports=exports)
+
+    def token_file(self, folder: Path) -> Path:
+        """Where the login's Vault token goes: `vault-token`, `vault_<TAG>-token` for a tag."""
+        return folder / f"{tags.configuration_id(self)}-token"
 
     def client(self) -> VaultClient:
         """The HTTP client for the login, renewals and revocation. Raises ConfigError (exit 2,
@@ -226,9 +236,11 @@ class VaultLease:
 
     def describe(self) -> str:
         policies = ", ".join(self.auth.policies) or "none"
+        tag = "" if self.config.tag is None else f" (configuration {self.config.tag})"
         return (
-            f"Vault token (accessor {self.auth.accessor}) from auth/{self.config.auth_path} role "
-            f"{self.config.role}: policies {policies}, TTL {self.auth.ttl_seconds} s"
+            f"Vault token{tag} (accessor {self.auth.accessor}) from auth/"
+            f"{self.config.auth_path} role {self.config.role}: policies {policies}, "
+            f"TTL {self.auth.ttl_seconds} s"
         )
 
 
@@ -242,12 +254,17 @@ def exchange(config: CloudConfig, token: str, folder: Path) -> Exchanged:
     except BaseException:
         client.close()
         raise
-    token_file = folder / TOKEN_FILE
+    token_file = config.token_file(folder)
+    lease = VaultLease(config, client, auth)
+    files = {token_file: auth.client_token.encode()}
+    if config.tag is not None:
+        # Files only: VAULT_TOKEN and its file's export stay the untagged configuration's.
+        return Exchanged(exports={}, secrets={}, files=files, lease=lease)
     return Exchanged(
         exports={TOKEN_FILE_EXPORT: str(token_file)},
         secrets={TOKEN: auth.client_token},
-        files={token_file: auth.client_token.encode()},
-        lease=VaultLease(config, client, auth),
+        files=files,
+        lease=lease,
     )
 
 
@@ -286,7 +303,7 @@ def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> T
     assert isinstance(config, VaultConfig)  # noqa: S101 (the registry pairs them)
     return TerraformShape(
         value={
-            "token_filename": str(token_file.parent / TOKEN_FILE),
+            "token_filename": str(config.token_file(token_file.parent)),
             "address": config.address,
             "namespace": config.namespace or "",
             "ca_cert_file": str(config.ca_cert) if config.ca_cert is not None else "",
@@ -303,6 +320,7 @@ CLOUD = Cloud(
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="the Vault provider and CLI",
     phased=(ROLE,),
+    tagged=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT),
     hcp=(
         HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
         HcpName(ADDRESS, "ADDR"),

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from injector import clouds, files
-from injector.clouds import Exchanged
+from injector.clouds import Exchanged, tags
 from injector.job import pipeline
 from injector.job.pipeline import Prepared, Written
 from injector.job.plan import CloudPlan
@@ -80,7 +80,7 @@ def perform(written: Written) -> Exchanges:
             got = cloud.exchange(plan.config, plan.token.compact, written.plan.folder)
             exchanges.done.append((plan, got))
             files.write_all(got.files)
-            log.info("%s: obtained a %s", cloud.name, got.lease.describe())
+            log.info("%s: obtained a %s", tags.configuration_id(plan.config), got.lease.describe())
     except BaseException:
         exchanges.remove_files()
         exchanges.revoke()
@@ -192,8 +192,12 @@ class Keeper:
         assert cloud.exchange is not None  # noqa: S101 (only exchanged clouds are kept)
         try:
             fresh_plan = pipeline.mint(self._prepared, self._written.plan.folder)
+            # Each configuration (a tag) has its own token, with its own aud.
+            wanted = tags.configuration_id(plan.config)
             fresh_token = next(
-                c.token.compact for c in fresh_plan.clouds if c.config.name == plan.config.name
+                c.token.compact
+                for c in fresh_plan.clouds
+                if tags.configuration_id(c.config) == wanted
             )
             got = cloud.exchange(plan.config, fresh_token, self._written.plan.folder)
         except Exception as error:

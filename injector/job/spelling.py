@@ -8,7 +8,7 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from injector import clouds
-from injector.clouds import hcp, tags
+from injector.clouds import hcp, manual, tags
 from injector.clouds.base import ALIAS_PREFIX, REQUIRE
 from injector.config import ci, issuer_settings, job_context
 from injector.job import phases
@@ -33,6 +33,7 @@ def known() -> set[str]:
     for cloud in clouds.registered():
         names.update(cloud.known_variables())
     names.update(hcp.names(clouds.registered()))
+    names.add(manual.AUDIENCE)
     return names
 
 
@@ -78,7 +79,9 @@ def switch_prefixes() -> tuple[str, ...]:
 
 def tagged(name: str) -> bool:
     """Whether `name` is a tagged form of a variable a cloud reads (`..._AWS_PROD`)."""
-    return any(tags.untagged(cloud, name) is not None for cloud in clouds.registered())
+    return manual.is_variable(name) or any(
+        tags.untagged(cloud, name) is not None for cloud in clouds.registered()
+    )
 
 
 def warn(env: Mapping[str, str]) -> None:

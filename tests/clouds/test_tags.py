@@ -147,9 +147,7 @@ def test_every_problem_names_the_tagged_variable(workspace: dict[str, str]) -> N
         p.startswith("ENABLE_DYNAMIC_CREDENTIALS_AWS_DEV: expected one of") for p in problems
     )
     assert any(p.startswith("ARM_CLIENT_ID_X: is required") for p in problems)
-    assert any(
-        p.startswith("ENABLE_DYNAMIC_CREDENTIALS_VAULT_X: Vault takes no tags") for p in problems
-    )
+    assert any(p.startswith("WORKLOAD_IDENTITY_VAULT_ROLE_X: is required") for p in problems)
     assert len(problems) == 5, problems
 
 
