@@ -78,7 +78,7 @@ def switch_prefixes() -> tuple[str, ...]:
 
 
 def tagged(name: str) -> bool:
-    """Whether `name` is a tagged form of a variable a cloud reads (`..._AWS_PROD`)."""
+    """Whether `name` is a tagged form of a variable a cloud reads (`<VARIABLE>_PROD`)."""
     return manual.is_variable(name) or any(
         tags.untagged(cloud, name) is not None for cloud in clouds.registered()
     )

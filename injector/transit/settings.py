@@ -1,8 +1,8 @@
 """The signer's own OpenBao/Vault Transit settings: where the signing key lives when it never
 exists as a file.
 
-Named DynamicCredentialTransit* so that they cannot be mixed up with a workspace's VAULT_*
-variables (the job's own Vault login): the signer's token is the operator's, read from a file
+Named DynamicCredentialTransit* so that they cannot be mixed up with a workspace's own login
+variables (clouds.vault): the signer's token is the operator's, read from a file
 that only the signer's user can read, never from an environment value.
 """
 
