@@ -6,7 +6,7 @@
 - `tls_chain`: the issuer's certificate chain and its thumbprints;
 - `issuer_checks`, `token_checks`, `time_checks`, `key_checks`, `tls_checks`: one part of the
   checklist each, from the clouds' `CloudRules`;
-- `verify`, `doctor`: the two commands;
+- `verify`, `doctor` (`doctor_logins`: its real logins): the two commands;
 - `login`, `login_child`: `doctor --login`, each cloud's SDK in a child fed only the exports.
 """
 
@@ -14,6 +14,7 @@ __all__ = [
     "checks",
     "deadline",
     "doctor",
+    "doctor_logins",
     "fetch",
     "issuer_checks",
     "key_checks",

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector import clouds
-from injector.clouds import Finding, tags
+from injector.clouds import tags
 from injector.clouds.rules import CloudRules, combined
 from injector.config import issuer_settings
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.keys import SigningKey
 from injector.diagnostics import (
     checks,
+    doctor_logins,
     fetch,
     issuer_checks,
     key_checks,
@@ -37,7 +38,7 @@ from injector.errors import ConfigError, InjectorError
 from injector.job import pipeline, settings
 from injector.job.key_minter import KeyFileMinter
 from injector.job.minter import Minter
-from injector.job.plan import CloudPlan, Plan
+from injector.job.plan import Plan
 from injector.job.settings import Settings
 from injector.job.signer_minter import SignerMinter
 
@@ -105,9 +106,9 @@ def diagnose(
             if state.documents is not None and state.key is not None:
                 lines += key_checks.published_key(state.documents, state.key, rules)
     lines += _tokens(state)
-    lines += _preflight(state)
+    lines += doctor_logins.preflight(state.settings)
     if login and not issuer_only:
-        lines += _login(env, state, progress)
+        lines += doctor_logins.logins(env, state.settings, state.minter, progress)
     return lines
 
 
@@ -215,73 +216,6 @@ def _tokens(state: _State) -> list[Line]:
         shown = [line for line in checked if line.rule not in _SAID_ABOVE]
         lines += checks.prefixed(tags.configuration_id(cloud.config), shown)
     return lines
-
-
-def _preflight(state: _State) -> list[Line]:
-    """The probes of the clouds whose credential injector obtains itself (their endpoint)."""
-    if state.settings is None:
-        return []
-    lines = []
-    for config in state.settings.clouds:
-        probe = clouds.named(config.name).preflight
-        if probe is not None:
-            lines += checks.prefixed(
-                tags.configuration_id(config), [_line(f) for f in probe(config)]
-            )
-    return lines
-
-
-def _line(finding: Finding) -> Line:
-    if finding.ok:
-        return checks.ok(finding.rule, finding.message)
-    return checks.fail(finding.rule, finding.message, finding.code)
-
-
-def _exchange(cloud: CloudPlan, folder: Path) -> Line:
-    """Log in as the job would, with the minted token, and revoke at once: the role, its
-    bindings and the token, as the cloud itself judges them."""
-    exchange = clouds.named(cloud.config.name).exchange
-    assert exchange is not None  # noqa: S101 (only called for such clouds)
-    rule = f"{cloud.config.name}.login"
-    try:
-        got = exchange(cloud.config, cloud.token.compact, folder)
-    except InjectorError as error:
-        return checks.fail(rule, str(error))
-    try:
-        described = got.lease.describe()
-    finally:
-        got.lease.revoke()
-    return checks.ok(rule, f"{described} (revoked again)")
-
-
-def _login(
-    env: Mapping[str, str], state: _State, progress: Callable[[str], None] | None
-) -> list[Line]:
-    from injector.diagnostics import login
-
-    if state.settings is None or state.minter is None:
-        return [checks.fail("login", "not tried: the settings or the key are not valid")]
-    prepared = pipeline.Prepared(settings=state.settings, minter=state.minter)
-    written = pipeline.write(prepared, None)
-    try:
-        home = login.private_home(written.plan.folder)
-        exchanged = [c for c in written.plan.clouds if clouds.named(c.config.name).exchange]
-        # Each configuration logs in alone, with the exports it would have without the others
-        # (a tagged one has none of its own: its identity is in files).
-        logins = [
-            login.Login(
-                cloud.config.name,
-                tags.alone(cloud.config).outputs(cloud.token_file, state.settings.job).exports,
-                tags.configuration_id(cloud.config),
-            )
-            for cloud in written.plan.clouds
-            if cloud not in exchanged
-        ]
-        secrets = [cloud.token.compact for cloud in written.plan.clouds]
-        lines = login.run(logins, env, home, secrets, progress=progress) if logins else []
-        return lines + [_exchange(cloud, written.plan.folder) for cloud in exchanged]
-    finally:
-        written.remove()
 
 
 def command(

@@ -1,0 +1,90 @@
+"""`doctor`'s real logins: each SDK in a child fed only the exports (diagnostics.login), and the
+clouds whose credential injector obtains itself (Vault) probed and logged in to, then revoked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from injector import clouds
+from injector.clouds import tags
+from injector.clouds.base import Finding
+from injector.diagnostics import checks
+from injector.diagnostics.checks import Line
+from injector.errors import InjectorError
+from injector.job import pipeline
+from injector.job.minter import Minter
+from injector.job.plan import CloudPlan
+from injector.job.settings import Settings
+
+
+def preflight(loaded: Settings | None) -> list[Line]:
+    """The probes of the clouds whose credential injector obtains itself (their endpoint)."""
+    if loaded is None:
+        return []
+    lines = []
+    for config in loaded.clouds:
+        probe = clouds.named(config.name).preflight
+        if probe is not None:
+            lines += checks.prefixed(
+                tags.configuration_id(config), [_line(f) for f in probe(config)]
+            )
+    return lines
+
+
+def _line(finding: Finding) -> Line:
+    if finding.ok:
+        return checks.ok(finding.rule, finding.message)
+    return checks.fail(finding.rule, finding.message, finding.code)
+
+
+def _exchange(cloud: CloudPlan, folder: Path) -> Line:
+    """Log in as the job would, with the minted token, and revoke at once: the role, its
+    bindings and the token, as the cloud itself judges them."""
+    exchange = clouds.named(cloud.config.name).exchange
+    assert exchange is not None  # noqa: S101 (only called for such clouds)
+    rule = f"{cloud.config.name}.login"
+    try:
+        got = exchange(cloud.config, cloud.token.compact, folder)
+    except InjectorError as error:
+        return checks.fail(rule, str(error))
+    try:
+        described = got.lease.describe()
+    finally:
+        got.lease.revoke()
+    return checks.ok(rule, f"{described} (revoked again)")
+
+
+def logins(
+    env: Mapping[str, str],
+    loaded: Settings | None,
+    minter: Minter | None,
+    progress: Callable[[str], None] | None,
+) -> list[Line]:
+    """`doctor --login`: every configuration logs in for real, token files in a private
+    temporary folder removed afterwards."""
+    from injector.diagnostics import login
+
+    if loaded is None or minter is None:
+        return [checks.fail("login", "not tried: the settings or the key are not valid")]
+    prepared = pipeline.Prepared(settings=loaded, minter=minter)
+    written = pipeline.write(prepared, None)
+    try:
+        home = login.private_home(written.plan.folder)
+        exchanged = [c for c in written.plan.clouds if clouds.named(c.config.name).exchange]
+        # Each configuration logs in alone, with the exports it would have without the others
+        # (a tagged one has none of its own: its identity is in files).
+        logins = [
+            login.Login(
+                cloud.config.name,
+                tags.alone(cloud.config).outputs(cloud.token_file, loaded.job).exports,
+                tags.configuration_id(cloud.config),
+            )
+            for cloud in written.plan.clouds
+            if cloud not in exchanged
+        ]
+        secrets = [cloud.token.compact for cloud in written.plan.clouds]
+        lines = login.run(logins, env, home, secrets, progress=progress) if logins else []
+        return lines + [_exchange(cloud, written.plan.folder) for cloud in exchanged]
+    finally:
+        written.remove()
