@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from injector.claims import PHASES
 from injector.clouds.base import REQUIRE
 from injector.config import ci
 from injector.config.job_context import OPTIONS as JOB_OPTIONS
 from injector.errors import ConfigError
-from injector.job.phases import PHASES
 
 LOG_LEVEL = "INJECTOR_LOG_LEVEL"
 LOG_LEVELS = ("debug", "info", "warning", "error")

@@ -2,7 +2,7 @@
 
 - `settings` (with `phases`): the environment validated once, every cloud's configurations;
 - `preflight`, `spelling`: what a cloud would certainly refuse (exit 2), what looks misspelt;
-- `minter` (`key_minter`, `signer_minter`), `tokens`: who signs, and the claims;
+- `minter` (`key_minter`, `signer_minter`): who signs (the claims are `injector.claims`);
 - `plan`: the pure core, settings in, tokens, files and exports out;
 - `pipeline`: prepare, mint, write, and take away again;
 - `exchange`: a cloud's own login with the minted token (Vault), its renewal and revocation;
@@ -34,5 +34,4 @@ __all__ = [
     "signer_minter",
     "spelling",
     "token_endpoint",
-    "tokens",
 ]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from injector import claims
+from injector.claims import Token
 from injector.config import keys
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.config.keys import SigningKey
-from injector.job import tokens
-from injector.job.tokens import Token
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,9 @@ class KeyFileMinter:
         owns = list(own_claims) or [{} for _ in audiences]
         subject = self.issuer.subject_template.render(job, phase)
         return [
-            tokens.mint(
+            claims.mint(
                 self.key,
-                tokens.claims(
+                claims.claim_set(
                     job,
                     subject,
                     self.issuer.issuer,

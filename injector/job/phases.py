@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from injector import clouds
+from injector.claims import PHASE_CLAIM_NAME as CLAIM_NAME
+from injector.claims import PHASES
 from injector.config import values
 from injector.errors import ConfigError, Problem
 
-PHASES = ("plan", "apply")
 PHASE_CLAIM = "DynamicCredentialPhaseClaim"
-CLAIM_NAME = "terrakube_run_phase"
 
 
 def phased() -> tuple[str, ...]:

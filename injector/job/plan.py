@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector import clouds
+from injector.claims import Token
 from injector.clouds import CloudConfig, CloudOutputs, tags
 from injector.clouds.base import own_claims
 from injector.job.settings import Settings
-from injector.job.tokens import Token
 
 if TYPE_CHECKING:
     from injector.job.minter import Minter

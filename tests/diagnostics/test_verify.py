@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from injector import claims
 from injector.config import issuer_settings, job_context, keys, subject
 from injector.issuer import discovery, keyset
 from injector.issuer.keyset import PublishedKey
-from injector.job import pipeline, tokens
+from injector.job import pipeline
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import ROOT, free_port, run_injector
 from tests.standins.accounts import AWS_AUDIENCE, AZURE_AUDIENCE, GCP_PROVIDER, SUBJECT
@@ -107,7 +108,7 @@ def sign(
 ) -> str:
     """A token with the claims injector mints, signed by `key`, with `changes` to its claims."""
     job = job_context.from_env(EXAMPLE_ENV)
-    claims = tokens.claims(
+    built = claims.claim_set(
         job,
         subject.DEFAULT_TEMPLATE.render(job, None),
         issuer,
@@ -115,7 +116,7 @@ def sign(
         int(time.time()) - issued_ago,
         ttl_minutes,
     )
-    return tokens.mint(key, {**claims, **(changes or {})}).compact
+    return claims.mint(key, {**built, **(changes or {})}).compact
 
 
 def signing_key(env: Mapping[str, str]) -> keys.SigningKey:

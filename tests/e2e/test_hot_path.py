@@ -101,7 +101,6 @@ SLOW_STDLIB = ("tempfile", "shutil", "secrets", "uuid", "bz2", "lzma", "platform
 MINTING = (
     "injector.job.pipeline",
     "injector.job.plan",
-    "injector.job.tokens",
     "injector.job.settings",
     "injector.jose.jws",
 )
