@@ -51,7 +51,11 @@ PACKAGE_ROOT = str(Path(injector.__file__).resolve().parent.parent)
 
 def passed_on() -> tuple[str, ...]:
     """PASSED_ON and every cloud's own variables for its login."""
-    extra = (name for cloud in clouds.registered() for name in cloud.login_passed_on)
+    extra = (
+        name
+        for cloud in clouds.registered()
+        for name in (cloud.login.passed_on if cloud.login else ())
+    )
     return PASSED_ON + tuple(dict.fromkeys(extra))
 
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from injector import clouds, files
+from injector import files
 from injector.clouds import Exchanged, tags
 from injector.job import pipeline
 from injector.job.pipeline import Prepared, Written
@@ -65,7 +65,7 @@ class Exchanges:
 
 def needed(written: Written) -> bool:
     """Whether any enabled cloud has an exchange (else the job goes on as before)."""
-    return any(clouds.named(plan.config.name).exchange for plan in written.plan.clouds)
+    return any(plan.config.cloud.exchange for plan in written.plan.clouds)
 
 
 def perform(written: Written) -> Exchanges:
@@ -74,10 +74,9 @@ def perform(written: Written) -> Exchanges:
     exchanges = Exchanges()
     try:
         for plan in written.plan.clouds:
-            cloud = clouds.named(plan.config.name)
-            if cloud.exchange is None:
+            if plan.config.cloud.exchange is None:
                 continue
-            got = cloud.exchange(plan.config, plan.token.compact, written.plan.folder)
+            got = plan.config.exchange(plan.token.compact, written.plan.folder)
             exchanges.done.append((plan, got))
             files.write_all(got.files)
             log.info("%s: obtained a %s", tags.configuration_id(plan.config), got.lease.describe())
@@ -188,8 +187,6 @@ class Keeper:
         return self._login_again(index, plan, got)
 
     def _login_again(self, index: int, plan: CloudPlan, old: Exchanged) -> int:
-        cloud = clouds.named(plan.config.name)
-        assert cloud.exchange is not None  # noqa: S101 (only exchanged clouds are kept)
         try:
             fresh_plan = pipeline.mint(self._prepared, self._written.plan.folder)
             # Each configuration (a tag) has its own token, with its own aud.
@@ -199,7 +196,7 @@ class Keeper:
                 for c in fresh_plan.clouds
                 if tags.configuration_id(c.config) == wanted
             )
-            got = cloud.exchange(plan.config, fresh_token, self._written.plan.folder)
+            got = plan.config.exchange(fresh_token, self._written.plan.folder)
         except Exception as error:
             log.warning(
                 "%s: fresh login failed (%s); retrying in a minute", plan.config.name, error

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from injector import clouds
 from injector.claims import Token
 from injector.clouds import CloudConfig, CloudOutputs, tags
-from injector.clouds.base import own_claims
 from injector.job.settings import Settings
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
         [config.audience for config in settings.clouds],
         settings.extra_claims,
         now,
-        [own_claims(config, settings.job) for config in settings.clouds],
+        [config.claims(settings.job) for config in settings.clouds],
         phase=settings.phase,
     )
     plans = []
@@ -100,12 +99,12 @@ def terraform_variables(
     files: dict[Path, bytes] = {}
     for cloud in clouds.registered():
         members = [(config, path) for config, path in configs if config.name == cloud.name]
-        wanted = settings.terraform_variables or any(tags.tag_of(c) is not None for c, _ in members)
-        if cloud.terraform is None or not members or not wanted:
+        wanted = settings.terraform_variables or any(c.tag is not None for c, _ in members)
+        if cloud.hcp is None or not members or not wanted:
             continue
-        value, named = tags.terraform_value(cloud.terraform, members, settings.job)
+        value, named = tags.terraform_value(members, settings.job)
         # JSON is also HCL's syntax for the value of a variable of an object type.
-        name = f"TF_VAR_{cloud.terraform.variable(cloud.name)}"
+        name = f"TF_VAR_{cloud.hcp.variable(cloud.name)}"
         exports[name] = json.dumps(value, separators=(",", ":"))
         files.update(named)
     return exports, files

@@ -164,7 +164,7 @@ def run(
             caches = [
                 cache
                 for config in prepared.settings.clouds
-                if (cache := clouds.named(config.name).token_file_cache) is not None
+                if (cache := config.cloud.token_file_cache) is not None
             ]
             interval = refresh_interval or refresh.interval_for(
                 written.plan.lifetime_seconds, caches

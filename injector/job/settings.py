@@ -121,7 +121,7 @@ def _tagged(
             problems.get(None, _raise, renamed)
             continue
         if config is not None:
-            configs.append(tags.tagged(config, tag))
+            configs.append(config.tagged(tag))
     problems.raise_if_any()
     return tuple(configs)
 
@@ -229,12 +229,12 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
     whose template the job does not know, doctor's token checks say it.)"""
     size = len(subject.encode())
     for config in enabled:
-        limit = clouds.named(config.name).rules.subject_limit
+        limit = config.cloud.rules.subject_limit
         if limit is not None and size > limit.max_bytes:
             raise ConfigError.of(
                 job_context.WORKSPACE_NAME,
                 f"with {job_context.ORGANIZATION_NAME} makes a sub of {size} bytes "
-                f"({subject[:40]!r}...): {clouds.named(config.name).label} keeps at most "
+                f"({subject[:40]!r}...): {config.cloud.label} keeps at most "
                 f"{limit.max_bytes} in {limit.attribute}; expected shorter names",
             )
 
