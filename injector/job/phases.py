@@ -14,9 +14,10 @@ from injector.errors import ConfigError, Problem
 PHASE_CLAIM = "DynamicCredentialPhaseClaim"
 
 
-def phased() -> tuple[str, ...]:
-    """The identity each cloud assumes; audiences and the rest stay shared by both phases."""
-    return tuple(variable for cloud in clouds.registered() for variable in cloud.phased)
+def phased(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The identity each cloud `env` may switch on assumes; audiences and the rest stay shared
+    by both phases."""
+    return tuple(variable for cloud in clouds.switched(env) for variable in cloud.phased)
 
 
 def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], dict[str, str]]:
@@ -27,7 +28,7 @@ def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], 
     if phase not in PHASES:
         raise ConfigError.of("--phase", f"expected plan or apply, got {values.shown(phase)}")
     resolved, origins = dict(env), {}
-    for variable in phased():
+    for variable in phased(env):
         specific = f"{variable}_{phase.upper()}"
         if values.optional(env, specific) is not None:
             resolved[variable] = env[specific]

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from injector import clouds
 from injector.claims import Token
 from injector.clouds import CloudConfig, CloudOutputs, tags
 from injector.job.settings import Settings
@@ -97,7 +96,7 @@ def terraform_variables(
     where the code does not declare it, but a job without either keeps today's outputs)."""
     exports: dict[str, str] = {}
     files: dict[Path, bytes] = {}
-    for cloud in clouds.registered():
+    for cloud in {config.name: config.cloud for config, _ in configs}.values():
         members = [(config, path) for config, path in configs if config.name == cloud.name]
         wanted = settings.terraform_variables or any(c.tag is not None for c, _ in members)
         if cloud.hcp is None or not members or not wanted:

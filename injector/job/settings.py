@@ -61,7 +61,7 @@ def load(
     Raises ConfigError listing every problem found, across all sections.
     """
     env = ci.with_defaults(env)
-    translated = hcp.translate(env, clouds.registered())
+    translated = hcp.translate(env, clouds.switched(env))
     if translated.origins:
         # A workspace written for HCP Terraform reads HCP's TF_VAR_tfc_* variables.
         translated.env.setdefault(TERRAFORM_VARIABLES, "true")
@@ -84,7 +84,7 @@ def _load_translated(
     resolved, origins = phases.resolve(env, phase)
     found: list[Problem] = []
     tagged = {}
-    for cloud in clouds.registered():
+    for cloud in clouds.switched(env):
         try:
             tagged[cloud.name] = _tagged(cloud, env, phase)
         except ConfigError as error:
@@ -140,7 +140,7 @@ def _load(
 ) -> Settings | None:
     problems = Problems()
     enabled: list[CloudConfig] = []
-    for cloud in clouds.registered():
+    for cloud in clouds.switched(env):
         default = problems.run(cloud.configure, env)
         configs = (*([default] if default is not None else []), *tagged[cloud.name])
         if configs and cloud.gather is not None:
@@ -194,7 +194,7 @@ def required_clouds(env: Mapping[str, str], option: str | None) -> tuple[str, ..
     value = option if option is not None else values.optional(env, REQUIRE)
     parts = (part.strip() for part in (value or "").split(","))
     wanted = tuple(dict.fromkeys(part for part in parts if part))
-    names = [cloud.name for cloud in clouds.registered()]
+    names = clouds.names()
     unknown = [cloud for cloud in wanted if cloud not in names]
     if unknown:
         raise ConfigError.of(
@@ -242,5 +242,5 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
 def static_credentials(env: Mapping[str, str]) -> list[str]:
     """The static credential variables set for the clouds whose switch is on: `injector run`
     removes these from its child's environment, where they would win over web identity."""
-    seen = hcp.translate(env, clouds.registered()).env
-    return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(seen)]
+    seen = hcp.translate(env, clouds.switched(env)).env
+    return [name for cloud in clouds.switched(seen) for name in cloud.static_credentials_set(seen)]

@@ -80,12 +80,14 @@ EXAMPLE_CLOUD = CloudOf(
     token_file_cache=TokenFileCache(reader="the example SDK", seconds=60),
 )
 ExampleConfig.cloud = EXAMPLE_CLOUD
+CLOUD = EXAMPLE_CLOUD  # what the registry line of the fixture `registered` loads
 
 
 @pytest.fixture
 def registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The registry with the example cloud as its fourth line."""
-    monkeypatch.setattr(clouds, "CLOUDS", (*clouds.CLOUDS, EXAMPLE_CLOUD))
+    line = clouds.Registered(EXAMPLE_CLOUD.name, EXAMPLE_CLOUD.label, SWITCH, __name__)
+    monkeypatch.setattr(clouds, "REGISTRY", (*clouds.REGISTRY, line))
     yield
 
 
@@ -263,3 +265,14 @@ def test_each_clouds_configuration_carries_its_cloud(cloud: clouds.Cloud) -> Non
     assert config.cloud is cloud and config.name == cloud.name and config.tag is None
     tagged = config.tagged("PROD")
     assert (tagged.tag, tagged.cloud, tagged.alone().tag) == ("PROD", cloud, None)
+
+
+def test_each_registry_line_names_its_clouds_module() -> None:
+    for line in (*clouds.REGISTRY, *clouds.BESIDE):
+        cloud = line.load()
+        assert (cloud.name, cloud.label, cloud.switch, cloud.alias) == (
+            line.name,
+            line.label,
+            line.switch,
+            line.alias,
+        )
