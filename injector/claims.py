@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from injector.config.job_context import JobContext
 
 if TYPE_CHECKING:
-    from injector.config.keys import SigningKey
+    from injector.config.signing_keys import SigningKey
 
 
 PHASES = ("plan", "apply")

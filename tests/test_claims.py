@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from injector import claims
-from injector.config import issuer_settings, job_context, keys, subject
+from injector.config import issuer_settings, job_context, signing_keys, subject
 from tests.conftest import KeyFiles
 
 JOB_ENV = {
@@ -23,13 +23,13 @@ NOW = 1_700_000_000
 
 
 @pytest.fixture(scope="module")
-def signing_key(key_files: KeyFiles) -> keys.SigningKey:
+def signing_key(key_files: KeyFiles) -> signing_keys.SigningKey:
     env = {
         issuer_settings.HOSTNAME: "terrakube-api.example.com",
         issuer_settings.PRIVATE_KEY_PATH: str(key_files.private_pkcs8),
         issuer_settings.KEY_ID: "test-kid",
     }
-    return keys.load(issuer_settings.from_env(env))
+    return signing_keys.load(issuer_settings.from_env(env))
 
 
 def _claims(audience: str = "aws.workload.identity", ttl: int = 30) -> dict[str, object]:
@@ -89,7 +89,9 @@ def test_jti_is_a_fresh_uuid_each_time() -> None:
         assert uuid.UUID(jti).version == 4 and uuid.UUID(jti).variant == uuid.RFC_4122
 
 
-def test_mint_header_and_signature(signing_key: keys.SigningKey, key_files: KeyFiles) -> None:
+def test_mint_header_and_signature(
+    signing_key: signing_keys.SigningKey, key_files: KeyFiles
+) -> None:
     built = _claims()
     token = claims.mint(signing_key, built)
     assert list(token.header.items()) == [("kid", "test-kid"), ("alg", "RS256"), ("typ", "JWT")]
@@ -107,7 +109,7 @@ def test_mint_header_and_signature(signing_key: keys.SigningKey, key_files: KeyF
     assert verified == built
 
 
-def test_each_mint_has_its_own_jti(signing_key: keys.SigningKey) -> None:
+def test_each_mint_has_its_own_jti(signing_key: signing_keys.SigningKey) -> None:
     first = claims.mint(signing_key, _claims())
     second = claims.mint(signing_key, _claims())
     assert first.claims["jti"] != second.claims["jti"]
@@ -118,7 +120,7 @@ def test_each_mint_has_its_own_jti(signing_key: keys.SigningKey) -> None:
     assert second_body["jti"] == second.claims["jti"]
 
 
-def test_repr_and_str_never_show_the_jwt(signing_key: keys.SigningKey) -> None:
+def test_repr_and_str_never_show_the_jwt(signing_key: signing_keys.SigningKey) -> None:
     token = claims.mint(signing_key, _claims())
     signature = token.compact.rsplit(".", 1)[1]
     for shown in (repr(token), str(token), f"{token}", f"{token!r}", repr([token])):

@@ -21,6 +21,7 @@ from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
+from injector.jose import algorithms
 
 NAME = "workload"
 AUDIENCE = "TFC_WORKLOAD_IDENTITY_AUDIENCE"
@@ -35,18 +36,7 @@ _AUDIENCE_FORM = "the audience the provider expects in the token's aud"
 RULES = rules.CloudRules(
     name=NAME,
     label="manual generation",
-    algorithms=(
-        "RS256",
-        "RS384",
-        "RS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "EdDSA",
-    ),
+    algorithms=algorithms.ANY_VERIFIER,
     require_kid=False,
     codes={},
     trusts="whatever the provider trusts",

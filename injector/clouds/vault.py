@@ -36,6 +36,7 @@ from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems, require_modules
+from injector.jose import algorithms
 
 if TYPE_CHECKING:
     from injector.clouds.vault_http import VaultClient
@@ -76,18 +77,7 @@ _NAMESPACE_FORM = "a namespace path such as admin or admin/team-a"
 RULES = rules.CloudRules(
     name=NAME,
     label="Vault",
-    algorithms=(
-        "RS256",
-        "RS384",
-        "RS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "EdDSA",
-    ),
+    algorithms=algorithms.ANY_VERIFIER,
     require_kid=False,
     codes={
         rules.MALFORMED: "error validating token",

@@ -20,7 +20,7 @@ from injector.clouds import tags
 from injector.clouds.rules import CloudRules, combined
 from injector.config import issuer_settings
 from injector.config.issuer_settings import IssuerSettings
-from injector.config.keys import SigningKey
+from injector.config.signing_keys import SigningKey
 from injector.diagnostics import (
     checks,
     doctor_logins,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from injector import claims
-from injector.config import issuer_settings, job_context, keys, subject
+from injector.config import issuer_settings, job_context, signing_keys, subject
 from injector.issuer import discovery, keyset
 from injector.issuer.keyset import PublishedKey
 from injector.job import pipeline
@@ -98,7 +98,7 @@ def mint(env: Mapping[str, str], cloud: str, now: int | None = None) -> str:
 
 
 def sign(
-    key: keys.SigningKey,
+    key: signing_keys.SigningKey,
     issuer: str,
     audience: str,
     *,
@@ -119,8 +119,8 @@ def sign(
     return claims.mint(key, {**built, **(changes or {})}).compact
 
 
-def signing_key(env: Mapping[str, str]) -> keys.SigningKey:
-    return keys.load(issuer_settings.from_env(env))
+def signing_key(env: Mapping[str, str]) -> signing_keys.SigningKey:
+    return signing_keys.load(issuer_settings.from_env(env))
 
 
 # --- an issuer whose documents a test can spoil --------------------------------------------------
@@ -388,7 +388,7 @@ def _other_private_key() -> bytes:
 def test_es256_is_refused_for_azure_and_accepted_for_google(
     spoiled: SpoiledIssuer, trusted: tuple[str, ...], tmp_path: Path
 ) -> None:
-    key = keys.throwaway("ec-key", "ES256")
+    key = signing_keys.throwaway("ec-key", "ES256")
     spoiled.publish((PublishedKey("ec-key", "ES256", key.private_key.public_key()),))
     azure = verify(sign(key, spoiled.url, AZURE_AUDIENCE), *trusted, tmp_path=tmp_path)
     assert_fails(azure, "alg", "AADSTS700027", "Entra ID accepts RS256 only")

@@ -161,7 +161,7 @@ def test_through_the_signer_the_job_loads_no_cryptography(
     signing = (
         "cryptography",
         "injector.jose.jws",
-        "injector.config.keys",
+        "injector.config.signing_keys",
         "injector.signer.server",
     )
     offending = [
