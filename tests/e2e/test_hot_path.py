@@ -100,8 +100,19 @@ def test_hot_path_imports(workspace: dict[str, str], tmp_path: Path, args: list[
 
 
 # Standard library modules that cost `injector env` milliseconds each (shutil pulls in bz2 and
-# lzma; uuid pulls in platform; secrets pulls in hashlib and hmac).
-SLOW_STDLIB = ("tempfile", "shutil", "secrets", "uuid", "bz2", "lzma", "platform", "hmac")
+# lzma; uuid pulls in platform; secrets pulls in hashlib and hmac; configparser only for an AWS
+# profile file that exists).
+SLOW_STDLIB = (
+    "tempfile",
+    "shutil",
+    "secrets",
+    "uuid",
+    "bz2",
+    "lzma",
+    "platform",
+    "hmac",
+    "configparser",
+)
 
 # The minting pipeline, for the commands that do not mint.
 MINTING = (
