@@ -78,8 +78,7 @@ class Written:
             if self.folder.created:
                 self.folder.remove_made()
             else:
-                for path in self.plan.files:
-                    path.unlink(missing_ok=True)
+                self.folder.unlink(self.plan.files)
         finally:
             self.folder.release()
 
@@ -116,12 +115,12 @@ def write(
     try:
         minted = mint(prepared, target.path)
         output = _render(prepared, minted, render) if render is not None else ""
-        files.write_all(minted.files)
+        target.write_all(minted.files)
     except BaseException:
         target.remove_made()  # still holding the lock, so no other job is using it meanwhile
         target.release()
         raise
     if not hold:
-        target.release()
+        target.unlock()  # still open: `remove` unlinks through it
     log.info("wrote %s to %s", ", ".join(path.name for path in minted.files), target.path)
     return Written(plan=minted, output=output, folder=target)
