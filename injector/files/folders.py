@@ -9,11 +9,10 @@ Why what is written lands where it was checked:
   sticky with the next component the caller's (or root's) own: otherwise its other writers
   could rename the folder away and put theirs in its place. The folder itself belongs to the
   caller and is closed to group and others (a public folder: not writable by them).
-- The checked folder stays open (`Folder`'s O_PATH descriptor) and every file `Folder.write`,
-  `write_all` and `unlink` touch is a name relative to that descriptor (`dir_fd=`): the temporary
-  file is created O_EXCL|O_NOFOLLOW in it and renamed within it. So even if a path on the way
-  were changed after the check, the files go into the folder that was checked, not to where its
-  name now leads.
+- The walk ends holding the folder it checked (`held.Folder`), and every file is written,
+  created and removed relative to that descriptor (see held.py): so even if a name on the way
+  were changed after the check, the files go into the folder that was checked, not to where
+  that name now leads.
 - The lock is a second descriptor on the same folder (opened from the first, so the same inode):
   flock needs one opened for reading, which O_PATH is not.
 """
@@ -21,111 +20,19 @@ Why what is written lands where it was checked:
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 from injector.errors import ConfigError, InjectorError
-from injector.files.content import FILE_MODE, NEW_FILE, remove_folder, unlink_at, write_at
+from injector.files.content import remove_folder
+from injector.files.held import READ_FLAGS, Folder
 
 FOLDER_MODE = 0o700
 PUBLIC_FOLDER_MODE = 0o755
 
 _FOLDER_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_READ_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _TRUSTED_OWNERS = (0,)  # root can do anything anyway: a folder of root's adds no risk
-
-
-@dataclass
-class Folder:
-    """A checked folder: its real path (what exports name), the folders this run made in order
-    to reach it (outermost first), and, while held, the O_PATH fd files are written through and,
-    if locked, a second fd holding an exclusive lock. A context manager that releases both."""
-
-    path: Path
-    made: tuple[Path, ...] = ()
-    _fd: int | None = None
-    _lock_fd: int | None = None
-
-    @property
-    def created(self) -> bool:
-        return bool(self.made) and self.made[-1] == self.path
-
-    def __enter__(self) -> Folder:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-    def unlock(self) -> None:
-        """Drop the lock, keeping the folder open for writes. Idempotent."""
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-
-    def release(self) -> None:
-        """Drop the lock and close the folder: writes through it are then refused. Idempotent."""
-        self.unlock()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def _held(self, path: Path) -> tuple[int, str]:
-        """The folder's fd and the name of `path` in it; ValueError (a caller's mistake) for a
-        path elsewhere or a folder released."""
-        if path.parent != self.path or self._fd is None:
-            raise ValueError(f"{path} is not a file of the held folder {self.path}")
-        return self._fd, path.name
-
-    def write(self, path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-        """Replace the file `path` (directly in this folder) atomically, through the folder's fd.
-        Raises OSError."""
-        write_at(*self._held(path), data, mode)
-
-    def create(self, path: Path, data: bytes, mode: int) -> None:
-        """Write the new file `path` (directly in this folder) with `mode` whatever the umask,
-        durably (fsync: a key, not a token). Raises FileExistsError if it exists, a link
-        included: O_EXCL makes the check and the creation one step."""
-        folder_fd, name = self._held(path)
-        fd = os.open(name, NEW_FILE, mode, dir_fd=folder_fd)
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:
-            os.unlink(name, dir_fd=folder_fd)
-            raise
-
-    def write_all(self, written: Mapping[Path, bytes]) -> None:
-        """Write every file (all directly in this folder), or, on failure, none (InjectorError)."""
-        done: list[Path] = []
-        for path, data in written.items():
-            try:
-                self.write(path, data)
-            except OSError as error:
-                self.unlink(done)
-                raise InjectorError(f"cannot write {path}: {error.strerror}") from None
-            done.append(path)
-
-    def unlink(self, paths: Iterable[Path]) -> None:
-        """Remove these files of the folder, through its fd; a missing one is no error."""
-        for path in paths:
-            unlink_at(*self._held(path))
-
-    def remove_made(self) -> None:
-        """Remove the folder if this run made it, and the empty parents it made on the way."""
-        if self.created:
-            remove_folder(self.path)
-        for parent in reversed(self.made[:-1] if self.created else self.made):
-            try:
-                parent.rmdir()  # rmdir, not rmtree: a parent someone has filled since is kept
-            except OSError:
-                break
 
 
 def _refuse(option: str, message: str) -> ConfigError:
@@ -203,7 +110,7 @@ def _check_target(option: str, path: Path, info: os.stat_result, public: bool) -
 
 def _set_mode(fd: int, mode: int) -> None:
     """fchmod the folder open as `fd` (O_PATH, which fchmod refuses: reopened for reading)."""
-    readable = os.open(".", _READ_FLAGS, dir_fd=fd)
+    readable = os.open(".", READ_FLAGS, dir_fd=fd)
     try:
         os.fchmod(readable, mode)
     finally:
@@ -292,21 +199,12 @@ def check_folder(path: Path, option: str = "--dir", *, public: bool = False) -> 
 
 def _lock(folder: Folder, option: str) -> None:
     """An exclusive lock on the folder, so a second `run` given it cannot delete our files."""
-    assert folder._fd is not None  # noqa: S101 (make_folder keeps it open)
-    folder._lock_fd = os.open(".", _READ_FLAGS, dir_fd=folder._fd)  # the same inode, for flock
-    try:
-        fcntl.flock(folder._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not folder.lock():
         raise _refuse(
             option,
             f"{folder.path} is in use by another injector process: give each job its own folder",
-        ) from None
-    try:
-        same = folder.path.lstat()
-    except OSError:
-        same = None
-    held = os.fstat(folder._fd)
-    if same is None or (same.st_dev, same.st_ino) != (held.st_dev, held.st_ino):
+        )
+    if not folder.still_at_its_path():
         # Its previous holder removed it after we opened it: the name is no longer ours.
         raise _refuse(option, f"{folder.path} was removed by another injector process: retry")
 
