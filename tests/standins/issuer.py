@@ -12,8 +12,8 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.conftest import free_port
-from tests.standins.server import LOOPBACK
+from tests.standins import processes
+from tests.standins.server import LOOPBACK, free_port
 
 
 class ServedIssuer:
@@ -71,9 +71,4 @@ class ServedIssuer:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        processes.end(process)
