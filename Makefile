@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run demo dist test lint typecheck unit bench clean
+.PHONY: install run demo docs dist test lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,13 +41,18 @@ run: $(RUN_STAMP)
 demo: $(DEMO_STAMP)
 	$(BIN)/python -m demo
 
+# The reference pages from the code (scripts/gen_reference.py), then the site into site/.
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # A wheel in dist/, to install elsewhere with pip or pipx.
 dist: $(RUN_STAMP)
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check injector tests bench demo
-	$(BIN)/ruff check injector tests bench demo
+	$(BIN)/ruff format --check injector tests bench demo scripts
+	$(BIN)/ruff check injector tests bench demo scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy injector

@@ -3,7 +3,7 @@
 #
 #   ci/injector-terraform.sh terraform plan -input=false
 #
-# The job sets (see ../../README.md, "Use with any runner"):
+# The job sets (see docs/guides/runners.md in the injector repository):
 #   INJECTOR_CI                      github, gitlab or jenkins: the job context (organization,
 #                                    workspace, ids, job id) comes from that CI's own variables
 #   DynamicCredentialHostname        the issuer host the clouds trust

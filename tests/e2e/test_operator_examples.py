@@ -247,13 +247,13 @@ def test_kubernetes_readme_lists_the_files_and_commands() -> None:
 # -- README statements ---------------------------------------------------------------------------
 
 
-def test_readme_claim_table_is_in_the_tokens_order(
+def test_reference_claim_table_is_in_the_tokens_order(
     workspace: dict[str, str], tmp_path: Path
 ) -> None:
     from tests.conftest import run_injector
 
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("### The token", 1)[1].split("\n\n", 3)[2]
+    reference = (ROOT / "docs" / "reference" / "index.md").read_text()
+    table = reference.split("## The token", 1)[1].split("\n\n", 3)[2]
     listed = [
         name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])
     ]
@@ -272,10 +272,11 @@ def test_readme_claim_table_is_in_the_tokens_order(
     assert listed == list(claims)
 
 
-def test_readme_rotation_starts_from_the_setup_folder() -> None:
-    readme = (ROOT / "README.md").read_text()
-    setup = readme.split("## Stand up the issuer", 1)[1].split("### Static hosting", 1)[0]
-    rotation = readme.split("### Rotating the signing key", 1)[1].split("\n## ", 1)[0]
+def test_rotation_starts_from_the_setup_folder() -> None:
+    issuer = (ROOT / "docs" / "guides" / "issuer.md").read_text()
+    setup = issuer.split("# Stand up the issuer", 1)[1].split("## Static hosting", 1)[0]
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    rotation = operations.split("## Rotating the signing key", 1)[1].split("\n## ", 1)[0]
     assert "injector keygen --out /etc/injector/keys " in setup
     assert "DynamicCredentialId" in setup
     assert "OLD_KID=/etc/injector/keys/public.pem" in rotation

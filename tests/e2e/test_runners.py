@@ -298,12 +298,11 @@ def test_an_unknown_ci_is_exit_2(workspace: dict[str, str], tmp_path: Path) -> N
     assert option.returncode == 2 and "--ci" in option.stderr
 
 
-def test_every_ci_named_in_the_readme_runner_section() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Use with any runner", 1)[1].split("\n## ", 1)[0]
+def test_every_ci_named_in_the_runners_guide() -> None:
+    section = (ROOT / "docs" / "guides" / "runners.md").read_text()
     for name, sources in ci.SOURCES.items():
         assert f"`INJECTOR_CI={name}`" in section
         for variable, (source, _) in sources.items():
             assert f"`{variable}`" in section and source.split()[-1] in section
-    # The README shows the script the recipes call, as it is.
+    # The guide shows the script the recipes call, as it is.
     assert SCRIPT.read_text().strip() in section
