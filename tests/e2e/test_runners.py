@@ -306,3 +306,22 @@ def test_every_ci_named_in_the_runners_guide() -> None:
             assert f"`{variable}`" in section and source.split()[-1] in section
     # The guide shows the script the recipes call, as it is.
     assert SCRIPT.read_text().strip() in section
+
+
+def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
+    """No release is tagged: a recipe pins the commit its user reviewed (a variable they set),
+    or a tag the repository has."""
+    tags = subprocess.run(
+        ["git", "-C", str(ROOT), "tag", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    for name in ("github-actions.yml", "gitlab-ci.yml", "Jenkinsfile"):
+        text = (RUNNERS / name).read_text()
+        refs = re.findall(r"injector\.git@([^\"'\s]+)", text)
+        assert refs, name
+        for ref in refs:
+            assert ref == "${PIN_INJECTOR}" or ref in tags, f"{name} pins {ref}"
+        assert "PIN_INJECTOR" in text.split("injector.git@", 1)[0], name
