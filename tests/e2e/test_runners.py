@@ -325,3 +325,20 @@ def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
         for ref in refs:
             assert ref == "${PIN_INJECTOR}" or ref in tags, f"{name} pins {ref}"
         assert "PIN_INJECTOR" in text.split("injector.git@", 1)[0], name
+
+
+def test_an_empty_signing_key_secret_is_named(tmp_path: Path) -> None:
+    """GitHub hands a fork's pull request an empty secret: the error names the variable the
+    recipe set, not the key path injector would have read, and nothing runs."""
+    settings, _ = _github()
+    env = {**settings, **CI_VARIABLES["github"], "OUT": str(tmp_path)}
+    env["INJECTOR_SIGNING_KEY_PEM"] = ""
+    result = _run_script(env, tmp_path, "sh", "-c", 'touch "$OUT/ran"')
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "injector-terraform.sh: error: INJECTOR_SIGNING_KEY_PEM: is empty: expected the "
+        "signing key's PEM from a CI secret"
+    )
+    assert "DynamicCredentialPrivateKeyPath" not in result.stderr
+    assert not (tmp_path / "ran").exists()
+    assert list((tmp_path / "job-tmp").iterdir()) == []
