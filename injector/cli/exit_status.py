@@ -11,7 +11,8 @@ NOT_FOUND = 127
 INTERRUPTED = 130
 
 MEANINGS: dict[int, str] = {
-    DONE: "done (`verify`: no rule failed; `run`: the command's own status, whatever it is)",
+    DONE: "done (`verify`: no rule failed). `run` exits with its command's own status, "
+    "128+N if the command died of signal N or `run` got signal N first",
     FAILED: "a failure that is not the input's: an issuer or a signer that cannot be reached, "
     "a refused login, a rule `verify` or `doctor` found failing, an internal error",
     BAD_INPUT: "bad configuration or usage: the message names the variable or option and the "
@@ -19,5 +20,5 @@ MEANINGS: dict[int, str] = {
     CANNOT_RUN: "`run`: the command exists but cannot be started (permission denied, "
     "not executable)",
     NOT_FOUND: "`run`: the command was not found",
-    INTERRUPTED: "interrupted (SIGINT) before the command finished",
+    INTERRUPTED: "interrupted (SIGINT, 128+2) before the work was done",
 }
