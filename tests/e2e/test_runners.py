@@ -261,7 +261,11 @@ def test_without_the_opt_in_nothing_is_guessed(workspace: dict[str, str], tmp_pa
     env = {**_aws_only(workspace), **CI_VARIABLES["github"]}
     result = run_injector("env", "--dir", str(tmp_path / "out"), env=env)
     assert result.returncode == 2
-    assert "workspaceName: is required (or pass --workspace)" in result.stderr
+    assert (
+        "workspaceName: is required (or pass --workspace; GITHUB_ACTIONS is set: with "
+        "INJECTOR_CI=github (or --ci github) it comes from name of GITHUB_REPOSITORY)\n"
+    ) in result.stderr
+    assert "without control" not in result.stderr  # no form for a value that is missing
     assert not (tmp_path / "out").exists()
 
 
