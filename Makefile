@@ -9,7 +9,7 @@ RUN_STAMP := $(VENV)/.installed-run
 DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run demo docs dist test lint typecheck unit bench clean
+.PHONY: install run demo docs dist test root lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,7 +60,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The suite needs root: said before anything is installed (tests/needs-root.txt says why).
+root:
+	@if [ "$$(id -u)" -ne 0 ]; then cat tests/needs-root.txt >&2; exit 2; fi
+
+test: root
+	$(MAKE) lint typecheck unit
 
 # Every bench/bench_*.py module, one after the other: see bench/run.py.
 bench: $(STAMP)

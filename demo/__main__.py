@@ -28,10 +28,11 @@ import boto3
 
 from injector import clouds
 from injector.job.example import JOB_EXAMPLE
-from tests.standins import aws_account, moto, processes, tls
+from tests.standins import aws_account, moto, tls
 from tests.standins.accounts import ROLE_ARN, SUBJECT
 from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.standins.issuer import ServedIssuer
+from tests.support import processes
 
 ROOT = Path(__file__).resolve().parent.parent
 BUCKET = "demo-tfstate"
@@ -137,7 +138,7 @@ def job_env(issuer_url: str, signing: Mapping[str, str]) -> dict[str, str]:
 @contextmanager
 def sts_standin(moto_endpoint: str, ca_file: Path) -> Iterator[str]:
     """The strict STS stand-in as its own process (`python -m tests.standins aws-sts`)."""
-    process = subprocess.Popen(
+    process = processes.spawn(
         [
             sys.executable,
             "-m",
@@ -158,7 +159,7 @@ def sts_standin(moto_endpoint: str, ca_file: Path) -> Iterator[str]:
             raise DemoFailed("the STS stand-in did not start")
         yield url
     finally:
-        processes.end(process)
+        processes.stop(process, timeout=10)
 
 
 def shown(output: str) -> None:

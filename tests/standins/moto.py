@@ -10,8 +10,8 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.standins import processes
 from tests.standins.server import LOOPBACK, free_port
+from tests.support import processes
 
 START_SECONDS = 30
 
@@ -21,7 +21,7 @@ def running() -> Iterator[str]:
     """Start moto's server with this Python on a free port, yield its endpoint once it
     answers, and stop it on the way out whatever happened."""
     port = free_port()
-    server = subprocess.Popen(
+    server = processes.spawn(
         [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -39,4 +39,4 @@ def running() -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        processes.end(server)
+        processes.stop(server, timeout=10)
