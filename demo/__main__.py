@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from types import FrameType
 
 import boto3
 
@@ -207,8 +209,18 @@ def terraform_job(demo: Demo, env: Mapping[str, str], aws_env: Mapping[str, str]
         raise DemoFailed(f"terraform failed:\n{result.stdout}\n{result.stderr}")
 
 
+def _stop_on_sigterm() -> None:
+    # SIGTERM unwinds like Ctrl-C: the issuer, moto and the stand-in run in sessions of their
+    # own, so only this process's clean-up stops them.
+    def stopping(signum: int, _frame: FrameType | None) -> None:
+        sys.exit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stopping)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     del argv
+    _stop_on_sigterm()
     with ExitStack() as stack:
         folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="injector-demo-")))
         demo = Demo(folder)

@@ -87,7 +87,12 @@ def test_make_demo_as_a_user_who_is_not_root(nobodys_checkout: Path) -> None:
     try:
         stdout, stderr = process.communicate(timeout=300)
     finally:
-        # Whatever the demo started (issuer, moto, stand-in) is in its session: none outlives it.
+        if process.poll() is None:
+            # SIGTERM first: the demo then stops the servers it started in sessions of their own.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=60)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
