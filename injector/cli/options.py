@@ -46,15 +46,18 @@ class Parser(argparse.ArgumentParser):
         self, *args: Any, describe: Callable[[], str] | None = None, **kwargs: Any
     ) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
-        super().__init__(*args, **kwargs)
-        # A description that needs every cloud loaded is written only when help is shown, so
-        # that building the parser loads no cloud.
+        # A description that needs every cloud loaded is written only when read (help, the
+        # reference pages), so that building the parser loads no cloud.
         self._describe = describe
+        super().__init__(*args, **kwargs)
 
-    def format_help(self) -> str:
-        if self._describe is not None:
-            self.description = self._describe()
-        return super().format_help()
+    @property
+    def description(self) -> str | None:
+        return self._describe() if self._describe is not None else self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # Usage errors are configuration errors: same exit code, same place for the message.
