@@ -291,3 +291,8 @@ def optional_matching(
 ) -> str | None:
     value = optional(env, name)
     return None if value is None else matching(name, value, pattern, form)
+
+
+def minutes(count: int) -> str:
+    """`1 minute`, `5 minutes`: for messages about lifetimes."""
+    return f"{count} minute" if count == 1 else f"{count} minutes"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from injector.clouds import tags
-from injector.config import issuer_settings
+from injector.config import issuer_settings, values
 from injector.errors import Problems
 from injector.job.settings import Settings
 
@@ -47,26 +47,26 @@ def _refusals(settings: Settings) -> None:
         if rules.max_lifetime_seconds is not None and lifetime > rules.max_lifetime_seconds:
             problems.add(
                 issuer_settings.TTL,
-                f"{issuer.ttl_minutes} minutes: {rules.label} refuses tokens that live over "
-                f"{rules.max_lifetime_seconds // 60} minutes",
+                f"{values.minutes(issuer.ttl_minutes)}: {rules.label} refuses tokens that "
+                f"live over {values.minutes(rules.max_lifetime_seconds // 60)}",
             )
         low, high = rules.recommended_min, rules.recommended_max
         if low is not None and lifetime < low.seconds:
             log.warning(
-                "%s: %d minutes: %s; use at least %d minutes for %s",
+                "%s: %s: %s; use at least %s for %s",
                 issuer_settings.TTL,
-                issuer.ttl_minutes,
+                values.minutes(issuer.ttl_minutes),
                 low.why,
-                low.seconds // 60,
+                values.minutes(low.seconds // 60),
                 cloud.label,
             )
         if high is not None and lifetime > high.seconds:
             log.warning(
-                "%s: %d minutes: %s %d minutes (%s)",
+                "%s: %s: %s %s (%s)",
                 issuer_settings.TTL,
-                issuer.ttl_minutes,
+                values.minutes(issuer.ttl_minutes),
                 high.why,
-                high.seconds // 60,
+                values.minutes(high.seconds // 60),
                 cloud.label,
             )
     problems.raise_if_any()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from injector import files
 from injector.clouds import TokenFileCache
+from injector.config import values
 from injector.job import pipeline
 from injector.job.pipeline import Prepared
 
@@ -36,12 +37,12 @@ def interval_for(ttl_seconds: int, caches: Sequence[TokenFileCache]) -> float:
     bound = ttl_seconds - longest.seconds - SAFETY_SECONDS
     if bound <= 0:
         log.warning(
-            "DynamicCredentialTtl of %d minutes is too short for %s, which keeps a token file's "
-            "content for %d minutes: use at least %d minutes",
-            ttl_seconds // 60,
+            "DynamicCredentialTtl of %s is too short for %s, which keeps a token file's "
+            "content for %s: use at least %s",
+            values.minutes(ttl_seconds // 60),
             longest.reader,
-            longest.seconds // 60,
-            (longest.seconds + 2 * SAFETY_SECONDS) // 60,
+            values.minutes(longest.seconds // 60),
+            values.minutes((longest.seconds + 2 * SAFETY_SECONDS) // 60),
         )
         return half
     return min(half, bound)

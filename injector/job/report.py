@@ -6,6 +6,7 @@ import json
 import time
 
 from injector.clouds import tags
+from injector.config import values
 from injector.files import FILE_MODE, FOLDER_MODE
 from injector.job.plan import Plan
 from injector.job.settings import Settings
@@ -29,7 +30,7 @@ def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
         f"issuer      {plan.clouds[0].token.claims['iss']}",
         f"subject     {plan.clouds[0].token.claims['sub']}",
         f"signed by   {signed_by}",
-        f"lifetime    {seconds // 60} minutes: {_utc(now)} to {_utc(now + seconds)}",
+        f"lifetime    {values.minutes(seconds // 60)}: {_utc(now)} to {_utc(now + seconds)}",
         f"folder      {plan.folder} (mode {FOLDER_MODE:04o})",
     ]
     for cloud in plan.clouds:
