@@ -81,6 +81,7 @@ def add_commands(commands: Commands, common: Parser) -> None:
         help="serve fresh tokens to CMD on a loopback HTTP endpoint with a random bearer, for "
         "SDKs that read a token file only once (see README: Long applies)",
     )
+    options.quiet_option(run)
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")
     run.set_defaults(handler=run_command)
 
@@ -94,6 +95,7 @@ def add_commands(commands: Commands, common: Parser) -> None:
     )
     options.folder_option(hook, "write into D instead of $workingDirectory/.terraform/injector")
     options.phase_option(hook)
+    options.quiet_option(hook)
     hook.set_defaults(handler=hook_command)
 
 
@@ -150,6 +152,7 @@ def run_command(args: argparse.Namespace) -> int:
     dropped = settings.static_credentials(env)
     clean = {name: value for name, value in env.items() if name not in dropped}
     problems = Problems()
+    quiet = problems.run(options.quiet, args, env)
     prepared = problems.run(
         pipeline.prepare,
         clean,
@@ -172,6 +175,7 @@ def run_command(args: argparse.Namespace) -> int:
         dropped=dropped,
         refresh_interval=args.refresh_interval,
         token_endpoint=args.token_endpoint,
+        quiet=bool(quiet),
     )
 
 
@@ -194,9 +198,11 @@ def _check_refresh_interval(seconds: float, ttl_seconds: int | None) -> None:
 def hook_command(args: argparse.Namespace) -> int:
     from injector.job import hook
 
+    env = options.environment(args, os.environ)
     return hook.hook(
-        options.environment(args, os.environ),
+        env,
         phase=getattr(args, "phase", None),
         folder=getattr(args, "dir", None),
         require=getattr(args, "require", None),
+        quiet=options.quiet(args, env),
     )

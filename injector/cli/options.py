@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from injector.claims import PHASES
 from injector.clouds.base import REQUIRE
-from injector.config import ci
+from injector.config import ci, values
 from injector.config.job_context import OPTIONS as JOB_OPTIONS
 from injector.errors import ConfigError
 
@@ -110,6 +110,24 @@ def phase_option(parser: argparse.ArgumentParser) -> None:
         choices=PHASES,
         help="use the <VARIABLE>_PLAN or _APPLY identities (role, client id, service account)",
     )
+
+
+QUIET = "INJECTOR_QUIET"
+
+
+def quiet_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help=f"no line on stderr about what was minted (default: ${QUIET}, else the line: the "
+        "identity, sub, aud and expiry of each configuration)",
+    )
+
+
+def quiet(args: argparse.Namespace, env: Mapping[str, str]) -> bool:
+    """`--quiet`, else $INJECTOR_QUIET (a boolean). Raises ConfigError for another value."""
+    return bool(getattr(args, "quiet", False)) or values.boolean(env, QUIET)
 
 
 def ca_bundle_option(parser: argparse.ArgumentParser) -> None:

@@ -112,6 +112,10 @@ class AwsConfig(CloudConfig):
     # On the first configuration only: all of them, for the shared file's profiles.
     profiles: tuple[AwsConfig, ...] = ()
 
+    @property
+    def identity(self) -> str:
+        return f"role {self.role_arn}"
+
     def alone(self) -> AwsConfig:
         """This identity in the environment, untagged, with no profiles (`doctor --login`)."""
         return replace(self, tag=None, in_profiles=False, profiles=())

@@ -113,6 +113,10 @@ class AzureConfig(CloudConfig):
     audience: str
     authority_host: str
 
+    @property
+    def identity(self) -> str:
+        return f"client {self.client_id} in tenant {self.tenant_id}"
+
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         if self.tag is not None:
             # A tagged configuration is reached through its files only (provider aliases

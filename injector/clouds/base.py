@@ -331,6 +331,13 @@ class CloudConfig(ABC):
     def name(self) -> str:
         return self.cloud.name
 
+    @property
+    @abstractmethod
+    def identity(self) -> str:
+        """Who the token makes the job, in the cloud's words (`role arn:aws:...`): what `run`
+        and `hook` say they minted for, so that a trust-policy mismatch shows in a CI log.
+        Never a secret."""
+
     @abstractmethod
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         """What the cloud's SDKs need on disk and in the environment, besides the token file."""

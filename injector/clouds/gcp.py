@@ -119,6 +119,13 @@ class GcpConfig(CloudConfig):
     iam_url: str
 
     @property
+    def identity(self) -> str:
+        # Without a service account the federated principal itself is granted the roles.
+        if self.service_account:
+            return f"service account {self.service_account} through {self.provider}"
+        return f"principal of {self.provider}"
+
+    @property
     def audience(self) -> str:
         # Google's default allowed audience for a provider is its resource name as an https URL.
         return "https:" + self.provider

@@ -48,6 +48,11 @@ class ManualConfig(CloudConfig):
     audience: str
 
     @property
+    def identity(self) -> str:
+        # The token goes to a consumer injector does not know: who it makes the job is theirs.
+        return f"whatever {self.export} is given to"
+
+    @property
     def export(self) -> str:
         """`INJECTOR_WORKLOAD_IDENTITY_TOKEN_FILE`, with `_<TAG>` for a tagged one."""
         return TOKEN_FILE_EXPORT + (f"_{self.tag}" if self.tag else "")

@@ -120,6 +120,10 @@ class VaultConfig(CloudConfig):
     namespace: str | None
     ca_cert: Path | None
 
+    @property
+    def identity(self) -> str:
+        return f"role {self.role} of auth/{self.auth_path} at {self.address}"
+
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.
         if self.tag is not None:

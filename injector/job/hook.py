@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from injector.clouds import tags
 from injector.clouds.base import ALIAS_PREFIX
 from injector.config import values
 from injector.errors import ConfigError, InjectorError
-from injector.job import pipeline, render
+from injector.job import pipeline, render, report
 from injector.job.session import JobSession
 
 log = logging.getLogger("injector")
@@ -91,8 +92,10 @@ def hook(
     phase: str | None = None,
     folder: Path | None = None,
     require: str | None = None,
+    quiet: bool = False,
 ) -> int:
-    """Mint, write the files, and merge the exports into Terrakube's env file.
+    """Mint, write the files, and merge the exports into Terrakube's env file; unless `quiet`,
+    say on stderr what was minted, one line per configuration.
 
     Every check on the env file (not a link, a regular file of the caller's, in a folder nobody
     else can change, small enough) passes before any token is written; if a later step fails,
@@ -128,6 +131,8 @@ def hook(
                 f"cannot update {env_target} ({ENV_FILE}): {error.strerror}"
             ) from None
         session.keep()
+    if not quiet:
+        sys.stderr.write(report.minted(session.plan))
     names = ", ".join(tags.configuration_id(cloud.config) for cloud in session.plan.clouds)
     log.info("exports for %s added to %s", names, env_target)
     return 0

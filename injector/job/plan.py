@@ -28,6 +28,12 @@ class CloudPlan:
         # No trailing newline: none of the clouds' SDKs strips it.
         return {self.token_file: self.token.compact.encode("ascii"), **self.outputs.extra_files}
 
+    @property
+    def expires(self) -> int:
+        exp = self.token.claims["exp"]
+        assert isinstance(exp, int)  # noqa: S101 (our claims, or the signer's)
+        return exp
+
 
 @dataclass(frozen=True)
 class Plan:

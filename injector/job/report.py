@@ -20,6 +20,20 @@ def _indented(document: object, prefix: str) -> str:
     return json.dumps(document, indent=2).replace("\n", "\n" + prefix)
 
 
+def minted(plan: Plan) -> str:
+    """One line per configuration for stderr once its token is minted (`run`, `hook`): whom the
+    job becomes and with which `sub` and `aud`, so that a refused login can be matched against
+    the trust policy from a CI log. Never the token."""
+    lines = []
+    for cloud in plan.clouds:
+        claims = cloud.token.claims
+        lines.append(
+            f"injector: {tags.configuration_id(cloud.config)}: {cloud.config.identity}; "
+            f"sub {claims['sub']}; aud {claims['aud']}; expires {_utc(cloud.expires)}"
+        )
+    return "".join(line + "\n" for line in lines)
+
+
 def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
     """`signed_by`: the minter's description. The issuer and lifetime are read from the tokens,
     since a signer chooses them."""

@@ -20,6 +20,7 @@ from types import FrameType
 
 from injector import clouds
 from injector.errors import CommandError
+from injector.job import report
 from injector.job.leaks import warn_about_leaks
 from injector.job.pipeline import Prepared
 from injector.job.session import JobSession, Upkeep
@@ -115,9 +116,11 @@ def run(
     dropped: Sequence[str] = (),
     refresh_interval: float | None = None,
     token_endpoint: bool = False,
+    quiet: bool = False,
 ) -> int:
     """Run `command` and return its exit status. Files written for it are removed on every way
-    out: normal exit, a crash of the command, a signal to injector, or an error here."""
+    out: normal exit, a crash of the command, a signal to injector, or an error here. Unless
+    `quiet`, one line per configuration minted goes to stderr first."""
     warn_about_leaks(base_env)
     if prepared is None:
         log.warning(
@@ -129,6 +132,8 @@ def run(
     upkeep = Upkeep(refresh_interval, token_endpoint)
     try:
         with JobSession(prepared, folder, upkeep=upkeep) as session:
+            if prepared is not None and not quiet:
+                sys.stderr.write(report.minted(session.plan))
             if dropped:
                 log.warning(
                     "not passing %s to the command: they would win over the web identity "

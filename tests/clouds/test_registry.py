@@ -41,12 +41,16 @@ AUDIENCE = "example.workload.identity"
 
 @dataclass(frozen=True)
 class ExampleConfig(CloudConfig):
-    identity: str
+    principal: str
     audience: str = AUDIENCE
+
+    @property
+    def identity(self) -> str:
+        return f"principal {self.principal}"
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         return CloudOutputs(
-            exports={"EXAMPLECLOUD_TOKEN_FILE": str(token_file), IDENTITY: self.identity},
+            exports={"EXAMPLECLOUD_TOKEN_FILE": str(token_file), IDENTITY: self.principal},
             extra_files={token_file.parent / "examplecloud.json": b'{"identity": 1}'},
         )
 
@@ -55,7 +59,7 @@ def _read(env: Mapping[str, str]) -> ExampleConfig:
     problems = Problems()
     identity = problems.get("", values.required, env, IDENTITY, "an identity name")
     problems.raise_if_any()
-    return ExampleConfig(identity=identity)
+    return ExampleConfig(principal=identity)
 
 
 EXAMPLE_CLOUD = CloudOf(

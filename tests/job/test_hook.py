@@ -140,3 +140,23 @@ def test_terrakube_env_file_logs_boto3_in_through_moto(
     login = boto3_login(loaded, moto_endpoint, tmp_path)
     assert login["method"] == "assume-role-with-web-identity"
     assert login["arn"].startswith(f"arn:aws:sts::123456789012:assumed-role/{ROLE_NAME}/")
+
+
+def test_hook_says_what_it_minted_and_quiet_silences_it(job: dict[str, str]) -> None:
+    result = run_injector("hook", "--phase", "apply", env=job)
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "; sub " in line]
+    assert len(lines) == 3
+    assert lines[0].startswith(f"injector: aws: role {job['WORKLOAD_IDENTITY_ROLE_AWS']}; sub ")
+    assert "; aud aws.workload.identity; expires " in lines[0]
+    assert lines[2].startswith("injector: gcp: ")
+    folder = Path(job["workingDirectory"], ".terraform", "injector")
+    token = (folder / "aws.jwt").read_text()
+    assert token not in result.stderr and token.split(".")[1] not in result.stderr
+
+    quiet = run_injector("hook", "--quiet", env=job)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "; sub " not in quiet.stderr
+    by_variable = run_injector("hook", env={**job, "INJECTOR_QUIET": "1"})
+    assert by_variable.returncode == 0, by_variable.stderr
+    assert "; sub " not in by_variable.stderr

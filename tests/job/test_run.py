@@ -299,3 +299,49 @@ def test_ctrl_c_at_a_terminal_reaches_the_command_once(
         if process.poll() is None:
             process.kill()
         os.close(controller)
+
+
+def _minted_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if "; sub " in line]
+
+
+def test_run_says_what_it_minted_on_stderr_and_quiet_silences_it(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    command = ["run", "--", sys.executable, "-c", "pass"]
+    result = run_injector(*command, env=workspace)
+    assert result.returncode == 0, result.stderr
+    lines = _minted_lines(result.stderr)
+    assert [line.split(":")[1].strip() for line in lines] == ["aws", "azure", "gcp"]
+    aws = lines[0]
+    assert f"role {workspace['WORKLOAD_IDENTITY_ROLE_AWS']};" in aws
+    assert "; aud aws.workload.identity; expires " in aws
+    assert "; sub organization:" in aws
+    assert "client " in lines[1] and " in tenant " in lines[1]
+    assert "eyJ" not in result.stderr + result.stdout  # no JWT: its header starts so
+
+    for quiet in (["--quiet"], ["-q"]):
+        silent = run_injector("run", *quiet, *command[1:], env=workspace)
+        assert silent.returncode == 0, silent.stderr
+        assert _minted_lines(silent.stderr) == []
+    by_variable = run_injector(*command, env={**workspace, "INJECTOR_QUIET": "true"})
+    assert by_variable.returncode == 0, by_variable.stderr
+    assert _minted_lines(by_variable.stderr) == []
+
+
+def test_a_bad_injector_quiet_is_refused_before_anything_runs(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    marker = tmp_path / "ran"
+    result = run_injector(
+        "run",
+        "--",
+        sys.executable,
+        "-c",
+        f"open({str(marker)!r}, 'w')",
+        env={**workspace, "INJECTOR_QUIET": "maybe"},
+    )
+    assert result.returncode == 2
+    assert "INJECTOR_QUIET" in result.stderr
+    assert not marker.exists()
+    assert _minted_lines(result.stderr) == []
