@@ -307,3 +307,9 @@ def test_message_quotes_long_value_shortened() -> None:
 def test_message_shows_invisible_characters() -> None:
     assert values.shown("a\tb ") == "'a\\tb '"
     assert values.shown("abc", limit=2) == "'a'...'c' (3 characters)"
+
+
+def test_minutes_is_singular_for_one() -> None:
+    assert values.minutes(1) == "1 minute"
+    assert values.minutes(5) == "5 minutes"
+    assert values.minutes(0) == "0 minutes"
