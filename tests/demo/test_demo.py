@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.hostile.neighbour import NOBODY, SYSTEM_PYTHON
+from tests.support.reachable import readable_copy
 
 # What the copy leaves out: the venv (the project's is used), caches, git's own folder.
 LEFT_OUT = shutil.ignore_patterns(
@@ -54,13 +55,17 @@ def _as_nobody() -> None:
 
 def _venv_for_nobody(folder: Path) -> Path:
     """A venv of Debian's Python (the project's interpreter may sit under /root, closed to
-    nobody) that reads the packages of the project's venv: no download in a test."""
+    nobody) that reads the packages of the project's venv, through a copy of them in `folder`:
+    the checkout may be in a folder nobody cannot enter (a clone in `mktemp -d`). No download
+    in a test."""
     venv = folder / "venv"
     subprocess.run([SYSTEM_PYTHON, "-m", "venv", "--without-pip", str(venv)], check=True)
     [site_packages] = venv.glob("lib/python3*/site-packages")
-    (site_packages / "project-venv.pth").write_text(
-        "\n".join(path for path in sys.path if path.endswith("site-packages")) + "\n"
-    )
+    projects = [Path(path) for path in sys.path if path.endswith("site-packages")]
+    copies = [folder / f"project-packages-{index}" for index in range(len(projects))]
+    for project, copy in zip(projects, copies, strict=True):
+        readable_copy(project, copy)
+    (site_packages / "project-venv.pth").write_text("".join(f"{copy}\n" for copy in copies))
     return venv
 
 

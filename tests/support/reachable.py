@@ -79,3 +79,28 @@ def python_path(*, keys: bool = False) -> str:
     what reading and signing with a key file needs too. Made on first use."""
     folders = [_package_folder(), *([_dependencies_folder()] if keys else [])]
     return os.pathsep.join(map(str, folders))
+
+
+def readable_copy(source: Path, target: Path) -> None:
+    """`source` (a venv's site-packages) at `target`, which another uid can read wherever
+    `source` is. Files already readable to all are hard-linked (800 MB of packages in a moment,
+    and their __pycache__ still matches); the others, or across file systems, are copied and
+    opened to all. The originals' modes are never changed."""
+
+    def place(source_file: str, target_file: str) -> str:
+        mode = Path(source_file).stat().st_mode
+        if mode & 0o004:
+            try:
+                Path(target_file).hardlink_to(source_file)
+                return target_file
+            except OSError:
+                pass  # another file system, or links refused: a copy then
+        shutil.copy2(source_file, target_file)
+        Path(target_file).chmod(0o755 if mode & 0o100 else 0o644)
+        return target_file
+
+    shutil.copytree(source, target, symlinks=True, copy_function=place)
+    target.chmod(0o755)
+    for top, folders, _names in os.walk(target):
+        for name in folders:
+            Path(top, name).chmod(0o755)
