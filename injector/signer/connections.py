@@ -14,8 +14,12 @@ worker hands the answer back to the loop (a queue and a wake-up byte); the loop 
 the sockets. Tokens a worker signs after the connection's deadline are dropped (and audited).
 
 Each connection has REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte (a caller
-that connects and trickles bytes cannot hold a slot for long). On stop, the listening socket is
+that connects and trickles bytes, or sends nothing, cannot hold a slot for long), and a uid
+holds at most `fairness.MAX_CONNECTIONS_PER_UID` at once. On stop, the listening socket is
 closed first and the loop runs until the connections already accepted are answered or expired.
+
+Whatever goes wrong with one connection (reading, parsing, deciding, answering) is that
+connection's: it is audited and closed, and the loop goes on serving the others.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ import queue
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from injector.signer import peer, protocol
 from injector.signer.backend import SigningFailed
+from injector.signer.fairness import Fairness
 from injector.signer.peer import Peer
 from injector.signer.service import Service
 
@@ -75,6 +81,8 @@ class Loop:
         self._open: collections.deque[_Connection] = collections.deque()  # in deadline order
         self._paused_until = 0.0  # while out of descriptors: not listening for connections
         self._stopping = False
+        self._fairness = Fairness(service.refused_connections)
+        self._on_wake: Callable[[], None] | None = None
         self._workers: ThreadPoolExecutor | None = None
         if service.backend.blocking:
             self._workers = ThreadPoolExecutor(SIGNING_WORKERS, thread_name_prefix="signing")
@@ -84,9 +92,11 @@ class Loop:
             self._done_writer.setblocking(False)
             self._selector.register(self._done_reader, selectors.EVENT_READ, _WORKERS_DONE)
 
-    def wake_on(self, reader: socket.socket) -> None:
-        """Wake the loop when `reader` becomes readable (a signal's wake-up byte)."""
+    def wake_on(self, reader: socket.socket, then: Callable[[], None] | None = None) -> None:
+        """Wake the loop when `reader` becomes readable (a signal's wake-up byte), and call
+        `then` in the loop's thread once it is drained."""
         reader.setblocking(False)
+        self._on_wake = then
         self._selector.register(reader, selectors.EVENT_READ, reader)
 
     def stop(self) -> None:
@@ -102,7 +112,9 @@ class Loop:
                     self._paused_until = 0.0
                     if self._listener is not None:
                         self._selector.register(self._listener, selectors.EVENT_READ, None)
-                self._expire(time.monotonic())
+                now = time.monotonic()
+                self._expire(now)
+                self._fairness.flush(now)
                 if self._stopping and not self._open:
                     return
                 for key, events in self._selector.select(self._timeout()):
@@ -110,6 +122,7 @@ class Loop:
         finally:
             for connection in self._open:
                 self._close(connection)
+            self._fairness.flush(time.monotonic(), everything=True)
             if self._listener is not None:
                 self._close_listener()
             self._selector.close()
@@ -127,6 +140,9 @@ class Loop:
             waits.append(self._open[0].deadline - now)
         if self._paused_until > now:
             waits.append(self._paused_until - now)
+        flush = self._fairness.next_flush()
+        if flush is not None:
+            waits.append(flush - now)
         return max(0.0, min(waits))
 
     def _on_event(self, data: object, events: int) -> None:
@@ -135,14 +151,19 @@ class Loop:
         elif data is _WORKERS_DONE:
             self._collect()
         elif isinstance(data, _Connection):
-            if events & selectors.EVENT_READ:
-                self._receive(data)
-            if events & selectors.EVENT_WRITE and not data.closed:
-                self._send(data)
+            try:
+                if events & selectors.EVENT_READ:
+                    self._receive(data)
+                if events & selectors.EVENT_WRITE and not data.closed:
+                    self._send(data)
+            except Exception as error:  # one connection's, never the signer's
+                self._fail(data, error)
         elif isinstance(data, socket.socket):  # the wake-up socket: drain it
             with contextlib.suppress(OSError):
                 while data.recv(4096):
                     pass
+            if self._on_wake is not None:
+                self._on_wake()
 
     def _close_listener(self) -> None:
         assert self._listener is not None  # noqa: S101
@@ -165,17 +186,51 @@ class Loop:
                     self._selector.unregister(self._listener)
                     self._paused_until = time.monotonic() + ACCEPT_PAUSE_SECONDS
                     return
-                if error.errno == errno.ECONNABORTED:
-                    continue
-                raise
-            sock.setblocking(False)
-            connection = _Connection(
-                sock,
-                peer.identify(sock, self._service.read_start),
-                time.monotonic() + REQUEST_TIMEOUT_SECONDS,
-            )
+                if error.errno != errno.ECONNABORTED:
+                    log.warning("cannot accept a connection: %s", error.strerror or error)
+                continue
+            connection = self._admit(sock)
+            if connection is None:
+                continue
             self._open.append(connection)
-            self._receive(connection)  # the request is usually there already
+            try:
+                self._receive(connection)  # the request is usually there already
+            except Exception as error:  # one connection's, never the signer's
+                self._fail(connection, error)
+
+    def _admit(self, sock: socket.socket) -> _Connection | None:
+        """The accepted `sock` as a connection to serve, or None: closed at once (its uid is
+        over its cap, or the kernel could not name it)."""
+        try:
+            sock.setblocking(False)
+            creds = peer.credentials(sock)
+        except OSError:
+            sock.close()
+            return None
+        pid, uid, gid = creds
+        if not self._fairness.admit(uid):
+            self._fairness.refuse(Peer(pid, uid, gid, None), time.monotonic())
+            sock.close()
+            return None
+        try:
+            caller = peer.identify(
+                sock, self._service.read_start, self._service.policy.names_groups, creds
+            )
+        except OSError as error:
+            self._fairness.release(uid)
+            self._service.failure(Peer(pid, uid, gid, None), f"identifying: {error.strerror}")
+            sock.close()
+            return None
+        return _Connection(sock, caller, time.monotonic() + REQUEST_TIMEOUT_SECONDS)
+
+    def _fail(self, connection: _Connection, error: Exception) -> None:
+        """An unexpected error while serving `connection`: audited, and the connection closed
+        (an answer half sent cannot be mended)."""
+        log.debug("error on a connection", exc_info=True)
+        with contextlib.suppress(Exception):
+            self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
+        with contextlib.suppress(Exception):
+            self._close(connection)
 
     def _receive(self, connection: _Connection) -> None:
         while True:
@@ -247,8 +302,13 @@ class Loop:
             except queue.Empty:
                 return
             connection.working = False
-            if not connection.closed:
+            if connection.closed:
+                peer.release(connection.caller)  # the worker is done with its pidfd
+                continue
+            try:
                 self._reply(connection, answer)
+            except Exception as error:  # one connection's, never the signer's
+                self._fail(connection, error)
 
     def _reply(self, connection: _Connection, answer: bytes) -> None:
         connection.outgoing = memoryview(answer)
@@ -280,6 +340,9 @@ class Loop:
         if connection.closed:
             return
         connection.closed = True
+        self._fairness.release(connection.caller.uid)
+        if not connection.working:  # else the worker may still use the pidfd: _collect
+            peer.release(connection.caller)
         if connection.watched:
             self._selector.unregister(connection.sock)
         connection.sock.close()

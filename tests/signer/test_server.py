@@ -214,7 +214,7 @@ def test_200_concurrent_requests_get_200_distinct_valid_tokens(
 
     def ask(_: int) -> str:
         start.wait()
-        return client.request(signer.socket, request, timeout=60)[0]
+        return client.request(signer.socket, request, timeout=60, signer_uid=os.getuid())[0]
 
     try:
         with ThreadPoolExecutor(max_workers=200) as pool:
@@ -340,7 +340,9 @@ def test_audit_lines_are_json_and_never_hold_a_token(custody: Custody, scratch: 
     for token in tokens:
         assert token not in text
         assert token.split(".")[2] not in text
-    lines = [json.loads(line) for line in text.splitlines()]
+    ready, *rest = text.splitlines()
+    assert ready.startswith(f"injector: signer ready on unix:{signer.socket} (mode 0666)")
+    lines = [json.loads(line) for line in rest]
     assert [line["decision"] for line in lines] == ["allow", "refuse", "invalid"]
     for line in lines:
         assert {"time", "uid", "gid", "pid", "decision"} <= set(line)
@@ -389,7 +391,7 @@ def test_oversized_trickled_and_probing_connections_on_one_loop(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
             slow.connect(str(signer.socket))
             slow.sendall(request.encoded()[:10])
-            assert len(client.request(signer.socket, request)) == 1  # answered meanwhile
+            assert len(client.request(signer.socket, request, signer_uid=os.getuid())) == 1
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as big:
                 big.connect(str(signer.socket))
                 big.sendall(b"{" + b" " * protocol.MAX_REQUEST_BYTES + b"}\n")
