@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,51 +24,16 @@ from injector.config import job_context
 from injector.job.example import EXAMPLE_ENV
 from injector.signer import client, protocol
 from tests.conftest import run_injector
-from tests.signer.conftest import Custody, job_env
+from tests.signer.conftest import NOBODY, POLICY, Custody, job_env, write_policy
+from tests.signer.conftest import start as _start
 from tests.support import signer as support
 from tests.support.aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
 from tests.support.issuers import verify
 
-NOBODY = support.NOBODY
 SUBJECT = "organization:simple:workspace:simple-cli"
-POLICY = f"""
-[[allow]]
-uid = {NOBODY}
-subjects = ["organization:simple:workspace:*"]
-
-[[allow]]
-uid = 0
-subjects = ["*"]
-"""
 
 # Vault's login needs a Vault server: tests/e2e/test_vault_login.py has one.
 VAULT_OFF = {"ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false"}
-
-
-def _policy(folder: Path, text: str, name: str = "policy.toml") -> Path:
-    path = folder / name
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def scratch(custody: Custody) -> Path:
-    """A per-test folder under the shared one; `job/` in it belongs to nobody."""
-    folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    folder.chmod(0o755)
-    support.owned_by(folder / "job", NOBODY)
-    return folder
-
-
-def _start(custody: Custody, scratch: Path, policy: str = POLICY) -> support.Signer:
-    return support.start_signer(
-        custody.env,
-        scratch / "signer.sock",
-        "--policy",
-        str(_policy(scratch, policy)),
-        "--socket-mode",
-        "0666",
-    )
 
 
 def test_the_job_uid_cannot_read_the_key(custody: Custody) -> None:
@@ -277,7 +241,7 @@ def test_bad_policy_or_settings_exit_2_before_listening(
             "--socket",
             str(scratch / "signer.sock"),
             "--policy",
-            str(_policy(scratch, policy)),
+            str(write_policy(scratch, policy)),
         ],
         env={**custody.env, **env_change},
         capture_output=True,
