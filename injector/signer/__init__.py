@@ -12,6 +12,7 @@ socket, for callers the kernel identifies and a policy allows.
 - `service`: one decision: the request checked, the policy asked, the tokens signed, the audit line;
 - `fairness`: a cap on each uid's open connections, its refusals audited once a second;
 - `connections`: the event loop that serves every connection from one thread;
+- `workers`: the threads a blocking backend signs in, answers handed back to the loop;
 - `listener`: the socket, bound in a private folder and renamed into place;
 - `readiness`: the `ready` line and systemd's READY=1;
 - `server`: the process itself: settings, signals (SIGHUP reloads the policy) and shutdown.
@@ -32,4 +33,5 @@ __all__ = [
     "server",
     "service",
     "transit_backend",
+    "workers",
 ]

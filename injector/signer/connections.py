@@ -9,9 +9,9 @@ sent its request by the time it is accepted, so most are answered without ever b
 registered with the selector.
 
 A backend that signs over the network (`blocking`: Transit) would stop every other caller while
-it waits, so then the decision and signing run in a pool of SIGNING_WORKERS threads, and the
-worker hands the answer back to the loop (a queue and a wake-up byte); the loop alone touches
-the sockets. Tokens a worker signs after the connection's deadline are dropped (and audited).
+it waits, so then the decision and signing run in a pool of threads (`workers`), which hand
+the answers back to the loop; the loop alone touches the sockets. Tokens a worker signs after
+the connection's deadline are dropped (and audited).
 
 Each connection has REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte (a caller
 that connects and trickles bytes, or sends nothing, cannot hold a slot for long), and a uid
@@ -28,12 +28,10 @@ import collections
 import contextlib
 import errno
 import logging
-import queue
 import selectors
 import socket
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from injector.signer import peer, protocol
@@ -41,6 +39,7 @@ from injector.signer.backend import SigningFailed
 from injector.signer.fairness import Fairness
 from injector.signer.peer import Peer
 from injector.signer.service import Service
+from injector.signer.workers import Workers
 
 log = logging.getLogger("injector")
 
@@ -51,8 +50,6 @@ ACCEPT_BATCH = 64
 # When the process is out of file descriptors: pause accepting this long, instead of spinning.
 ACCEPT_PAUSE_SECONDS = 0.1
 _RECEIVE_BYTES = 65536
-# Requests signed at once by a blocking backend: each holds one HTTP connection while it waits.
-SIGNING_WORKERS = 8
 _WORKERS_DONE = object()  # the selector's data for the workers' wake-up socket
 
 
@@ -83,14 +80,10 @@ class Loop:
         self._stopping = False
         self._fairness = Fairness(service.refused_connections)
         self._on_wake: Callable[[], None] | None = None
-        self._workers: ThreadPoolExecutor | None = None
+        self._workers: Workers[_Connection] | None = None
         if service.backend.blocking:
-            self._workers = ThreadPoolExecutor(SIGNING_WORKERS, thread_name_prefix="signing")
-            self._done: queue.SimpleQueue[tuple[_Connection, bytes]] = queue.SimpleQueue()
-            self._done_reader, self._done_writer = socket.socketpair()
-            self._done_reader.setblocking(False)
-            self._done_writer.setblocking(False)
-            self._selector.register(self._done_reader, selectors.EVENT_READ, _WORKERS_DONE)
+            self._workers = Workers()
+            self._selector.register(self._workers.reader, selectors.EVENT_READ, _WORKERS_DONE)
 
     def wake_on(self, reader: socket.socket, then: Callable[[], None] | None = None) -> None:
         """Wake the loop when `reader` becomes readable (a signal's wake-up byte), and call
@@ -127,11 +120,7 @@ class Loop:
                 self._close_listener()
             self._selector.close()
             if self._workers is not None:
-                # A worker still waiting on the network ends within the client's timeouts;
-                # its answer has nobody to go to.
-                self._workers.shutdown(wait=False, cancel_futures=True)
-                self._done_reader.close()
-                self._done_writer.close()
+                self._workers.close()
 
     def _timeout(self) -> float:
         now = time.monotonic()
@@ -267,7 +256,9 @@ class Loop:
     def _answer(self, connection: _Connection, document: dict[str, object] | None) -> None:
         if self._workers is not None:
             connection.working = True
-            self._workers.submit(self._work, connection, document)
+            self._workers.submit(
+                connection, lambda: self._decide(connection, document, connection.deadline)
+            )
             return
         self._reply(connection, self._decide(connection, document, None))
 
@@ -286,21 +277,9 @@ class Loop:
             self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
             return protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
 
-    def _work(self, connection: _Connection, document: dict[str, object] | None) -> None:
-        """In a signing worker: decide and sign, then hand the answer to the loop."""
-        self._done.put((connection, self._decide(connection, document, connection.deadline)))
-        with contextlib.suppress(BlockingIOError):  # a wake-up byte is already waiting
-            self._done_writer.send(b"\0")
-
     def _collect(self) -> None:
-        with contextlib.suppress(OSError):
-            while self._done_reader.recv(4096):
-                pass
-        while True:
-            try:
-                connection, answer = self._done.get_nowait()
-            except queue.Empty:
-                return
+        assert self._workers is not None  # noqa: S101 (its wake-up socket woke the loop)
+        for connection, answer in self._workers.finished():
             connection.working = False
             if connection.closed:
                 peer.release(connection.caller)  # the worker is done with its pidfd
