@@ -31,8 +31,12 @@ def _mode(info: os.stat_result) -> str:
     return f"{stat.S_IMODE(info.st_mode):04o}"
 
 
-def _writers(info: os.stat_result) -> str | None:
-    """Who besides the owner may write, in words; None: nobody."""
+def _writers(info: os.stat_result, path: Path) -> str | None:
+    """Who besides the owner may write `path`, in words; None: nobody."""
+    if not info.st_mode & (stat.S_IWOTH | stat.S_IWGRP):
+        return None
+    if os.statvfs(path).f_flag & os.ST_RDONLY:
+        return None  # a read-only mount (a pod's volume mounted readOnly): nobody writes here
     if info.st_mode & stat.S_IWOTH:
         return "anyone"
     if info.st_mode & stat.S_IWGRP:
@@ -46,7 +50,7 @@ def folder_problem(folder: Path, entry: str | None) -> str | None:
     info = folder.stat()
     if info.st_uid not in _trusted():
         return f"folder {folder} belongs to uid {info.st_uid}, not to the signer's user or root"
-    writers = _writers(info)
+    writers = _writers(info, folder)
     if writers is None:
         return None
     if info.st_mode & stat.S_ISVTX and entry is not None:
@@ -73,7 +77,7 @@ def _file_problem(path: Path, secret: bool) -> str | None:
     info = path.stat()
     if info.st_uid not in _trusted():
         return f"{path} belongs to uid {info.st_uid}, not to the signer's user or root"
-    writers = _writers(info)
+    writers = _writers(info, path)
     if writers is not None:
         return f"{path} (mode {_mode(info)}) is writable by {writers}"
     if secret:

@@ -147,3 +147,37 @@ def test_the_shipped_test_layout_passes(custody: Custody, scratch: Path) -> None
         custody.env, scratch / "signer.sock", "--policy", str(write_policy(scratch, POLICY))
     ) as signer:
         assert support.connects(signer.socket)
+
+
+def test_a_folder_on_a_read_only_mount_is_not_writable_whatever_its_mode(
+    custody: Custody, scratch: Path
+) -> None:
+    """A pod's emptyDir (0777) mounted readOnly in the signer's container: nobody writes there,
+    so a key in it passes; the same folder mounted read-write is refused."""
+    folder = scratch / "keys"
+    folder.mkdir()
+    folder.chmod(0o777)
+    key = folder / "key.pem"
+    key.write_bytes(custody.key.read_bytes())
+    key.chmod(0o600)
+    check = (
+        "from pathlib import Path; from injector.errors import ConfigError; "
+        "from injector.signer import custody\n"
+        f"try:\n    custody.check_file('K', Path('{key}'), True); print('accepted')\n"
+        "except ConfigError as error:\n    print(error)"
+    )
+    outcomes = []
+    for mount in ("-o ro", ""):
+        script = f'mount --bind {mount} {folder} {folder} && exec {sys.executable} -c "{check}"'
+        result = subprocess.run(
+            ["unshare", "-m", "sh", "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            cwd=support.ROOT,
+        )
+        assert result.returncode == 0, result.stderr
+        outcomes.append(result.stdout.strip())
+    assert outcomes[0] == "accepted"
+    assert outcomes[1].startswith(f"K: folder {folder} (mode 0777) is writable by anyone")
