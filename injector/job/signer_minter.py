@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from injector import claims
+from injector.claims import Token
 from injector.config import issuer_settings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
-from injector.job import phases, tokens
-from injector.job.tokens import Token
 from injector.signer import client
 from injector.signer.protocol import TokenRequest
 
@@ -53,7 +53,7 @@ class SignerMinter:
         # then adds terrakube_run_phase too, as the wire format says).
         request = TokenRequest(job=job, audiences=tuple(audiences), phase=phase)
         answered = client.request(self.socket, request, signer_uid=self.signer_uid)
-        minted = [tokens.decoded(compact) for compact in answered]
+        minted = [claims.decoded(compact) for compact in answered]
         for token, audience in zip(minted, audiences, strict=True):
             wrong = _mismatch(token, job, audience, phase, minted[0].claims.get("sub"))
             if wrong is not None:
@@ -68,17 +68,17 @@ def _mismatch(
     token: Token, job: JobContext, audience: str, phase: str | None, subject: object
 ) -> str | None:
     """What in `token` is not what the job asked for, or None."""
-    claims = token.claims
-    if claims.get("aud") != audience:
-        return f"aud {claims.get('aud')!r} where {audience!r} was asked"
+    got = token.claims
+    if got.get("aud") != audience:
+        return f"aud {got.get('aud')!r} where {audience!r} was asked"
     expected = {
         name: value
-        for name, value in tokens.claims(job, "", "", audience, 0, 0).items()
+        for name, value in claims.claim_set(job, "", "", audience, 0, 0).items()
         if name.startswith("terrakube_")
     }
     if phase is not None:
-        expected[phases.CLAIM_NAME] = phase
-    received = {name: value for name, value in claims.items() if name.startswith("terrakube_")}
+        expected[claims.PHASE_CLAIM_NAME] = phase
+    received = {name: value for name, value in got.items() if name.startswith("terrakube_")}
     if received != expected:
         names = sorted(
             name
@@ -86,7 +86,7 @@ def _mismatch(
             if expected.get(name) != received.get(name)
         )
         return f"other {', '.join(names)} than this job's"
-    sub = claims.get("sub")
+    sub = got.get("sub")
     if not isinstance(sub, str) or sub != subject:
         return "another sub than the request's other tokens"
     if not any(org in sub for org in (job.organization, job.organization_id)) or not any(
