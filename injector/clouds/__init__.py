@@ -6,7 +6,7 @@ package reads the registry through `registered()` and `named()`, never a cloud b
 
 from __future__ import annotations
 
-from injector.clouds import aws, azure, gcp, manual, vault
+from injector.clouds import aws, azure, gcp, kubernetes, manual, vault
 from injector.clouds.base import (
     Cloud,
     CloudConfig,
@@ -37,7 +37,7 @@ __all__ = [
     "switches",
 ]
 
-CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD, vault.CLOUD)
+CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD, vault.CLOUD, kubernetes.CLOUD)
 # Configurations read by the settings beside the registry (no switch, nothing in the example
 # workspace): HCP's manual generation. `named` finds them, `registered` does not list them.
 BESIDE: tuple[Cloud, ...] = (manual.CLOUD,)

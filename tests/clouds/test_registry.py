@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.standins.fixtures"]
 
 SWITCH = "ENABLE_DYNAMIC_CREDENTIALS_EXAMPLECLOUD"
-BUILT_IN = ["aws", "azure", "gcp", "vault"]
+BUILT_IN = ["aws", "azure", "gcp", "vault", "kubernetes"]
 IDENTITY = "EXAMPLECLOUD_IDENTITY"
 SECRET = "EXAMPLECLOUD_SECRET"
 AUDIENCE = "example.workload.identity"
@@ -237,12 +237,14 @@ def test_an_unknown_token_is_checked_against_every_registered_cloud(registered: 
 
 def test_switches_are_listed_with_their_shared_prefix_once(registered: None) -> None:
     assert clouds.switches() == (
-        "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP, _VAULT or _EXAMPLECLOUD"
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP, _VAULT, _KUBERNETES or _EXAMPLECLOUD"
     )
 
 
 def test_switches_of_the_built_in_clouds() -> None:
-    assert clouds.switches() == "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP or _VAULT"
+    assert (
+        clouds.switches() == "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP, _VAULT or _KUBERNETES"
+    )
 
 
 def test_named_and_guess() -> None:

