@@ -11,9 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import ssl
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from injector.clouds.base import LoginOutcome
@@ -24,6 +21,11 @@ TIMEOUT_SECONDS = 20
 
 def login() -> LoginOutcome:
     """Ask the API server who the token is. Runs in a child with only the exports."""
+    # Here, not at the top: the hot path imports this module and no HTTP client.
+    import ssl
+    import urllib.error
+    import urllib.request
+
     path = os.environ.get("KUBECONFIG")
     if not path:
         return {
