@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.standins import oidc
+from tests.standins import kube_discovery, oidc
 from tests.standins.server import Request, Response, StandInServer
 
 NOT_BEFORE_SKEW_SECONDS = 5 * 60  # go-oidc's leeway for nbf; none for exp
@@ -43,7 +43,6 @@ RESOURCES = {
     "secrets": ("/api/v1", "", "v1", "Secret"),
     "leases": ("/apis/coordination.k8s.io/v1", "coordination.k8s.io", "v1", "Lease"),
 }
-_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
 
 
 @dataclass(frozen=True)
@@ -148,17 +147,8 @@ class KubeApiServer:
         except oidc.Rejected as refusal:
             self.refusals.append(refusal.reason)
             return _status(401, "Unauthorized", "Unauthorized")
-        open_paths = {
-            "/api": self._versions_document,
-            "/apis": self._groups,
-            "/api/v1": lambda: self._resource_list("v1", "secrets"),
-            "/apis/coordination.k8s.io/v1": lambda: self._resource_list(
-                "coordination.k8s.io/v1", "leases"
-            ),
-            "/version": lambda: {"major": "1", "minor": "34", "gitVersion": "v1.34.0"},
-        }
-        if request.method == "GET" and request.path in open_paths:
-            return Response.json(200, open_paths[request.path]())
+        if request.method == "GET" and request.path in kube_discovery.DOCUMENTS:
+            return Response.json(200, kube_discovery.DOCUMENTS[request.path])
         if request.path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
             return Response.json(
                 201,
@@ -281,42 +271,6 @@ class KubeApiServer:
         body["kind"], body["apiVersion"] = kind, api_version
         self.objects[key] = body
         return Response.json(status, body)
-
-    # --- discovery -------------------------------------------------------------------------
-
-    @staticmethod
-    def _versions_document() -> dict[str, Any]:
-        return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": []}
-
-    @staticmethod
-    def _groups() -> dict[str, Any]:
-        def group(name: str, version: str) -> dict[str, Any]:
-            entry = {"groupVersion": f"{name}/{version}", "version": version}
-            return {"name": name, "versions": [entry], "preferredVersion": entry}
-
-        return {
-            "kind": "APIGroupList",
-            "apiVersion": "v1",
-            "groups": [group("coordination.k8s.io", "v1"), group("authentication.k8s.io", "v1")],
-        }
-
-    @staticmethod
-    def _resource_list(group_version: str, resource: str) -> dict[str, Any]:
-        kind = RESOURCES[resource][3]
-        return {
-            "kind": "APIResourceList",
-            "apiVersion": "v1",
-            "groupVersion": group_version,
-            "resources": [
-                {
-                    "name": resource,
-                    "singularName": kind.lower(),
-                    "namespaced": True,
-                    "kind": kind,
-                    "verbs": _VERBS,
-                }
-            ],
-        }
 
 
 def _selector(text: str) -> dict[str, str]:
