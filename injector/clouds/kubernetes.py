@@ -16,15 +16,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from injector.clouds import kubeconfig, kubernetes_login, rules
 from injector.clouds.base import (
-    Cloud,
     CloudConfig,
+    CloudOf,
     CloudOutputs,
+    Hcp,
     HcpName,
-    Terraform,
+    Rivals,
+    SdkLogin,
     TerraformShape,
     TokenFileCache,
 )
@@ -84,14 +85,12 @@ RULES = rules.CloudRules(
 EXAMPLE = {ENABLE: "true", AUDIENCE: "kubernetes.workload.identity"}
 
 
-@dataclass(frozen=True)
-class KubernetesConfig:
-    name: ClassVar[str] = NAME
+@dataclass(frozen=True, kw_only=True)
+class KubernetesConfig(CloudConfig):
     audience: str
     host: str | None
     ca_pem: str | None
     namespace: str | None
-    tag: str | None = None
 
     def kubeconfig_for(self, token_file: Path) -> Path:
         """`kubernetes-kubeconfig` next to `kubernetes.jwt`; `kubernetes_PROD-kubeconfig`."""
@@ -109,6 +108,10 @@ class KubernetesConfig:
         return CloudOutputs(
             exports={CONFIG_PATH: str(path), KUBECONFIG: str(path)}, extra_files=files
         )
+
+    def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
+        # HCP's shape: the provider reads `token = file(...token_path)`.
+        return TerraformShape(value={"token_path": str(token_file)})
 
 
 def _ca_pem(env: Mapping[str, str]) -> str | None:
@@ -158,29 +161,26 @@ def _audience(env: Mapping[str, str]) -> str:
     return values.text(AUDIENCE, values.required(env, AUDIENCE, _AUDIENCE_FORM), _AUDIENCE_FORM)
 
 
-def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
-    # HCP's shape: the provider reads `token = file(...token_path)`.
-    return TerraformShape(value={"token_path": str(token_file)})
-
-
-CLOUD = Cloud(
+CLOUD = CloudOf(
     name=NAME,
     label="Kubernetes",
     switch=ENABLE,
     read=read,
     rules=RULES,
-    static_credentials=STATIC_CREDENTIALS,
-    preferred_by="client-go (the kubernetes backend and provider, kubectl, helm)",
+    rivals=Rivals(
+        "client-go (the kubernetes backend and provider, kubectl, helm)", STATIC_CREDENTIALS
+    ),
     phased=(AUDIENCE,),
     tagged=(HOST, CA_DATA, NAMESPACE),
-    hcp=(
-        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
-        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    hcp=Hcp(
+        names=(
+            HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+        )
     ),
-    terraform=Terraform(terraform_value),
     token_file_cache=TOKEN_FILE_CACHE,
     example=EXAMPLE,
-    sdk="a SelfSubjectReview (kubectl auth whoami)",
-    login=kubernetes_login.login,
+    login=SdkLogin("a SelfSubjectReview (kubectl auth whoami)", kubernetes_login.login),
     variables=(AUDIENCE, HOST, CA_DATA, NAMESPACE, *STATIC_CREDENTIALS),
 )
+KubernetesConfig.cloud = CLOUD
