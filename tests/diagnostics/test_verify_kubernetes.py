@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from injector.clouds import kubernetes
-from injector.config import keys
+from injector.config import signing_keys
 from injector.issuer.keyset import PublishedKey
 from tests.diagnostics.test_verify import (
     SpoiledIssuer,
@@ -56,8 +56,8 @@ def test_an_expired_token_is_a_401(
 def test_rs384_is_refused_es256_accepted(
     spoiled: SpoiledIssuer, trusted: tuple[str, ...], tmp_path: Path
 ) -> None:
-    rs384 = keys.throwaway("rsa-384", "RS384")
-    es256 = keys.throwaway("ec-256", "ES256")
+    rs384 = signing_keys.throwaway("rsa-384", "RS384")
+    es256 = signing_keys.throwaway("ec-256", "ES256")
     spoiled.publish(
         (
             PublishedKey("rsa-384", "RS384", rs384.private_key.public_key()),
