@@ -101,6 +101,12 @@ REGISTRY: tuple[Registered, ...] = (
         "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES",
         "injector.clouds.kubernetes",
     ),
+    Registered(
+        "vault_backed_aws",
+        "Vault-backed AWS",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS",
+        "injector.clouds.vault_backed_aws",
+    ),
 )
 # Configurations read by the settings beside the registry (no switch, nothing in the example
 # workspace): HCP's manual generation. `named` finds them, `registered` does not list them.

@@ -42,6 +42,7 @@ def job(home: Path) -> dict[str, str]:
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
         "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
         "DynamicCredentialPrivateKeyPath": str(home / "keys" / "private.pem"),
         "DynamicCredentialPublicKeyPath": str(home / "keys" / "public.pem"),
         "HOME": str(home),

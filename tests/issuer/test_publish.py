@@ -158,6 +158,7 @@ def test_every_token_verifies_against_both_servers(
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
         issuer_settings.KEY_ID: kid,
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
         issuer_settings.ALGORITHM: algorithm,

@@ -43,7 +43,10 @@ subjects = ["*"]
 """
 
 # Vault's login needs a Vault server: tests/e2e/test_vault_login.py has one.
-VAULT_OFF = {"ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false"}
+VAULT_OFF = {
+    "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
+    "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
+}
 
 
 def _policy(folder: Path, text: str, name: str = "policy.toml") -> Path:
