@@ -12,26 +12,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import boto3
 import pytest
 
 from injector.clouds import vault, vault_backed_aws
 from tests.conftest import KeyFiles, run_injector
 from tests.standins import vault_aws_engine
+from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.standins.vault_aws_engine import Engine
-from tests.support import openbao
+from tests.support import openbao, terraform
 from tests.support.openbao import OpenBao
+from tests.support.terraform import Workdir
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import StandIns
 
 pytest_plugins = ["tests.standins.fixtures"]
 
+BUCKET = "injector-vault-backed-tfstate"
+
 # The job's client: boto3 with nothing but the environment `injector run` gives it.
 CLIENT = """
-import json, os, sys, boto3
+import json, os, sys, time, boto3
 path = os.environ["AWS_SHARED_CREDENTIALS_FILE"]
 sts = boto3.client("sts", endpoint_url=sys.argv[1], region_name="us-east-1")
-print(json.dumps({"arn": sts.get_caller_identity()["Arn"], "mode": os.stat(path).st_mode,
+arn = sts.get_caller_identity()["Arn"]
+if len(sys.argv) > 2:
+    time.sleep(float(sys.argv[2]))
+    assert sts.get_caller_identity()["Arn"] == arn
+print(json.dumps({"arn": arn, "mode": os.stat(path).st_mode,
                   "file": path,
                   "keys_in_env": sorted(k for k in os.environ if k.startswith("AWS_ACCESS"))}))
 """
@@ -74,9 +83,9 @@ def _workspace(workspace: dict[str, str], standins: StandIns, address: str) -> d
     }
 
 
-def _run(env: dict[str, str], folder: Path, moto: str) -> tuple[int, str, str]:
+def _run(env: dict[str, str], folder: Path, moto: str, *more: str) -> tuple[int, str, str]:
     result = run_injector(
-        "run", "--dir", str(folder), "--", sys.executable, "-c", CLIENT, moto, env=env
+        "run", "--dir", str(folder), "--", sys.executable, "-c", CLIENT, moto, *more, env=env
     )
     return result.returncode, result.stdout, result.stderr
 
@@ -166,3 +175,56 @@ def test_hcp_variable_names_the_shared_credentials_file(
         "aliases": {},
     }
     assert vault.TOKEN not in plan.exports
+
+
+def test_terraforms_s3_backend_logs_in_with_the_shared_credentials_file(
+    workspace: dict[str, str],
+    standins: StandIns,
+    engine: Engine,
+    moto_endpoint: str,
+    tmp_path: Path,
+) -> None:
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1", **TEST_CREDENTIALS)
+    s3.create_bucket(Bucket=BUCKET)
+    workdir = Workdir(tmp_path / "tf", "s3", marker="vault-backed")
+    script = workdir.script(
+        {"bucket": BUCKET, "key": "vb/terraform.tfstate", "use_path_style": "true"},
+        tmp_path / "job.sh",
+        # The keys are in the file AWS_SHARED_CREDENTIALS_FILE names, not in the environment.
+        checks=['test -n "$AWS_SHARED_CREDENTIALS_FILE"', 'test -z "$AWS_ACCESS_KEY_ID"'],
+    )
+    env = {
+        **workdir.environment({}),
+        **_workspace(workspace, standins, engine.address),
+        "AWS_ENDPOINT_URL_S3": moto_endpoint,
+        "AWS_ENDPOINT_URL_STS": moto_endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    wrapper = [sys.executable, "-m", "injector", "run", "--dir", str(tmp_path / "creds"), "--"]
+
+    outcome = terraform.run_wrapped(wrapper, script, env)
+
+    assert outcome.returncode == 0, outcome.output
+    assert 'proof = "vault-backed"' in outcome.stdout
+    state = s3.get_object(Bucket=BUCKET, Key="vb/terraform.tfstate")["Body"].read().decode()
+    assert '"vault-backed"' in state
+    assert len(engine.revoked) == 1 and not engine.leases
+
+
+def test_run_renews_a_short_lease_while_the_command_runs(
+    workspace: dict[str, str],
+    standins: StandIns,
+    engine: Engine,
+    moto_endpoint: str,
+    tmp_path: Path,
+) -> None:
+    # A 4 s lease: run's keeper renews it (and the Vault token) at half its TTL, and the
+    # command's second call 6 s later is still the same user.
+    engine.lease_seconds = 4
+    env = _workspace(workspace, standins, engine.address)
+    code, out, err = _run(env, tmp_path / "creds", moto_endpoint, "6")
+    assert code == 0, err
+    assert engine.renewed
+    assert json.loads(out)["arn"].rsplit("/", 1)[-1].startswith(f"vault-{vault_aws_engine.ROLE}-")
+    assert len(engine.revoked) == 1 and not engine.leases

@@ -32,6 +32,7 @@ class Engine:
     bao: OpenBao
     moto_endpoint: str
     address: str = ""
+    lease_seconds: int = LEASE_SECONDS
     accessors: list[str] = field(default_factory=list)  # the Vault tokens engine calls came with
     leases: dict[str, tuple[str, str]] = field(default_factory=dict)  # lease -> (user, key)
     revoked: list[str] = field(default_factory=list)
@@ -59,7 +60,7 @@ class Engine:
         self.leases[lease] = (user, key["AccessKeyId"])
         return {
             "lease_id": lease,
-            "lease_duration": LEASE_SECONDS,
+            "lease_duration": self.lease_seconds,
             "renewable": True,
             "data": {
                 "access_key": key["AccessKeyId"],
@@ -102,7 +103,8 @@ def _handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
                 self._answer(200, engine.issue())
             elif path == "sys/leases/renew" and body.get("lease_id") in engine.leases:
                 engine.renewed.append(body["lease_id"])
-                self._answer(200, {"lease_id": body["lease_id"], "lease_duration": LEASE_SECONDS})
+                renewed = {"lease_id": body["lease_id"], "lease_duration": engine.lease_seconds}
+                self._answer(200, renewed)
             elif path == "sys/leases/revoke" and body.get("lease_id") in engine.leases:
                 engine.revoke(body["lease_id"])
                 self._answer(204, None)
