@@ -99,8 +99,12 @@ def exchange(config: VaultBackedAwsConfig, token: str, folder: Path) -> Exchange
             client.close()
         raise
     lease = AwsLease(config, client, auth, secret)
-    # IAM is eventually consistent: a new IAM user's keys may be refused for a while.
-    time.sleep(config.sleep_seconds)
+    try:
+        # IAM is eventually consistent: a new IAM user's keys may be refused for a while.
+        time.sleep(config.sleep_seconds)
+    except BaseException:  # a signal while waiting: the lease is not the session's yet
+        lease.revoke()
+        raise
     path = config.credentials_file(folder)
     exports = {} if config.tag is not None else {CREDENTIALS_FILE: str(path)}
     return Exchanged(exports=exports, secrets={}, files={path: content}, lease=lease)
