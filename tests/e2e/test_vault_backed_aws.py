@@ -228,3 +228,25 @@ def test_run_renews_a_short_lease_while_the_command_runs(
     assert engine.renewed
     assert json.loads(out)["arn"].rsplit("/", 1)[-1].startswith(f"vault-{vault_aws_engine.ROLE}-")
     assert len(engine.revoked) == 1 and not engine.leases
+
+
+def test_assumed_role_asks_the_sts_endpoint_for_the_role_arn(
+    workspace: dict[str, str],
+    standins: StandIns,
+    engine: Engine,
+    moto_endpoint: str,
+    tmp_path: Path,
+) -> None:
+    arn = "arn:aws:iam::123456789012:role/terraform-deploy"
+    env = {
+        **_workspace(workspace, standins, engine.address),
+        "TFC_VAULT_BACKED_AWS_AUTH_TYPE": "assumed_role",
+        "TFC_VAULT_BACKED_AWS_RUN_ROLE_ARN": arn,
+    }
+    code, out, err = _run(env, tmp_path / "creds", moto_endpoint)
+    assert code == 0, err
+    assert (f"{vault_aws_engine.MOUNT}/sts/{vault_aws_engine.ROLE}", {"role_arn": arn}) in (
+        engine.asked
+    )
+    assert json.loads(out)["keys_in_env"] == []
+    assert len(engine.revoked) == 1 and not engine.leases

@@ -37,6 +37,7 @@ class Engine:
     leases: dict[str, tuple[str, str]] = field(default_factory=dict)  # lease -> (user, key)
     revoked: list[str] = field(default_factory=list)
     renewed: list[str] = field(default_factory=list)
+    asked: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # path, body
 
     def iam(self) -> Any:
         return boto3.client(
@@ -51,7 +52,7 @@ class Engine:
         answer = self.bao.api("POST", "auth/token/lookup", {"token": token})
         return str(answer.json()["data"]["accessor"]) if answer.is_success else None
 
-    def issue(self) -> dict[str, Any]:
+    def issue(self, sts: bool) -> dict[str, Any]:
         user = f"vault-{ROLE}-{secrets.token_hex(4)}"
         iam = self.iam()
         iam.create_user(UserName=user)
@@ -61,11 +62,12 @@ class Engine:
         return {
             "lease_id": lease,
             "lease_duration": self.lease_seconds,
-            "renewable": True,
+            # Vault's STS credentials have a lease that cannot be renewed, and a session token.
+            "renewable": not sts,
             "data": {
                 "access_key": key["AccessKeyId"],
                 "secret_key": key["SecretAccessKey"],
-                "security_token": None,
+                "security_token": f"session-{secrets.token_hex(8)}" if sts else None,
             },
         }
 
@@ -99,8 +101,9 @@ def _handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
                 self._answer(403, {"errors": ["permission denied"]})
                 return True
             engine.accessors.append(accessor)
+            engine.asked.append((path, body))
             if path in (f"{MOUNT}/creds/{ROLE}", f"{MOUNT}/sts/{ROLE}"):
-                self._answer(200, engine.issue())
+                self._answer(200, engine.issue(sts=path.startswith(f"{MOUNT}/sts/")))
             elif path == "sys/leases/renew" and body.get("lease_id") in engine.leases:
                 engine.renewed.append(body["lease_id"])
                 renewed = {"lease_id": body["lease_id"], "lease_duration": engine.lease_seconds}
