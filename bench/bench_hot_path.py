@@ -145,7 +145,12 @@ def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
     others = ("AZURE", "ARM_", "GCP", "GOOGLE_", "VAULT")
     one_cloud = {k: v for k, v in env.items() if not any(part in k for part in others)}
     job = {k: v for k, v in env.items() if not k.startswith("DynamicCredential")}
-    through = {**job, "DynamicCredentialSigner": f"unix:{socket}"}
+    # The signer and the job both run as root here: root is named as the signer's user.
+    through = {
+        **job,
+        "DynamicCredentialSigner": f"unix:{socket}",
+        "DynamicCredentialSignerUser": str(os.getuid()),
+    }
     script_env = {**env, "KEY": str(key), "KID": "bench-kid", "GCP": GCP_AUDIENCE}
     count = iter(range(10**6))
 
