@@ -92,6 +92,12 @@ class KubernetesConfig(CloudConfig):
     ca_pem: str | None
     namespace: str | None
 
+    @property
+    def identity(self) -> str:
+        # The cluster's authenticator maps the token's claims to a user: injector cannot name it.
+        where = f" at {self.host}" if self.host else ""
+        return f"the user the cluster{where} maps this token to"
+
     def kubeconfig_for(self, token_file: Path) -> Path:
         """`kubernetes-kubeconfig` next to `kubernetes.jwt`; `kubernetes_PROD-kubeconfig`."""
         return token_file.with_name(f"{token_file.stem}-kubeconfig")

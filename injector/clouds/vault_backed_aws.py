@@ -82,6 +82,14 @@ class VaultBackedAwsConfig(CloudConfig):
     sleep_seconds: int
 
     @property
+    def identity(self) -> str:
+        arn = f" ({self.role_arn})" if self.role_arn else ""
+        return (
+            f"{self.vault.identity}, then {self.auth_type} role {self.vault_role}{arn} "
+            f"of {self.mount_path}"
+        )
+
+    @property
     def audience(self) -> str:
         return self.vault.audience
 
