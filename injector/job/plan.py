@@ -3,13 +3,12 @@ I/O is the minter's (the signer's socket, when the job mints through it)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector import clouds
-from injector.clouds import CloudConfig, CloudOutputs, tags
+from injector.clouds import CloudConfig, CloudOutputs, hcl, tags
 from injector.clouds.base import own_claims
 from injector.job.settings import Settings
 from injector.job.tokens import Token
@@ -104,8 +103,8 @@ def terraform_variables(
         if cloud.terraform is None or not members or not wanted:
             continue
         value, named = tags.terraform_value(cloud.terraform, members, settings.job)
-        # JSON is also HCL's syntax for the value of a variable of an object type.
+        # Terraform reads it as HCL, whose strings are templates (clouds.hcl).
         name = f"TF_VAR_{cloud.terraform.variable(cloud.name)}"
-        exports[name] = json.dumps(value, separators=(",", ":"))
+        exports[name] = hcl.render(value)
         files.update(named)
     return exports, files
