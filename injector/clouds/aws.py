@@ -282,6 +282,8 @@ CLOUD = Cloud(
     rules=RULES,
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="boto3 and Terraform",
+    # boto3 takes these over a profile's role_arn and web_identity_token_file.
+    identity=("AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"),
     conflicts=conflicts,
     phased=(ROLE,),
     tagged=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, SESSION_TAGS),

@@ -246,6 +246,8 @@ CLOUD = Cloud(
     rules=RULES,
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="azure-identity and azurerm",
+    # azurerm reads a token file before it asks a request URL; azure-identity reads the file.
+    identity=(TOKEN_FILE_PATH, "AZURE_FEDERATED_TOKEN_FILE", REQUEST_URL, REQUEST_TOKEN),
     phased=(CLIENT_ID,),
     tagged=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE),
     hcp=(

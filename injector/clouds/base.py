@@ -203,6 +203,9 @@ class Cloud:
     # Variables an SDK would prefer over the web identity, and which SDKs would.
     static_credentials: tuple[str, ...] = ()
     preferred_by: str = ""
+    # Variables by which the SDKs find an identity, which the usual outputs set: inherited
+    # where a mode does not set them, they would win (clouds.inherited).
+    identity: tuple[str, ...] = ()
     # Credentials the SDKs would find elsewhere (files, profiles) and prefer: see `Conflict`.
     conflicts: Callable[[Mapping[str, str]], list[Conflict]] = _no_conflicts
     # Variables whose `_PLAN` / `_APPLY` forms override them in that phase: the identity.

@@ -255,6 +255,7 @@ CLOUD = Cloud(
     rules=RULES,
     static_credentials=STATIC_CREDENTIALS,
     preferred_by="Terraform's google provider",
+    identity=("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE"),
     phased=(SERVICE_ACCOUNT,),
     tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT),
     hcp=(

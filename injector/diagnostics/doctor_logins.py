@@ -68,7 +68,8 @@ def logins(
     if loaded is None or minter is None:
         return [checks.fail("login", "not tried: the settings or the key are not valid")]
     prepared = pipeline.Prepared(settings=loaded, minter=minter)
-    written = pipeline.write(prepared, None)
+    # The logins run in children fed only the exports: nothing inherited reaches them.
+    written = pipeline.write(prepared, None, refuse_inherited=False)
     try:
         home = login.private_home(written.plan.folder)
         exchanged = [c for c in written.plan.clouds if clouds.named(c.config.name).exchange]

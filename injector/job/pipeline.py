@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector import files
+from injector.clouds import inherited
 from injector.errors import ConfigError
 from injector.job import minter, plan, preflight, settings, spelling
 from injector.job.minter import Minter
@@ -103,6 +104,7 @@ def write(
     option: str = "--dir",
     follow_up_to: Path | None = None,
     hold: bool = False,
+    refuse_inherited: bool = True,
 ) -> Written:
     """Mint into `folder` (a new private temporary one if None), `render` the exports, then write
     the files. `render` runs first so that output it refuses leaves nothing written.
@@ -110,11 +112,14 @@ def write(
     The folder is locked while the files are written, so two jobs given one folder cannot
     replace or delete each other's files; with `hold` the lock is kept until `remove`.
     If anything fails, nothing is left behind: files written are removed, and so are folders
-    made here. `option` names the setting the folder came from in messages.
+    made here. `option` names the setting the folder came from in messages. An identity the
+    job would inherit is refused (`run`, which keeps it from its command, says no).
     """
     target = files.make_folder(folder, option, follow_up_to=follow_up_to, lock=True)
     try:
         minted = mint(prepared, target.path)
+        if refuse_inherited:
+            inherited.refuse(prepared.settings.clouds, prepared.env, minted.exports)
         output = _render(prepared, minted, render) if render is not None else ""
         files.write_all(minted.files)
     except BaseException:

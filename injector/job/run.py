@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from injector import clouds
+from injector.clouds import inherited
 from injector.errors import CommandError
 from injector.job import exchange, pipeline, refresh
 from injector.job.leaks import warn_about_leaks
@@ -127,7 +128,7 @@ def run(
     endpoint = None
     try:
         if prepared is not None:
-            written = pipeline.write(prepared, folder, hold=True)
+            written = pipeline.write(prepared, folder, hold=True, refuse_inherited=False)
             exchanges = exchange.perform(written)
             keeper = exchange.Keeper(exchanges, prepared, written)
         else:
@@ -143,6 +144,9 @@ def run(
 
             endpoint = served.serve(prepared, written.plan)
             exports = endpoint.apply(exports)
+        if prepared is not None:
+            kept_out = inherited.leftovers(prepared.settings.clouds, base_env, exports)
+            dropped = [*dropped, *(name for name in kept_out if name not in dropped)]
         if dropped:
             log.warning(
                 "not passing %s to the command: they would win over the web identity enabled "
