@@ -213,7 +213,7 @@ def read(env: Mapping[str, str]) -> AwsConfig:
         role_arn=problems.get("", aws_roles.role_arn, env, ROLE),
         audience=problems.get(
             "",
-            values.text,
+            values.claim,
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "an audience listed in the IAM OIDC provider's client IDs",

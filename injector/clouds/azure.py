@@ -196,7 +196,7 @@ def read(env: Mapping[str, str]) -> AzureConfig:
         subscription_id=problems.get(None, _optional_guid, env, SUBSCRIPTION_ID),
         audience=problems.get(
             "",
-            values.text,
+            values.claim,
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "the audience of the federated identity credential",

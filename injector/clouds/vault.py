@@ -173,7 +173,7 @@ def read(env: Mapping[str, str]) -> VaultConfig:
         role=problems.get("", _required_matching, env, ROLE, _ROLE, _ROLE_FORM),
         audience=problems.get(
             "",
-            values.text,
+            values.claim,
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "an audience listed in the role's bound_audiences",

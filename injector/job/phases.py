@@ -3,6 +3,7 @@ apply. `<VARIABLE>_PLAN` / `<VARIABLE>_APPLY` override `<VARIABLE>` for that pha
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from injector import clouds
@@ -36,8 +37,19 @@ def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], 
 
 
 def renamed(error: ConfigError, origins: Mapping[str, str]) -> ConfigError:
+    """`error` with each variable the user set under another name called by that name, in the
+    problem's variable and wherever its message names one (`... but INJECTOR_ENABLE_AWS_PROD
+    is ...`), in one pass so that no name is renamed twice."""
+    names = sorted((n for n in origins if origins[n] != n), key=len, reverse=True)
+    if not names:
+        return error
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\b")
     return ConfigError(
-        Problem(origins.get(p.variable, p.variable), p.message) for p in error.problems
+        Problem(
+            origins.get(p.variable, p.variable),
+            pattern.sub(lambda m: origins[m[1]], p.message),
+        )
+        for p in error.problems
     )
 
 
