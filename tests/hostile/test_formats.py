@@ -11,16 +11,19 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from injector.clouds import aws_profiles, hcl
+from injector.clouds import aws_profiles, gcp, hcl
+from injector.config.job_context import JobContext
 from injector.errors import ConfigError
 from tests.conftest import run_injector
 from tests.support import terraform
 
+JOB = JobContext("acme", "prod", "o-1", "w-1", "1")
 PROPERTY = settings(
     max_examples=60,
     deadline=None,
@@ -44,27 +47,29 @@ for line in sys.stdin:
 """
 
 
-class Botocore:
-    def __init__(self) -> None:
+class Parser:
+    """A parser in a child process: one file path in, its JSON reading out."""
+
+    def __init__(self, program: str = _BOTOCORE) -> None:
         self.child = subprocess.Popen(
-            [sys.executable, "-c", _BOTOCORE],
+            [sys.executable, "-c", program],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env={"PATH": "/usr/bin:/bin"},
         )
 
-    def profiles(self, path: Path) -> dict[str, dict[str, str]]:
+    def read(self, path: Path) -> dict[str, Any]:
         assert self.child.stdin is not None and self.child.stdout is not None
         self.child.stdin.write(f"{path}\n")
         self.child.stdin.flush()
-        found: dict[str, dict[str, str]] = json.loads(self.child.stdout.readline())
+        found: dict[str, Any] = json.loads(self.child.stdout.readline())
         return found
 
 
 @pytest.fixture(scope="module")
-def botocore() -> Iterator[Botocore]:
-    parser = Botocore()
+def botocore() -> Iterator[Parser]:
+    parser = Parser()
     yield parser
     parser.child.kill()
     parser.child.wait()
@@ -83,7 +88,7 @@ def botocore() -> Iterator[Botocore]:
 )
 @example(profiles=[(None, {"role_arn": "a = [b]; #c %(d)s"}), ("PROD", {"x": "${x} é"})])
 def test_aws_config_values_round_trip_through_botocore_or_are_refused(
-    botocore: Botocore, tmp_path: Path, profiles: list[tuple[str | None, dict[str, str]]]
+    botocore: Parser, tmp_path: Path, profiles: list[tuple[str | None, dict[str, str]]]
 ) -> None:
     try:
         data = aws_profiles.render(profiles)
@@ -92,7 +97,7 @@ def test_aws_config_values_round_trip_through_botocore_or_are_refused(
     path = tmp_path / "config"
     path.write_bytes(data)
     expected = {"default" if name is None else name: keys for name, keys in profiles}
-    assert botocore.profiles(path) == expected
+    assert botocore.read(path) == expected
 
 
 @pytest.mark.parametrize("name", ["default", "DEFAULT", "a b", "x]\n[profile y", "p=1", ""])
@@ -170,3 +175,46 @@ def test_terraform_variables_round_trip_through_terraform(
 def test_template_sequences_and_escapes_terraform_would_misread(console_module: Path) -> None:
     values = ["/w/${path.root}/x", "%{ if true }y%{ endif }", "$${a}", "$$${b}", "\b\f\x7f", "\\"]
     assert _terraform_reads(console_module, hcl.render(values)) == values
+
+
+# google-auth's loader, as a child serving one credentials file per line of stdin.
+_GOOGLE_AUTH = """
+import json, sys, google.auth
+for line in sys.stdin:
+    credentials, _ = google.auth.load_credentials_from_file(line.strip())
+    print(json.dumps(credentials.info), flush=True)
+"""
+
+
+@pytest.fixture(scope="module")
+def google_auth() -> Iterator[Parser]:
+    loader = Parser(_GOOGLE_AUTH)
+    yield loader
+    loader.child.kill()
+    loader.child.wait()
+
+
+@PROPERTY
+@given(provider=HOSTILE_TEXT, folder=HOSTILE_TEXT)
+@example(provider='//iam/"x"\\n${y}', folder="a b\u2028c")
+def test_gcp_credentials_round_trip_through_google_auth(
+    google_auth: Parser, tmp_path: Path, provider: str, folder: str
+) -> None:
+    """JSON has an escape for every character: whatever a value holds, google-auth reads back
+    the audience and the token file injector wrote (`str.encode` refuses lone surrogates,
+    which no environment variable or path from the OS hands over as text)."""
+    assume("\x00" not in folder and "/" not in folder)
+    token_file = tmp_path / (folder or "t") / "gcp.jwt"
+    config = gcp.GcpConfig(
+        provider=provider,
+        service_account=None,
+        project=None,
+        sts_url="https://sts.googleapis.com/v1/token",
+        iam_url="https://iamcredentials.googleapis.com",
+    )
+    content = next(iter(config.outputs(token_file, JOB).extra_files.values()))
+    credentials = tmp_path / "credentials.json"
+    credentials.write_bytes(content)
+    info = google_auth.read(credentials)
+    assert info["audience"] == provider
+    assert info["credential_source"] == {"file": str(token_file), "format": {"type": "text"}}

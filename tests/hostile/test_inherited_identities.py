@@ -172,3 +172,61 @@ def test_a_cloud_with_tagged_configurations_only_refuses_an_inherited_identity(
     assert result.returncode == 2, result.stderr
     assert f"injector: error: {variable}: is set in the job's environment" in result.stderr
     assert not folder.exists()
+
+
+# What each SDK's default chain would read, given only the inherited variable (and what it
+# needs besides): the inherited file, so a job that does not replace it runs as its identity.
+_AZURE_IDENTITY = """
+from azure.identity import DefaultAzureCredential
+chain = DefaultAzureCredential().credentials
+print(next(c._token_file_path for c in chain if type(c).__name__ == "WorkloadIdentityCredential"))
+"""
+_GOOGLE_AUTH = """
+import google.auth
+credentials, _ = google.auth.default()
+print(credentials.info["credential_source"]["file"])
+"""
+
+
+@pytest.mark.parametrize(
+    ("program", "variable", "content"),
+    [
+        (_AZURE_IDENTITY, "AZURE_FEDERATED_TOKEN_FILE", "eyJaks.token"),
+        (
+            _GOOGLE_AUTH,
+            "GOOGLE_APPLICATION_CREDENTIALS",
+            json.dumps(
+                {
+                    "type": "external_account",
+                    "audience": "//iam.googleapis.com/projects/1/locations/global/x",
+                    "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+                    "token_url": "https://sts.googleapis.com/v1/token",
+                    "credential_source": {"file": "INHERITED"},
+                }
+            ),
+        ),
+    ],
+)
+def test_the_sdks_default_chains_take_the_inherited_identity(
+    tmp_path: Path, program: str, variable: str, content: str
+) -> None:
+    inherited = tmp_path / "inherited"
+    inherited.write_text(content)
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        variable: str(inherited),
+        "AZURE_CLIENT_ID": CLIENT,
+        "AZURE_TENANT_ID": CLIENT,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", program],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in (str(inherited), "INHERITED")
+    assert variable in {*azure.CLOUD.identity, *gcp.CLOUD.identity}
