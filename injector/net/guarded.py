@@ -112,6 +112,12 @@ def _origin(url: httpx.URL | str) -> tuple[str, str, int | None]:
     return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
+def _shown_origin(url: httpx.URL) -> str:
+    """Scheme, host and port: never the userinfo a Location may carry."""
+    port = f":{url.port}" if url.port is not None else ""
+    return f"{url.scheme}://{url.host}{port}"
+
+
 class GuardedClient:
     """Calls to one origin (`scheme://host[:port]`). Close it when done."""
 
@@ -162,7 +168,8 @@ class GuardedClient:
         `max_bytes`, or a redirect leads elsewhere."""
         extra = dict(headers or {})
         _check_headers(extra)
-        hidden = (*secrets, *extra.values(), *self._headers.values())
+        # The call's own headers carry its secrets (a token); the client's are settings.
+        hidden = (*secrets, *extra.values())
         current = f"{self.origin}/{path}"
         self._deadline.start(self.timeout)
         for _hop in range(MAX_REDIRECTS + 1):
@@ -172,7 +179,7 @@ class GuardedClient:
                     if _origin(target) != _origin(self.origin):
                         raise HttpError(
                             "redirected to "
-                            f"{clean(f'{target.scheme}://{target.netloc.decode()}', hidden, 80)}"
+                            f"{clean(_shown_origin(target), hidden, 80)}"
                             ", another origin: not followed",
                             response.status_code,
                         )
