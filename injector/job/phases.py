@@ -37,9 +37,9 @@ def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], 
 
 
 def renamed(error: ConfigError, origins: Mapping[str, str]) -> ConfigError:
-    """`error` with each variable the user set under another name called by that name, in the
-    problem's variable and wherever its message names one (`... but INJECTOR_ENABLE_AWS_PROD
-    is ...`), in one pass so that no name is renamed twice."""
+    """`error` with each variable the user set under another name called by that name: the
+    problem's variable, and, when that was renamed, every name its message mentions (`... but
+    INJECTOR_ENABLE_AWS_PROD is ...`), in one pass so that no name is renamed twice."""
     names = sorted((n for n in origins if origins[n] != n), key=len, reverse=True)
     if not names:
         return error
@@ -47,7 +47,9 @@ def renamed(error: ConfigError, origins: Mapping[str, str]) -> ConfigError:
     return ConfigError(
         Problem(
             origins.get(p.variable, p.variable),
-            pattern.sub(lambda m: origins[m[1]], p.message),
+            # A problem about a renamed variable speaks in its names; one about a shared
+            # variable (static credentials) stays the same for every configuration.
+            pattern.sub(lambda m: origins[m[1]], p.message) if p.variable in names else p.message,
         )
         for p in error.problems
     )
