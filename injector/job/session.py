@@ -119,8 +119,8 @@ class JobSession:
         if self._refuse_inherited:
             inherited.refuse(prepared.settings.clouds, prepared.env, plan.exports)
         if not folder.created:
-            stack.callback(self._unless_kept, _unlink, plan.files)
-        files.write_all(plan.files)
+            stack.callback(self._unless_kept, folder.unlink, plan.files)
+        folder.write_all(plan.files)  # through the descriptor of the folder checked
         log.info("wrote %s to %s", ", ".join(path.name for path in plan.files), folder.path)
         stack.callback(self._unless_kept, self._exchanges.undo)
         if self._exchanging:
@@ -177,8 +177,3 @@ class JobSession:
                     form,
                 ) from None
             raise
-
-
-def _unlink(written: Mapping[Path, bytes]) -> None:
-    for path in written:
-        path.unlink(missing_ok=True)
