@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from injector import claims
 from injector.config.issuer_settings import IssuerSettings
 from injector.errors import ConfigError
-from injector.job import phases, tokens
 from injector.signer import peer, protocol
 from injector.signer.backend import SigningBackend
 from injector.signer.peer import GroupsReader, Peer, PeerChanged, StartTimeReader
@@ -94,7 +94,7 @@ class Service:
             return self._deny(record, protocol.REFUSED, str(refused))
         if deadline is not None and time.monotonic() > deadline:
             return self._deny(record, protocol.INTERNAL, "timed out waiting for a signing worker")
-        compact, claims = self._mint(request, subject, int(now), ttl)
+        compact, minted = self._mint(request, subject, int(now), ttl)
         if deadline is not None and time.monotonic() > deadline:
             # The caller has been told nothing and its connection is gone: no token went out.
             return self._deny(record, protocol.INTERNAL, "signing took longer than the deadline")
@@ -105,8 +105,8 @@ class Service:
             return self._deny(record, protocol.REFUSED, f"uid {caller.uid}: {changed}")
         record.update(
             decision="allow",
-            jti=[claim["jti"] for claim in claims],
-            exp=claims[0]["exp"],
+            jti=[claim["jti"] for claim in minted],
+            exp=minted[0]["exp"],
             ttl_minutes=ttl,
         )
         self.audit.write(record)
@@ -141,12 +141,12 @@ class Service:
             "alg": self.backend.algorithm,
             "typ": "JWT",
         }
-        extra = {phases.CLAIM_NAME: request.phase} if request.phase is not None else {}
-        claims = [
-            tokens.claims(request.job, subject, self.issuer.issuer, audience, now, ttl, extra)
+        extra = {claims.PHASE_CLAIM_NAME: request.phase} if request.phase is not None else {}
+        claim_sets = [
+            claims.claim_set(request.job, subject, self.issuer.issuer, audience, now, ttl, extra)
             for audience in request.audiences
         ]
-        return self.backend.sign_all(header, claims), claims
+        return self.backend.sign_all(header, claim_sets), claim_sets
 
     def _deny(
         self,

@@ -86,7 +86,7 @@ def test_env_refuses_an_inherited_role_once_a_tag_is_set(
     folder = tmp_path / "creds"
     result = run_injector("env", "--dir", str(folder), env={**aws_tagged, **irsa})
     assert result.returncode == 2, result.stderr
-    for name in aws.CLOUD.identity:
+    for name in aws.CLOUD.rivals.identity:
         assert f"injector: error: {name}: is set in the job's environment" in result.stderr
     assert INHERITED_ROLE not in result.stderr
     assert result.stdout == ""
@@ -229,4 +229,4 @@ def test_the_sdks_default_chains_take_the_inherited_identity(
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() in (str(inherited), "INHERITED")
-    assert variable in {*azure.CLOUD.identity, *gcp.CLOUD.identity}
+    assert variable in {*azure.CLOUD.rivals.identity, *gcp.CLOUD.rivals.identity}
