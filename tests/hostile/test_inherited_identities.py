@@ -32,16 +32,11 @@ print(json.dumps(boto3.Session().client("sts").get_caller_identity()["Arn"]))
 
 
 @pytest.fixture
-def aws_tagged(workspace: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
+def aws_tagged(aws_only: dict[str, str]) -> dict[str, str]:
     return {
-        **workspace,
-        "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false",
-        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
+        **aws_only,
         "ENABLE_DYNAMIC_CREDENTIALS_AWS_PROD": "true",
         "WORKLOAD_IDENTITY_ROLE_AWS_PROD": PROD_ROLE,
-        "HOME": str(home),
     }
 
 
