@@ -45,4 +45,4 @@ def signer_command(args: argparse.Namespace) -> int:
     service, listening = server.load(
         os.environ, args.socket.absolute(), args.policy, args.socket_mode, args.socket_group
     )
-    return server.serve(service, listening)
+    return server.serve(service, listening, args.policy)

@@ -32,6 +32,7 @@ class Settings:
     clouds: tuple[CloudConfig, ...]
     extra_claims: dict[str, object] = field(default_factory=dict)
     signer: Path | None = None
+    signer_user: int | None = None  # DynamicCredentialSignerUser: the only acceptable signer
     # TF_VAR_tfc_<cloud>_dynamic_credentials for every cloud, not only those with tags.
     terraform_variables: bool = False
     phase: str | None = None
@@ -172,6 +173,7 @@ def _load(
     if template is not None:
         problems.run(template.check, subject.given_by(env, phase))
     signer = problems.get(None, issuer_settings.signer_socket, env)
+    signer_user = problems.get(None, issuer_settings.signer_user, env)
     issuer = (
         None if signing else problems.run(issuer_settings.from_env, env, require_key=require_key)
     )
@@ -188,6 +190,7 @@ def _load(
         clouds=tuple(enabled),
         extra_claims=extra_claims,
         signer=signer,
+        signer_user=signer_user,
         phase=phase,
         terraform_variables=terraform,
     )

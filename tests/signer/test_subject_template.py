@@ -5,11 +5,9 @@ choose the template."""
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import jwt
-import pytest
 
 from injector.config import subject
 from tests.signer.conftest import Custody, job_env
@@ -22,14 +20,6 @@ PLAN_ONLY = f"""
 uid = {NOBODY}
 subjects = ["organization:simple:workspace:*:run_phase:plan"]
 """
-
-
-@pytest.fixture
-def scratch(custody: Custody) -> Path:
-    folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    folder.chmod(0o755)
-    support.owned_by(folder / "job", NOBODY)
-    return folder
 
 
 def _signer(custody: Custody, scratch: Path) -> support.Signer:
