@@ -103,6 +103,6 @@ def terraform_variables(
         value, named = tags.terraform_value(members, settings.job)
         # Terraform reads it as HCL, whose strings are templates (clouds.hcl).
         name = f"TF_VAR_{cloud.hcp.variable(cloud.name)}"
-        exports[name] = hcl.render(value)
+        exports[name] = hcl.render(value, name)
         files.update(named)
     return exports, files

@@ -9,6 +9,7 @@ import base64
 import json
 import subprocess
 import sys
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,10 +167,15 @@ def _terraform_reads(folder: Path, rendered: str) -> object:
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 @given(values=st.lists(HOSTILE_TEXT, min_size=1, max_size=25))
 @example(values=["${a}", "%{b}", "$${c}", "\b\f"])
+@example(values=["\uf900"])  # Terraform would read U+8C48, its NFC form
 def test_terraform_variables_round_trip_through_terraform(
     console_module: Path, values: list[str]
 ) -> None:
-    assert _terraform_reads(console_module, hcl.render(values)) == values
+    if all(unicodedata.is_normalized("NFC", value) for value in values):
+        assert _terraform_reads(console_module, hcl.render(values)) == values
+    else:
+        with pytest.raises(ConfigError, match=r"TF_VAR_v: .*NFC"):
+            hcl.render(values, "TF_VAR_v")
 
 
 def test_template_sequences_and_escapes_terraform_would_misread(console_module: Path) -> None:
