@@ -14,9 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from injector.config.issuer_settings import IssuerSettings
+from injector.config.job_context import JobContext
 from injector.errors import ConfigError
 from injector.job import phases, tokens
 from injector.signer import peer, protocol
@@ -24,6 +25,10 @@ from injector.signer.backend import SigningBackend
 from injector.signer.peer import GroupsReader, Peer, PeerChanged, StartTimeReader
 from injector.signer.policy import Policy
 from injector.signer.protocol import TokenRequest
+
+if TYPE_CHECKING:
+    from injector.signer.attestation.rate import RateLimit
+    from injector.signer.attestation.verify import Attested
 
 
 @dataclass
@@ -45,7 +50,9 @@ def _utc(seconds: float) -> str:
 
 
 class _Refused(Exception):
-    pass
+    def __init__(self, message: str, error: str = protocol.REFUSED) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def _listed(groups: frozenset[int]) -> str:
@@ -61,6 +68,7 @@ class Service:
     clock: Callable[[], float] = time.time
     read_start: StartTimeReader = peer.start_time
     read_groups: GroupsReader = peer.groups
+    _rate: RateLimit | None = None
 
     def answer(
         self, caller: Peer, document: dict[str, object] | None, deadline: float | None = None
@@ -78,8 +86,15 @@ class Service:
             return self._deny(record, protocol.INVALID, "not one JSON object within the size cap")
         try:
             request = protocol.parse_request(document)
-            # The signer's own template: the caller names its job and phase, never the shape.
-            subject = self.issuer.subject_template.render(request.job, request.phase)
+        except ConfigError as error:
+            return self._deny(record, protocol.INVALID, str(error), error)
+        try:
+            job, phase, attested = self.context(request, record)
+        except _Refused as refused:
+            return self._deny(record, refused.error, str(refused))
+        try:
+            # The signer's own template: the job and phase fill it, never change its shape.
+            subject = self.issuer.subject_template.render(job, phase)
         except ConfigError as error:
             return self._deny(record, protocol.INVALID, str(error), error)
         record.update(sub=subject, aud=list(request.audiences))
@@ -89,12 +104,12 @@ class Service:
         if groups:
             record["groups"] = sorted(groups)
         try:
-            ttl = self._allowed_ttl(caller, request, subject, groups)
+            ttl = self._allowed_ttl(caller, request, subject, groups, attested, record)
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
         if deadline is not None and time.monotonic() > deadline:
             return self._deny(record, protocol.INTERNAL, "timed out waiting for a signing worker")
-        compact, claims = self._mint(request, subject, int(now), ttl)
+        compact, claims = self._mint(job, phase, request.audiences, subject, int(now), ttl)
         if deadline is not None and time.monotonic() > deadline:
             # The caller has been told nothing and its connection is gone: no token went out.
             return self._deny(record, protocol.INTERNAL, "signing took longer than the deadline")
@@ -112,17 +127,67 @@ class Service:
         self.audit.write(record)
         return protocol.allowed(compact)
 
+    def context(
+        self, request: TokenRequest, record: dict[str, object]
+    ) -> tuple[JobContext, str | None, Attested | None]:
+        """The job context and phase to mint for: the request's own, or with a subject token
+        the ones the platform attests (a request naming others is refused). _Refused."""
+        if request.subject_token is None:
+            assert request.job is not None  # noqa: S101 (the protocol requires one)
+            return request.job, request.phase, None
+        if not self.policy.attestations:
+            raise _Refused(f"{self.policy.source} has no [[attestation]]: no platform is trusted")
+        from injector.signer.attestation import rate, verify
+
+        try:
+            attested = verify.Verifier(self.policy.attestations).verify(request.subject_token)
+        except verify.InvalidToken as error:
+            raise _Refused(str(error)) from None
+        except verify.Unavailable as error:
+            raise _Refused(str(error), protocol.UNAVAILABLE) from None
+        record.update(attestation=attested.attestation.name, platform_sub=attested.subject)
+        if self._rate is None:
+            self._rate = rate.RateLimit()
+        if not self._rate.allow(attested.subject, attested.attestation.rate_per_minute):
+            raise _Refused(
+                f"{attested.subject}: over {attested.attestation.rate_per_minute} requests a "
+                "minute (rate_per_minute of its [[attestation]])"
+            )
+        if request.job is not None:
+            for name, value in protocol.context_fields(request.job).items():
+                attested_value = protocol.context_fields(attested.job).get(name)
+                if value != attested_value:
+                    raise _Refused(
+                        f"the request's {name} {value!r} is not the attested {attested_value!r}"
+                    )
+        if request.phase is not None and request.phase != attested.phase:
+            raise _Refused(
+                f"the request asks for phase {request.phase}; the platform token attests "
+                f"{attested.phase or 'no phase'}"
+            )
+        return attested.job, attested.phase, attested
+
     def _allowed_ttl(
-        self, caller: Peer, request: TokenRequest, subject: str, groups: frozenset[int]
+        self,
+        caller: Peer,
+        request: TokenRequest,
+        subject: str,
+        groups: frozenset[int],
+        attested: Attested | None,
+        record: dict[str, object],
     ) -> int:
-        """The lifetime in minutes: the signer's, capped by the deciding entries. _Refused."""
+        """The lifetime in minutes: the signer's, capped by the deciding entries; marks the
+        audit `record` when an entry let the caller name its context. _Refused."""
         ttl = self.issuer.ttl_minutes
         refused = []
         for audience in request.audiences:
-            entry = self.policy.decide(caller.uid, caller.gid, subject, audience, groups)
+            entry = self.policy.decide(caller.uid, caller.gid, subject, audience, groups, attested)
             if entry is None:
                 refused.append(audience)
-            elif entry.max_ttl_minutes is not None:
+                continue
+            if entry.caller_named:
+                record["caller_named"] = True
+            if entry.max_ttl_minutes is not None:
                 ttl = min(ttl, entry.max_ttl_minutes)
         if refused:
             raise _Refused(
@@ -134,17 +199,23 @@ class Service:
         return ttl
 
     def _mint(
-        self, request: TokenRequest, subject: str, now: int, ttl: int
+        self,
+        job: JobContext,
+        phase: str | None,
+        audiences: tuple[str, ...],
+        subject: str,
+        now: int,
+        ttl: int,
     ) -> tuple[list[str], list[dict[str, object]]]:
         header: dict[str, object] = {
             "kid": self.backend.key_id,
             "alg": self.backend.algorithm,
             "typ": "JWT",
         }
-        extra = {phases.CLAIM_NAME: request.phase} if request.phase is not None else {}
+        extra = {phases.CLAIM_NAME: phase} if phase is not None else {}
         claims = [
-            tokens.claims(request.job, subject, self.issuer.issuer, audience, now, ttl, extra)
-            for audience in request.audiences
+            tokens.claims(job, subject, self.issuer.issuer, audience, now, ttl, extra)
+            for audience in audiences
         ]
         return self.backend.sign_all(header, claims), claims
 

@@ -2,8 +2,8 @@
 Each publishes a discovery document and a JWKS over HTTPS (a certificate of the test CA) on
 127.0.0.1, and mints tokens shaped as its platform mints them, signed with a key of its own.
 
-`mode` turns the server hostile for the JWKS fetch: slow, huge, redirecting to plain http, or
-down (connections refused).
+The `platforms` fixture is in tests.standins.platform_fixtures. `mode` turns the server hostile
+for the JWKS fetch: slow, huge, redirecting to plain http, or down (connections refused).
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import json
 import ssl
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
+from injector.signer.attestation import settings
+from injector.signer.attestation.verify import Attestation
 from tests.standins.server import Request, Response, StandInServer
 
 Mode = Literal["ok", "slow", "huge", "redirect", "down"]
@@ -152,3 +155,32 @@ def _merged(claims: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]
     """`claims` with `overrides`; an override of None removes the claim."""
     merged = {**claims, **overrides}
     return {name: value for name, value in merged.items() if value is not None}
+
+
+AUDIENCE = "https://signer.example.com"
+
+
+@dataclass(frozen=True)
+class Platforms:
+    github: PlatformIssuer
+    gitlab: PlatformIssuer
+    kubernetes: PlatformIssuer
+    ca_file: str
+
+    def attestation(self, kind: str, **table: Any) -> Attestation:
+        """An attestation as the policy's `[[attestation]]` table would make it."""
+        issuer = getattr(self, kind if kind != "oidc" else "github")
+        (made,) = settings.load(
+            "policy.toml",
+            [
+                {
+                    "name": kind,
+                    "kind": kind,
+                    "issuer": issuer.url,
+                    "audience": AUDIENCE,
+                    "ca_bundle": self.ca_file,
+                    **table,
+                }
+            ],
+        )
+        return made

@@ -5,7 +5,8 @@ against that platform's keys, instead of reading them from the job's request.
 - `kinds`: what each kind of platform token says, and how its claims map to the job context;
 - `keys`: the platform's discovery and JWKS, fetched hardened, cached, refreshed on unknown kid;
 - `verify`: one subject token checked strictly and turned into an attested job context;
-- `settings`: the `[[attestation]]` tables of the signer's policy.
+- `settings`: the `[[attestation]]` tables of the signer's policy;
+- `rate`: a request budget per attested subject.
 """
 
-__all__ = ["keys", "kinds", "settings", "verify"]
+__all__ = ["keys", "kinds", "rate", "settings", "verify"]

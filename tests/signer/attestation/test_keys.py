@@ -13,13 +13,12 @@ from injector.signer.attestation import keys, settings
 from injector.signer.attestation import verify as attest
 from injector.signer.attestation.keys import KeySet, Unavailable
 from injector.signer.attestation.verify import InvalidToken
-from tests.signer.attestation.conftest import AUDIENCE
-from tests.standins.platforms import Mode, PlatformIssuer
+from tests.standins.platforms import AUDIENCE, Mode, PlatformIssuer
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
 
-pytest_plugins = ["tests.standins.fixtures"]
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]
 
 
 class Clock:

@@ -17,9 +17,9 @@ from injector.config import ci, job_context
 from injector.job import phases
 from injector.signer.attestation import verify as attest
 from injector.signer.attestation.verify import InvalidToken, Verifier
-from tests.signer.attestation.conftest import AUDIENCE, Platforms
+from tests.standins.platforms import AUDIENCE, Platforms
 
-pytest_plugins = ["tests.standins.fixtures"]
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]
 
 
 def _refused(attestation: attest.Attestation, token: str, reason: str) -> None:
