@@ -9,17 +9,23 @@ socket, for callers the kernel identifies and a policy allows.
 - `transit_backend`: a key kept in OpenBao/Vault Transit (signed in worker threads);
 - `service`: one decision: the request checked, the policy asked, the tokens signed, the audit line;
 - `connections`: the event loop that serves every connection from one thread;
-- `server`: the process itself: settings, the socket, signals and shutdown.
+- `server`: the process itself: settings, the socket, signals and shutdown;
+- `attestation`: platform tokens (GitHub, GitLab, Kubernetes, OIDC) that name a job's context;
+- `token_exchange`: RFC 8693 over HTTP: a form in, a status and a JSON answer out;
+- `https`: `--listen`: the token exchange endpoint's server, beside the socket.
 """
 
 __all__ = [
+    "attestation",
     "backend",
     "client",
     "connections",
+    "https",
     "peer",
     "policy",
     "protocol",
     "server",
     "service",
+    "token_exchange",
     "transit_backend",
 ]

@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
 from injector.config.issuer_settings import IssuerSettings
@@ -47,6 +47,20 @@ class Audit:
 
 def _utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+# An audience the policy does not allow this attested job (RFC 8693 §2.2.2's invalid_target).
+INVALID_TARGET = "invalid_target"
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """The outcome of one exchange: a token and its lifetime, or a protocol error and why."""
+
+    token: str | None = None
+    expires_in: int = 0
+    error: str | None = None
+    message: str = ""
 
 
 class _Refused(Exception):
@@ -104,7 +118,10 @@ class Service:
         if groups:
             record["groups"] = sorted(groups)
         try:
-            ttl = self._allowed_ttl(caller, request, subject, groups, attested, record)
+            who = f"uid {caller.uid} (gid {caller.gid}{_listed(groups)})"
+            ttl = self._allowed_ttl(
+                (caller.uid, caller.gid, groups), who, request.audiences, subject, attested, record
+            )
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
         if deadline is not None and time.monotonic() > deadline:
@@ -169,19 +186,22 @@ class Service:
 
     def _allowed_ttl(
         self,
-        caller: Peer,
-        request: TokenRequest,
+        caller: tuple[int | None, int | None, frozenset[int]],
+        who: str,
+        audiences: tuple[str, ...],
         subject: str,
-        groups: frozenset[int],
         attested: Attested | None,
         record: dict[str, object],
     ) -> int:
         """The lifetime in minutes: the signer's, capped by the deciding entries; marks the
-        audit `record` when an entry let the caller name its context. _Refused."""
+        audit `record` when an entry let the caller (uid, gid, groups) name its context.
+        _Refused naming `who`, with the error `invalid_target` when the entries that allow this
+        `sub` allow none of the audiences."""
+        uid, gid, groups = caller
         ttl = self.issuer.ttl_minutes
         refused = []
-        for audience in request.audiences:
-            entry = self.policy.decide(caller.uid, caller.gid, subject, audience, groups, attested)
+        for audience in audiences:
+            entry = self.policy.decide(uid, gid, subject, audience, groups, attested)
             if entry is None:
                 refused.append(audience)
                 continue
@@ -190,13 +210,44 @@ class Service:
             if entry.max_ttl_minutes is not None:
                 ttl = min(ttl, entry.max_ttl_minutes)
         if refused:
+            other_audience = any(
+                replace(entry, audiences=None).allows(uid, gid, subject, "", groups, attested)
+                for entry in self.policy.entries
+            )
             raise _Refused(
-                f"uid {caller.uid} (gid {caller.gid}{_listed(groups)}) may not mint sub "
-                f"{subject!r} "
+                f"{who} may not mint sub {subject!r} "
                 f"for aud {', '.join(repr(a) for a in refused)}: no [[allow]] entry of "
-                f"{self.policy.source} allows it"
+                f"{self.policy.source} allows it",
+                INVALID_TARGET if other_audience else protocol.REFUSED,
             )
         return ttl
+
+    def exchange(self, subject_token: str, audience: str, remote: str) -> Exchanged:
+        """One RFC 8693 exchange (signer.token_exchange): the platform's token for one of ours
+        for `audience`, or the refusal, audited with the `remote` address."""
+        now = self.clock()
+        record: dict[str, object] = {"time": _utc(now), "remote": remote}
+        request = TokenRequest(None, (audience,), subject_token=subject_token)
+        try:
+            job, phase, attested = self.context(request, record)
+            assert attested is not None  # noqa: S101 (a subject token was given)
+            subject = self.issuer.subject_template.render(job, phase)
+            record.update(sub=subject, aud=[audience])
+            ttl = self._allowed_ttl(
+                (None, None, frozenset()), attested.subject, (audience,), subject, attested, record
+            )
+        except ConfigError as error:
+            self._deny(record, protocol.INVALID, str(error), error)
+            return Exchanged(error=protocol.INVALID, message=str(error))
+        except _Refused as refused:
+            self._deny(record, refused.error, str(refused))
+            return Exchanged(error=refused.error, message=str(refused))
+        compact, claims = self._mint(job, phase, (audience,), subject, int(now), ttl)
+        record.update(
+            decision="allow", jti=[claims[0]["jti"]], exp=claims[0]["exp"], ttl_minutes=ttl
+        )
+        self.audit.write(record)
+        return Exchanged(token=compact[0], expires_in=ttl * 60)
 
     def _mint(
         self,
