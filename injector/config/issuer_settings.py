@@ -57,7 +57,7 @@ _HOST_FORM = (
 )
 _KEY_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _KEY_ID_FORM = "1 to 128 printable ASCII characters without blanks"
-_SIGNER_FORM = "unix:/absolute/path/of/the/signer.sock"
+_SIGNER_FORM = "unix:/absolute/path/of/the/signer.sock (or https://host of a keyless signer)"
 # sun_path holds 108 bytes with the terminating NUL on Linux.
 MAX_SOCKET_PATH_BYTES = 107
 _ADDITIONAL_FORM = (
@@ -195,8 +195,8 @@ def signer_socket(env: Mapping[str, str]) -> Path | None:
     since the point of the signer is that the job cannot read the key.
     """
     value = values.optional(env, SIGNER)
-    if value is None:
-        return None
+    if value is None or value.startswith(("https://", "http://")):
+        return None  # none, or the keyless HTTPS endpoint (injector.job.keyless)
     scheme, colon, rest = value.partition(":")
     if scheme != "unix" or not colon:
         raise ConfigError.of(SIGNER, f"expected {_SIGNER_FORM}, got {values.shown(value)}")

@@ -41,16 +41,42 @@ def prepare(
     In a dry run a missing private key is replaced by a throw-away one.
     """
     spelling.warn(env)
+    keyless = None
+    if not dry_run and _keyless(env):
+        env, keyless = _attested(env, phase=phase, require=require)
     loaded = settings.load(env, require_key=not dry_run, phase=phase, require=require)
     if loaded is None:
         return None
     preflight.check(loaded)
     return Prepared(
         settings=loaded,
-        minter=minter.for_settings(loaded, dry_run=dry_run),
+        minter=minter.for_settings(loaded, dry_run=dry_run, keyless=keyless),
         env=dict(env),
         phase=phase,
     )
+
+
+def _keyless(env: Mapping[str, str]) -> bool:
+    """keyless.configured, without importing it (it loads urllib) for every other job."""
+    signer = (env.get("DynamicCredentialSigner") or "").strip()
+    return signer.startswith(("https://", "http://"))
+
+
+def _attested(
+    env: Mapping[str, str], *, phase: str | None, require: str | None
+) -> tuple[Mapping[str, str], Minter | None]:
+    """A keyless job: the environment with the job context the platform attests, and the
+    minter that exchanges the platform token (imported only here: key-file jobs never load it).
+    The clouds' settings are read first, with the context left to the platform, to learn one
+    audience to ask for."""
+    from injector.job import keyless
+
+    unnamed = {name: env.get(name) or "attested" for name in keyless.CLAIMS}
+    probe = settings.load({**env, **unnamed}, require_key=False, phase=phase, require=require)
+    if probe is None:
+        return env, None
+    resolved, attested = keyless.resolve(env, probe.clouds[0].audience, phase)
+    return resolved, keyless.KeylessMinter(keyless.endpoint(env), attested)
 
 
 def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:

@@ -13,7 +13,6 @@ import httpx
 import jwt
 import pytest
 
-from tests.conftest import free_port
 from tests.signer.conftest import Custody
 from tests.standins.platforms import AUDIENCE, Platforms
 from tests.support import signer as support
@@ -47,21 +46,11 @@ audiences = ["{AWS}"]
 max_ttl_minutes = 20
 """
     )
-    port = free_port()
-    signer = support.start_signer(
-        support.signer_env(custody.key),
-        folder / "signer.sock",
-        "--policy",
-        str(folder / "policy.toml"),
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--certfile",
-        str(test_tls.certfile),
-        "--keyfile",
-        str(test_tls.keyfile),
+    signer, url = support.start_https_signer(
+        support.signer_env(custody.key), folder, test_tls.certfile, test_tls.keyfile
     )
     try:
-        yield f"https://127.0.0.1:{port}"
+        yield url
     finally:
         signer.stop()
         # Nothing of a token in the audit, whatever the test did.

@@ -1,0 +1,196 @@
+"""A keyless job: `DynamicCredentialSigner=https://...`, no key, no organization or workspace
+variables. The real `injector env` runs as uid nobody with Debian's stdlib-only Python, presents
+its platform's token (a file, or GitHub's request endpoint simulated over TLS) to a real signer's
+HTTPS endpoint, and writes tokens for the job the platform attests, or exits 2 having written
+nothing."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import jwt
+import pytest
+
+from injector.job.example import EXAMPLE_ENV
+from tests.standins.platforms import AUDIENCE, Platforms
+from tests.standins.server import Request, Response, StandInServer
+from tests.support import signer as support
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import TestTls
+
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]
+
+NOBODY = support.NOBODY
+PHASED = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
+CONTEXT = ("organizationName", "workspaceName", "organizationId", "workspaceId", "jobId")
+
+
+@dataclass(frozen=True)
+class Keyless:
+    url: str
+    folder: Path  # every uid may enter; the job's own folder is `folder / "job"`
+    ca_file: Path  # a copy nobody can read
+
+    def env(self, **changes: str) -> dict[str, str]:
+        """The example workspace with its clouds (no Vault), keyless, no job context."""
+        env = {
+            name: value
+            for name, value in EXAMPLE_ENV.items()
+            if not name.startswith("DynamicCredential") and name not in CONTEXT
+        }
+        env["ENABLE_DYNAMIC_CREDENTIALS_VAULT"] = "false"
+        return {
+            **env,
+            "DynamicCredentialSigner": self.url,
+            "DynamicCredentialSignerCA": str(self.ca_file),
+            **changes,
+        }
+
+    def token_file(self, token: str) -> Path:
+        path = self.folder / "job" / "platform.jwt"
+        path.write_text(token)
+        shutil.chown(path, NOBODY, NOBODY)
+        return path
+
+
+@pytest.fixture
+def keyless(platforms: Platforms, test_tls: TestTls) -> Iterator[Keyless]:
+    folder = support.shared_folder()
+    key = support.make_key(folder)
+    support.owned_by(folder / "job", NOBODY)
+    ca_file = folder / "ca.pem"
+    shutil.copy(test_tls.ca_file, ca_file)
+    ca_file.chmod(0o644)
+    (folder / "policy.toml").write_text(
+        f"""
+[[attestation]]
+name = "github"
+kind = "github"
+issuer = "{platforms.github.url}"
+ca_bundle = "{platforms.ca_file}"
+audience = "{AUDIENCE}"
+phases = {{ apply = ["production"] }}
+
+[[allow]]
+attestation = "github"
+subjects = ["organization:acme:workspace:infra:run_phase:*"]
+"""
+    )
+    signer, url = support.start_https_signer(
+        support.signer_env(key, DynamicCredentialSubjectTemplate=PHASED),
+        folder,
+        test_tls.certfile,
+        test_tls.keyfile,
+    )
+    try:
+        yield Keyless(url, folder, ca_file)
+    finally:
+        signer.stop()
+        support.remove(folder)
+
+
+def _claims(folder: Path, name: str) -> dict[str, object]:
+    return jwt.decode((folder / f"{name}.jwt").read_text(), options={"verify_signature": False})
+
+
+def test_a_keyless_job_gets_the_attested_workspace_from_a_token_file(
+    keyless: Keyless, platforms: Platforms
+) -> None:
+    token_file = keyless.token_file(platforms.github.github(AUDIENCE))
+    out = keyless.folder / "job" / "creds"
+    job = support.job_as(
+        NOBODY,
+        ["env", "--dir", str(out)],
+        keyless.env(INJECTOR_SUBJECT_TOKEN_FILE=str(token_file)),
+    )
+    assert job.returncode == 0, job.stderr
+    aws, gcp = _claims(out, "aws"), _claims(out, "gcp")
+    assert aws["sub"] == gcp["sub"] == "organization:acme:workspace:infra:run_phase:apply"
+    assert aws["aud"] == "aws.workload.identity"
+    assert aws["terrakube_job_id"] == "4242"
+    assert "AWS_WEB_IDENTITY_TOKEN_FILE=" in job.stdout
+    assert platforms.github.github(AUDIENCE)[:20] not in job.stdout + job.stderr
+
+
+@pytest.mark.parametrize(
+    ("changes", "args", "expected"),
+    [
+        (
+            {"workspaceName": "payments"},
+            [],
+            "workspaceName: is 'payments', but the platform attests 'infra'",
+        ),
+        (
+            {"environment": "staging"},
+            ["--phase", "apply"],
+            "--phase: is apply, but the platform attests plan",
+        ),
+        ({"repository": "acme/other"}, [], "may not mint sub 'organization:acme:workspace:other"),
+    ],
+    ids=["variable", "phase", "other-repository"],
+)
+def test_a_keyless_job_refused_writes_nothing(
+    keyless: Keyless,
+    platforms: Platforms,
+    changes: dict[str, str],
+    args: list[str],
+    expected: str,
+) -> None:
+    variables = {k: v for k, v in changes.items() if k in CONTEXT}
+    claims = {k: v for k, v in changes.items() if k not in CONTEXT}
+    token_file = keyless.token_file(platforms.github.github(AUDIENCE, **claims))
+    out = keyless.folder / "job" / "creds"
+    job = support.job_as(
+        NOBODY,
+        ["env", "--dir", str(out), *args],
+        keyless.env(INJECTOR_SUBJECT_TOKEN_FILE=str(token_file), **variables),
+    )
+    assert job.returncode == 2, job.stderr
+    assert expected in job.stderr
+    assert "Traceback" not in job.stderr
+    assert not out.exists()
+
+
+def test_a_keyless_job_in_github_actions_asks_the_runner_for_its_token(
+    keyless: Keyless, platforms: Platforms, test_tls: TestTls
+) -> None:
+    asked: list[str] = []
+
+    def runner(request: Request) -> Response:
+        if request.bearer() != "runner-request-token":
+            return Response.json(401, {"message": "bad bearer"})
+        asked.append(request.query.get("audience", ""))
+        return Response.json(200, {"value": platforms.github.github(request.query["audience"])})
+
+    actions = StandInServer(runner, test_tls.server_context())
+    actions.start()
+    try:
+        out = keyless.folder / "job" / "creds"
+        job = support.job_as(
+            NOBODY,
+            ["env", "--dir", str(out), "--format", "github"],
+            keyless.env(
+                ACTIONS_ID_TOKEN_REQUEST_URL=f"{actions.url}/token?api-version=2.0",
+                ACTIONS_ID_TOKEN_REQUEST_TOKEN="runner-request-token",
+                DynamicCredentialSignerAudience=AUDIENCE,
+                SSL_CERT_FILE=str(keyless.ca_file),
+            ),
+        )
+    finally:
+        actions.stop()
+    assert job.returncode == 0, job.stderr
+    assert asked and set(asked) == {AUDIENCE}
+    assert _claims(out, "azure")["terrakube_workspace_name"] == "infra"
+    assert "AWS_WEB_IDENTITY_TOKEN_FILE=" in job.stdout
+
+
+def test_without_a_platform_token_the_job_is_told_what_to_set(keyless: Keyless) -> None:
+    job = support.job_as(NOBODY, ["env", "--dir", "/tmp/never"], keyless.env())
+    assert job.returncode == 2
+    assert "INJECTOR_SUBJECT_TOKEN_FILE" in job.stderr and "id-token: write" in job.stderr
+    assert not Path("/tmp/never").exists()
