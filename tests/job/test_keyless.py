@@ -6,7 +6,11 @@ nothing."""
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import jwt
 import pytest
+import yaml
 
 from injector.job.example import EXAMPLE_ENV
 from tests.standins.platforms import AUDIENCE, Platforms
@@ -156,35 +161,53 @@ def test_a_keyless_job_refused_writes_nothing(
     assert not out.exists()
 
 
-def test_a_keyless_job_in_github_actions_asks_the_runner_for_its_token(
-    keyless: Keyless, platforms: Platforms, test_tls: TestTls
-) -> None:
+@dataclass
+class Runner:
+    """A stand-in of the Actions runner's ID token endpoint: each audience asked is kept."""
+
+    url: str
+    asked: list[str]
+
+    def variables(self) -> dict[str, str]:
+        return {
+            "ACTIONS_ID_TOKEN_REQUEST_URL": f"{self.url}/token?api-version=2.0",
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runner-request-token",
+        }
+
+
+@pytest.fixture
+def runner(platforms: Platforms, test_tls: TestTls) -> Iterator[Runner]:
     asked: list[str] = []
 
-    def runner(request: Request) -> Response:
+    def answer(request: Request) -> Response:
         if request.bearer() != "runner-request-token":
             return Response.json(401, {"message": "bad bearer"})
         asked.append(request.query.get("audience", ""))
         return Response.json(200, {"value": platforms.github.github(request.query["audience"])})
 
-    actions = StandInServer(runner, test_tls.server_context())
+    actions = StandInServer(answer, test_tls.server_context())
     actions.start()
     try:
-        out = keyless.folder / "job" / "creds"
-        job = support.job_as(
-            NOBODY,
-            ["env", "--dir", str(out), "--format", "github"],
-            keyless.env(
-                ACTIONS_ID_TOKEN_REQUEST_URL=f"{actions.url}/token?api-version=2.0",
-                ACTIONS_ID_TOKEN_REQUEST_TOKEN="runner-request-token",
-                DynamicCredentialSignerAudience=AUDIENCE,
-                SSL_CERT_FILE=str(keyless.ca_file),
-            ),
-        )
+        yield Runner(actions.url, asked)
     finally:
         actions.stop()
+
+
+def test_a_keyless_job_in_github_actions_asks_the_runner_for_its_token(
+    keyless: Keyless, runner: Runner
+) -> None:
+    out = keyless.folder / "job" / "creds"
+    job = support.job_as(
+        NOBODY,
+        ["env", "--dir", str(out), "--format", "github"],
+        keyless.env(
+            **runner.variables(),
+            DynamicCredentialSignerAudience=AUDIENCE,
+            SSL_CERT_FILE=str(keyless.ca_file),
+        ),
+    )
     assert job.returncode == 0, job.stderr
-    assert asked and set(asked) == {AUDIENCE}
+    assert runner.asked and set(runner.asked) == {AUDIENCE}
     assert _claims(out, "azure")["terrakube_workspace_name"] == "infra"
     assert "AWS_WEB_IDENTITY_TOKEN_FILE=" in job.stdout
 
@@ -194,3 +217,61 @@ def test_without_a_platform_token_the_job_is_told_what_to_set(keyless: Keyless) 
     assert job.returncode == 2
     assert "INJECTOR_SUBJECT_TOKEN_FILE" in job.stderr and "id-token: write" in job.stderr
     assert not Path("/tmp/never").exists()
+
+
+def _expanded(text: str, inputs: dict[str, str]) -> str:
+    """What the runner makes of the action's `${{ ... }}` expressions (inputs, action path)."""
+    text = text.replace("${{ github.action_path }}", str(support.ROOT))
+    return re.sub(r"\$\{\{ inputs\.([a-z-]+) \}\}", lambda m: inputs.get(m.group(1), ""), text)
+
+
+def test_the_composite_action_writes_the_exports_to_github_env(
+    keyless: Keyless, runner: Runner, tmp_path: Path
+) -> None:
+    action = yaml.safe_load((support.ROOT / "action.yml").read_text())
+    assert action["runs"]["using"] == "composite"
+    inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
+    inputs.update(
+        {
+            "signer-url": keyless.url,
+            "signer-ca": str(keyless.ca_file),
+            "signer-audience": AUDIENCE,
+            "variables": "ENABLE_DYNAMIC_CREDENTIALS_AWS=true\n"
+            "WORKLOAD_IDENTITY_ROLE_AWS=arn:aws:iam::123456789012:role/terraform\n",
+        }
+    )
+    github_env, runner_temp = tmp_path / "github_env", tmp_path / "runner_temp"
+    github_env.write_text("EARLIER=kept\n")
+    runner_temp.mkdir()
+    base = {
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "LANG": "C.UTF-8",
+        "GITHUB_ENV": str(github_env),
+        "RUNNER_TEMP": str(runner_temp),
+        "SSL_CERT_FILE": str(keyless.ca_file),
+        **runner.variables(),
+    }
+    for step in action["runs"]["steps"]:
+        assert step["shell"] == "bash"
+        step_env = {name: _expanded(str(value), inputs) for name, value in step["env"].items()}
+        done = subprocess.run(
+            ["bash", "-c", step["run"]],
+            env={**base, **step_env},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 0, (step["name"], done.stderr)
+    written = github_env.read_text()
+    assert written.startswith("EARLIER=kept\n")
+    exported = dict(
+        line.split("=", 1) for line in written.splitlines() if "=" in line and "<<" not in line
+    )
+    token_file = Path(exported["AWS_WEB_IDENTITY_TOKEN_FILE"])
+    assert token_file.parent.parent == runner_temp
+    claims = jwt.decode(token_file.read_text(), options={"verify_signature": False})
+    assert claims["sub"] == "organization:acme:workspace:infra:run_phase:apply"
+    assert exported["AWS_ROLE_ARN"] == "arn:aws:iam::123456789012:role/terraform"
+    assert set(runner.asked) == {AUDIENCE}
+    assert "eyJ" not in written  # paths only, never a token
