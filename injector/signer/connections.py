@@ -76,7 +76,8 @@ class Loop:
         self._paused_until = 0.0  # while out of descriptors: not listening for connections
         self._stopping = False
         self._workers: ThreadPoolExecutor | None = None
-        if service.backend.blocking:
+        # Attested requests may wait on a platform's JWKS (seconds): never in the loop either.
+        if service.backend.blocking or service.policy.attestations:
             self._workers = ThreadPoolExecutor(SIGNING_WORKERS, thread_name_prefix="signing")
             self._done: queue.SimpleQueue[tuple[_Connection, bytes]] = queue.SimpleQueue()
             self._done_reader, self._done_writer = socket.socketpair()

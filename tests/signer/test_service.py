@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import socket
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -208,3 +210,35 @@ def test_a_policy_letting_callers_name_workspaces_is_exit_2(
     assert "signer exited 2" in str(refused.value)
     assert expected in str(refused.value)
     assert not (scratch / "signer.sock").exists()
+
+
+def test_a_slow_platform_does_not_hold_other_callers(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    from injector.config.job_context import JobContext
+
+    plain = '[[allow]]\nuid = 0\nsubjects = ["organization:simple:workspace:simple-cli"]\n'
+    signer = _signer(custody, scratch, _policy(platforms, plain))
+    finished: list[str] = []
+    platforms.github.delay = 1.5  # each of two documents: within the fetch deadline
+    platforms.github.set_mode("slow")
+    try:
+        token = platforms.github.github(AUDIENCE)
+
+        def attested() -> None:
+            late = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+            finished.append("attested" if late["ok"] is True else str(late))
+
+        waiting = threading.Thread(target=attested)
+        waiting.start()
+        while not platforms.github.server.seen:  # the signer is fetching the platform's keys
+            time.sleep(0.01)
+        job = JobContext("simple", "simple-cli", "o", "w", "1")
+        answer = _ask(signer, TokenRequest(job, (AWS,)))
+        finished.append("plain")
+        waiting.join()
+    finally:
+        platforms.github.set_mode("ok")
+        signer.stop()
+    assert answer["ok"] is True
+    assert finished == ["plain", "attested"]
