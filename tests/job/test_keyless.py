@@ -275,3 +275,22 @@ def test_the_composite_action_writes_the_exports_to_github_env(
     assert exported["AWS_ROLE_ARN"] == "arn:aws:iam::123456789012:role/terraform"
     assert set(runner.asked) == {AUDIENCE}
     assert "eyJ" not in written  # paths only, never a token
+
+
+def test_run_refreshes_a_keyless_job_through_the_endpoint(
+    keyless: Keyless, platforms: Platforms
+) -> None:
+    token_file = keyless.token_file(platforms.github.github(AUDIENCE))
+    script = (
+        'first=$(cat "$AWS_WEB_IDENTITY_TOKEN_FILE"); sleep 4; '
+        'second=$(cat "$AWS_WEB_IDENTITY_TOKEN_FILE"); '
+        '[ "$first" != "$second" ] && echo refreshed'
+    )
+    job = support.job_as(
+        NOBODY,
+        ["run", "--refresh-interval", "1", "--", "sh", "-c", script],
+        keyless.env(INJECTOR_SUBJECT_TOKEN_FILE=str(token_file)),
+        cwd=keyless.folder / "job",
+    )
+    assert job.returncode == 0, job.stderr
+    assert job.stdout.strip() == "refreshed"
