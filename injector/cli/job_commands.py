@@ -4,7 +4,6 @@ pipeline only when it runs, so the other commands never import it."""
 from __future__ import annotations
 
 import argparse
-import errno
 import logging
 import math
 import os
@@ -20,7 +19,7 @@ from injector.config import issuer_settings
 
 if TYPE_CHECKING:
     from injector.cli.options import Commands
-from injector.errors import ConfigError, InjectorError, Problems
+from injector.errors import ConfigError, Problems
 from injector.job.render import FORMATS
 
 log = logging.getLogger("injector")
@@ -130,58 +129,13 @@ def dry_run(args: argparse.Namespace) -> int:
 
 
 def env_command(args: argparse.Namespace) -> int:
-    from injector.job import exchange, pipeline, render
+    from injector.job import pipeline, stdout
 
     env = options.environment(args, os.environ)
     prepared = pipeline.prepare(
         env, phase=getattr(args, "phase", None), require=getattr(args, "require", None)
     )
-    if prepared is None:
-        log.warning("no cloud has dynamic credentials enabled: nothing minted, nothing exported")
-        sys.stdout.write(render.render({}, args.format))
-        return 0
-    written = pipeline.write(
-        prepared,
-        getattr(args, "dir", None),
-        lambda exports: render.render(exports, args.format),
-    )
-    output = written.output
-    exchanges = None
-    if exchange.needed(written):
-        try:
-            exchanges = exchange.perform(written)
-            shown = {**written.plan.exports, **exchange.printable(exchanges, sys.stdout)}
-            output = render.render(shown, args.format)
-        except BaseException:
-            exchange.undoing(written, exchanges)
-            raise
-    try:
-        _emit(output)
-    except OSError as error:
-        # Nobody received the exports, so nobody will use (or clean up) the files.
-        exchange.undoing(written, exchanges)
-        raise InjectorError(
-            f"cannot write the exports to stdout ({error.strerror or error}): "
-            "removed the files written"
-        ) from None
-    return 0
-
-
-def _emit(text: str) -> None:
-    """Write `text` to stdout and flush it, so a closed or full stdout fails here. Raises
-    OSError; stdout is then pointed at /dev/null, so the flush at exit cannot fail again."""
-    if sys.stdout is None:  # fd 1 was closed when Python started
-        raise OSError(errno.EBADF, "stdout is closed")
-    try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    except OSError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(devnull, sys.stdout.fileno())
-        finally:
-            os.close(devnull)
-        raise
+    return stdout.env(prepared, getattr(args, "dir", None), args.format)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -4,19 +4,19 @@ written for HCP Terraform moves as it is: `TFC_AWS_PROVIDER_AUTH` switches AWS o
 `_<TAG>` after any of them a tagged configuration, and `TFC_DEFAULT_AWS_RUN_ROLE_ARN` the value
 of every configuration that gives none of its own.
 
-Each cloud lists its names (`Cloud.hcp`); this module turns them into injector's, once, before
-anything is read. The same setting under both names with different values is refused, naming
-both.
+Each cloud lists its names (`Cloud.hcp`); this module turns them into injector's, once, as a
+layer of the job's variables (config.variables), before anything is read. The same setting
+under both names with different values is refused, naming both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from injector.clouds import tags
 from injector.clouds.base import Cloud, HcpName
 from injector.config import values
+from injector.config.variables import Variables
 from injector.errors import ConfigError, Problem
 
 PREFIX = "TFC_"
@@ -25,21 +25,13 @@ RUN = "RUN_"
 PHASES = ("PLAN", "APPLY")
 
 
-@dataclass(frozen=True)
-class Translated:
-    """The environment with injector's names for HCP's, and for each name set so the HCP
-    name(s) it came from (an error then names what the workspace holds)."""
-
-    env: dict[str, str]
-    origins: dict[str, str]
-    # Settings under two names with different values (injector's is kept meanwhile), HCP
-    # values made of parts with some missing: reported with the other problems.
-    problems: tuple[Problem, ...] = ()
-
-
-def translate(env: Mapping[str, str], registered: Sequence[Cloud]) -> Translated:
-    """The environment with injector's names; problems for every setting given under both
-    names with different values, and every HCP value made of parts with some missing."""
+def translate(
+    env: Mapping[str, str], registered: Sequence[Cloud]
+) -> tuple[Variables, tuple[Problem, ...]]:
+    """The environment with injector's names as a layer over `env` (whose `origin` is the HCP
+    name, so an error names what the workspace holds); problems for every setting given under
+    both names with different values (injector's is kept meanwhile), and every HCP value made
+    of parts with some missing."""
     out, origins = dict(env), dict[str, str]()
     problems: list[Problem] = []
     for cloud in registered:
@@ -71,7 +63,7 @@ def translate(env: Mapping[str, str], registered: Sequence[Cloud]) -> Translated
                         )
                     elif given is None:
                         out[target], origins[target] = value, source
-    return Translated(out, origins, tuple(dict.fromkeys(problems)))
+    return Variables.of(env).over(out, origins), tuple(dict.fromkeys(problems))
 
 
 def recognizes(name: str, registered: Sequence[Cloud]) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 
 from injector.clouds.base import Cloud, CloudConfig, Terraform
 from injector.config.job_context import JobContext
+from injector.config.variables import Variables
 from injector.errors import Problem
 
 _TAG = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*", re.ASCII)
@@ -66,11 +67,11 @@ def found(cloud: Cloud, env: Mapping[str, str]) -> tuple[tuple[str, ...], list[P
     return tuple(tags), problems
 
 
-def view(cloud: Cloud, env: Mapping[str, str], tag: str) -> tuple[dict[str, str], dict[str, str]]:
+def view(cloud: Cloud, env: Mapping[str, str], tag: str) -> Variables:
     """The environment as the configuration tagged `tag` sees it: each tagged variable under
     its plain name (`WORKLOAD_IDENTITY_ROLE_AWS` from `..._AWS_PROD`, `..._AWS_PLAN` from
-    `..._AWS_PROD_PLAN`), the untagged values of those gone; and for each plain name the tagged
-    one, so that an error names the variable to fix."""
+    `..._AWS_PROD_PLAN`), the untagged values of those gone; a layer whose plain names have the
+    tagged ones as origin, so that an error names the variable to fix."""
     pairs = {plain: f"{plain}_{tag}" for plain in cloud.taking_tags()}
     pairs.update(
         {
@@ -84,7 +85,7 @@ def view(cloud: Cloud, env: Mapping[str, str], tag: str) -> tuple[dict[str, str]
     identity = {*pairs} - set(cloud.tagged) | set(cloud.phased)
     seen = {name: value for name, value in env.items() if name not in identity}
     seen.update({plain: env[tagged] for plain, tagged in pairs.items() if tagged in env})
-    return seen, pairs
+    return Variables.of(env).over(seen, pairs)
 
 
 def untagged(cloud: Cloud, name: str) -> str | None:

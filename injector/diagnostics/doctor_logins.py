@@ -15,6 +15,7 @@ from injector.errors import InjectorError
 from injector.job import pipeline
 from injector.job.minter import Minter
 from injector.job.plan import CloudPlan
+from injector.job.session import JobSession
 from injector.job.settings import Settings
 
 
@@ -68,8 +69,8 @@ def logins(
     if loaded is None or minter is None:
         return [checks.fail("login", "not tried: the settings or the key are not valid")]
     prepared = pipeline.Prepared(settings=loaded, minter=minter)
-    written = pipeline.write(prepared, None)
-    try:
+    # Without the session's exchange: each login below is tried, and reported, on its own.
+    with JobSession(prepared, None, exchanging=False) as written:
         home = login.private_home(written.plan.folder)
         exchanged = [c for c in written.plan.clouds if clouds.named(c.config.name).exchange]
         # Each configuration logs in alone, with the exports it would have without the others
@@ -86,5 +87,3 @@ def logins(
         secrets = [cloud.token.compact for cloud in written.plan.clouds]
         lines = login.run(logins, env, home, secrets, progress=progress) if logins else []
         return lines + [_exchange(cloud, written.plan.folder) for cloud in exchanged]
-    finally:
-        written.remove()

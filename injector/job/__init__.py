@@ -4,11 +4,14 @@
 - `preflight`, `spelling`: what a cloud would certainly refuse (exit 2), what looks misspelt;
 - `minter` (`key_minter`, `signer_minter`), `tokens`: who signs, and the claims;
 - `plan`: the pure core, settings in, tokens, files and exports out;
-- `pipeline`: prepare, mint, write, and take away again;
+- `pipeline`: prepare and mint;
+- `session`: one job's lifecycle (folder, files, leases, refresher, keeper, endpoint), undone
+  on every way out;
 - `exchange`: a cloud's own login with the minted token (Vault), its renewal and revocation;
 - `render`, `report`, `provenance`, `example`: the exports' forms, the dry run, tracing a
   refused export to its input, the built-in example workspace;
-- `run` (`refresh`, `token_endpoint`, `leaks`), `hook`: the command runner and Terrakube's hook.
+- `stdout`, `hook`, `run` (`refresh`, `token_endpoint`, `leaks`): the session's outputs, the
+  exports on stdout (`env`), in Terrakube's env file, in a command's environment.
 
 The hot path imports no cloud SDK, HTTP client, issuer or diagnostics module
 (tests/e2e/test_hot_path.py).
@@ -30,9 +33,11 @@ __all__ = [
     "render",
     "report",
     "run",
+    "session",
     "settings",
     "signer_minter",
     "spelling",
+    "stdout",
     "token_endpoint",
     "tokens",
 ]

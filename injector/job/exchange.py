@@ -2,8 +2,8 @@
 minted and written: the exchange, the files it writes, where its secrets may go, and, while
 `run`'s command runs, renewal and a fresh login near the maximum TTL, then revocation.
 
-Fail closed: if any exchange is refused, the ones already made are revoked and their files
-removed before the error (the cloud's own message) goes up; nothing is exported.
+Fail closed: the job's session (`session.py`) undoes the exchanges on every way out, a refused
+one included, so nothing is exported and no lease outlives a failed job.
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TextIO
 
 from injector import clouds, files
 from injector.clouds import Exchanged, tags
 from injector.job import pipeline
-from injector.job.pipeline import Prepared, Written
-from injector.job.plan import CloudPlan
+from injector.job.pipeline import Prepared
+from injector.job.plan import CloudPlan, Plan
 
 log = logging.getLogger("injector")
 
@@ -47,53 +48,35 @@ class Exchanges:
     def secrets(self) -> dict[str, str]:
         return {name: value for _, got in self.done for name, value in got.secrets.items()}
 
-    def revoke(self) -> None:
-        """End every lease (each failure is logged; the others are still tried)."""
-        for got in [got for _, got in self.done] + self.retired:
-            try:
-                got.lease.revoke()
-            except Exception as error:
-                log.warning("could not revoke the %s: %s", got.lease.describe(), error)
-            else:
-                log.info("revoked the %s", got.lease.describe())
-
-    def remove_files(self) -> None:
+    def undo(self) -> None:
+        """Remove the files the exchanges wrote, then end every lease, each once (a failure is
+        logged; the others are still tried)."""
         for _, got in self.done:
             for path in got.files:
                 path.unlink(missing_ok=True)
+        leases = [got.lease for _, got in self.done] + [got.lease for got in self.retired]
+        self.done, self.retired = [], []
+        for lease in leases:
+            try:
+                lease.revoke()
+            except Exception as error:
+                log.warning("could not revoke the %s: %s", lease.describe(), error)
+            else:
+                log.info("revoked the %s", lease.describe())
 
 
-def needed(written: Written) -> bool:
-    """Whether any enabled cloud has an exchange (else the job goes on as before)."""
-    return any(clouds.named(plan.config.name).exchange for plan in written.plan.clouds)
-
-
-def perform(written: Written) -> Exchanges:
+def obtain(exchanges: Exchanges, plan: Plan) -> None:
     """Exchange each minted token whose cloud has an exchange, and write what it gives (0600,
-    atomically). On any failure, undo what was done and raise the cloud's error."""
-    exchanges = Exchanges()
-    try:
-        for plan in written.plan.clouds:
-            cloud = clouds.named(plan.config.name)
-            if cloud.exchange is None:
-                continue
-            got = cloud.exchange(plan.config, plan.token.compact, written.plan.folder)
-            exchanges.done.append((plan, got))
-            files.write_all(got.files)
-            log.info("%s: obtained a %s", tags.configuration_id(plan.config), got.lease.describe())
-    except BaseException:
-        exchanges.remove_files()
-        exchanges.revoke()
-        raise
-    return exchanges
-
-
-def undoing(written: Written, exchanges: Exchanges | None) -> None:
-    """Revoke, then remove every file of the job: the clean-up of a failed `env` or `hook`."""
-    if exchanges is not None:
-        exchanges.remove_files()
-        exchanges.revoke()
-    written.remove()
+    atomically). Each lease is in `exchanges` as soon as it exists, so that its owner can undo
+    it whatever fails next; the cloud's own error goes up."""
+    for minted in plan.clouds:
+        cloud = clouds.named(minted.config.name)
+        if cloud.exchange is None:
+            continue
+        got = cloud.exchange(minted.config, minted.token.compact, plan.folder)
+        exchanges.done.append((minted, got))
+        files.write_all(got.files)
+        log.info("%s: obtained a %s", tags.configuration_id(minted.config), got.lease.describe())
 
 
 def may_print_secrets(stream: TextIO) -> bool:
@@ -107,19 +90,20 @@ def may_print_secrets(stream: TextIO) -> bool:
         return False
 
 
-def printable(exchanges: Exchanges, stream: TextIO) -> dict[str, str]:
-    """The exports `env` prints: the secrets too when `stream` is a regular file."""
-    if not exchanges.secrets:
-        return exchanges.exports
-    if may_print_secrets(stream):
-        return {**exchanges.exports, **exchanges.secrets}
+def printable(
+    secrets: Mapping[str, str], stream: TextIO, exchanged: Mapping[str, str]
+) -> dict[str, str]:
+    """The secrets `env` may print: all of them when `stream` is a regular file, else none
+    (the files the `exchanged` exports name are the way to them)."""
+    if not secrets or may_print_secrets(stream):
+        return dict(secrets)
     log.warning(
         "not printing %s: standard output is not a regular file (a terminal or a pipe may end "
         "in a log); read it from the file %s names, or redirect: injector env > FILE",
-        ", ".join(exchanges.secrets),
-        ", ".join(exchanges.exports),
+        ", ".join(secrets),
+        ", ".join(exchanged),
     )
-    return exchanges.exports
+    return {}
 
 
 class Keeper:
@@ -134,13 +118,13 @@ class Keeper:
         self,
         exchanges: Exchanges,
         prepared: Prepared,
-        written: Written,
+        folder: Path,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._exchanges = exchanges
         self._prepared = prepared
-        self._written = written
+        self._folder = folder
         self._clock = clock
         self._stopped = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="injector-lease", daemon=True)
@@ -191,7 +175,7 @@ class Keeper:
         cloud = clouds.named(plan.config.name)
         assert cloud.exchange is not None  # noqa: S101 (only exchanged clouds are kept)
         try:
-            fresh_plan = pipeline.mint(self._prepared, self._written.plan.folder)
+            fresh_plan = pipeline.mint(self._prepared, self._folder)
             # Each configuration (a tag) has its own token, with its own aud.
             wanted = tags.configuration_id(plan.config)
             fresh_token = next(
@@ -199,7 +183,7 @@ class Keeper:
                 for c in fresh_plan.clouds
                 if tags.configuration_id(c.config) == wanted
             )
-            got = cloud.exchange(plan.config, fresh_token, self._written.plan.folder)
+            got = cloud.exchange(plan.config, fresh_token, self._folder)
         except Exception as error:
             log.warning(
                 "%s: fresh login failed (%s); retrying in a minute", plan.config.name, error
@@ -218,9 +202,3 @@ class Keeper:
             ", ".join(got.secrets),
         )
         return got.lease.ttl_seconds
-
-
-def environment(exchanges: Exchanges) -> Mapping[str, str]:
-    """What `run` adds to the command's environment: exports and secrets alike (the command's
-    environment is no terminal and no log)."""
-    return {**exchanges.exports, **exchanges.secrets}

@@ -19,7 +19,8 @@ from injector.clouds import tags
 from injector.clouds.base import ALIAS_PREFIX
 from injector.config import values
 from injector.errors import ConfigError, InjectorError
-from injector.job import exchange, pipeline, render
+from injector.job import pipeline, render
+from injector.job.session import JobSession
 
 log = logging.getLogger("injector")
 
@@ -115,30 +116,19 @@ def hook(
     else:
         option, target = "--dir", files.real_path(folder)
     _refuse_uncarried(option, target)
-    written = pipeline.write(
-        prepared,
-        target,
-        render.terrakube,
-        option=option,
-        follow_up_to=target.parent.parent if folder is None else None,
-    )
-    exchanges = None
-    try:
-        lines = written.output
-        if exchange.needed(written):
-            # Terrakube loads the env file into terraform's environment: the secret exports go in
-            # it (the file is 0600, inside the working directory Terrakube deletes).
-            exchanges = exchange.perform(written)
-            lines = render.terrakube({**written.plan.exports, **exchange.environment(exchanges)})
-        files.write_atomically(env_target, merged_env_file(existing, lines.encode()))
-    except BaseException as error:
-        exchange.undoing(written, exchanges)
-        if isinstance(error, OSError):
+    follow_up_to = target.parent.parent if folder is None else None
+    with JobSession(prepared, target, option=option, follow_up_to=follow_up_to) as session:
+        # Terrakube loads the env file into terraform's environment: the secret exports go in
+        # it (the file is 0600, inside the working directory Terrakube deletes).
+        lines = session.render(render.terrakube, {**session.exports, **session.secrets})
+        try:
+            files.write_atomically(env_target, merged_env_file(existing, lines.encode()))
+        except OSError as error:
             raise InjectorError(
                 f"cannot update {env_target} ({ENV_FILE}): {error.strerror}"
             ) from None
-        raise
-    names = ", ".join(tags.configuration_id(cloud.config) for cloud in written.plan.clouds)
+        session.keep()
+    names = ", ".join(tags.configuration_id(cloud.config) for cloud in session.plan.clouds)
     log.info("exports for %s added to %s", names, env_target)
     return 0
 

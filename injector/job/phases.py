@@ -7,7 +7,8 @@ from collections.abc import Mapping
 
 from injector import clouds
 from injector.config import values
-from injector.errors import ConfigError, Problem
+from injector.config.variables import Variables
+from injector.errors import ConfigError
 
 PHASES = ("plan", "apply")
 PHASE_CLAIM = "DynamicCredentialPhaseClaim"
@@ -19,11 +20,12 @@ def phased() -> tuple[str, ...]:
     return tuple(variable for cloud in clouds.registered() for variable in cloud.phased)
 
 
-def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], dict[str, str]]:
-    """The environment as the phase sees it, and for each overridden variable the name its value
-    came from (so an error names `<VARIABLE>_APPLY`, where the typo is)."""
+def resolve(env: Mapping[str, str], phase: str | None) -> Variables:
+    """The environment as the phase sees it: a layer whose overridden variables have their
+    `<VARIABLE>_APPLY` as origin (so an error names it, where the typo is)."""
+    variables = Variables.of(env)
     if phase is None:
-        return dict(env), {}
+        return variables
     if phase not in PHASES:
         raise ConfigError.of("--phase", f"expected plan or apply, got {values.shown(phase)}")
     resolved, origins = dict(env), {}
@@ -32,13 +34,7 @@ def resolve(env: Mapping[str, str], phase: str | None) -> tuple[dict[str, str], 
         if values.optional(env, specific) is not None:
             resolved[variable] = env[specific]
             origins[variable] = specific
-    return resolved, origins
-
-
-def renamed(error: ConfigError, origins: Mapping[str, str]) -> ConfigError:
-    return ConfigError(
-        Problem(origins.get(p.variable, p.variable), p.message) for p in error.problems
-    )
+    return variables.over(resolved, origins)
 
 
 def claim(env: Mapping[str, str], phase: str | None) -> dict[str, object]:

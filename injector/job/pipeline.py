@@ -1,15 +1,14 @@
-"""The pipeline every command shares: environment -> settings -> minter -> plan -> files."""
+"""The pipeline every command shares: environment -> settings -> minter -> plan (the files are
+written, and taken away again, by the job's session: `session.py`)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from injector import files
-from injector.errors import ConfigError
 from injector.job import minter, plan, preflight, settings, spelling
 from injector.job.minter import Minter
 from injector.job.plan import Plan
@@ -83,71 +82,3 @@ def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:
     return plan.build(
         prepared.settings, prepared.minter, folder, int(time.time()) if now is None else now
     )
-
-
-@dataclass(frozen=True)
-class Written:
-    """Files on disk for one job, and how to take them away again."""
-
-    plan: Plan
-    output: str
-    folder: files.Folder
-
-    @property
-    def created_folder(self) -> bool:
-        return self.folder.created
-
-    def remove(self) -> None:
-        """Remove the folder if it was made for this job (and the empty parents made for it),
-        else just the files written; then drop the folder's lock, if held."""
-        try:
-            if self.folder.created:
-                self.folder.remove_made()
-            else:
-                for path in self.plan.files:
-                    path.unlink(missing_ok=True)
-        finally:
-            self.folder.release()
-
-
-def _render(prepared: Prepared, minted: Plan, render: Callable[[Mapping[str, str]], str]) -> str:
-    try:
-        return render(minted.exports)
-    except ConfigError as error:
-        from injector.job import provenance  # only when a value was refused
-
-        raise provenance.traced(
-            error, minted.exports, prepared.env, prepared.phase, minted.folder, render
-        ) from None
-
-
-def write(
-    prepared: Prepared,
-    folder: Path | None,
-    render: Callable[[Mapping[str, str]], str] | None = None,
-    *,
-    option: str = "--dir",
-    follow_up_to: Path | None = None,
-    hold: bool = False,
-) -> Written:
-    """Mint into `folder` (a new private temporary one if None), `render` the exports, then write
-    the files. `render` runs first so that output it refuses leaves nothing written.
-
-    The folder is locked while the files are written, so two jobs given one folder cannot
-    replace or delete each other's files; with `hold` the lock is kept until `remove`.
-    If anything fails, nothing is left behind: files written are removed, and so are folders
-    made here. `option` names the setting the folder came from in messages.
-    """
-    target = files.make_folder(folder, option, follow_up_to=follow_up_to, lock=True)
-    try:
-        minted = mint(prepared, target.path)
-        output = _render(prepared, minted, render) if render is not None else ""
-        files.write_all(minted.files)
-    except BaseException:
-        target.remove_made()  # still holding the lock, so no other job is using it meanwhile
-        target.release()
-        raise
-    if not hold:
-        target.release()
-    log.info("wrote %s to %s", ", ".join(path.name for path in minted.files), target.path)
-    return Written(plan=minted, output=output, folder=target)

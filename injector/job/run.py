@@ -20,9 +20,9 @@ from types import FrameType
 
 from injector import clouds
 from injector.errors import CommandError
-from injector.job import exchange, pipeline, refresh
 from injector.job.leaks import warn_about_leaks
 from injector.job.pipeline import Prepared
+from injector.job.session import JobSession, Upkeep
 
 log = logging.getLogger("injector")
 
@@ -119,72 +119,42 @@ def run(
     """Run `command` and return its exit status. Files written for it are removed on every way
     out: normal exit, a crash of the command, a signal to injector, or an error here."""
     warn_about_leaks(base_env)
+    if prepared is None:
+        log.warning(
+            "no cloud has dynamic credentials enabled (%s): running %s without credentials",
+            clouds.switches(),
+            command[0],
+        )
     relay = _SignalRelay()
-    written: pipeline.Written | None = None
-    refresher: refresh.Refresher | None = None
-    exchanges: exchange.Exchanges | None = None
-    keeper: exchange.Keeper | None = None
-    endpoint = None
+    upkeep = Upkeep(refresh_interval, token_endpoint)
     try:
-        if prepared is not None:
-            written = pipeline.write(prepared, folder, hold=True)
-            exchanges = exchange.perform(written)
-            keeper = exchange.Keeper(exchanges, prepared, written)
-        else:
-            log.warning(
-                "no cloud has dynamic credentials enabled (%s): running %s without credentials",
-                clouds.switches(),
-                command[0],
-            )
-        exports = written.plan.exports if written is not None else {}
-        exports = {**exports, **(exchange.environment(exchanges) if exchanges is not None else {})}
-        if token_endpoint and prepared is not None and written is not None:
-            from injector.job import token_endpoint as served  # HTTP server: only when asked
-
-            endpoint = served.serve(prepared, written.plan)
-            exports = endpoint.apply(exports)
-        if dropped:
-            log.warning(
-                "not passing %s to the command: they would win over the web identity enabled "
-                "for their cloud",
-                ", ".join(dropped),
-            )
-        try:
-            child = relay.start(command, child_environment(base_env, exports, dropped))
-        except FileNotFoundError:
-            raise CommandError(f"command not found: {command[0]}", 127) from None
-        except PermissionError:
-            raise CommandError(f"permission denied: {command[0]}", 126) from None
-        except OSError as error:
-            # ENOEXEC (a data file with the exec bit, a binary for another machine) and the
-            # like: found but not runnable, which a shell reports as 126.
-            reason = "not a program" if error.errno == errno.ENOEXEC else error.strerror
-            raise CommandError(f"cannot run {command[0]}: {reason}", 126) from None
-        if prepared is not None and written is not None:
-            caches = [
-                cache
-                for config in prepared.settings.clouds
-                if (cache := clouds.named(config.name).token_file_cache) is not None
-            ]
-            interval = refresh_interval or refresh.interval_for(
-                written.plan.lifetime_seconds, caches
-            )
-            refresher = refresh.Refresher(prepared, written.plan.folder, interval)
-            refresher.start()
-        if keeper is not None:
-            keeper.start()
-        return exit_status(child.wait())
+        with JobSession(prepared, folder, upkeep=upkeep) as session:
+            if dropped:
+                log.warning(
+                    "not passing %s to the command: they would win over the web identity "
+                    "enabled for their cloud",
+                    ", ".join(dropped),
+                )
+            exports = {**session.exports, **session.secrets}
+            child = _start(relay, command, child_environment(base_env, exports, dropped))
+            return exit_status(child.wait())
     except _Interrupted as interrupted:
         return 128 + interrupted.signum
     finally:
-        if endpoint is not None:
-            endpoint.stop()
-        if refresher is not None:
-            refresher.stop()
-        if keeper is not None:
-            keeper.stop()
-        if exchanges is not None:
-            exchanges.revoke()
-        if written is not None:
-            written.remove()
         relay.restore()
+
+
+def _start(
+    relay: _SignalRelay, command: Sequence[str], env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
+    try:
+        return relay.start(command, env)
+    except FileNotFoundError:
+        raise CommandError(f"command not found: {command[0]}", 127) from None
+    except PermissionError:
+        raise CommandError(f"permission denied: {command[0]}", 126) from None
+    except OSError as error:
+        # ENOEXEC (a data file with the exec bit, a binary for another machine) and the like:
+        # found but not runnable, which a shell reports as 126.
+        reason = "not a program" if error.errno == errno.ENOEXEC else error.strerror
+        raise CommandError(f"cannot run {command[0]}: {reason}", 126) from None

@@ -13,6 +13,7 @@ from injector.config import ci, issuer_settings, job_context, subject, values
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.config.subject import SubjectTemplate
+from injector.config.variables import Variables
 from injector.errors import ConfigError, Problem, Problems
 from injector.job import phases
 
@@ -62,40 +63,47 @@ def load(
     variables (config.ci).
     Raises ConfigError listing every problem found, across all sections.
     """
-    env = ci.with_defaults(env)
-    translated = hcp.translate(env, clouds.registered())
-    if translated.origins:
-        # A workspace written for HCP Terraform reads HCP's TF_VAR_tfc_* variables.
-        translated.env.setdefault(TERRAFORM_VARIABLES, "true")
-    found = list(translated.problems)
+    variables, found = resolve(env)
     loaded = None
     try:
-        loaded = _load_translated(
-            translated.env, require_key=require_key, phase=phase, require=require
-        )
+        loaded = _load_variables(variables, require_key=require_key, phase=phase, require=require)
     except ConfigError as error:
-        found += phases.renamed(error, translated.origins).problems
+        found += error.problems
     if found:
         raise ConfigError(dict.fromkeys(found))
     return loaded
 
 
-def _load_translated(
-    env: Mapping[str, str], *, require_key: bool, phase: str | None, require: str | None
+def resolve(env: Mapping[str, str]) -> tuple[Variables, list[Problem]]:
+    """The job's variables, built once: the environment, the job context its CI gives
+    (config.ci: under the Terrakube names, which errors go on naming), HCP Terraform's names
+    as injector's; and the problems HCP's names have."""
+    with_ci = Variables.of(env).over(ci.with_defaults(env), {})
+    variables, problems = hcp.translate(with_ci, clouds.registered())
+    if variables.derived():
+        # A workspace written for HCP Terraform reads HCP's TF_VAR_tfc_* variables.
+        default = {TERRAFORM_VARIABLES: variables.get(TERRAFORM_VARIABLES, "true")}
+        variables = variables.over({**variables, **default}, {})
+    return variables, list(problems)
+
+
+def _load_variables(
+    variables: Variables, *, require_key: bool, phase: str | None, require: str | None
 ) -> Settings | None:
-    resolved, origins = phases.resolve(env, phase)
+    """Each problem goes under the variable the user set (`origin`), once."""
+    resolved = phases.resolve(variables, phase)
     found: list[Problem] = []
     tagged = {}
     for cloud in clouds.registered():
         try:
-            tagged[cloud.name] = _tagged(cloud, env, phase)
+            tagged[cloud.name] = _tagged(cloud, variables, phase)
         except ConfigError as error:
             found += error.problems
             tagged[cloud.name] = ()
     try:
         loaded = _load(resolved, tagged, require_key=require_key, phase=phase, require=require)
     except ConfigError as error:
-        found += phases.renamed(error, origins).problems
+        found += resolved.blame(error).problems
     if found:
         # A tagged configuration sees the same environment: its static credentials (and the
         # like) are the untagged one's problem too, and said once.
@@ -104,23 +112,21 @@ def _load_translated(
 
 
 def _tagged(
-    cloud: clouds.Cloud, env: Mapping[str, str], phase: str | None
+    cloud: clouds.Cloud, variables: Variables, phase: str | None
 ) -> tuple[CloudConfig, ...]:
-    """The cloud's tagged configurations (clouds.tags), each read from its own view of `env`;
-    an error names the tagged variable."""
+    """The cloud's tagged configurations (clouds.tags), each read from its own view of the
+    variables; an error names the tagged variable the user set."""
     problems = Problems()
     configs = []
-    found, malformed = tags.found(cloud, env)
+    found, malformed = tags.found(cloud, variables)
     for problem in malformed:
-        problems.add(problem.variable, problem.message)
+        problems.add(variables.origin(problem.variable), problem.message)
     for tag in found:
-        seen, names = tags.view(cloud, env, tag)
-        resolved, origins = phases.resolve(seen, phase)
+        resolved = phases.resolve(tags.view(cloud, variables, tag), phase)
         try:
             config = cloud.configure(resolved)
         except ConfigError as error:
-            renamed = phases.renamed(phases.renamed(error, origins), names)
-            problems.get(None, _raise, renamed)
+            problems.get(None, _raise, resolved.blame(error))
             continue
         if config is not None:
             configs.append(tags.tagged(config, tag))
@@ -246,5 +252,5 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
 def static_credentials(env: Mapping[str, str]) -> list[str]:
     """The static credential variables set for the clouds whose switch is on: `injector run`
     removes these from its child's environment, where they would win over web identity."""
-    seen = hcp.translate(env, clouds.registered()).env
+    seen, _ = hcp.translate(env, clouds.registered())
     return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(seen)]

@@ -11,6 +11,7 @@ import pytest
 from injector.clouds import manual
 from injector.errors import ConfigError
 from injector.job import pipeline, refresh
+from tests.support import jobs
 
 
 def test_each_audience_variable_is_a_configuration_untagged_first() -> None:
@@ -45,10 +46,10 @@ def test_the_refresher_mints_the_manual_tokens_afresh_with_their_audiences(
     env = {**workspace, manual.AUDIENCE: "any.example", f"{manual.AUDIENCE}_PROD": "prod.example"}
     prepared = pipeline.prepare(env)
     assert prepared is not None
-    written = pipeline.write(prepared, tmp_path / "d")
-    assert written.plan.exports[manual.TOKEN_FILE_EXPORT] == str(tmp_path / "d" / "workload.jwt")
+    written = jobs.written(prepared, tmp_path / "d")
+    assert written.exports[manual.TOKEN_FILE_EXPORT] == str(tmp_path / "d" / "workload.jwt")
     fake_now = 2_000_000_000
-    refresher = refresh.Refresher(prepared, written.plan.folder, 60, clock=lambda: fake_now)
+    refresher = refresh.Refresher(prepared, written.folder, 60, clock=lambda: fake_now)
     refresher.refresh_once()
 
     for name, audience in (("workload", "any.example"), ("workload_PROD", "prod.example")):

@@ -95,7 +95,7 @@ def test_exports_before_the_login(tmp_path: Path) -> None:
 def test_phases_pick_the_role() -> None:
     from injector.job import phases
 
-    resolved, _ = phases.resolve({**ENABLED, f"{vault.ROLE}_APPLY": "writer"}, "apply")
+    resolved = phases.resolve({**ENABLED, f"{vault.ROLE}_APPLY": "writer"}, "apply")
     assert resolved[vault.ROLE] == "writer"
 
 

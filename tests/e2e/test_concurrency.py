@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from injector.job import pipeline
 from tests.conftest import KeyFiles
+from tests.support import jobs
 
 JOBS = 200
 
@@ -22,7 +23,7 @@ def _inject(workspace: dict[str, str], folder: str, job_id: str) -> dict[str, st
     """One job, in-process: the same pipeline `injector env` runs."""
     prepared = pipeline.prepare({**workspace, "jobId": job_id})
     assert prepared is not None
-    return pipeline.write(prepared, Path(folder)).plan.exports
+    return jobs.written(prepared, Path(folder)).exports
 
 
 def _check(results: list[tuple[Path, str, dict[str, str]]], public_pem: Path) -> None:

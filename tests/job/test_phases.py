@@ -12,7 +12,9 @@ ROLE = "WORKLOAD_IDENTITY_ROLE_AWS"
 
 def test_no_phase_leaves_the_environment_as_it_is() -> None:
     env = {ROLE: "a", f"{ROLE}_APPLY": "b"}
-    assert phases.resolve(env, None) == (env, {})
+    resolved = phases.resolve(env, None)
+    assert dict(resolved) == env
+    assert [resolved.origin(name) for name in env] == list(env)
 
 
 @pytest.mark.parametrize("phase", ["plan", "apply"])
@@ -23,10 +25,11 @@ def test_phase_variables_override_the_plain_ones(phase: str) -> None:
         "ARM_CLIENT_ID": "client",
         "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL_PLAN": "",  # empty: Terrakube's unset
     }
-    resolved, origins = phases.resolve(env, phase)
+    resolved = phases.resolve(env, phase)
     assert resolved[ROLE] == "phased"
     assert resolved["ARM_CLIENT_ID"] == "client"
-    assert origins == {ROLE: f"{ROLE}_{phase.upper()}"}
+    assert resolved.origin(ROLE) == f"{ROLE}_{phase.upper()}"
+    assert resolved.origin("ARM_CLIENT_ID") == "ARM_CLIENT_ID"
 
 
 def test_unknown_phase_is_refused() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from injector.clouds import azure
 from injector.job import pipeline, refresh
+from tests.support import jobs
 
 
 def test_interval_is_half_the_lifetime() -> None:
@@ -41,10 +42,10 @@ def test_refresh_once_mints_at_the_clock_and_keeps_other_files(
     workspace: dict[str, str], tmp_path: Path
 ) -> None:
     prepared = _prepared(workspace)
-    written = pipeline.write(prepared, tmp_path / "d")
+    written = jobs.written(prepared, tmp_path / "d")
     credentials = (tmp_path / "d" / "gcp-credentials.json").read_bytes()
     fake_now = 2_000_000_000
-    refresher = refresh.Refresher(prepared, written.plan.folder, 60, clock=lambda: fake_now)
+    refresher = refresh.Refresher(prepared, written.folder, 60, clock=lambda: fake_now)
     refresher.refresh_once()
     for cloud in ("aws", "azure", "gcp"):
         claims = jwt.decode(
@@ -61,8 +62,8 @@ def test_a_failed_refresh_is_reported_retried_and_leaves_no_partial_file(
 ) -> None:
     prepared = _prepared(workspace)
     folder = tmp_path / "d"
-    written = pipeline.write(prepared, folder)
-    saved = {path: path.read_bytes() for path in written.plan.files}
+    written = jobs.written(prepared, folder)
+    saved = {path: path.read_bytes() for path in written.files}
     # Take the folder away: every write now fails for real.
     for path in saved:
         path.unlink()
@@ -87,8 +88,8 @@ def test_a_failed_refresh_is_reported_retried_and_leaves_no_partial_file(
 
 def test_stop_ends_the_thread_promptly(workspace: dict[str, str], tmp_path: Path) -> None:
     prepared = _prepared(workspace)
-    written = pipeline.write(prepared, tmp_path / "d")
-    refresher = refresh.Refresher(prepared, written.plan.folder, interval=3600)
+    written = jobs.written(prepared, tmp_path / "d")
+    refresher = refresh.Refresher(prepared, written.folder, interval=3600)
     refresher.start()
     started = time.monotonic()
     refresher.stop()

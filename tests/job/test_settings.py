@@ -124,3 +124,24 @@ def test_the_subject_template_shapes_sub_and_needs_a_phase_for_phase(
         "DynamicCredentialSubjectTemplate",
         "DynamicCredentialTtl",
     ]
+
+
+def test_an_error_through_every_layer_names_the_variable_the_workspace_holds(
+    workspace: dict[str, str],
+) -> None:
+    """HCP's tagged apply role, read through the HCP, tag and phase layers (and a CI's job id):
+    the problem is under HCP's name, the one the user set."""
+    env = {
+        **workspace,
+        "TFC_AWS_PROVIDER_AUTH_PROD": "true",
+        "TFC_AWS_RUN_ROLE_ARN_PROD": "arn:aws:iam::123456789012:role/ok",
+        "TFC_AWS_APPLY_ROLE_ARN_PROD": "arn:aws:iam::123:role/x",
+        "INJECTOR_CI": "gitlab",
+        "CI_JOB_ID": "7",
+    }
+    env.pop("jobId", None)
+    with pytest.raises(ConfigError) as caught:
+        settings.load(env, phase="apply")
+    assert [p.variable for p in caught.value.problems] == ["TFC_AWS_APPLY_ROLE_ARN_PROD"]
+    loaded = settings.load(env, phase="plan")  # the plan phase reads the run role
+    assert loaded is not None and loaded.job.job_id == "7"

@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from injector.job import pipeline, token_endpoint
-from injector.job.pipeline import Written
+from injector.job.session import JobSession
 from injector.job.token_endpoint import TokenEndpoint
 
 
@@ -36,15 +36,15 @@ def clock() -> Clock:
 @pytest.fixture
 def served(
     workspace: dict[str, str], tmp_path: Path, clock: Clock
-) -> Iterator[tuple[TokenEndpoint, Written]]:
+) -> Iterator[tuple[TokenEndpoint, JobSession]]:
     prepared = pipeline.prepare(workspace)
     assert prepared is not None
-    written = pipeline.write(prepared, tmp_path / "creds")
-    endpoint = token_endpoint.serve(prepared, written.plan, clock=clock)
-    try:
-        yield endpoint, written
-    finally:
-        endpoint.stop()
+    with JobSession(prepared, tmp_path / "creds") as written:
+        endpoint = token_endpoint.serve(prepared, written.plan, clock=clock)
+        try:
+            yield endpoint, written
+        finally:
+            endpoint.stop()
 
 
 def _get(url: str, bearer: str | None) -> tuple[int, dict[str, object]]:
@@ -64,7 +64,7 @@ def _azure(endpoint: TokenEndpoint) -> tuple[str, str]:
 
 
 def test_azure_gets_githubs_shape_for_the_right_bearer_only(
-    served: tuple[TokenEndpoint, Written],
+    served: tuple[TokenEndpoint, JobSession],
 ) -> None:
     endpoint, _ = served
     url, bearer = _azure(endpoint)
@@ -81,7 +81,7 @@ def test_azure_gets_githubs_shape_for_the_right_bearer_only(
 
 
 def test_a_token_is_served_again_until_half_its_life_then_minted_anew(
-    served: tuple[TokenEndpoint, Written], clock: Clock
+    served: tuple[TokenEndpoint, JobSession], clock: Clock
 ) -> None:
     endpoint, _ = served
     url, bearer = _azure(endpoint)
@@ -96,7 +96,7 @@ def test_a_token_is_served_again_until_half_its_life_then_minted_anew(
 
 
 def test_azurerm_is_pointed_at_the_url_instead_of_the_file_it_would_prefer(
-    served: tuple[TokenEndpoint, Written],
+    served: tuple[TokenEndpoint, JobSession],
 ) -> None:
     endpoint, written = served
     exports = endpoint.apply(written.plan.exports)
@@ -116,7 +116,7 @@ def test_azurerm_is_pointed_at_the_url_instead_of_the_file_it_would_prefer(
 
 
 def test_gcp_credentials_name_the_url_and_the_token_comes_back_as_json(
-    served: tuple[TokenEndpoint, Written],
+    served: tuple[TokenEndpoint, JobSession],
 ) -> None:
     _, written = served
     document = json.loads(Path(written.plan.exports["GOOGLE_APPLICATION_CREDENTIALS"]).read_text())
@@ -135,7 +135,7 @@ def test_gcp_credentials_name_the_url_and_the_token_comes_back_as_json(
 
 
 def test_the_endpoint_refuses_connections_once_stopped(
-    served: tuple[TokenEndpoint, Written],
+    served: tuple[TokenEndpoint, JobSession],
 ) -> None:
     endpoint, _ = served
     url, bearer = _azure(endpoint)

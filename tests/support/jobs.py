@@ -1,12 +1,17 @@
-"""The example workspace's job context, as the cloud tests feed it to `outputs()`."""
+"""The example workspace's job context, as the cloud tests feed it to `outputs()`; a job's files
+written and left in place."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from injector import clouds
 from injector.config import job_context
 from injector.job.example import JOB_EXAMPLE
+from injector.job.pipeline import Prepared
+from injector.job.plan import Plan
+from injector.job.session import JobSession
 
 EXAMPLE_JOB = job_context.from_env(JOB_EXAMPLE)
 
@@ -25,3 +30,10 @@ def minted_for(algorithm: str, names: Iterable[str]) -> list[str]:
     """Of the token file names `names` (`aws.jwt`, ...), those minted with `algorithm`."""
     off = {cloud.name for cloud in clouds.registered() if cloud.switch in refusing(algorithm)}
     return sorted(name for name in names if name.removesuffix(".jwt") not in off)
+
+
+def written(prepared: Prepared, folder: Path) -> Plan:
+    """The files of a job written into `folder` and left there, as `env` leaves them."""
+    with JobSession(prepared, folder) as session:
+        session.keep()
+    return session.plan

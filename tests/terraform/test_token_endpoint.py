@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.job import pipeline, token_endpoint
+from injector.job.session import JobSession
 from tests.support import terraform
 from tests.support.terraform import Workdir
 from tests.terraform.test_azurerm import SWITCH as AZURE
@@ -41,19 +42,18 @@ def test_azurerm_reads_the_token_file_when_a_request_url_is_set_too(
     env = terraform.only(AZURE, strict_workspace)
     prepared = pipeline.prepare(env)
     assert prepared is not None
-    written = pipeline.write(prepared, tmp_path / "creds")
-    endpoint = token_endpoint.serve(prepared, written.plan)
-    try:
-        both = {**written.plan.exports, **endpoint.exports}
-        assert "ARM_OIDC_TOKEN_FILE_PATH" in both
-        assert "ARM_OIDC_REQUEST_URL" in both
-        outcome = Workdir(tmp_path / "tf", "azurerm").run(
-            azurerm_config(storage, "both.tfstate"),
-            {**both, **azurerm_overrides(storage, standins.tls)},
-        )
-    finally:
-        endpoint.stop()
-        written.remove()
+    with JobSession(prepared, tmp_path / "creds") as written:
+        endpoint = token_endpoint.serve(prepared, written.plan)
+        try:
+            both = {**written.plan.exports, **endpoint.exports}
+            assert "ARM_OIDC_TOKEN_FILE_PATH" in both
+            assert "ARM_OIDC_REQUEST_URL" in both
+            outcome = Workdir(tmp_path / "tf", "azurerm").run(
+                azurerm_config(storage, "both.tfstate"),
+                {**both, **azurerm_overrides(storage, standins.tls)},
+            )
+        finally:
+            endpoint.stop()
 
     assert outcome.returncode == 0, outcome.output
     # The measurement behind azure.py's served outputs: the file won, the URL was never asked.
