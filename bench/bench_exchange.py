@@ -24,7 +24,7 @@ import signer_clients
 import trustme
 from bench_signer import SECONDS, _raw_rate
 
-from tests.standins.platforms import AUDIENCE, PlatformIssuer
+from tests.standins.platforms import AUDIENCE, PlatformIssuer, github_table
 from tests.support import signer as support
 
 CONNECTIONS = 8
@@ -98,16 +98,8 @@ def run() -> list[str]:
         github = PlatformIssuer(server_tls)
         try:
             (folder / "policy.toml").write_text(
-                f"""
-[[attestation]]
-name = "github"
-kind = "github"
-issuer = "{github.url}"
-ca_bundle = "{ca_file}"
-audience = "{AUDIENCE}"
-rate_per_minute = 1000000
-
-[[allow]]
+                github_table(github.url, ca_file, "rate_per_minute = 1000000")
+                + """[[allow]]
 attestation = "github"
 subjects = ["organization:acme:workspace:*"]
 """

@@ -17,7 +17,7 @@ from injector.config.issuer_settings import DEFAULT_KEY_ID
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import KeyFiles
 from tests.e2e.test_login_strict import CLOUDS, _login, _only
-from tests.standins.platforms import AUDIENCE, Platforms
+from tests.standins.platforms import AUDIENCE, Platforms, github_table
 from tests.support import signer as support
 
 if TYPE_CHECKING:
@@ -39,18 +39,9 @@ def endpoint(
     shutil.copy(standins.tls.ca_file, ca)
     ca.chmod(0o644)
     (folder / "policy.toml").write_text(
-        f"""
-[[attestation]]
-name = "github"
-kind = "github"
-issuer = "{platforms.github.url}"
-ca_bundle = "{platforms.ca_file}"
-audience = "{AUDIENCE}"
-
-[[allow]]
-attestation = "github"
-subjects = ["organization:simple:workspace:simple-cli"]
-"""
+        github_table(platforms.github.url, platforms.ca_file)
+        + '[[allow]]\nattestation = "github"\n'
+        + 'subjects = ["organization:simple:workspace:simple-cli"]\n'
     )
     env = support.signer_env(
         key_files.private_pkcs8,

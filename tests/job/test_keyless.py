@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from injector.job.example import EXAMPLE_ENV
-from tests.standins.platforms import AUDIENCE, Platforms
+from tests.standins.platforms import AUDIENCE, Platforms, github_table
 from tests.standins.server import Request, Response, StandInServer
 from tests.support import signer as support
 
@@ -72,16 +72,8 @@ def keyless(platforms: Platforms, test_tls: TestTls) -> Iterator[Keyless]:
     shutil.copy(test_tls.ca_file, ca_file)
     ca_file.chmod(0o644)
     (folder / "policy.toml").write_text(
-        f"""
-[[attestation]]
-name = "github"
-kind = "github"
-issuer = "{platforms.github.url}"
-ca_bundle = "{platforms.ca_file}"
-audience = "{AUDIENCE}"
-phases = {{ apply = ["production"] }}
-
-[[allow]]
+        github_table(platforms.github.url, platforms.ca_file, 'phases = { apply = ["production"] }')
+        + """[[allow]]
 attestation = "github"
 subjects = ["organization:acme:workspace:infra:run_phase:*"]
 """

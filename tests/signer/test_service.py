@@ -17,7 +17,7 @@ import pytest
 from injector.signer import protocol
 from injector.signer.protocol import TokenRequest
 from tests.signer.conftest import Custody
-from tests.standins.platforms import AUDIENCE, Platforms
+from tests.standins.platforms import AUDIENCE, Platforms, github_table
 from tests.support import signer as support
 
 pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]
@@ -27,17 +27,13 @@ PHASED = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
 
 
 def _policy(platforms: Platforms, extra: str = "") -> str:
-    return f"""
-[[attestation]]
-name = "github"
-kind = "github"
-issuer = "{platforms.github.url}"
-ca_bundle = "{platforms.ca_file}"
-audience = "{AUDIENCE}"
-phases = {{ apply = ["production"] }}
-rate_per_minute = 5
-
-[[allow]]
+    table = github_table(
+        platforms.github.url,
+        platforms.ca_file,
+        'phases = { apply = ["production"] }',
+        "rate_per_minute = 5",
+    )
+    return f"""{table}[[allow]]
 attestation = "github"
 subjects = ["organization:acme:workspace:infra*"]
 audiences = ["{AWS}"]

@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from tests.signer.conftest import Custody
-from tests.standins.platforms import AUDIENCE, Platforms
+from tests.standins.platforms import AUDIENCE, Platforms, github_table
 from tests.support import signer as support
 
 if TYPE_CHECKING:
@@ -31,15 +31,8 @@ JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 def endpoint(custody: Custody, platforms: Platforms, test_tls: TestTls) -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(dir=custody.folder))
     (folder / "policy.toml").write_text(
-        f"""
-[[attestation]]
-name = "github"
-kind = "github"
-issuer = "{platforms.github.url}"
-ca_bundle = "{platforms.ca_file}"
-audience = "{AUDIENCE}"
-
-[[allow]]
+        github_table(platforms.github.url, platforms.ca_file)
+        + f"""[[allow]]
 attestation = "github"
 subjects = ["organization:acme:workspace:*"]
 audiences = ["{AWS}"]

@@ -25,6 +25,22 @@ from tests.standins.server import Request, Response, StandInServer
 Mode = Literal["ok", "slow", "huge", "redirect", "down"]
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 HUGE_BYTES = 3 << 20
+AUDIENCE = "https://signer.example.com"  # what the signer's attestations expect
+
+
+def github_table(url: str, ca_file: object, *extra: str) -> str:
+    """The policy's `[[attestation]]` table named "github" for the stand-in at `url` (its CA in
+    `ca_file`, audience AUDIENCE), with `extra` TOML lines, and an empty line after."""
+    lines = [
+        "[[attestation]]",
+        'name = "github"',
+        'kind = "github"',
+        f'issuer = "{url}"',
+        f'ca_bundle = "{ca_file}"',
+        f'audience = "{AUDIENCE}"',
+        *extra,
+    ]
+    return "\n".join(lines) + "\n\n"
 
 
 class PlatformIssuer:
@@ -155,9 +171,6 @@ def _merged(claims: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]
     """`claims` with `overrides`; an override of None removes the claim."""
     merged = {**claims, **overrides}
     return {name: value for name, value in merged.items() if value is not None}
-
-
-AUDIENCE = "https://signer.example.com"
 
 
 @dataclass(frozen=True)
