@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run dist test lint typecheck unit bench clean
+.PHONY: install run dist test root lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,7 +44,12 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+# The suite needs root: said before anything is installed (tests/needs-root.txt says why).
+root:
+	@if [ "$$(id -u)" -ne 0 ]; then cat tests/needs-root.txt >&2; exit 2; fi
+
+test: root
+	$(MAKE) lint typecheck unit
 
 # Every bench/bench_*.py module, one after the other: see bench/run.py.
 bench: $(STAMP)

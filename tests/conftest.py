@@ -1,4 +1,5 @@
-"""Shared fixtures: keys made the way operators make them, and an example workspace."""
+"""Shared fixtures: keys made the way operators make them, and an example workspace; the
+suite's guard (it needs root) and its last word on processes left running."""
 
 from __future__ import annotations
 
@@ -13,8 +14,28 @@ from pathlib import Path
 import pytest
 
 from injector.job.example import EXAMPLE_ENV
+from tests.support import processes
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# One message for `make test` (the Makefile prints this file) and for pytest run directly.
+NEEDS_ROOT = (ROOT / "tests" / "needs-root.txt").read_text().strip()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.geteuid() != 0:
+        pytest.exit(NEEDS_ROOT, returncode=pytest.ExitCode.USAGE_ERROR)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Whatever a test started and did not stop (a failure between start and stop, a child of
+    a child) is killed here, and the run fails naming it: the standard is that fixtures stop
+    what they start."""
+    left = processes.leftovers()
+    if left:
+        print("\ntests left processes running (killed now):\n  " + "\n  ".join(left))
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @dataclass(frozen=True)
@@ -116,7 +137,7 @@ def moto_endpoint() -> Iterator[str]:
     import urllib.request
 
     port = free_port()
-    server = subprocess.Popen(
+    server = processes.spawn(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -134,5 +155,4 @@ def moto_endpoint() -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        processes.stop(server, timeout=10)

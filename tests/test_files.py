@@ -248,3 +248,69 @@ def test_remove_folder(tmp_path: Path) -> None:
     files.remove_folder(folder)
     assert not folder.exists()
     files.remove_folder(folder)  # already gone: no error
+
+
+# through the checked folder's descriptor
+
+
+def test_writes_land_in_the_folder_checked_even_once_its_name_points_elsewhere(
+    tmp_path: Path,
+) -> None:
+    """What `Folder` writes and removes goes through the fd opened when it was checked: a
+    folder swapped in under its name afterwards gets nothing, and loses nothing."""
+    with files.make_folder(tmp_path / "creds") as folder:
+        (tmp_path / "creds").rename(tmp_path / "checked")
+        (tmp_path / "creds").mkdir(mode=0o700)
+        (tmp_path / "creds" / "b.jwt").write_bytes(b"not ours")
+        folder.write_all({folder.path / "a.jwt": b"a", folder.path / "b.jwt": b"b"})
+        folder.create(folder.path / "key.pem", b"k", 0o600)
+        folder.unlink([folder.path / "b.jwt"])
+    assert sorted(p.name for p in (tmp_path / "checked").iterdir()) == ["a.jwt", "key.pem"]
+    assert (tmp_path / "checked" / "a.jwt").read_bytes() == b"a"
+    assert [p.name for p in (tmp_path / "creds").iterdir()] == ["b.jwt"]
+    assert (tmp_path / "creds" / "b.jwt").read_bytes() == b"not ours"
+
+
+def test_folder_create_refuses_an_existing_file_or_link(tmp_path: Path, umask: int) -> None:
+    with files.make_folder(tmp_path / "keys") as folder:
+        folder.create(folder.path / "public.pem", b"p", 0o644)
+        assert _mode(folder.path / "public.pem") == 0o644
+        (folder.path / "link").symlink_to(tmp_path / "elsewhere")
+        for name in ("public.pem", "link"):
+            with pytest.raises(FileExistsError):
+                folder.create(folder.path / name, b"x", 0o600)
+    assert (folder.path / "public.pem").read_bytes() == b"p"
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_folder_write_all_failure_leaves_none_and_names_the_file(tmp_path: Path) -> None:
+    with files.make_folder(tmp_path / "creds") as folder:
+        (folder.path / "b.jwt").mkdir()  # rename cannot replace a folder: a real failure
+        with pytest.raises(InjectorError) as error:
+            folder.write_all({folder.path / "a.jwt": b"a", folder.path / "b.jwt": b"b"})
+    assert str(folder.path / "b.jwt") in str(error.value)
+    assert [p.name for p in folder.path.iterdir()] == ["b.jwt"]
+
+
+def test_folder_refuses_a_path_elsewhere_and_writes_after_release(tmp_path: Path) -> None:
+    folder = files.make_folder(tmp_path / "creds", lock=True)
+    with pytest.raises(ValueError, match="not a file of the held folder"):
+        folder.write(tmp_path / "other.jwt", b"x")
+    folder.unlock()
+    folder.write(folder.path / "a.jwt", b"a")  # unlocked, still open
+    folder.release()
+    folder.release()  # idempotent
+    with pytest.raises(ValueError, match="not a file of the held folder"):
+        folder.write(folder.path / "a.jwt", b"x")
+    assert (folder.path / "a.jwt").read_bytes() == b"a"
+    assert not (tmp_path / "other.jwt").exists()
+
+
+def test_the_lock_is_dropped_by_unlock_and_a_second_holder_is_refused(tmp_path: Path) -> None:
+    first = files.make_folder(tmp_path / "creds", lock=True)
+    with pytest.raises(ConfigError, match="in use by another injector process"):
+        files.make_folder(tmp_path / "creds", lock=True)
+    first.unlock()
+    with files.make_folder(tmp_path / "creds", lock=True):
+        pass
+    first.release()

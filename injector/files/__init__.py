@@ -1,5 +1,6 @@
 """Folders and files, safe against a hostile neighbour: one private (or public) folder walk
-(`folders`) and one reader and atomic writer (`content`), used by every command."""
+(`folders`) that ends holding the folder it checked (`held`, which writes through that folder's
+descriptor), and one reader and atomic writer (`content`), used by every command."""
 
 from injector.files.content import (
     FILE_MODE,
@@ -12,12 +13,12 @@ from injector.files.content import (
 from injector.files.folders import (
     FOLDER_MODE,
     PUBLIC_FOLDER_MODE,
-    Folder,
     check_file_path,
     check_folder,
     make_folder,
     real_path,
 )
+from injector.files.held import Folder
 
 __all__ = [
     "FILE_MODE",

@@ -69,38 +69,56 @@ def read_file(
 
 # As tempfile.mkstemp opens its files (new, never through a symlink, owner-only), without
 # importing tempfile: on the hot path that import cost more than the writes (`make bench`).
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
-def _create_beside(path: Path) -> tuple[int, Path]:
-    """A new file `.<name>.<random>.tmp` in `path`'s folder, open for writing, 0600."""
+def _create_in(folder_fd: int, name: str) -> tuple[int, str]:
+    """A new file `.<name>.<random>.tmp` in the folder open as `folder_fd`, for writing, 0600."""
     for _ in range(100):
-        temporary = path.with_name(f".{path.name}.{os.urandom(6).hex()}.tmp")
+        temporary = f".{name}.{os.urandom(6).hex()}.tmp"
         try:
-            return os.open(temporary, _NEW_FILE, FILE_MODE), temporary
+            return os.open(temporary, NEW_FILE, FILE_MODE, dir_fd=folder_fd), temporary
         except FileExistsError:
             continue
-    raise FileExistsError(f"no free temporary name beside {path}")
+    raise FileExistsError(f"no free temporary name beside {name}")
 
 
-def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """Write a temporary file beside `path`, then rename it over `path`: a reader sees the old
-    content or the new, never a half-written file. `mode` (0600 unless said) whatever the umask.
-    O_EXCL makes the temporary file new (never a link's target) and rename replaces a link at
-    `path` rather than writing through it.
+def unlink_at(folder_fd: int, name: str) -> None:
+    """Remove `name` from the folder open as `folder_fd`; a missing one is no error."""
+    try:
+        os.unlink(name, dir_fd=folder_fd)
+    except FileNotFoundError:
+        return
+
+
+def write_at(folder_fd: int, name: str, data: bytes, mode: int = FILE_MODE) -> None:
+    """Write a temporary file in the folder open as `folder_fd`, then rename it over `name` in
+    that same folder: a reader sees the old content or the new, never a half-written file.
+    `mode` (0600 unless said) whatever the umask. O_EXCL makes the temporary file new (never a
+    link's target) and rename replaces a link at `name` rather than writing through it.
 
     No fsync: rename alone gives readers that guarantee, and a token file is worthless after a
     crash of the machine anyway (the job dies with it), so durability would only cost time.
     """
-    fd, temporary = _create_beside(path)
+    fd, temporary = _create_in(folder_fd, name)
     try:
         os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-        Path(temporary).replace(path)
+        os.replace(temporary, name, src_dir_fd=folder_fd, dst_dir_fd=folder_fd)
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        unlink_at(folder_fd, temporary)
         raise
+
+
+def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
+    """`write_at` in `path`'s folder, opened by name. Only for a folder checked and still held
+    by this job (a `Folder`), whose name nobody else can change: prefer `Folder.write`."""
+    folder_fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        write_at(folder_fd, path.name, data, mode)
+    finally:
+        os.close(folder_fd)
 
 
 def write_all(files: Mapping[Path, bytes]) -> None:

@@ -1,60 +1,38 @@
 """The folders injector writes into, safe against a hostile neighbour.
 
-A folder is reached by opening each component of its real path with O_NOFOLLOW relative to the
-one before, so what is checked is the folder actually used, not whatever a name points at a
-moment later. Every folder on the way must belong to the caller or root, and one that others
-may write into must be sticky with the next component the caller's (or root's) own: otherwise
-its other writers could rename the folder away and put theirs in its place. The folder itself
-belongs to the caller and is closed to group and others (a public folder: not writable by them).
+Why what is written lands where it was checked:
+- A folder is reached by opening each component of its real path with O_NOFOLLOW relative to
+  the one before, so what is checked is the folder actually used, not whatever a name points at
+  a moment later. The walk opens with O_PATH: it needs to look up names, not list them, so a
+  parent the caller may enter but not read (0711, common for shared homes) is fine.
+- Every folder on the way belongs to the caller or root, and one that others may write into is
+  sticky with the next component the caller's (or root's) own: otherwise its other writers
+  could rename the folder away and put theirs in its place. The folder itself belongs to the
+  caller and is closed to group and others (a public folder: not writable by them).
+- The walk ends holding the folder it checked (`held.Folder`), and every file is written,
+  created and removed relative to that descriptor (see held.py): so even if a name on the way
+  were changed after the check, the files go into the folder that was checked, not to where
+  that name now leads.
+- The lock is a second descriptor on the same folder (opened from the first, so the same inode):
+  flock needs one opened for reading, which O_PATH is not.
 """
 
 from __future__ import annotations
 
 import errno
-import fcntl
 import os
 import stat
-from dataclasses import dataclass
 from pathlib import Path
 
 from injector.errors import ConfigError, InjectorError
 from injector.files.content import remove_folder
+from injector.files.held import READ_FLAGS, Folder
 
 FOLDER_MODE = 0o700
 PUBLIC_FOLDER_MODE = 0o755
 
-_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_FOLDER_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _TRUSTED_OWNERS = (0,)  # root can do anything anyway: a folder of root's adds no risk
-
-
-@dataclass
-class Folder:
-    """A checked folder: its real path (what exports name), the folders this run made in order
-    to reach it (outermost first), and, while held, an open fd with an exclusive lock on it."""
-
-    path: Path
-    made: tuple[Path, ...] = ()
-    _fd: int | None = None
-
-    @property
-    def created(self) -> bool:
-        return bool(self.made) and self.made[-1] == self.path
-
-    def release(self) -> None:
-        """Close the fd, which drops the lock. Idempotent."""
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-    def remove_made(self) -> None:
-        """Remove the folder if this run made it, and the empty parents it made on the way."""
-        if self.created:
-            remove_folder(self.path)
-        for parent in reversed(self.made[:-1] if self.created else self.made):
-            try:
-                parent.rmdir()  # rmdir, not rmtree: a parent someone has filled since is kept
-            except OSError:
-                break
 
 
 def _refuse(option: str, message: str) -> ConfigError:
@@ -130,6 +108,15 @@ def _check_target(option: str, path: Path, info: os.stat_result, public: bool) -
         )
 
 
+def _set_mode(fd: int, mode: int) -> None:
+    """fchmod the folder open as `fd` (O_PATH, which fchmod refuses: reopened for reading)."""
+    readable = os.open(".", READ_FLAGS, dir_fd=fd)
+    try:
+        os.fchmod(readable, mode)
+    finally:
+        os.close(readable)
+
+
 def _open_child(
     option: str, fd: int, child: Path, target: Path, *, create: bool, mode: int, made: list[Path]
 ) -> int | None:
@@ -148,7 +135,7 @@ def _open_child(
             pass  # made by someone else since: the checks that follow decide
         child_fd = os.open(child.name, _FOLDER_FLAGS, dir_fd=fd)
         if made and made[-1] == child:
-            os.fchmod(child_fd, mode)  # mkdir's mode passes through the umask; set it exactly
+            _set_mode(child_fd, mode)  # mkdir's mode passes through the umask; set it exactly
         return child_fd
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.EEXIST):
@@ -212,20 +199,12 @@ def check_folder(path: Path, option: str = "--dir", *, public: bool = False) -> 
 
 def _lock(folder: Folder, option: str) -> None:
     """An exclusive lock on the folder, so a second `run` given it cannot delete our files."""
-    assert folder._fd is not None  # noqa: S101 (opened with keep_open)
-    try:
-        fcntl.flock(folder._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if not folder.lock():
         raise _refuse(
             option,
             f"{folder.path} is in use by another injector process: give each job its own folder",
-        ) from None
-    try:
-        same = folder.path.lstat()
-    except OSError:
-        same = None
-    held = os.fstat(folder._fd)
-    if same is None or (same.st_dev, same.st_ino) != (held.st_dev, held.st_ino):
+        )
+    if not folder.still_at_its_path():
         # Its previous holder removed it after we opened it: the name is no longer ours.
         raise _refuse(option, f"{folder.path} was removed by another injector process: retry")
 
@@ -240,21 +219,22 @@ def make_folder(
 ) -> Folder:
     """The folder to write into, checked (see `check_folder`) and made if new (0700, public
     0755), with any missing parents (the same modes). Without a path, a new folder under the
-    system's temporary folder. With `lock`, the folder is held with an exclusive lock until
-    released. Links are followed only in `follow_up_to` (default: the parent of `path`)."""
+    system's temporary folder. The folder is held open until released (a `with` block, or
+    `release`), for its files to be written through it; with `lock`, with an exclusive lock too.
+    Links are followed only in `follow_up_to` (default: the parent of `path`)."""
     if path is None:
         import tempfile  # here: it loads shutil, random and more, which the hot path never needs
 
         made = Path(tempfile.mkdtemp(prefix="injector-"))
         try:
-            folder = _open(real_path(made), "TMPDIR", create=False, public=False, keep_open=lock)
+            folder = _open(real_path(made), "TMPDIR", create=False, public=False, keep_open=True)
         except BaseException:
             remove_folder(made)
             raise
         folder.made = (folder.path,)
     else:
         folder = _open(
-            real_path(path, follow_up_to), option, create=True, public=public, keep_open=lock
+            real_path(path, follow_up_to), option, create=True, public=public, keep_open=True
         )
     if lock:
         try:

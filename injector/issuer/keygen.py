@@ -8,7 +8,6 @@ deliberate step (see the README).
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -42,23 +41,6 @@ def generate(kind: str, bits: int | None) -> keys.PrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=size)
 
 
-def _create(folder: Path, name: str, data: bytes, mode: int) -> None:
-    """Write a new file `name` in `folder` with `mode` (whatever the umask). Raises
-    FileExistsError if it exists, a link included: O_EXCL makes the check and the creation one
-    step, and O_NOFOLLOW keeps a link from being followed."""
-    path = folder / name
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-
-
 def write(out: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
     """Write `private.pem` and `public.pem` into `out` and return their real paths. `out` is
     made 0700 if new; an existing one must be the caller's, closed to others, and reached only
@@ -73,7 +55,11 @@ def write(out: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
     public_pem = key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    folder = files.make_folder(out, "--out")
+    with files.make_folder(out, "--out") as folder:
+        return _write(folder, private_pem, public_pem)
+
+
+def _write(folder: files.Folder, private_pem: bytes, public_pem: bytes) -> tuple[Path, Path]:
     private_path, public_path = folder.path / PRIVATE_NAME, folder.path / PUBLIC_NAME
     try:
         for path in (private_path, public_path):
@@ -81,11 +67,11 @@ def write(out: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
                 raise InjectorError(
                     f"{path} exists: refusing to overwrite a key (choose a new --out)"
                 )
-        _create(folder.path, PRIVATE_NAME, private_pem, 0o600)
+        folder.create(private_path, private_pem, 0o600)
         try:
-            _create(folder.path, PUBLIC_NAME, public_pem, 0o644)
+            folder.create(public_path, public_pem, 0o644)
         except BaseException:
-            private_path.unlink(missing_ok=True)
+            folder.unlink([private_path])
             raise
     except FileExistsError as error:
         folder.remove_made()

@@ -17,6 +17,18 @@ from injector.errors import ConfigError, InjectorError
 FILE_MODE = 0o644
 
 
+def _folder_of(root: Path, parts: list[str]) -> files.Folder:
+    """The folder `root/parts...`, made if missing, held. Links are not followed below `root`:
+    each folder is opened as itself."""
+    where = files.make_folder(root, "DIR", public=True, follow_up_to=root)
+    for part in parts:
+        with where:
+            where = files.make_folder(
+                where.path / part, "DIR", public=True, follow_up_to=where.path
+            )
+    return where
+
+
 def publish(folder: Path, bodies: Mapping[str, bytes]) -> list[Path]:
     """Write each body at its URL path under `folder` (`/.well-known/jwks` ->
     `folder/.well-known/jwks`) and return the files written. Every folder on the way must be
@@ -24,16 +36,13 @@ def publish(folder: Path, bodies: Mapping[str, bytes]) -> list[Path]:
     InjectorError if a file or folder cannot be used or written."""
     written = []
     try:
-        root = files.make_folder(folder, "DIR", public=True).path
+        with files.make_folder(folder, "DIR", public=True) as made:
+            root = made.path
         for url_path, body in bodies.items():
-            parts = url_path.strip("/").split("/")
-            where = root
-            for part in parts[:-1]:
-                # Links are not followed below DIR: each folder is opened as itself.
-                where = files.make_folder(where / part, "DIR", public=True, follow_up_to=where).path
-            target = where / parts[-1]
-            files.write_atomically(target, body, mode=FILE_MODE)
-            written.append(target)
+            *parts, name = url_path.strip("/").split("/")
+            with _folder_of(root, parts) as held:
+                held.write(held.path / name, body, mode=FILE_MODE)
+            written.append(held.path / name)
     except ConfigError as error:
         problem = error.problems[0]
         raise InjectorError(f"cannot publish into {folder}: {problem.message}") from None

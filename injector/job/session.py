@@ -112,8 +112,8 @@ class JobSession:
         stack.callback(self._unless_kept, folder.remove_made)
         self._plan = plan = pipeline.mint(prepared, folder.path)
         if not folder.created:
-            stack.callback(self._unless_kept, _unlink, plan.files)
-        files.write_all(plan.files)
+            stack.callback(self._unless_kept, folder.unlink, plan.files)
+        folder.write_all(plan.files)  # through the descriptor of the folder checked
         log.info("wrote %s to %s", ", ".join(path.name for path in plan.files), folder.path)
         stack.callback(self._unless_kept, self._exchanges.undo)
         if self._exchanging:
@@ -170,8 +170,3 @@ class JobSession:
                     form,
                 ) from None
             raise
-
-
-def _unlink(written: Mapping[Path, bytes]) -> None:
-    for path in written:
-        path.unlink(missing_ok=True)

@@ -1,8 +1,10 @@
 """A real second local user for the hostile tests: `nobody` (uid 65534), in a child process.
 
-The tests run as root, whose venv under /root the other user cannot read, so the child runs
-Debian's /usr/bin/python3 with only the standard library. A shared sticky folder, like /tmp,
-is made directly under /tmp (the pytest folders are 0700, closed to the other user).
+The tests run as root, whose venv (and maybe checkout) under /root the other user cannot read,
+so the child runs Debian's /usr/bin/python3: with only the standard library, or, for injector
+itself, with a copy of the package the other user can read (tests/support/reachable.py). A
+shared sticky folder, like /tmp, is made directly under /tmp (the pytest folders are 0700,
+closed to the other user).
 """
 
 from __future__ import annotations
@@ -11,35 +13,53 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
+
+from tests.support import reachable
 
 NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def as_nobody(code: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run `code` (stdlib Python) as uid/gid 65534; fails the test if the child fails."""
+def _drop() -> None:
+    """preexec_fn: become uid/gid 65534 in the child before exec (the point is the uid)."""
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
 
-    def drop() -> None:
-        os.setgroups([])
-        os.setgid(NOBODY)
-        os.setuid(NOBODY)
 
-    result = subprocess.run(
-        [SYSTEM_PYTHON, "-c", code, *args],
-        preexec_fn=drop,  # the point is the uid: setuid in the child before exec
-        env={"PATH": "/usr/bin:/bin"},
+def _run_as_nobody(
+    args: list[str], env: Mapping[str, str], cwd: Path | str
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [SYSTEM_PYTHON, *args],
+        preexec_fn=_drop,
+        env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
-        timeout=30,
+        timeout=60,
         check=False,
-        cwd="/",
+        cwd=cwd,
     )
+
+
+def as_nobody(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` (stdlib Python) as uid/gid 65534; fails the test if the child fails."""
+    result = _run_as_nobody(["-c", code, *args], {}, "/")
     assert result.returncode == 0, result.stderr
     return result
+
+
+def injector_as_nobody(
+    *args: str, env: Mapping[str, str], cwd: Path | str = "/"
+) -> subprocess.CompletedProcess[str]:
+    """`python -m injector ARGS` as uid/gid 65534, from a copy of the package (and of the
+    libraries that read keys) that uid can read; the caller checks the result."""
+    path = {"LANG": "C.UTF-8", "PYTHONPATH": reachable.python_path(keys=True)}
+    return _run_as_nobody(["-m", "injector", *args], {**path, **env}, cwd)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 from tests.signer.conftest import Custody, job_env
+from tests.support import reachable
 from tests.support import signer as support
 
 # The command: read the AWS token file every 50 ms for 10 s; print what it saw.
@@ -57,7 +58,7 @@ def test_a_signer_restart_during_run_costs_no_expired_token(custody: Custody) ->
         ],
         env={
             "PATH": "/usr/bin:/bin",
-            "PYTHONPATH": str(support.ROOT),
+            "PYTHONPATH": reachable.python_path(),
             **job,
             "INJECTOR_LOG_LEVEL": "info",
         },

@@ -30,6 +30,8 @@ import jwt
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
+from tests.support import processes
+
 NGINX_MISSING = (
     "nginx is not installed: the issuer tests serve the published documents with it. "
     "Install it with `bash scripts/system-packages` (as root) or "
@@ -105,14 +107,7 @@ def _wait_until_up(
 
 def stop(process: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> int:
     """Send `sig`, wait for the exit and return its status (killed after 20 s)."""
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    return process.returncode
+    return processes.stop(process, sig)
 
 
 def injector_command(*args: str) -> list[str]:
@@ -141,7 +136,7 @@ def injector_serve(
     """A real `injector serve` process on a port chosen now; stopped with SIGTERM."""
     port = free_port()
     scheme = "https" if context is not None else "http"
-    process = subprocess.Popen(
+    process = processes.spawn(
         injector_command("serve", "--port", str(port), *args),
         env=clean_env(env),
         stdout=subprocess.DEVNULL,
@@ -205,7 +200,7 @@ def nginx(root: Path, folder: Path, *, workers: int = 1, max_age: int = 300) -> 
     port = free_port()
     config = folder / "nginx.conf"
     config.write_text(nginx_config(root, folder, port, workers=workers, max_age=max_age))
-    process = subprocess.Popen(
+    process = processes.spawn(
         [binary, "-p", str(folder), "-e", str(folder / "error.log"), "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -21,6 +21,7 @@ import httpx
 
 from tests.conftest import free_port
 from tests.standins.accounts import SUBJECT
+from tests.support import processes
 
 ROLE = "terrakube-simple-cli"
 SHORT_ROLE = "terrakube-short"  # a token_max_ttl of seconds, to see a fresh login
@@ -71,12 +72,7 @@ class OpenBao:
         return answer.json() if answer.content else {}
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        processes.stop(self.process, timeout=10)
 
 
 def start(folder: Path) -> OpenBao:
@@ -86,7 +82,7 @@ def start(folder: Path) -> OpenBao:
     certs = folder / "certs"
     certs.mkdir()
     log = (folder / "bao.log").open("wb")
-    process = subprocess.Popen(
+    process = processes.spawn(
         [
             bao_binary(),
             "server",

@@ -2,8 +2,9 @@
 another uid can reach, and the job side run as that uid with Debian's stdlib-only Python.
 
 The signer runs as the test process's uid (root, which owns the 0600 key); the job runs as
-`nobody` (65534) through /usr/bin/python3 with PYTHONPATH at this checkout, which works only
-because the job's path through the signer needs nothing outside the standard library.
+`nobody` (65534) through /usr/bin/python3 with PYTHONPATH at a copy of the package that uid can
+read (`reachable`), which works only because the job's path through the signer needs nothing
+outside the standard library.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -20,6 +22,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.support import processes, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -96,10 +100,7 @@ class Signer:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
     def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=20)
-        return self.process.returncode
+        return processes.stop(self.process)
 
 
 def start_signer(
@@ -113,13 +114,14 @@ def start_signer(
     stderr_path = stderr_path or socket_path.with_suffix(".stderr")
     command = [sys.executable, "-m", "injector", "signer", "--socket", str(socket_path), *args]
     with stderr_path.open("a") as stderr:
-        process = subprocess.Popen(command, env=dict(env), stderr=stderr, text=True, cwd=ROOT)
+        process = processes.spawn(command, env=dict(env), stderr=stderr, text=True, cwd=ROOT)
     deadline = time.monotonic() + 30
     while not connects(socket_path):
         if process.poll() is not None:
+            processes.stop(process)
             raise RuntimeError(f"signer exited {process.returncode}: {stderr_path.read_text()}")
         if time.monotonic() > deadline:
-            process.kill()
+            processes.stop(process, signal.SIGKILL)
             raise RuntimeError("signer did not listen within 30 s")
         time.sleep(0.02)
     return Signer(process, socket_path, stderr_path, command)
@@ -177,7 +179,12 @@ def job_as(
     """`python -m injector ARGS` as `uid`, with Debian's Python (no venv, no cryptography)."""
     return subprocess.run(
         [python, "-m", "injector", *args],
-        env={"PATH": os.environ["PATH"], "LANG": "C.UTF-8", "PYTHONPATH": str(ROOT), **env},
+        env={
+            "PATH": os.environ["PATH"],
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": reachable.python_path(),
+            **env,
+        },
         cwd=cwd or "/",
         preexec_fn=(lambda: as_user(uid, groups)) if uid != os.getuid() else None,
         capture_output=True,
