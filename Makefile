@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 # Two levels: `make run` needs the package alone (cryptography); the tests need the dev extras
 # and nginx/wrk. So a newcomer's `make run` installs no test tool and asks for no root.
 RUN_STAMP := $(VENV)/.installed-run
+DEMO_STAMP := $(VENV)/.installed-demo
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run dist test root lint typecheck unit bench clean
+.PHONY: install run demo docs dist test root lint typecheck unit bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,12 @@ $(STAMP): pyproject.toml scripts/system-packages | $(BIN)/python
 	bash scripts/system-packages
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP) $(RUN_STAMP)
+	touch $(STAMP) $(RUN_STAMP) $(DEMO_STAMP)
+
+# The demo's extra (moto, boto3, trustme, pyjwt) without the test tools or system packages.
+$(DEMO_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[demo]'
+	touch $(DEMO_STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
@@ -30,13 +36,23 @@ install: $(STAMP)
 run: $(RUN_STAMP)
 	$(BIN)/injector --example
 
+# A real login on this machine, no cloud and no root: issuer over HTTPS, strict STS stand-in,
+# moto, Terraform's s3 backend (boto3 without terraform), verify, and a refused token.
+demo: $(DEMO_STAMP)
+	$(BIN)/python -m demo
+
+# The reference pages from the code (scripts/gen_reference.py), then the site into site/.
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_reference.py
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+
 # A wheel in dist/, to install elsewhere with pip or pipx.
 dist: $(RUN_STAMP)
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist .
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check injector tests bench
-	$(BIN)/ruff check injector tests bench
+	$(BIN)/ruff format --check injector tests bench demo scripts
+	$(BIN)/ruff check injector tests bench demo scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy injector

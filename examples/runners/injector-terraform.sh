@@ -3,7 +3,7 @@
 #
 #   ci/injector-terraform.sh terraform plan -input=false
 #
-# The job sets (see ../../README.md, "Use with any runner"):
+# The job sets (see docs/guides/runners.md in the injector repository):
 #   INJECTOR_CI                      github, gitlab or jenkins: the job context (organization,
 #                                    workspace, ids, job id) comes from that CI's own variables
 #   DynamicCredentialHostname        the issuer host the clouds trust
@@ -17,6 +17,14 @@ set -euo pipefail
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/injector.XXXXXX")
 trap 'rm -rf -- "$scratch"' EXIT
 
+# A secret the job does not get (a fork's pull request on GitHub) arrives empty: say which
+# variable, rather than let injector name the key path the job never set.
+if [ -z "${DynamicCredentialPrivateKeyPath:-}" ] && [ "${INJECTOR_SIGNING_KEY_PEM+set}" = set ] &&
+    [ -z "$INJECTOR_SIGNING_KEY_PEM" ]; then
+    echo "injector-terraform.sh: error: INJECTOR_SIGNING_KEY_PEM: is empty: expected the" \
+        "signing key's PEM from a CI secret (a fork's pull request gets no secrets)" >&2
+    exit 2
+fi
 if [ -z "${DynamicCredentialPrivateKeyPath:-}" ] && [ -n "${INJECTOR_SIGNING_KEY_PEM:-}" ]; then
     (umask 077 && printf '%s\n' "$INJECTOR_SIGNING_KEY_PEM" > "$scratch/signing-key.pem")
     export DynamicCredentialPrivateKeyPath="$scratch/signing-key.pem"

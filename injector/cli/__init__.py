@@ -1,8 +1,9 @@
 """Command line: parse arguments, run one command, and turn errors into exit codes (here only).
 
 Exit status: 0 done; 2 bad configuration or usage; 1 any other failure (126 and 127 when
-`run` cannot start its command). Machine output goes to stdout, messages to stderr; a token is
-never printed. Each side's commands live in their own module and load their side only when run.
+`run` cannot start its command): see exit_status. Machine output goes to stdout, messages to
+stderr; a token is never printed. Each side's commands live in their own module and load their
+side only when run.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Sequence
 
 from injector import __version__, clouds
 from injector.cli import (
+    completion,
     diagnostic_commands,
+    exit_status,
     issuer_commands,
     job_commands,
     options,
@@ -49,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     issuer_commands.add_commands(commands, logging_options)
     diagnostic_commands.add_commands(commands, common, logging_options)
     signer_commands.add_commands(commands, logging_options)
+    completion.add_command(commands, logging_options, build_parser)
     return parser
 
 
@@ -96,19 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         for problem in error.problems:
             _error(str(problem))
-        return 2
+        return exit_status.BAD_INPUT
     except CommandError as error:
         _error(str(error))
         return error.status
     except InjectorError as error:
         _error(str(error))
-        return 1
+        return exit_status.FAILED
     except KeyboardInterrupt:
-        return 130
+        return exit_status.INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`injector env | head`); nothing more to say to it.
         sys.stderr.close()
-        return 1
+        return exit_status.FAILED
     except Exception as error:
         log.debug("internal error", exc_info=True)
         print(
@@ -116,4 +120,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"(rerun with --log-level debug for the traceback)",
             file=sys.stderr,
         )
-        return 1
+        return exit_status.FAILED

@@ -38,7 +38,7 @@ def _part(name: str, index: int) -> Default:
     return read
 
 
-# For each CI: job context variable -> (its source, as the README's runner section says it).
+# For each CI: job context variable -> (its source, as docs/guides/runners.md says it).
 SOURCES: dict[str, dict[str, tuple[str, Default]]] = {
     "github": {
         job_context.ORGANIZATION_NAME: (
@@ -74,6 +74,14 @@ SOURCES: dict[str, dict[str, tuple[str, Default]]] = {
 }
 NAMES = tuple(SOURCES)
 
+# What each CI sets in every job about itself: not used to take values (that needs the opt-in),
+# only to suggest the opt-in when a job context variable is missing.
+MARKERS: dict[str, str] = {
+    "github": "GITHUB_ACTIONS",
+    "gitlab": "GITLAB_CI",
+    "jenkins": "JENKINS_URL",
+}
+
 
 def with_defaults(env: Mapping[str, str]) -> Mapping[str, str]:
     """`env` with the job context variables it lacks taken from the CI `INJECTOR_CI` names;
@@ -97,10 +105,17 @@ def with_defaults(env: Mapping[str, str]) -> Mapping[str, str]:
 def source(env: Mapping[str, str], variable: str) -> str | None:
     """Where the CI `INJECTOR_CI` names would have taken `variable` from, for an error about
     it being missing; None without a CI or when that CI has no such variable."""
-    sources = SOURCES.get((env.get(CI) or "").strip().lower(), {})
-    found = sources.get(variable)
-    return (
-        None
-        if found is None
-        else f"{CI}={env[CI].strip()} takes it from {found[0]}, which is not set"
-    )
+    chosen = (env.get(CI) or "").strip()
+    if not chosen:
+        return _suggestion(env, variable)
+    found = SOURCES.get(chosen.lower(), {}).get(variable)
+    return None if found is None else f"{CI}={chosen} takes it from {found[0]}, which is not set"
+
+
+def _suggestion(env: Mapping[str, str], variable: str) -> str | None:
+    """The opt-in to suggest when the job runs in a CI that would provide `variable`."""
+    for name, marker in MARKERS.items():
+        found = SOURCES[name].get(variable)
+        if env.get(marker) and found is not None:
+            return f"{marker} is set: with {CI}={name} (or --ci {name}) it comes from {found[0]}"
+    return None

@@ -53,7 +53,8 @@ def _field(env: Mapping[str, str], name: str, form: str) -> str:
 
         hint = ci.source(env, name)
         where = f"; {hint}" if hint else ""
-        raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}{where}): expected {form}")
+        # No form here: a value that is missing is not in a wrong form.
+        raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}{where})")
     return values.text(name, value, form, max_length=MAX_LENGTH)
 
 

@@ -8,6 +8,7 @@ deliberate step (see the README).
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from pathlib import Path
 
@@ -91,9 +92,10 @@ def command(out: Path, kind: str, bits: int | None) -> str:
     """Generate and write a key pair; return what to tell the operator (no key material)."""
     key = generate(kind, bits)
     private_path, public_path = write(out, key)
+    # Quoted by the shell's rules, so that a path with a blank or a quote pastes as it is.
     settings = [
-        f"{PRIVATE_KEY_PATH}={private_path}",
-        f"{PUBLIC_KEY_PATH}={public_path}",
+        f"{PRIVATE_KEY_PATH}={shlex.quote(str(private_path))}",
+        f"{PUBLIC_KEY_PATH}={shlex.quote(str(public_path))}",
         # A kid of this key's own: Terrakube's default kid is the same in every installation,
         # and a rotation needs the new key under a new kid.
         f"{KEY_ID}={uuid.uuid4()}",
@@ -103,5 +105,6 @@ def command(out: Path, kind: str, bits: int | None) -> str:
     return (
         f"wrote {private_path} ({keys.kind(key)} private key, PKCS#8, mode 0600)\n"
         f"wrote {public_path} (public key, mode 0644)\n"
-        "settings for the issuer:\n" + "".join(f"  {line}\n" for line in settings)
+        "settings for the issuer (paste into a shell, or set them where tokens are minted):\n"
+        + "".join(f"export {line}\n" for line in settings)
     )

@@ -34,6 +34,11 @@ def resolve(env: Mapping[str, str], phase: str | None) -> Variables:
         if values.optional(env, specific) is not None:
             resolved[variable] = env[specific]
             origins[variable] = specific
+        elif values.optional(env, variable) is None and any(
+            values.optional(env, f"{variable}_{other.upper()}") is not None for other in PHASES
+        ):
+            # Only the other phase's identity is set: what this phase lacks is its own.
+            origins[variable] = specific
     return variables.over(resolved, origins)
 
 

@@ -89,3 +89,22 @@ def test_project_is_optional_and_checked_when_given() -> None:
     with pytest.raises(ConfigError) as error:
         job_context.from_env({**GOOD, "projectName": "bad\nname"})
     assert [p.variable for p in error.value.problems] == ["projectName"]
+
+
+def test_a_missing_value_is_said_without_a_form_and_a_ci_suggests_the_opt_in() -> None:
+    """Five missing values in a GitLab job without INJECTOR_CI: each names the CI variable the
+    opt-in would take it from; none explains a form, since nothing was given."""
+    with pytest.raises(ConfigError) as raised:
+        job_context.from_env({"GITLAB_CI": "true"})
+    messages = [str(problem) for problem in raised.value.problems]
+    assert (
+        "workspaceId: is required (or pass --workspace-id; GITLAB_CI is set: with "
+        "INJECTOR_CI=gitlab (or --ci gitlab) it comes from CI_PROJECT_ID)"
+    ) in messages
+    assert len(messages) == 5
+    assert not any("expected" in message for message in messages)
+    with pytest.raises(ConfigError) as outside_ci:
+        job_context.from_env({})
+    assert "organizationName: is required (or pass --organization)" in [
+        str(problem) for problem in outside_ci.value.problems
+    ]

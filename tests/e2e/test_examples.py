@@ -790,11 +790,12 @@ def test_vault_trust_role_binds_exactly_the_injectors_vault_token(
     assert provider["vault"]["skip_child_token"] is True
 
 
-def test_the_readmes_terrakube_steps_are_the_templates() -> None:
-    """The README's Terrakube snippet is what the template runs (and the template's scripts run
-    in the tests above), step for step."""
-    readme = (ROOT / "README.md").read_text()
-    section = readme[readme.index("## Use with Terrakube") : readme.index("## Use with any runner")]
+@pytest.mark.parametrize("page", ["README.md", "docs/guides/terrakube.md"])
+def test_the_terrakube_steps_shown_are_the_templates(page: str) -> None:
+    """The Terrakube snippet of the README and of the guide is what the template runs (and the
+    template's scripts run in the tests above), step for step."""
+    text = (ROOT / page).read_text()
+    section = text[text.index("# Use with Terrakube") :]
     snippet = section[section.index("```yaml\n") + len("```yaml\n") :]
     snippet = textwrap.dedent(snippet[: snippet.index("```")])
     shown = yaml.safe_load(snippet)["flow"]

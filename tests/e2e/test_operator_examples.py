@@ -111,11 +111,73 @@ def test_gcp_many_workspaces_loops_over_workspaces_and_leaves_the_pool_apart() -
 # -- the signing key from a Kubernetes Secret ----------------------------------------------------
 
 
+def _chart_render(values: dict[str, Any]) -> list[dict[str, Any]]:
+    """The executor Deployment as Terrakube's Helm chart renders it from `executor:` values
+    (templates/deployment-executor.yaml: image:version, env, volumeMounts, volumes, the
+    container's and the pod's securityContext), and the Service beside it."""
+    executor = values["executor"]
+    container = {
+        "name": "terrakube-executor",
+        "image": f"{executor['image']}:{executor['version']}",
+        "ports": [{"containerPort": 8090}],
+        "env": executor["env"],
+        "volumeMounts": executor["volumeMounts"],
+        "envFrom": [{"secretRef": {"name": "terrakube-executor-secrets"}}],
+        "securityContext": executor["containerSecurityContext"],
+    }
+    labels = {"app": "terrakube-executor"}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "terrakube-executor", "labels": labels},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [container], "volumes": executor["volumes"]},
+            },
+        },
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "terrakube-executor-service"},
+        "spec": {"selector": labels, "ports": [{"port": 8090, "targetPort": 8090}]},
+    }
+    return [deployment, service]
+
+
+def post_rendered() -> list[dict[str, Any]]:
+    """The chart's render of executor-values.yaml, through the real post-renderer.sh (kubectl's
+    kustomize), as `helm upgrade --post-renderer` runs it."""
+    values = yaml.safe_load((KUBERNETES / "executor-values.yaml").read_text())
+    result = subprocess.run(
+        [str(KUBERNETES / "post-renderer.sh")],
+        input=yaml.safe_dump_all(_chart_render(values)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return list(yaml.safe_load_all(result.stdout))
+
+
 def _signing_key_pod() -> dict[str, Any]:
-    deployment: dict[str, Any] = yaml.safe_load((KUBERNETES / "signing-key.yaml").read_text())
-    assert deployment["kind"] == "Deployment"
+    (deployment,) = [d for d in post_rendered() if d["kind"] == "Deployment"]
     pod: dict[str, Any] = deployment["spec"]["template"]["spec"]
     return pod
+
+
+def test_the_post_renderer_adds_only_the_init_container() -> None:
+    documents = post_rendered()
+    values = yaml.safe_load((KUBERNETES / "executor-values.yaml").read_text())
+    assert [d["kind"] for d in documents] == [d["kind"] for d in _chart_render(values)][::-1]
+    pod = _signing_key_pod()
+    assert [init["name"] for init in pod["initContainers"]] == ["signing-key"]
+    (executor,) = pod["containers"]
+    assert executor["env"] == values["executor"]["env"]
 
 
 def test_signing_key_secret_is_mounted_for_root_only_and_copied_for_the_executor() -> None:
@@ -128,16 +190,25 @@ def test_signing_key_secret_is_mounted_for_root_only_and_copied_for_the_executor
     (init,) = pod["initContainers"]
     (executor,) = pod["containers"]
     assert init["securityContext"]["runAsUser"] == 0
+    # The copy's owner is the uid the values pin the executor to.
     user = executor["securityContext"]["runAsUser"]
     command = init["command"]
     assert command[:7] == ["install", "-m", "0400", "-o", str(user), "-g", str(user)]
     env = {item["name"]: item["value"] for item in executor["env"]}
     assert env["DynamicCredentialPrivateKeyPath"] == command[-1]
+    assert env["DynamicCredentialId"] != "03446895-220d-47e1-9564-4eeaa3691b42"
     (mount,) = executor["volumeMounts"]
     assert mount["readOnly"] is True and command[-1].startswith(mount["mountPath"] + "/")
-    text = (KUBERNETES / "signing-key.yaml").read_text()
+    assert "injector-secret" not in {m["name"] for m in executor["volumeMounts"]}
+    text = (KUBERNETES / "executor-values.yaml").read_text()
     assert "kubectl -n terrakube create secret generic injector-signing-key" in text
     assert volumes["injector-secret"]["secret"]["secretName"] == "injector-signing-key"
+    # The image is the one examples/terrakube/Dockerfile builds: injector on its PATH.
+    assert executor["image"].startswith("registry.example.com/terrakube-executor-injector:")
+    assert (
+        "-t registry.example.com/terrakube-executor-injector:"
+        in (EXAMPLES / "terrakube" / "Dockerfile").read_text()
+    )
 
 
 def test_the_init_containers_copy_leaves_nothing_to_warn_about(
@@ -235,11 +306,11 @@ def test_kubernetes_readme_lists_the_files_and_commands() -> None:
         if path.name != "README.md":
             assert f"`{path.name}`" in readme
     for text in (
-        (KUBERNETES / "signing-key.yaml").read_text(),
+        (KUBERNETES / "executor-values.yaml").read_text(),
         (KUBERNETES / "issuer.yaml").read_text(),
     ):
-        for line in re.findall(r"^#   (kubectl .*?)(?:\\)?$", text, re.M):
-            assert shlex.split(line)[0] == "kubectl"
+        for line in re.findall(r"^#   ((?:kubectl|helm) .*?)(?:\\)?$", text, re.M):
+            assert shlex.split(line)[0] in ("kubectl", "helm")
             assert line.strip() in readme.replace("\\\n    ", "")
     assert ROOT.joinpath("README.md").read_text().count("examples/kubernetes") >= 1
 
@@ -247,13 +318,13 @@ def test_kubernetes_readme_lists_the_files_and_commands() -> None:
 # -- README statements ---------------------------------------------------------------------------
 
 
-def test_readme_claim_table_is_in_the_tokens_order(
+def test_reference_claim_table_is_in_the_tokens_order(
     workspace: dict[str, str], tmp_path: Path
 ) -> None:
     from tests.conftest import run_injector
 
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("### The token", 1)[1].split("\n\n", 3)[2]
+    reference = (ROOT / "docs" / "reference" / "index.md").read_text()
+    table = reference.split("## The token", 1)[1].split("\n\n", 3)[2]
     listed = [
         name for row in table.splitlines()[2:] for name in re.findall(r"`(\w+)`", row.split("|")[1])
     ]
@@ -272,10 +343,49 @@ def test_readme_claim_table_is_in_the_tokens_order(
     assert listed == list(claims)
 
 
-def test_readme_rotation_starts_from_the_setup_folder() -> None:
-    readme = (ROOT / "README.md").read_text()
-    setup = readme.split("## Stand up the issuer", 1)[1].split("### Static hosting", 1)[0]
-    rotation = readme.split("### Rotating the signing key", 1)[1].split("\n## ", 1)[0]
+def test_rotation_starts_from_the_setup_folder() -> None:
+    issuer = (ROOT / "docs" / "guides" / "issuer.md").read_text()
+    setup = issuer.split("# Stand up the issuer", 1)[1].split("## Static hosting", 1)[0]
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    rotation = operations.split("## Rotating the signing key", 1)[1].split("\n## ", 1)[0]
     assert "injector keygen --out /etc/injector/keys " in setup
     assert "DynamicCredentialId" in setup
     assert "OLD_KID=/etc/injector/keys/public.pem" in rotation
+
+
+# -- every Kubernetes manifest against the API's schemas -----------------------------------------
+
+
+def _manifests() -> list[tuple[str, dict[str, Any]]]:
+    found = [("post-renderer.sh", document) for document in post_rendered()]
+    for path in (KUBERNETES / "issuer.yaml", EXAMPLES / "signer" / "pod.yaml"):
+        found += [(path.name, document) for document in yaml.safe_load_all(path.read_text())]
+    return found
+
+
+def test_every_kubernetes_manifest_validates_against_the_api_schemas() -> None:
+    """Strictly (no field the API does not know), offline, with the schemas of the newest
+    Kubernetes release kubernetes-validate ships."""
+    import kubernetes_validate
+
+    version = kubernetes_validate.latest_version()
+    checked = []
+    for source, document in _manifests():
+        try:
+            kubernetes_validate.validate(document, version, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{source}: {document['kind']}: {error.message}")
+        checked.append((source, document["kind"]))
+    assert ("post-renderer.sh", "Deployment") in checked
+    assert ("pod.yaml", "Pod") in checked
+    assert len(checked) == 6
+
+
+def test_a_manifest_with_a_misspelt_field_is_refused() -> None:
+    """The check above can fail: a field the Pod spec does not have is an error."""
+    import kubernetes_validate
+
+    pod = yaml.safe_load((EXAMPLES / "signer" / "pod.yaml").read_text())
+    pod["spec"]["containers"][0]["volumeMount"] = []
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(pod, kubernetes_validate.latest_version(), strict=True)

@@ -17,7 +17,8 @@ import pytest
 
 from injector.job.example import EXAMPLE_ENV
 from tests.e2e.test_login_strict import _login, _only
-from tests.standins.accounts import AWS_AUDIENCE, AZURE_AUDIENCE, GCP_PROJECT, GCP_PROVIDER
+from tests.standins import aws_account
+from tests.standins.accounts import AZURE_AUDIENCE, GCP_PROJECT, GCP_PROVIDER
 from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.standins.entra import EntraStandIn, FederatedCredential, Tenant
 from tests.standins.google import GoogleStandIn, Provider, ServiceAccount
@@ -58,24 +59,7 @@ def _subjects(cloud: str, kind: str) -> dict[str, str]:
 
 def _trust(provider_arn: str, provider_url: str, sub: str) -> str:
     # What examples/aws/trust renders for one role (without sts:TagSession, not needed here).
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Federated": provider_arn},
-                    "Action": "sts:AssumeRoleWithWebIdentity",
-                    "Condition": {
-                        "StringEquals": {
-                            f"{provider_url}:aud": AWS_AUDIENCE,
-                            f"{provider_url}:sub": sub,
-                        }
-                    },
-                }
-            ],
-        }
-    )
+    return json.dumps(aws_account.trust_policy(provider_arn, provider_url, sub))
 
 
 @pytest.fixture(scope="module")

@@ -261,7 +261,11 @@ def test_without_the_opt_in_nothing_is_guessed(workspace: dict[str, str], tmp_pa
     env = {**_aws_only(workspace), **CI_VARIABLES["github"]}
     result = run_injector("env", "--dir", str(tmp_path / "out"), env=env)
     assert result.returncode == 2
-    assert "workspaceName: is required (or pass --workspace)" in result.stderr
+    assert (
+        "workspaceName: is required (or pass --workspace; GITHUB_ACTIONS is set: with "
+        "INJECTOR_CI=github (or --ci github) it comes from name of GITHUB_REPOSITORY)\n"
+    ) in result.stderr
+    assert "without control" not in result.stderr  # no form for a value that is missing
     assert not (tmp_path / "out").exists()
 
 
@@ -298,12 +302,47 @@ def test_an_unknown_ci_is_exit_2(workspace: dict[str, str], tmp_path: Path) -> N
     assert option.returncode == 2 and "--ci" in option.stderr
 
 
-def test_every_ci_named_in_the_readme_runner_section() -> None:
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Use with any runner", 1)[1].split("\n## ", 1)[0]
+def test_every_ci_named_in_the_runners_guide() -> None:
+    section = (ROOT / "docs" / "guides" / "runners.md").read_text()
     for name, sources in ci.SOURCES.items():
         assert f"`INJECTOR_CI={name}`" in section
         for variable, (source, _) in sources.items():
             assert f"`{variable}`" in section and source.split()[-1] in section
-    # The README shows the script the recipes call, as it is.
+    # The guide shows the script the recipes call, as it is.
     assert SCRIPT.read_text().strip() in section
+
+
+def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
+    """No release is tagged: a recipe pins the commit its user reviewed (a variable they set),
+    or a tag the repository has."""
+    tags = subprocess.run(
+        ["git", "-C", str(ROOT), "tag", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    for name in ("github-actions.yml", "gitlab-ci.yml", "Jenkinsfile"):
+        text = (RUNNERS / name).read_text()
+        refs = re.findall(r"injector\.git@([^\"'\s]+)", text)
+        assert refs, name
+        for ref in refs:
+            assert ref == "${PIN_INJECTOR}" or ref in tags, f"{name} pins {ref}"
+        assert "PIN_INJECTOR" in text.split("injector.git@", 1)[0], name
+
+
+def test_an_empty_signing_key_secret_is_named(tmp_path: Path) -> None:
+    """GitHub hands a fork's pull request an empty secret: the error names the variable the
+    recipe set, not the key path injector would have read, and nothing runs."""
+    settings, _ = _github()
+    env = {**settings, **CI_VARIABLES["github"], "OUT": str(tmp_path)}
+    env["INJECTOR_SIGNING_KEY_PEM"] = ""
+    result = _run_script(env, tmp_path, "sh", "-c", 'touch "$OUT/ran"')
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "injector-terraform.sh: error: INJECTOR_SIGNING_KEY_PEM: is empty: expected the "
+        "signing key's PEM from a CI secret"
+    )
+    assert "DynamicCredentialPrivateKeyPath" not in result.stderr
+    assert not (tmp_path / "ran").exists()
+    assert list((tmp_path / "job-tmp").iterdir()) == []

@@ -168,3 +168,35 @@ def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
     for recipe in ("github-actions-keyless.yml", "gitlab-ci-keyless.yml"):
         content = (runners / recipe).read_text()
         assert "PrivateKey" not in content and "SIGNING_KEY" not in content
+
+
+def test_the_signers_key_is_copied_0400_for_its_uid_by_an_init_container() -> None:
+    pod, containers = _pod(), _containers()
+    signer = containers["signer"]
+    volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
+    (init,) = pod["spec"]["initContainers"]
+    uid = signer["securityContext"]["runAsUser"]
+    assert init["command"][:7] == ["install", "-m", "0400", "-o", str(uid), "-g", str(uid)]
+    assert init["command"][-1] == _env(signer)["DynamicCredentialPrivateKeyPath"]
+    assert "secret" in volumes["signing-key-secret"]
+    assert "emptyDir" in volumes["signing-key"]
+    # The Secret itself is mounted in the init container alone.
+    assert "signing-key-secret" in _mounts(init)
+    assert all("signing-key-secret" not in _mounts(c) for c in containers.values())
+
+
+def test_the_images_have_injector_on_their_path_and_no_kid_is_shared() -> None:
+    containers = _containers()
+    signer = containers["signer"]
+    assert signer["command"][0] == "injector"
+    dockerfile = (FOLDER / "Dockerfile").read_text()
+    assert "ln -s /opt/injector/bin/injector /usr/local/bin/injector" in dockerfile
+    image = signer["image"].rsplit(":", 1)[0]
+    assert f"-t {image}:" in dockerfile
+    user = signer["securityContext"]["runAsUser"]
+    assert f"USER {user}:{user}" in dockerfile
+    executor = containers["executor"]["image"].rsplit(":", 1)[0]
+    assert f"-t {executor}:" in (FOLDER.parent / "terrakube" / "Dockerfile").read_text()
+    kid = _env(signer)["DynamicCredentialId"]
+    assert kid != "03446895-220d-47e1-9564-4eeaa3691b42"  # Terrakube's default, in every install
+    assert kid.startswith("CHANGE-ME")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
 from pathlib import Path
 
 import jwt
@@ -130,3 +131,21 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
         )
         assert claims["sub"] == "organization:simple:workspace:simple-cli"
         assert jwt.get_unverified_header(token)["alg"] == algorithm
+
+
+def test_keygen_prints_export_lines_a_shell_runs(tmp_path: Path) -> None:
+    """What keygen prints, pasted into a shell, sets the settings: even for a folder whose name
+    has a blank and a quote."""
+    out = tmp_path / "it's my keys"
+    result = run_injector("keygen", "--out", str(out), env={})
+    assert result.returncode == 0, result.stderr
+    exports = [line for line in result.stdout.splitlines() if line.startswith("export ")]
+    assert len(exports) == 3
+    shell = subprocess.run(
+        ["sh", "-c", "\n".join([*exports, 'printf "%s\\n" "$DynamicCredentialPrivateKeyPath"'])],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    assert shell.stdout == f"{out / 'private.pem'}\n"

@@ -61,3 +61,18 @@ def test_the_phase_claim_switch_is_validated(workspace: dict[str, str]) -> None:
     with pytest.raises(ConfigError) as caught:
         settings.load(workspace, phase="plan")
     assert caught.value.problems[0].variable == phases.PHASE_CLAIM
+
+
+def test_a_phase_missing_its_own_identity_names_its_variable(workspace: dict[str, str]) -> None:
+    """Only `_PLAN` set: the apply phase lacks `_APPLY`, and says so (not the plain name the
+    workspace never meant to set); the plan phase is fine."""
+    workspace[f"{ROLE}_PLAN"] = workspace.pop(ROLE)
+    with pytest.raises(ConfigError) as caught:
+        settings.load(workspace, phase="apply")
+    assert [p.variable for p in caught.value.problems] == [f"{ROLE}_APPLY"]
+    assert caught.value.problems[0].message.startswith("is required")
+    assert settings.load(workspace, phase="plan") is not None
+    # Without a phase, the plain name is the one missing.
+    with pytest.raises(ConfigError) as plain:
+        settings.load(workspace)
+    assert [p.variable for p in plain.value.problems] == [ROLE]

@@ -12,8 +12,8 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from tests.conftest import free_port
-from tests.standins.server import LOOPBACK
+from tests.standins.server import LOOPBACK, free_port
+from tests.support import processes
 
 
 class ServedIssuer:
@@ -51,7 +51,7 @@ class ServedIssuer:
     def start(self) -> None:
         """Start the process and wait until it serves /healthz over HTTPS; raises RuntimeError
         if it does not within 30 s."""
-        process = subprocess.Popen(
+        process = processes.spawn(
             self._command, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         self._process = process
@@ -71,9 +71,4 @@ class ServedIssuer:
         process, self._process = self._process, None
         if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        processes.stop(process)

@@ -7,7 +7,8 @@ import json
 
 import boto3
 
-from tests.standins.accounts import ACCOUNT, SUBJECT
+from tests.standins import aws_account
+from tests.standins.accounts import ACCOUNT
 from tests.standins.aws_sts import TEST_CREDENTIALS
 
 PROD_ROLE_NAME = "terrakube-strict-prod"
@@ -33,22 +34,7 @@ def prod_role(moto_endpoint: str, issuer_url: str) -> str:
             ClientIDList=[*provider["ClientIDList"], PROD_AUDIENCE],
             ThumbprintList=provider["ThumbprintList"],
         )
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": provider_arn},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{provider_url}:aud": PROD_AUDIENCE,
-                        f"{provider_url}:sub": SUBJECT,
-                    }
-                },
-            }
-        ],
-    }
+    trust = aws_account.trust_policy(provider_arn, provider_url, audience=PROD_AUDIENCE)
     try:
         iam.get_role(RoleName=PROD_ROLE_NAME)
     except iam.exceptions.NoSuchEntityException:

@@ -1,0 +1,1 @@
+"""Tests of injector/cli: the command line itself."""

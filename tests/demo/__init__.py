@@ -1,0 +1,1 @@
+"""Tests of `make demo` (the demo/ package)."""

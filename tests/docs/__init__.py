@@ -1,0 +1,1 @@
+"""Tests of the documentation: README, docs/ and the pages generated from the code."""
