@@ -3,6 +3,10 @@
 Every figure is a ratio against a floor measured in the same run on the same machine:
 - hook latency: median wall time of `injector env` (AWS, Azure and GCP, RSA-2048) against a
   `python -c` that imports cryptography's RSA primitives, loads the same key and signs once;
+- against the hand-written alternative, side by side (alternated): `injector env` with the key
+  file for 3 clouds and for 1, and through `injector signer` for 3, each against a shell script
+  minting the same three tokens with `openssl` (bench_signer.SCRIPT);
+- what `injector env` imports (`-X importtime`): the total, and the costliest modules;
 - mint throughput: tokens per second through injector's own minting, in-process, against raw
   `cryptography` signing of the same bytes with the same key (RSA-2048 RS256, P-256 ES256), on
   the same core;
@@ -21,12 +25,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bench_signer import GCP_AUDIENCE, SCRIPT  # bench/ is on sys.path (bench/run.py)
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
-from injector.job import pipeline, tokens
+from injector import claims
+from injector.job import pipeline
 from injector.job.example import EXAMPLE_ENV
 from injector.job.key_minter import KeyFileMinter
+from tests.support import signer as support
 from tests.support.jobs import refusing
 
 RUNS = 21
@@ -69,6 +76,92 @@ def _median_alternating(
     return statistics.median(times_a), statistics.median(times_b), rss_a, rss_b
 
 
+def _side_by_side(commands: dict[str, tuple[list[str], dict[str, str]]]) -> dict[str, float]:
+    """The median wall time of each command, run in turn RUNS times so that all of them see the
+    same machine noise."""
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(RUNS):
+        for name, (command, env) in commands.items():
+            times[name].append(_timed(command, env)[0])
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def _goals(folder: Path, env: dict[str, str]) -> list[str]:
+    """`injector env` with the key file (3 clouds, 1 cloud) and through the signer (3 clouds),
+    against the openssl script, alternated in one loop."""
+    key = Path(env["DynamicCredentialPrivateKeyPath"])
+    signer_env = {**support.signer_env(key), "DynamicCredentialId": "bench-kid"}
+    socket = folder / "signer.sock"
+    # AWS alone, as a workspace that never mentions the other clouds.
+    others = ("AZURE", "ARM_", "GCP", "GOOGLE_", "VAULT")
+    one_cloud = {k: v for k, v in env.items() if not any(part in k for part in others)}
+    job = {k: v for k, v in env.items() if not k.startswith("DynamicCredential")}
+    through = {**job, "DynamicCredentialSigner": f"unix:{socket}"}
+    script_env = {**env, "KEY": str(key), "KID": "bench-kid", "GCP": GCP_AUDIENCE}
+    count = iter(range(10**6))
+
+    def env_cmd() -> list[str]:
+        out = folder / f"goal-{next(count)}"
+        return [sys.executable, "-m", "injector", "env", "--format", "json", "--dir", str(out)]
+
+    signer = support.start_signer(signer_env, socket)
+    try:
+        medians = _side_by_side(
+            {
+                "key3": (env_cmd(), env),
+                "key1": (env_cmd(), one_cloud),
+                "signer3": (env_cmd(), through),
+                "script": (["sh", "-c", SCRIPT], {**script_env, "OUT": str(folder / "script")}),
+            }
+        )
+    finally:
+        signer.stop()
+    script = medians["script"]
+    return [
+        f"vs openssl     openssl shell script (3 tokens)     {script * 1e3:7.1f} ms",
+        f"               injector env, key file, 3 clouds    {medians['key3'] * 1e3:7.1f} ms"
+        f"   ratio {medians['key3'] / script:.2f}  (goal <= 1.3)",
+        f"               injector env, key file, 1 cloud     {medians['key1'] * 1e3:7.1f} ms"
+        f"   ratio {medians['key1'] / script:.2f}  (goal: clearly under 3 clouds:"
+        f" {medians['key1'] / medians['key3']:.2f} of it)",
+        f"               injector env, signer,   3 clouds    {medians['signer3'] * 1e3:7.1f} ms"
+        f"   ratio {medians['signer3'] / script:.2f}  (goal <= 1.0)   [{RUNS} runs each,"
+        " alternated]",
+    ]
+
+
+IMPORT_RUNS = 7
+
+
+def _import_times(command: list[str], env: dict[str, str], shown: int = 8) -> list[str]:
+    """What `command` (a `python -m injector ...`) imports, from `-X importtime`: the total and
+    the modules costliest by their own time, each the median of IMPORT_RUNS runs."""
+    traced = [command[0], "-X", "importtime", *command[1:]]
+    own: dict[str, list[int]] = {}
+    totals = []
+    for _ in range(IMPORT_RUNS):
+        result = subprocess.run(traced, env=env, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"{traced} failed: {result.stderr[-500:]}")
+        total = 0
+        for line in result.stderr.splitlines():
+            if not line.startswith("import time:") or "[us]" in line:
+                continue
+            mine, cumulative, name = line.removeprefix("import time:").split("|", 2)
+            own.setdefault(name.strip(), []).append(int(mine))
+            total += int(cumulative) if not name[1:].startswith(" ") else 0
+        totals.append(total)
+    median = {name: statistics.median(times) for name, times in own.items()}
+    injector_own = sum(time for name, time in median.items() if name.startswith("injector"))
+    costly = sorted(median.items(), key=lambda item: -item[1])[:shown]
+    return [
+        f"imports        {len(median)} modules, {statistics.median(totals) / 1e3:.1f} ms in all,"
+        f" injector's own {injector_own / 1e3:.1f} ms; costliest by own time"
+        f" [median of {IMPORT_RUNS}]:",
+        *(f"                 {time / 1e3:5.1f} ms  {name}" for name, time in costly),
+    ]
+
+
 def _key_files(folder: Path) -> Path:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     path = folder / "private.pem"
@@ -105,10 +198,10 @@ def _mint_throughput(env: dict[str, str], algorithm: str) -> str:
         raise RuntimeError("the bench renders sub itself")
 
     def mint() -> str:
-        claims = tokens.claims(
+        built = claims.claim_set(
             settings.job, subject, issuer, settings.clouds[0].audience, int(time.time()), 30
         )
-        return tokens.mint(key, claims).compact
+        return claims.mint(key, built).compact
 
     signing_input = mint().rsplit(".", 1)[0].encode()
     raw_key = key.private_key
@@ -177,6 +270,8 @@ def run() -> list[str]:
             f" floor {floor_rss / 1024:.1f} MiB",
         ]
 
+        lines += _goals(folder, env)
+        lines += _import_times(injector_cmd, env)
         lines.append(_mint_throughput(env, "RS256"))
         ec_key = folder / "ec.pem"
         ec_key.write_bytes(

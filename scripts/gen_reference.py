@@ -68,9 +68,7 @@ def _cloud_section(cloud: Cloud) -> list[str]:
     example = dict(cloud.example)
     variables = [name for name in example if name != cloud.switch]
     variables += [
-        name
-        for name in cloud.variables
-        if name not in example and name not in cloud.static_credentials
+        name for name in cloud.variables if name not in example and name not in cloud.rivals.static
     ]
     config = cloud.read({**JOB_EXAMPLE, **example})
     minimal = {
@@ -120,13 +118,18 @@ def _cloud_section(cloud: Cloud) -> list[str]:
             "what the login returns too (see the cloud's guide)."
         )
         lines.append("")
-    hcp_names = sorted({f"TFC_{cloud.name.upper()}_{hcp.name}" for hcp in cloud.hcp})
+    hcp_names = sorted(
+        {f"TFC_{cloud.name.upper()}_{hcp.name}" for hcp in (cloud.hcp.names if cloud.hcp else ())}
+    )
     for lead, names in (
         (
             "Refused while it is on (the SDKs would prefer them to the web identity)",
-            cloud.static_credentials,
+            cloud.rivals.static,
         ),
-        ("Passed on to `doctor --login` (endpoints, retries, CA bundle)", cloud.login_passed_on),
+        (
+            "Passed on to `doctor --login` (endpoints, retries, CA bundle)",
+            cloud.login.passed_on if cloud.login else (),
+        ),
         ("HCP Terraform's names, read too", hcp_names),
     ):
         if names:

@@ -35,7 +35,7 @@ log = logging.getLogger("injector")
 def build_parser() -> argparse.ArgumentParser:
     logging_options = options.logging_options()
     common = options.job_options(logging_options)
-    labels = [cloud.label for cloud in clouds.registered()]
+    labels = list(clouds.labels())
     parser = options.Parser(
         prog="injector",
         description="Mint short-lived OIDC tokens for a Terraform job and export what "

@@ -17,13 +17,25 @@ if TYPE_CHECKING:
 from injector.errors import require_modules
 
 
-def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
+def _doctor_description() -> str:
     registered = clouds.registered()
-    names = [cloud.name for cloud in registered]
+    pinning = [cloud.label for cloud in registered if cloud.rules.thumbprint]
+    sdks = [cloud.sdk for cloud in registered if cloud.sdk]
+    return (
+        "Check the current environment: settings, keys and their permissions, TTL "
+        "per cloud, the issuer's certificate chain"
+        + (f" (with the SHA-1 thumbprint {options.listing(pinning)} keeps)" if pinning else "")
+        + ", discovery and JWKS against the signing key, and a token per enabled cloud minted "
+        f"in memory. With --login, also log in through {options.listing(sdks)}. "
+        "Exit 0 when nothing failed (warnings do not fail), 1 otherwise."
+    )
+
+
+def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
     check = commands.add_parser(
         "verify",
         parents=[logging],
-        help=f"check a token as {options.listing([c.label for c in registered], 'or')} would; "
+        help=f"check a token as {options.listing(list(clouds.labels()), 'or')} would; "
         "say which rule fails",
         description="Decode TOKEN (or --file F, or stdin), fetch its issuer's discovery "
         "document and JWKS over HTTPS, and check key, algorithm, signature, times, aud and sub "
@@ -32,23 +44,16 @@ def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
     )
     check.add_argument("token", nargs="?", metavar="TOKEN", help="the JWT, or - for stdin")
     check.add_argument("--file", type=Path, metavar="F", help="read the token from F")
-    check.add_argument("--cloud", choices=names, help="whose rules (default: told by aud)")
+    check.add_argument("--cloud", choices=clouds.names(), help="whose rules (default: told by aud)")
     check.add_argument("--expect-sub", metavar="S", help="the sub the trust policy matches")
     check.add_argument("--expect-aud", metavar="A", help="the aud the trust policy expects")
     options.ca_bundle_option(check)
     check.set_defaults(handler=verify_command)
-    pinning = [cloud.label for cloud in registered if cloud.rules.thumbprint]
-    sdks = [cloud.sdk for cloud in registered if cloud.sdk]
     doctor = commands.add_parser(
         "doctor",
         parents=[common],
         help="check settings, keys, TTL, issuer TLS and documents; --login: log in for real",
-        description="Check the current environment: settings, keys and their permissions, TTL "
-        "per cloud, the issuer's certificate chain"
-        + (f" (with the SHA-1 thumbprint {options.listing(pinning)} keeps)" if pinning else "")
-        + ", discovery and JWKS against the signing key, and a token per enabled cloud minted "
-        f"in memory. With --login, also log in through {options.listing(sdks)}. "
-        "Exit 0 when nothing failed (warnings do not fail), 1 otherwise.",
+        describe=_doctor_description,
     )
     doctor.add_argument(
         "--login",

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from injector.claims import PHASES
 from injector.clouds.base import REQUIRE
 from injector.config import ci
 from injector.config.job_context import OPTIONS as JOB_OPTIONS
 from injector.errors import ConfigError
-from injector.job.phases import PHASES
 
 LOG_LEVEL = "INJECTOR_LOG_LEVEL"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -42,9 +42,22 @@ class _HelpFormatter(argparse.HelpFormatter):
 
 
 class Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, describe: Callable[[], str] | None = None, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("formatter_class", _HelpFormatter)
+        # A description that needs every cloud loaded is written only when read (help, the
+        # reference pages), so that building the parser loads no cloud.
+        self._describe = describe
         super().__init__(*args, **kwargs)
+
+    @property
+    def description(self) -> str | None:
+        return self._describe() if self._describe is not None else self._description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        self._description = value
 
     def error(self, message: str) -> None:  # type: ignore[override]
         # Usage errors are configuration errors: same exit code, same place for the message.

@@ -47,8 +47,11 @@ def add_commands(commands: Commands, logging_options: Parser) -> None:
 
 
 def signer_command(args: argparse.Namespace) -> int:
+    from injector.diagnostics import fetch
     from injector.signer import server
+    from injector.signer.attestation import fetching
 
+    fetching.use(fetch)
     service, listening = server.load(
         os.environ, args.socket.absolute(), args.policy, args.socket_mode, args.socket_group
     )

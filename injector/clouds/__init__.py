@@ -1,58 +1,137 @@
 """The clouds injector can log in to, and the face each one shows (`Cloud`).
 
-Adding a cloud means its module (a `CLOUD`) and one line in `CLOUDS`. Everything outside this
-package reads the registry through `registered()` and `named()`, never a cloud by name.
+Adding a cloud means its module (a `CLOUD`, and its config deriving from `CloudConfig`) and
+one line in `REGISTRY`, which names the module and the cloud's switch: a cloud's module is
+imported only when something asks for it, so a job loads the clouds it switched on and no
+other (`switched`), the dry run and `doctor` all of them (`registered`). Everything outside
+this package reads the registry through these functions, never a cloud by name.
 """
 
 from __future__ import annotations
 
-from injector.clouds import aws, azure, gcp, manual, vault
+import importlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from injector.clouds.base import (
+    ALIAS_PREFIX,
     Cloud,
     CloudConfig,
+    CloudOf,
     CloudOutputs,
+    Exchange,
     Exchanged,
     Finding,
+    Hcp,
     Lease,
+    Rivals,
+    SdkLogin,
     ServedToken,
     TokenFileCache,
 )
 from injector.clouds.rules import CloudRules
 
 __all__ = [
-    "CLOUDS",
+    "BESIDE",
+    "REGISTRY",
     "Cloud",
     "CloudConfig",
+    "CloudOf",
     "CloudOutputs",
     "CloudRules",
+    "Exchange",
     "Exchanged",
     "Finding",
+    "Hcp",
     "Lease",
+    "Registered",
+    "Rivals",
+    "SdkLogin",
     "ServedToken",
     "TokenFileCache",
     "any_rules",
     "guess",
+    "labels",
     "named",
+    "names",
     "registered",
+    "switched",
     "switches",
 ]
 
-CLOUDS: tuple[Cloud, ...] = (aws.CLOUD, azure.CLOUD, gcp.CLOUD, vault.CLOUD)
+# HCP Terraform's names for a cloud's variables start with these and the cloud's name
+# (clouds.hcp): `TFC_AWS_PROVIDER_AUTH` switches AWS on as well.
+_HCP_HEADS = ("TFC_", "TFC_DEFAULT_")
+
+
+@dataclass(frozen=True)
+class Registered:
+    """One registry line: the cloud's name, its label, its switch and the module whose `CLOUD`
+    it is, imported on first use."""
+
+    name: str
+    label: str
+    switch: str
+    module: str
+
+    @property
+    def alias(self) -> str:
+        return f"{ALIAS_PREFIX}{self.name.upper()}"
+
+    def switched(self, env: Mapping[str, str]) -> bool:
+        """Whether `env` has a variable that may switch the cloud on, under any of its names
+        (injector's, its alias, HCP's, with or without a tag), whatever its value: the cloud
+        must then be read to say."""
+        heads = (self.switch, self.alias, *(f"{h}{self.name.upper()}_" for h in _HCP_HEADS))
+        return any(name.startswith(heads) for name in env)
+
+    def load(self) -> Cloud:
+        cloud: Cloud = importlib.import_module(self.module).CLOUD
+        return cloud
+
+
+REGISTRY: tuple[Registered, ...] = (
+    Registered("aws", "AWS", "ENABLE_DYNAMIC_CREDENTIALS_AWS", "injector.clouds.aws"),
+    Registered("azure", "Azure", "ENABLE_DYNAMIC_CREDENTIALS_AZURE", "injector.clouds.azure"),
+    Registered("gcp", "GCP", "ENABLE_DYNAMIC_CREDENTIALS_GCP", "injector.clouds.gcp"),
+    Registered("vault", "Vault", "ENABLE_DYNAMIC_CREDENTIALS_VAULT", "injector.clouds.vault"),
+)
 # Configurations read by the settings beside the registry (no switch, nothing in the example
 # workspace): HCP's manual generation. `named` finds them, `registered` does not list them.
-BESIDE: tuple[Cloud, ...] = (manual.CLOUD,)
+BESIDE: tuple[Registered, ...] = (
+    Registered(
+        "workload", "Manual generation", "TFC_WORKLOAD_IDENTITY_AUDIENCE", "injector.clouds.manual"
+    ),
+)
 
 
 def registered() -> tuple[Cloud, ...]:
-    """Every cloud, in the order their tokens, files and lines appear."""
-    return CLOUDS
+    """Every cloud, in the order their tokens, files and lines appear (all of them loaded)."""
+    return tuple(line.load() for line in REGISTRY)
+
+
+def switched(env: Mapping[str, str]) -> tuple[Cloud, ...]:
+    """The clouds `env` may switch on (see `Registered.switched`), in the registry's order:
+    the only ones a job needs to load."""
+    return tuple(line.load() for line in REGISTRY if line.switched(env))
+
+
+def names() -> tuple[str, ...]:
+    """Every cloud's name, in the registry's order (nothing loaded)."""
+    return tuple(line.name for line in REGISTRY)
+
+
+def labels() -> tuple[str, ...]:
+    """Every cloud's label, in the registry's order (nothing loaded)."""
+    return tuple(line.label for line in REGISTRY)
 
 
 def named(name: str) -> Cloud:
-    """The cloud called `name`. Raises KeyError for a name no cloud has."""
-    for cloud in (*registered(), *BESIDE):
-        if cloud.name == name:
-            return cloud
+    """The cloud called `name` (only its module loaded). Raises KeyError for a name no cloud
+    has."""
+    for line in (*REGISTRY, *BESIDE):
+        if line.name == name:
+            return line.load()
     raise KeyError(name)
 
 
@@ -73,7 +152,7 @@ def any_rules() -> CloudRules:
 def switches() -> str:
     """The switch variables for messages: `ENABLE_X_AWS, _AZURE or _GCP`, the prefix they
     share written once."""
-    names = [cloud.switch for cloud in registered()]
+    names = [line.switch for line in REGISTRY]
     prefix = names[0]
     for name in names[1:]:
         while not name.startswith(prefix):

@@ -7,17 +7,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import ClassVar
 
 from injector.clouds import aws_login, aws_profiles, aws_roles, rules, tags
 from injector.clouds.aws_session_tags import TAGS_CLAIM, session_tags_for
 from injector.clouds.base import (
-    Cloud,
     CloudConfig,
+    CloudOf,
     CloudOutputs,
     Conflict,
+    Hcp,
     HcpName,
-    Terraform,
+    Rivals,
+    SdkLogin,
     TerraformShape,
 )
 from injector.clouds.hcp import boolean_form
@@ -99,14 +100,12 @@ EXAMPLE = {
 
 
 @dataclass(frozen=True)
-class AwsConfig:
-    name: ClassVar[str] = NAME
+class AwsConfig(CloudConfig):
     role_arn: str
     audience: str
     region: str | None
     session_name: str | None
     session_tags: bool = False
-    tag: str | None = None
     # With tagged configurations: every identity lives in profiles of one config file rather
     # than in AWS_ROLE_ARN & co., which boto3 would prefer over a profile's (`gather`).
     in_profiles: bool = False
@@ -164,6 +163,26 @@ class AwsConfig:
             keys["region"] = self.region
         return keys
 
+    def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
+        """HCP's `shared_config_file`: a file of its own with this identity as `[default]`,
+        which HCP's provider blocks read through `shared_config_files` without naming a
+        profile."""
+        path = own_config_file(token_file)
+        return TerraformShape(
+            value={"shared_config_file": str(path)},
+            files={path: profiles_file([(None, self, token_file)], job)},
+        )
+
+    def advice(self) -> list[str]:
+        """What the job will hit although the configuration is valid."""
+        if self.region is None:
+            return [
+                f"neither {REGION} nor {DEFAULT_REGION} is set: Terraform's S3 backend and "
+                f'AWS provider refuse to start without a region ("Missing region value"); set '
+                f"{REGION} in the workspace"
+            ]
+        return []
+
 
 def own_config_file(token_file: Path) -> Path:
     return token_file.with_suffix(".config")
@@ -175,27 +194,15 @@ def profiles_file(members: list[tuple[str | None, AwsConfig, Path]], job: JobCon
     )
 
 
-def gather(configs: tuple[CloudConfig, ...]) -> tuple[CloudConfig, ...]:
+def gather(configs: tuple[AwsConfig, ...]) -> tuple[AwsConfig, ...]:
     """With a tagged configuration, every identity goes into profiles (the first
     configuration writes the shared file); without one, nothing changes."""
-    aws = [config for config in configs if isinstance(config, AwsConfig)]
-    if all(config.tag is None for config in aws):
+    if all(config.tag is None for config in configs):
         return configs
-    first, *rest = aws
+    first, *rest = configs
     return (
-        replace(first, in_profiles=True, profiles=tuple(aws)),
+        replace(first, in_profiles=True, profiles=configs),
         *(replace(config, in_profiles=True) for config in rest),
-    )
-
-
-def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
-    """HCP's `shared_config_file`: a file of its own with this identity as `[default]`, which
-    HCP's provider blocks read through `shared_config_files` without naming a profile."""
-    assert isinstance(config, AwsConfig)  # noqa: S101 (the registry pairs them)
-    path = own_config_file(token_file)
-    return TerraformShape(
-        value={"shared_config_file": str(path)},
-        files={path: profiles_file([(None, config, token_file)], job)},
     )
 
 
@@ -262,49 +269,38 @@ def conflicts(env: Mapping[str, str]) -> list[Conflict]:
     return found
 
 
-def advice(config: CloudConfig) -> list[str]:
-    """What the job will hit although the configuration is valid."""
-    assert isinstance(config, AwsConfig)  # noqa: S101 (the registry pairs them)
-    if config.region is None:
-        return [
-            f"neither {REGION} nor {DEFAULT_REGION} is set: Terraform's S3 backend and AWS "
-            f'provider refuse to start without a region ("Missing region value"); set {REGION} '
-            "in the workspace"
-        ]
-    return []
-
-
-CLOUD = Cloud(
+CLOUD = CloudOf(
     name=NAME,
     label="AWS",
     switch=ENABLE,
     read=read,
     rules=RULES,
-    static_credentials=STATIC_CREDENTIALS,
-    preferred_by="boto3 and Terraform",
-    conflicts=conflicts,
+    rivals=Rivals("boto3 and Terraform", STATIC_CREDENTIALS, conflicts),
     phased=(ROLE,),
     tagged=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, SESSION_TAGS),
-    hcp=(
-        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
-        HcpName(ROLE, "RUN_ROLE_ARN"),
-        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    hcp=Hcp(
+        names=(
+            HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+            HcpName(ROLE, "RUN_ROLE_ARN"),
+            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+        )
     ),
-    terraform=Terraform(terraform_value),
     gather=gather,
     example=EXAMPLE,
-    sdk="boto3",
-    login=aws_login.login,
-    variables=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, *STATIC_CREDENTIALS),
-    advice=advice,
-    # How to reach STS: endpoint overrides (tests, private endpoints), retries, its CA bundle.
-    login_passed_on=(
-        "AWS_CA_BUNDLE",
-        "AWS_ENDPOINT_URL",
-        "AWS_ENDPOINT_URL_STS",
-        "AWS_STS_REGIONAL_ENDPOINTS",
-        "AWS_USE_FIPS_ENDPOINT",
-        "AWS_MAX_ATTEMPTS",
-        "AWS_RETRY_MODE",
+    login=SdkLogin(
+        "boto3",
+        aws_login.login,
+        # How to reach STS: endpoint overrides (tests, private endpoints), retries, its CA.
+        passed_on=(
+            "AWS_CA_BUNDLE",
+            "AWS_ENDPOINT_URL",
+            "AWS_ENDPOINT_URL_STS",
+            "AWS_STS_REGIONAL_ENDPOINTS",
+            "AWS_USE_FIPS_ENDPOINT",
+            "AWS_MAX_ATTEMPTS",
+            "AWS_RETRY_MODE",
+        ),
     ),
+    variables=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, *STATIC_CREDENTIALS),
 )
+AwsConfig.cloud = CLOUD

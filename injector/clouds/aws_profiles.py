@@ -11,10 +11,13 @@ job would not run with the token injector minted. Only key names are ever report
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import configparser
 
 PROFILE = "AWS_PROFILE"
 DEFAULT_PROFILE = "AWS_DEFAULT_PROFILE"  # botocore's older name, still read
@@ -97,6 +100,10 @@ def _sections(path: Path) -> configparser.RawConfigParser | None:
         return None
     if text.startswith(MARK):
         return None
+    # Here, not at the top: most jobs have no such file, and every AWS job's start would pay
+    # for the module.
+    import configparser
+
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
         parser.read_string(text, source=str(path))

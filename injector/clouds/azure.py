@@ -8,17 +8,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from injector.clouds import rules
 from injector.clouds.base import (
-    Cloud,
     CloudConfig,
+    CloudOf,
     CloudOutputs,
+    Hcp,
     HcpName,
     LoginOutcome,
+    Rivals,
+    SdkLogin,
     ServedToken,
-    Terraform,
     TerraformShape,
     TokenFileCache,
 )
@@ -105,14 +106,12 @@ EXAMPLE = {
 
 
 @dataclass(frozen=True)
-class AzureConfig:
-    name: ClassVar[str] = NAME
+class AzureConfig(CloudConfig):
     client_id: str
     tenant_id: str
     subscription_id: str | None
     audience: str
     authority_host: str
-    tag: str | None = None
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         if self.tag is not None:
@@ -138,41 +137,38 @@ class AzureConfig:
         )
         return CloudOutputs(exports=exports)
 
+    def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
+        """HCP's pair of files: azurerm reads the client id from `client_id_file_path`."""
+        path = client_id_file(token_file)
+        return TerraformShape(
+            value={"client_id_file_path": str(path), "oidc_token_file_path": str(token_file)},
+            files={path: self.client_id.encode()},
+        )
+
+    def served_outputs(
+        self, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
+    ) -> CloudOutputs:
+        exports = dict(outputs.exports)
+        # Measured with Terraform 1.11.4's azurerm backend: with both set, the file wins and
+        # the URL gets no request; so the file goes, and azurerm asks the URL for every
+        # assertion. azure-identity reads only AZURE_FEDERATED_TOKEN_FILE, which the refresher
+        # keeps fresh.
+        del exports[TOKEN_FILE_PATH]
+        exports[REQUEST_URL] = url
+        exports[REQUEST_TOKEN] = bearer
+        return CloudOutputs(exports=exports, extra_files=dict(outputs.extra_files))
+
 
 def client_id_file(token_file: Path) -> Path:
     return token_file.with_suffix(".client-id")
-
-
-def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
-    """HCP's pair of files: azurerm reads the client id from `client_id_file_path`."""
-    assert isinstance(config, AzureConfig)  # noqa: S101 (the registry pairs them)
-    path = client_id_file(token_file)
-    return TerraformShape(
-        value={"client_id_file_path": str(path), "oidc_token_file_path": str(token_file)},
-        files={path: config.client_id.encode()},
-    )
 
 
 def _served_body(token: str) -> bytes:
     return json.dumps({"value": token}).encode()
 
 
-def _served_outputs(
-    config: CloudConfig, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
-) -> CloudOutputs:
-    exports = dict(outputs.exports)
-    # Measured with Terraform 1.11.4's azurerm backend: with both set, the file wins and the
-    # URL gets no request; so the file goes, and azurerm asks the URL for every assertion.
-    # azure-identity reads only AZURE_FEDERATED_TOKEN_FILE, which the refresher keeps fresh.
-    del exports[TOKEN_FILE_PATH]
-    exports[REQUEST_URL] = url
-    exports[REQUEST_TOKEN] = bearer
-    return CloudOutputs(exports=exports, extra_files=dict(outputs.extra_files))
-
-
 SERVED_TOKEN = ServedToken(
     body=_served_body,
-    outputs=_served_outputs,
     exported=f"{REQUEST_URL} and {REQUEST_TOKEN}, instead of {TOKEN_FILE_PATH}",
 )
 
@@ -238,26 +234,26 @@ def login() -> LoginOutcome:
     }
 
 
-CLOUD = Cloud(
+CLOUD = CloudOf(
     name=NAME,
     label="Azure",
     switch=ENABLE,
     read=read,
     rules=RULES,
-    static_credentials=STATIC_CREDENTIALS,
-    preferred_by="azure-identity and azurerm",
+    rivals=Rivals("azure-identity and azurerm", STATIC_CREDENTIALS),
     phased=(CLIENT_ID,),
     tagged=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE),
-    hcp=(
-        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
-        HcpName(CLIENT_ID, "RUN_CLIENT_ID", canonical=str.lower),
-        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    hcp=Hcp(
+        names=(
+            HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+            HcpName(CLIENT_ID, "RUN_CLIENT_ID", canonical=str.lower),
+            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+        )
     ),
-    terraform=Terraform(terraform_value),
     example=EXAMPLE,
     token_file_cache=TOKEN_FILE_CACHE,
-    sdk="azure-identity",
-    login=login,
+    login=SdkLogin("azure-identity", login),
     variables=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE, AUTHORITY_HOST, *STATIC_CREDENTIALS),
     served_token=SERVED_TOKEN,
 )
+AzureConfig.cloud = CLOUD

@@ -5,10 +5,11 @@ one `Cloud`; the rest of injector reads only this face.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 from injector.clouds.rules import CloudRules
 from injector.config import values
@@ -22,22 +23,6 @@ class CloudOutputs:
 
     exports: dict[str, str]
     extra_files: dict[Path, bytes] = field(default_factory=dict)
-
-
-class CloudConfig(Protocol):
-    """A validated per-cloud configuration. `name` is its cloud's. A cloud that takes tags
-    (`Cloud.tagged`) has a `tag` field too: None for the untagged configuration, else the
-    `_<TAG>` its variables end with (see clouds.tags)."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def audience(self) -> str:
-        """The token's `aud` for this cloud."""
-        ...
-
-    def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs: ...
 
 
 ALIAS_PREFIX = "INJECTOR_ENABLE_"
@@ -72,12 +57,13 @@ class TerraformShape:
 
 
 @dataclass(frozen=True)
-class Terraform:
-    """How HCP Terraform hands a cloud's configurations to Terraform code: the variable
-    `tfc_<cloud>_dynamic_credentials`, an object with `default` and `aliases` (by tag), each
-    `value(config, token_file)`."""
+class Hcp:
+    """HCP Terraform's face of a cloud: its names for the cloud's variables, read as
+    alternatives (clouds.hcp), and the variable `tfc_<cloud>_dynamic_credentials` through
+    which it hands the cloud's configurations to Terraform code (an object with `default` and
+    `aliases` by tag, each a configuration's `terraform_value`)."""
 
-    value: Callable[[CloudConfig, Path, JobContext], TerraformShape]
+    names: tuple[HcpName, ...]
 
     def variable(self, cloud: str) -> str:
         return f"tfc_{cloud}_dynamic_credentials"
@@ -85,18 +71,6 @@ class Terraform:
 
 # Comma-separated clouds that must be enabled, or the job stops (the `--require` option).
 REQUIRE = "INJECTOR_REQUIRE"
-
-
-@runtime_checkable
-class AddsClaims(Protocol):
-    """A config whose cloud wants claims of its own in its token only (AWS session tags)."""
-
-    def claims(self, job: JobContext) -> dict[str, object]: ...
-
-
-def own_claims(config: CloudConfig, job: JobContext) -> dict[str, object]:
-    """The claims `config`'s cloud adds to its own token; none for most clouds."""
-    return config.claims(job) if isinstance(config, AddsClaims) else {}
 
 
 @dataclass(frozen=True)
@@ -140,11 +114,6 @@ class Exchanged:
     lease: Lease
 
 
-# A cloud's exchange: its config, the minted token (a secret) and the job's folder in; what it
-# obtained out. Raises InjectorError with the cloud's own message when refused.
-Exchange = Callable[[CloudConfig, str, Path], Exchanged]
-
-
 @dataclass(frozen=True)
 class Finding:
     """One line of what `doctor` finds about a cloud's endpoint before any login."""
@@ -177,11 +146,10 @@ class ServedToken:
     """How a cloud's SDKs pull a fresh token over HTTP from `injector run --token-endpoint`,
     instead of reading a file once (azurerm) or to be told where to ask (GCP's url source).
 
-    `body` is the endpoint's answer for a token, in the shape the SDK parses; `outputs` turns
-    the cloud's usual outputs into those that point the SDK at `url` with `bearer`."""
+    `body` is the endpoint's answer for a token, in the shape the SDK parses; each
+    configuration's `served_outputs` points the SDK at the endpoint instead of the file."""
 
     body: Callable[[str], bytes]
-    outputs: Callable[[CloudConfig, CloudOutputs, Path, str, str], CloudOutputs]
     # For README and logs: which variables or files point the SDK at the endpoint.
     exported: str = ""
 
@@ -192,46 +160,81 @@ LoginOutcome = dict[str, object]
 
 
 @dataclass(frozen=True)
-class Cloud:
-    """One cloud, as its module describes it."""
+class Rivals:
+    """Credentials an SDK would prefer over the web identity, so that the job would quietly
+    run with them: variables (`static`), and what leads to others (`conflicts`: files,
+    profiles). `preferred_by` names the SDKs, for the refusal."""
+
+    preferred_by: str
+    static: tuple[str, ...] = ()
+    conflicts: Callable[[Mapping[str, str]], list[Conflict]] = _no_conflicts
+
+
+NO_RIVALS = Rivals(preferred_by="")
+
+
+@dataclass(frozen=True)
+class SdkLogin:
+    """How `doctor --login` logs in through the cloud's own SDK: `check` runs in a child process
+    fed only the exports (and the variables `passed_on`), and imports the SDK."""
+
+    sdk: str
+    check: Callable[[], LoginOutcome]
+    passed_on: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A cloud whose credential injector obtains itself with the minted token (Vault's login)
+    rather than the SDK: `env`, `run` and `hook` call each configuration's `exchange` once the
+    token is minted, `doctor` its `preflight` (and `doctor --login` the exchange itself)."""
+
+    sdk: str  # what injector exchanges the token through, for doctor's lines
+
+
+ConfigT = TypeVar("ConfigT", bound="CloudConfig")
+
+
+@dataclass(frozen=True)
+class CloudOf(Generic[ConfigT]):
+    """One cloud, as its module describes it: what every cloud has, then its optional facets.
+    `ConfigT` is its configuration's type, which `read` gives and `gather` takes."""
 
     name: str  # `--cloud` value, token file name, prefix of doctor's lines
     label: str  # in messages and help
     switch: str  # the variable that turns dynamic credentials on
-    read: Callable[[Mapping[str, str]], CloudConfig]  # the config, once switched on
+    read: Callable[[Mapping[str, str]], ConfigT]  # the config, once switched on
     rules: CloudRules
-    # Variables an SDK would prefer over the web identity, and which SDKs would.
-    static_credentials: tuple[str, ...] = ()
-    preferred_by: str = ""
-    # Credentials the SDKs would find elsewhere (files, profiles) and prefer: see `Conflict`.
-    conflicts: Callable[[Mapping[str, str]], list[Conflict]] = _no_conflicts
+    rivals: Rivals = NO_RIVALS
     # Variables whose `_PLAN` / `_APPLY` forms override them in that phase: the identity.
     phased: tuple[str, ...] = ()
     # The example workspace's values for this cloud (`injector --example`, `make run`).
     example: Mapping[str, str] = field(default_factory=dict)
-    token_file_cache: TokenFileCache | None = None
-    sdk: str = ""  # the SDK `doctor --login` logs in with
-    # Runs in a child process fed only the exports (and `login_passed_on`); imports the SDK.
-    login: Callable[[], LoginOutcome] | None = None
-    login_passed_on: tuple[str, ...] = ()
     # Every other variable the cloud reads, for the warning about a misspelt one.
     variables: tuple[str, ...] = ()
     # Variables that take a `_<TAG>` suffix for a configuration of its own (with the switch,
     # its alias and the phased ones); empty: the cloud has one configuration only.
     tagged: tuple[str, ...] = ()
-    # HCP Terraform's `tfc_<cloud>_dynamic_credentials` for this cloud's configurations.
-    terraform: Terraform | None = None
-    # HCP Terraform's names for the cloud's variables, read as alternatives (clouds.hcp).
-    hcp: tuple[HcpName, ...] = ()
     # Every configuration of the cloud at once, for a cloud whose configurations share
     # something (AWS: one config file with a profile per tag); returns them, amended.
-    gather: Callable[[tuple[CloudConfig, ...]], tuple[CloudConfig, ...]] | None = None
+    gather: Callable[[tuple[ConfigT, ...]], tuple[ConfigT, ...]] | None = None
+    token_file_cache: TokenFileCache | None = None
+    served_token: ServedToken | None = None  # None: its SDKs re-read the token file
+    hcp: Hcp | None = None
+    login: SdkLogin | None = None
+    exchange: Exchange | None = None
 
     @property
     def alias(self) -> str:
         """The other name of the switch, `INJECTOR_ENABLE_<NAME>`: inside Terrakube 2.21 and
         later the `switch` name also turns on Terrakube's own credentials."""
         return f"{ALIAS_PREFIX}{self.name.upper()}"
+
+    @property
+    def sdk(self) -> str:
+        """What `doctor --login` logs in through; empty for a cloud it cannot log in to."""
+        facet = self.login or self.exchange
+        return facet.sdk if facet is not None else ""
 
     def known_variables(self) -> tuple[str, ...]:
         """Every variable this cloud reads, its phase overrides included."""
@@ -257,27 +260,18 @@ class Cloud:
             )
         return any(states.values())
 
-    # For a cloud whose credential injector obtains itself (Vault's login), rather than the
-    # SDK: the exchange `env`, `run` and `hook` perform once the token is minted, and the
-    # probes `doctor` makes of the endpoint (`doctor --login` then tries the exchange).
-    exchange: Exchange | None = None
-    preflight: Callable[[CloudConfig], list[Finding]] | None = None
-    served_token: ServedToken | None = None  # None: its SDKs re-read the token file
-    # Advice for a configuration that passes validation but that a consumer will refuse.
-    advice: Callable[[CloudConfig], list[str]] | None = None
-
-    def configure(self, env: Mapping[str, str]) -> CloudConfig | None:
+    def configure(self, env: Mapping[str, str]) -> ConfigT | None:
         """The validated config, or None when the switch is unset or false. Raises ConfigError
         listing every problem: a malformed value, or static credentials that would win."""
         if not self.enabled(env):
             return None
         problems = Problems()
         problems.run(refuse_static_credentials, env, self)
-        for conflict in self.conflicts(env):
+        for conflict in self.rivals.conflicts(env):
             problems.add(
                 conflict.variable,
-                f"{conflict.detail}: {self.preferred_by} would use it instead of the web "
-                f"identity that {self.switch} asks for; {conflict.fix}",
+                f"{conflict.detail}: {self.rivals.preferred_by} would use it instead of the "
+                f"web identity that {self.switch} asks for; {conflict.fix}",
             )
         config = problems.run(self.read, env)
         problems.raise_if_any()
@@ -294,18 +288,88 @@ class Cloud:
             return []
         if not enabled:
             return []
-        present = [name for name in self.static_credentials if env.get(name)]
-        leading = [name for conflict in self.conflicts(env) for name in conflict.dropped]
+        present = [name for name in self.rivals.static if env.get(name)]
+        leading = [name for conflict in self.rivals.conflicts(env) for name in conflict.dropped]
         return list(dict.fromkeys(present + leading))
+
+
+# Any cloud, as the registry and the rest of injector see it.
+Cloud = CloudOf[Any]
 
 
 def refuse_static_credentials(env: Mapping[str, str], cloud: Cloud) -> None:
     """Static credentials in the environment win over web identity in the SDKs, so the job
     would quietly run with them. Refuse, naming the variable but never showing its value."""
-    present = [name for name in cloud.static_credentials if env.get(name)]
+    present = [name for name in cloud.rivals.static if env.get(name)]
     if present:
         raise ConfigError.of(
             present[0],
-            f"is set, and {cloud.preferred_by} would use it instead of the web identity that "
-            f"{cloud.switch} asks for: remove {', '.join(present)} from the job's environment",
+            f"is set, and {cloud.rivals.preferred_by} would use it instead of the web identity "
+            f"that {cloud.switch} asks for: remove {', '.join(present)} from the job's "
+            "environment",
         )
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudConfig(ABC):
+    """A validated configuration of one cloud: what every cloud's configuration has and does.
+    Each cloud's config is a frozen dataclass deriving from this one, whose class names its
+    cloud (`cloud`); the methods' defaults are those of a cloud with nothing of its own there.
+    """
+
+    cloud: ClassVar[Cloud]
+    if TYPE_CHECKING:
+        # A field of each cloud's config (or a property): a field here would come first.
+        @property
+        def audience(self) -> str:
+            """The token's `aud`."""
+
+    # None for the untagged configuration, else the `_<TAG>` its variables end with (tags).
+    tag: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.cloud.name
+
+    @abstractmethod
+    def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
+        """What the cloud's SDKs need on disk and in the environment, besides the token file."""
+
+    def claims(self, job: JobContext) -> dict[str, object]:
+        """Claims the cloud adds to this configuration's token only (AWS session tags)."""
+        return {}
+
+    def tagged(self: ConfigT, tag: str | None) -> ConfigT:
+        """This configuration as the one tagged `tag`."""
+        return replace(self, tag=tag)
+
+    def alone(self) -> CloudConfig:
+        """As if it were the cloud's only configuration, untagged: what its SDK needs in the
+        environment to log in as it (`doctor --login`)."""
+        return self.tagged(None) if self.tag is not None else self
+
+    def advice(self) -> list[str]:
+        """What a consumer will refuse although the configuration is valid (warnings)."""
+        return []
+
+    def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
+        """This configuration's object in HCP's `tfc_<cloud>_dynamic_credentials` (a cloud
+        with an `hcp` facet gives it)."""
+        raise NotImplementedError(f"{self.name} has no tfc_{self.name}_dynamic_credentials")
+
+    def served_outputs(
+        self, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
+    ) -> CloudOutputs:
+        """The usual `outputs`, pointing the SDK at `url` with `bearer` instead of the token
+        file (a cloud with a `served_token` gives it)."""
+        raise NotImplementedError(f"{self.name} serves no token")
+
+    def exchange(self, token: str, folder: Path) -> Exchanged:
+        """The credential obtained with the minted token (a secret), its files in `folder`
+        (a cloud with an `exchange` facet gives it). Raises InjectorError with the cloud's own
+        message when refused."""
+        raise NotImplementedError(f"{self.name} exchanges no token")
+
+    def preflight(self) -> list[Finding]:
+        """What `doctor` finds about the cloud's endpoint before any login."""
+        return []

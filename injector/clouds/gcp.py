@@ -8,16 +8,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from injector.clouds import gcp_login, rules
 from injector.clouds.base import (
-    Cloud,
     CloudConfig,
+    CloudOf,
     CloudOutputs,
+    Hcp,
     HcpName,
+    Rivals,
+    SdkLogin,
     ServedToken,
-    Terraform,
     TerraformShape,
 )
 from injector.clouds.hcp import boolean_form
@@ -110,14 +111,12 @@ EXAMPLE = {
 
 
 @dataclass(frozen=True)
-class GcpConfig:
-    name: ClassVar[str] = NAME
+class GcpConfig(CloudConfig):
     provider: str  # the `//iam.googleapis.com/...` resource name
     service_account: str | None
     project: str | None
     sts_url: str
     iam_url: str
-    tag: str | None = None
 
     @property
     def audience(self) -> str:
@@ -165,6 +164,19 @@ class GcpConfig:
             exports["GOOGLE_CLOUD_PROJECT"] = self.project
         return CloudOutputs(exports=exports, extra_files={credentials_file: content})
 
+    def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
+        # The credentials file is written anyway, tagged or not.
+        return TerraformShape(value={"credentials": str(credentials_file_for(token_file))})
+
+    def served_outputs(
+        self, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
+    ) -> CloudOutputs:
+        document = self.credentials_from_url(token_file, url, bearer)
+        return CloudOutputs(
+            exports=dict(outputs.exports),
+            extra_files={credentials_file_for(token_file): json.dumps(document, indent=2).encode()},
+        )
+
 
 def credentials_file_for(token_file: Path) -> Path:
     """`gcp-credentials.json` next to `gcp.jwt`; `gcp_PROD-credentials.json` for a tag."""
@@ -182,11 +194,6 @@ def _hcp_provider_of(parts: list[str]) -> str:
     )
 
 
-def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
-    # The credentials file is written anyway, tagged or not.
-    return TerraformShape(value={"credentials": str(credentials_file_for(token_file))})
-
-
 # google-auth and Go's oauth2 (Terraform's google provider and gcs backend) read a `url`
 # credential source at each token exchange, as JSON with the token in this field.
 SERVED_FIELD = "value"
@@ -196,21 +203,8 @@ def _served_body(token: str) -> bytes:
     return json.dumps({SERVED_FIELD: token}).encode()
 
 
-def _served_outputs(
-    config: CloudConfig, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
-) -> CloudOutputs:
-    assert isinstance(config, GcpConfig)  # noqa: S101 (the registry pairs them)
-    credentials_file = credentials_file_for(token_file)
-    document = config.credentials_from_url(token_file, url, bearer)
-    return CloudOutputs(
-        exports=dict(outputs.exports),
-        extra_files={credentials_file: json.dumps(document, indent=2).encode()},
-    )
-
-
 SERVED_TOKEN = ServedToken(
     body=_served_body,
-    outputs=_served_outputs,
     exported=f"{CREDENTIALS_FILE}'s credential_source.url (with its bearer header)",
 )
 
@@ -247,36 +241,37 @@ def read(env: Mapping[str, str]) -> GcpConfig:
     return config
 
 
-CLOUD = Cloud(
+CLOUD = CloudOf(
     name=NAME,
     label="GCP",
     switch=ENABLE,
     read=read,
     rules=RULES,
-    static_credentials=STATIC_CREDENTIALS,
-    preferred_by="Terraform's google provider",
+    rivals=Rivals("Terraform's google provider", STATIC_CREDENTIALS),
     phased=(SERVICE_ACCOUNT,),
     tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT),
-    hcp=(
-        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
-        HcpName(SERVICE_ACCOUNT, "RUN_SERVICE_ACCOUNT_EMAIL", canonical=str.lower),
-        # HCP's `projects/<number>/locations/global/workloadIdentityPools/<pool>/providers/<id>`.
-        HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=_resource),
-        HcpName(
-            AUDIENCE,
-            "WORKLOAD_PROVIDER_NAME",
-            canonical=_resource,
-            parts=("PROJECT_NUMBER", "WORKLOAD_POOL_ID", "WORKLOAD_PROVIDER_ID"),
-            join=_hcp_provider_of,
-        ),
-        # injector's token audience is the provider's resource (Google's default); HCP's
-        # separate audience is accepted when it is that.
-        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE", canonical=_resource),
+    hcp=Hcp(
+        names=(
+            HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+            HcpName(SERVICE_ACCOUNT, "RUN_SERVICE_ACCOUNT_EMAIL", canonical=str.lower),
+            # HCP's `projects/<number>/locations/global/workloadIdentityPools/<pool>/
+            # providers/<id>`.
+            HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=_resource),
+            HcpName(
+                AUDIENCE,
+                "WORKLOAD_PROVIDER_NAME",
+                canonical=_resource,
+                parts=("PROJECT_NUMBER", "WORKLOAD_POOL_ID", "WORKLOAD_PROVIDER_ID"),
+                join=_hcp_provider_of,
+            ),
+            # injector's token audience is the provider's resource (Google's default); HCP's
+            # separate audience is accepted when it is that.
+            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE", canonical=_resource),
+        )
     ),
-    terraform=Terraform(terraform_value),
     example=EXAMPLE,
-    sdk="google-auth",
-    login=gcp_login.login,
+    login=SdkLogin("google-auth", gcp_login.login),
     variables=(AUDIENCE, PROJECT, CLOUD_PROJECT, STS_URL, IAM_URL, *STATIC_CREDENTIALS),
     served_token=SERVED_TOKEN,
 )
+GcpConfig.cloud = CLOUD

@@ -4,8 +4,8 @@ written for HCP Terraform moves as it is: `TFC_AWS_PROVIDER_AUTH` switches AWS o
 `_<TAG>` after any of them a tagged configuration, and `TFC_DEFAULT_AWS_RUN_ROLE_ARN` the value
 of every configuration that gives none of its own.
 
-Each cloud lists its names (`Cloud.hcp`); this module turns them into injector's, once, as a
-layer of the job's variables (config.variables), before anything is read. The same setting
+Each cloud lists its names (`Cloud.hcp.names`); this module turns them into injector's, once, as
+a layer of the job's variables (config.variables), before anything is read. The same setting
 under both names with different values is refused, naming both.
 """
 
@@ -36,7 +36,7 @@ def translate(
     problems: list[Problem] = []
     for cloud in registered:
         for tag in (None, *_tags(cloud, env)):
-            for name in cloud.hcp:
+            for name in _names(cloud):
                 for phase in (None, *PHASES) if name.name.startswith(RUN) else (None,):
                     try:
                         found = _value(cloud, name, env, tag, phase)
@@ -93,7 +93,7 @@ def names(registered: Sequence[Cloud]) -> list[str]:
 
 def _forms(cloud: Cloud) -> list[str]:
     forms = []
-    for name in cloud.hcp:
+    for name in _names(cloud):
         forms += [*name.parts] if name.parts else [name.name]
         if name.name.startswith(RUN):
             forms += [f"{phase}_{name.name[len(RUN) :]}" for phase in PHASES]
@@ -103,12 +103,16 @@ def _forms(cloud: Cloud) -> list[str]:
 def _tags(cloud: Cloud, env: Mapping[str, str]) -> list[str]:
     """The tags HCP's switch names (`TFC_AWS_PROVIDER_AUTH_<TAG>`) and injector's do."""
     found = dict.fromkeys(tags.found(cloud, env)[0])
-    for name in cloud.hcp:
+    for name in _names(cloud):
         if name.variable != cloud.switch:
             continue
         head = f"{PREFIX}{cloud.name.upper()}_{name.name}_"
         found.update(dict.fromkeys(n[len(head) :] for n in sorted(env) if n.startswith(head)))
     return [tag for tag in found if tag]
+
+
+def _names(cloud: Cloud) -> tuple[HcpName, ...]:
+    return cloud.hcp.names if cloud.hcp is not None else ()
 
 
 def _injector_name(variable: str, tag: str | None, phase: str | None) -> str:

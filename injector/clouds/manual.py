@@ -7,7 +7,7 @@ HCP puts the token itself in the environment (`TFC_WORKLOAD_IDENTITY_TOKEN[_<TAG
 exported, as `INJECTOR_WORKLOAD_IDENTITY_TOKEN_FILE[_<TAG>]` (HCP has no name for a path).
 
 Not a registry cloud (no switch of its own, no SDK, nothing in the example workspace): the
-settings read it through `read_all`, and `clouds.named` finds its `CLOUD` for the token's rules.
+settings read it through `read_all`; its configurations carry its `CLOUD` (the token's rules).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 from injector.clouds import rules, tags
-from injector.clouds.base import Cloud, CloudOutputs
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
+from injector.jose import algorithms
 
 NAME = "workload"
 AUDIENCE = "TFC_WORKLOAD_IDENTITY_AUDIENCE"
@@ -36,18 +36,7 @@ _AUDIENCE_FORM = "the audience the provider expects in the token's aud"
 RULES = rules.CloudRules(
     name=NAME,
     label="manual generation",
-    algorithms=(
-        "RS256",
-        "RS384",
-        "RS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "EdDSA",
-    ),
+    algorithms=algorithms.ANY_VERIFIER,
     require_kid=False,
     codes={},
     trusts="whatever the provider trusts",
@@ -55,10 +44,8 @@ RULES = rules.CloudRules(
 
 
 @dataclass(frozen=True)
-class ManualConfig:
-    name: ClassVar[str] = NAME
+class ManualConfig(CloudConfig):
     audience: str
-    tag: str | None = None
 
     @property
     def export(self) -> str:
@@ -106,10 +93,11 @@ def _never(env: Mapping[str, str]) -> ManualConfig:
     raise ConfigError.of(AUDIENCE, "is read by clouds.manual.read_all, not by a switch")
 
 
-CLOUD = Cloud(
+CLOUD = CloudOf(
     name=NAME,
     label="Manual generation",
     switch=AUDIENCE,
     read=_never,
     rules=RULES,
 )
+ManualConfig.cloud = CLOUD

@@ -8,13 +8,11 @@ Which variables take the tag is each cloud's fact (`Cloud.tagged`); this module 
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
-from injector.clouds.base import Cloud, CloudConfig, Terraform
+from injector.clouds.base import Cloud, CloudConfig
 from injector.config.job_context import JobContext
 from injector.config.variables import Variables
 from injector.errors import Problem
@@ -24,17 +22,10 @@ PHASE_WORDS = ("PLAN", "APPLY")
 TAG_FORM = "letters and digits, words joined by _, not ending in PLAN or APPLY (the phases)"
 
 
-def tag_of(config: CloudConfig) -> str | None:
-    """The configuration's tag; None for the untagged one (and a cloud that takes none)."""
-    tag: str | None = getattr(config, "tag", None)
-    return tag
-
-
 def configuration_id(config: CloudConfig) -> str:
     """`aws` for the untagged configuration, `aws_PROD` for the one tagged PROD: names its
     token file (`<id>.jwt`) and its lines in logs, the dry run and doctor."""
-    tag = tag_of(config)
-    return config.name if tag is None else f"{config.name}_{tag}"
+    return config.name if config.tag is None else f"{config.name}_{config.tag}"
 
 
 def token_file(folder: Path, config: CloudConfig) -> Path:
@@ -103,30 +94,13 @@ def untagged(cloud: Cloud, name: str) -> str | None:
     return None
 
 
-def tagged(config: CloudConfig, tag: str | None) -> CloudConfig:
-    """`config` as the configuration tagged `tag`."""
-    # Every cloud's config is a frozen dataclass with a `tag` field.
-    as_dataclass: Any = config
-    result: CloudConfig = dataclasses.replace(as_dataclass, tag=tag)
-    return result
-
-
-def alone(config: CloudConfig) -> CloudConfig:
-    """`config` as if it were the cloud's only configuration, untagged: what its SDK needs
-    in the environment to log in as it (`doctor --login`). A config that has others to know
-    about says how (`alone()`); any other just drops its tag."""
-    if hasattr(config, "alone"):
-        single: CloudConfig = config.alone()
-        return single
-    return tagged(config, None) if tag_of(config) is not None else config
-
-
 def terraform_value(
-    terraform: Terraform, members: Sequence[tuple[CloudConfig, Path]], job: JobContext
+    members: Sequence[tuple[CloudConfig, Path]], job: JobContext
 ) -> tuple[dict[str, object], dict[Path, bytes]]:
     """HCP's object for one cloud: `default` for the untagged configuration (null without
-    one) and `aliases` by tag, each as the cloud describes it; and the files they name."""
-    shapes = [(tag_of(config), terraform.value(config, path, job)) for config, path in members]
+    one) and `aliases` by tag, each as the configuration describes itself; and the files they
+    name."""
+    shapes = [(config.tag, config.terraform_value(path, job)) for config, path in members]
     value: dict[str, object] = {
         "default": next((shape.value for tag, shape in shapes if tag is None), None),
         "aliases": {tag: shape.value for tag, shape in shapes if tag is not None},

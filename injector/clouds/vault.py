@@ -17,22 +17,26 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
-from injector.clouds import rules, tags
+from injector.clouds import rules, tags, vault_login
 from injector.clouds.base import (
-    Cloud,
     CloudConfig,
+    CloudOf,
     CloudOutputs,
+    Exchange,
+    Exchanged,
+    Finding,
+    Hcp,
     HcpName,
-    Terraform,
+    Rivals,
     TerraformShape,
 )
 from injector.clouds.hcp import boolean_form
-from injector.clouds.vault_login import exchange, preflight
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems, require_modules
+from injector.jose import algorithms
 
 if TYPE_CHECKING:
     from injector.clouds.vault_http import VaultClient
@@ -73,18 +77,7 @@ _NAMESPACE_FORM = "a namespace path such as admin or admin/team-a"
 RULES = rules.CloudRules(
     name=NAME,
     label="Vault",
-    algorithms=(
-        "RS256",
-        "RS384",
-        "RS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "EdDSA",
-    ),
+    algorithms=algorithms.ANY_VERIFIER,
     require_kid=False,
     codes={
         rules.MALFORMED: "error validating token",
@@ -119,15 +112,13 @@ EXAMPLE = {
 
 
 @dataclass(frozen=True)
-class VaultConfig:
-    name: ClassVar[str] = NAME
+class VaultConfig(CloudConfig):
     address: str
     role: str
     audience: str
     auth_path: str
     namespace: str | None
     ca_cert: Path | None
-    tag: str | None = None
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.
@@ -151,6 +142,23 @@ class VaultConfig:
         from injector.clouds.vault_http import VaultClient
 
         return VaultClient(self.address, self.namespace, self.ca_cert)
+
+    def exchange(self, token: str, folder: Path) -> Exchanged:
+        return vault_login.exchange(self, token, folder)
+
+    def preflight(self) -> list[Finding]:
+        return vault_login.preflight(self)
+
+    def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
+        """HCP's object: `token_filename` is the Vault token the login writes (not the JWT)."""
+        return TerraformShape(
+            value={
+                "token_filename": str(self.token_file(token_file.parent)),
+                "address": self.address,
+                "namespace": self.namespace or "",
+                "ca_cert_file": str(self.ca_cert) if self.ca_cert is not None else "",
+            }
+        )
 
 
 def read(env: Mapping[str, str]) -> VaultConfig:
@@ -207,40 +215,26 @@ def _ca_cert(env: Mapping[str, str]) -> Path | None:
     return path.absolute()
 
 
-def terraform_value(config: CloudConfig, token_file: Path, job: JobContext) -> TerraformShape:
-    """HCP's object: `token_filename` is the Vault token the login writes (not the JWT)."""
-    assert isinstance(config, VaultConfig)  # noqa: S101 (the registry pairs them)
-    return TerraformShape(
-        value={
-            "token_filename": str(config.token_file(token_file.parent)),
-            "address": config.address,
-            "namespace": config.namespace or "",
-            "ca_cert_file": str(config.ca_cert) if config.ca_cert is not None else "",
-        }
-    )
-
-
-CLOUD = Cloud(
+CLOUD = CloudOf(
     name=NAME,
     label="Vault",
     switch=ENABLE,
     read=read,
     rules=RULES,
-    static_credentials=STATIC_CREDENTIALS,
-    preferred_by="the Vault provider and CLI",
+    rivals=Rivals("the Vault provider and CLI", STATIC_CREDENTIALS),
     phased=(ROLE,),
     tagged=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT),
-    hcp=(
-        HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
-        HcpName(ADDRESS, "ADDR"),
-        HcpName(ROLE, "RUN_ROLE"),
-        HcpName(NAMESPACE, "NAMESPACE"),
-        HcpName(AUTH_PATH, "AUTH_PATH"),
-        HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+    hcp=Hcp(
+        names=(
+            HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
+            HcpName(ADDRESS, "ADDR"),
+            HcpName(ROLE, "RUN_ROLE"),
+            HcpName(NAMESPACE, "NAMESPACE"),
+            HcpName(AUTH_PATH, "AUTH_PATH"),
+            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+        )
     ),
-    terraform=Terraform(terraform_value),
     example=EXAMPLE,
-    sdk="httpx (Vault's HTTP API)",
-    exchange=exchange,
-    preflight=preflight,
+    exchange=Exchange("httpx (Vault's HTTP API)"),
 )
+VaultConfig.cloud = CLOUD

@@ -1,7 +1,7 @@
 """Vault's exchange: the login with the minted token, the lease (renew-self, revoke-self) and
 `doctor`'s probes of the address and the auth mount. HTTP through vault_http, imported only when
 a job enables Vault; this module imports the Vault module only inside its functions, which the
-Vault module's `CLOUD` names."""
+Vault configuration's methods call."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from injector.clouds.base import CloudConfig, Exchanged, Finding
+from injector.clouds.base import Exchanged, Finding
 
 if TYPE_CHECKING:
     from injector.clouds.vault import VaultConfig
@@ -52,12 +52,11 @@ class VaultLease:
         )
 
 
-def exchange(config: CloudConfig, token: str, folder: Path) -> Exchanged:
+def exchange(config: VaultConfig, token: str, folder: Path) -> Exchanged:
     """Log in with the minted token. Raises VaultError (an InjectorError) with Vault's message
     when the login is refused or Vault cannot be reached."""
     from injector.clouds import vault
 
-    assert isinstance(config, vault.VaultConfig)  # noqa: S101 (the registry pairs them)
     client = config.client()
     try:
         auth = client.login(config.auth_path, config.role, token)
@@ -78,13 +77,11 @@ def exchange(config: CloudConfig, token: str, folder: Path) -> Exchanged:
     )
 
 
-def preflight(config: CloudConfig) -> list[Finding]:
+def preflight(config: VaultConfig) -> list[Finding]:
     """Is Vault reachable, unsealed, and is an auth method mounted at the auth path? The role
     and the token itself are checked by `doctor --login`, which logs in."""
-    from injector.clouds.vault import AUTH_PATH, VaultConfig
+    from injector.clouds.vault import AUTH_PATH
     from injector.clouds.vault_http import VaultError
-
-    assert isinstance(config, VaultConfig)  # noqa: S101 (the registry pairs them)
 
     client = config.client()
     try:

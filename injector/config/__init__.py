@@ -7,7 +7,7 @@ form it expects. Shared by every side; no I/O but reading key files.
 - `variables`: the environment as layers (CI, HCP names, phase, tag), each value's origin;
 - `subject`: `DynamicCredentialSubjectTemplate`, the shape of `sub` and its separator rule;
 - `issuer_settings`: the key, `kid`, lifetime, `iss`, algorithm, rotation keys, the signer;
-- `keys`: loading and checking signing and public keys, the key-permission rule.
+- `signing_keys`: loading and checking signing and public keys, the key-permission rule.
 """
 
-__all__ = ["ci", "issuer_settings", "job_context", "keys", "subject", "values", "variables"]
+__all__ = ["ci", "issuer_settings", "job_context", "signing_keys", "subject", "values", "variables"]

@@ -20,7 +20,7 @@ from injector.clouds import tags
 from injector.clouds.rules import CloudRules, combined
 from injector.config import issuer_settings
 from injector.config.issuer_settings import IssuerSettings
-from injector.config.keys import SigningKey
+from injector.config.signing_keys import SigningKey
 from injector.diagnostics import (
     checks,
     doctor_logins,
@@ -64,7 +64,7 @@ class _State:
         """The rules of the clouds the workspace switched on (none if the settings failed)."""
         if self.settings is None:
             return []
-        return [clouds.named(config.name).rules for config in self.settings.clouds]
+        return [config.cloud.rules for config in self.settings.clouds]
 
     def issuer_rules(self) -> CloudRules:
         """The rules of the enabled clouds together (every cloud's when none loaded)."""
@@ -209,7 +209,7 @@ def _tokens(state: _State) -> list[Line]:
         checked = token_checks.check(
             token_checks.decode(cloud.token.compact),
             state.documents,
-            clouds.named(cloud.config.name).rules,
+            cloud.config.cloud.rules,
             expect_sub=state.settings.subject,
             expect_aud=cloud.config.audience,
         )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from injector import clouds
 from injector.clouds import tags
 from injector.clouds.base import Finding
 from injector.diagnostics import checks
@@ -25,10 +24,9 @@ def preflight(loaded: Settings | None) -> list[Line]:
         return []
     lines = []
     for config in loaded.clouds:
-        probe = clouds.named(config.name).preflight
-        if probe is not None:
+        if config.cloud.exchange is not None:
             lines += checks.prefixed(
-                tags.configuration_id(config), [_line(f) for f in probe(config)]
+                tags.configuration_id(config), [_line(f) for f in config.preflight()]
             )
     return lines
 
@@ -42,11 +40,9 @@ def _line(finding: Finding) -> Line:
 def _exchange(cloud: CloudPlan, folder: Path) -> Line:
     """Log in as the job would, with the minted token, and revoke at once: the role, its
     bindings and the token, as the cloud itself judges them."""
-    exchange = clouds.named(cloud.config.name).exchange
-    assert exchange is not None  # noqa: S101 (only called for such clouds)
     rule = f"{cloud.config.name}.login"
     try:
-        got = exchange(cloud.config, cloud.token.compact, folder)
+        got = cloud.config.exchange(cloud.token.compact, folder)
     except InjectorError as error:
         return checks.fail(rule, str(error))
     try:
@@ -72,13 +68,13 @@ def logins(
     # Without the session's exchange: each login below is tried, and reported, on its own.
     with JobSession(prepared, None, exchanging=False) as written:
         home = login.private_home(written.plan.folder)
-        exchanged = [c for c in written.plan.clouds if clouds.named(c.config.name).exchange]
+        exchanged = [c for c in written.plan.clouds if c.config.cloud.exchange]
         # Each configuration logs in alone, with the exports it would have without the others
         # (a tagged one has none of its own: its identity is in files).
         logins = [
             login.Login(
                 cloud.config.name,
-                tags.alone(cloud.config).outputs(cloud.token_file, loaded.job).exports,
+                cloud.config.alone().outputs(cloud.token_file, loaded.job).exports,
                 tags.configuration_id(cloud.config),
             )
             for cloud in written.plan.clouds

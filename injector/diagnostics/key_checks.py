@@ -10,9 +10,9 @@ from pathlib import Path
 import jwt
 
 from injector.clouds.rules import KEY, SIGNATURE, CloudRules
-from injector.config import keys
+from injector.config import signing_keys
 from injector.config.issuer_settings import IssuerSettings
-from injector.config.keys import SigningKey
+from injector.config.signing_keys import SigningKey
 from injector.diagnostics import checks, token_checks
 from injector.diagnostics.checks import Line
 from injector.diagnostics.issuer_checks import IssuerDocuments
@@ -26,7 +26,7 @@ def signing_key(issuer: IssuerSettings, rules: CloudRules) -> tuple[list[Line], 
     if path is None:
         return [], None
     try:
-        private = keys.load_private_key(path, issuer.algorithm)
+        private = signing_keys.load_private_key(path, issuer.algorithm)
     except ConfigError as error:
         return [checks.fail("private-key", str(problem)) for problem in error.problems], None
     key = SigningKey(private_key=private, key_id=issuer.key_id, algorithm=issuer.algorithm)
@@ -35,7 +35,7 @@ def signing_key(issuer: IssuerSettings, rules: CloudRules) -> tuple[list[Line], 
         lines.append(checks.ok("public-key", "derived from the private key"))
         return lines, key
     try:
-        keys.check_public_key(issuer.public_key_path, private)
+        signing_keys.check_public_key(issuer.public_key_path, private)
     except ConfigError as error:
         code = rules.code(SIGNATURE)
         lines += [checks.fail("public-key", str(problem), code) for problem in error.problems]
@@ -47,7 +47,7 @@ def signing_key(issuer: IssuerSettings, rules: CloudRules) -> tuple[list[Line], 
 def permissions(path: Path) -> Line:
     """A warning when anyone but the key's owner can read it (the key loader's rule)."""
     mode = stat.S_IMODE(path.stat().st_mode)
-    who = keys.readers(mode)
+    who = signing_keys.readers(mode)
     if who:
         return checks.warn(
             "key-permissions",

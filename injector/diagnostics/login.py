@@ -25,7 +25,7 @@ TIMEOUT_SECONDS = 120
 MESSAGE_LIMIT = 600
 
 # Variables passed on from doctor's environment to the SDK children, besides the exports and
-# each cloud's own (`login_passed_on`: its endpoints): how to reach the clouds (proxies, CA
+# each cloud's own (`login.passed_on`: its endpoints): how to reach the clouds (proxies, CA
 # bundles) and what a process needs to start. Nothing else: a profile, a client secret or a key
 # file elsewhere in the environment must not make a login pass that the job's own would fail.
 PASSED_ON: tuple[str, ...] = (
@@ -51,7 +51,11 @@ PACKAGE_ROOT = str(Path(injector.__file__).resolve().parent.parent)
 
 def passed_on() -> tuple[str, ...]:
     """PASSED_ON and every cloud's own variables for its login."""
-    extra = (name for cloud in clouds.registered() for name in cloud.login_passed_on)
+    extra = (
+        name
+        for cloud in clouds.registered()
+        for name in (cloud.login.passed_on if cloud.login else ())
+    )
     return PASSED_ON + tuple(dict.fromkeys(extra))
 
 

@@ -18,7 +18,7 @@ def outcome(name: str) -> LoginOutcome:
     if cloud.login is None:
         return {"ok": False, "code": "no check", "message": f"{cloud.label} has no login check"}
     try:
-        return cloud.login()
+        return cloud.login.check()
     except ImportError as error:
         return {
             "ok": False,

@@ -22,7 +22,7 @@ from injector.transit import settings as transit_settings
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 JWKS_PATH = "/.well-known/jwks"
 
-# The claims every token carries (injector.job.tokens), in the order of Terrakube's document
+# The claims every token carries (injector.claims), in the order of Terrakube's document
 # (which lists the two names after the job id).
 CLAIMS_SUPPORTED = (
     "sub",

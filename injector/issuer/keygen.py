@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from injector import files
-from injector.config import keys
+from injector.config import signing_keys
 from injector.config.issuer_settings import ALGORITHM, KEY_ID, PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 from injector.errors import ConfigError, InjectorError
 
@@ -26,7 +26,7 @@ PRIVATE_NAME = "private.pem"
 PUBLIC_NAME = "public.pem"
 
 
-def generate(kind: str, bits: int | None) -> keys.PrivateKey:
+def generate(kind: str, bits: int | None) -> signing_keys.PrivateKey:
     """A fresh key: RSA of `bits` (default 2048), or EC P-256 (`bits` must then be None).
     Raises ConfigError naming the option for a size out of range."""
     if kind == "ec":
@@ -34,15 +34,16 @@ def generate(kind: str, bits: int | None) -> keys.PrivateKey:
             raise ConfigError.of("--bits", "applies to RSA keys only: EC keys are P-256")
         return ec.generate_private_key(ec.SECP256R1())
     size = DEFAULT_RSA_BITS if bits is None else bits
-    if not keys.MIN_RSA_BITS <= size <= MAX_RSA_BITS or size % 8:
+    if not signing_keys.MIN_RSA_BITS <= size <= MAX_RSA_BITS or size % 8:
         raise ConfigError.of(
             "--bits",
-            f"expected a multiple of 8 from {keys.MIN_RSA_BITS} to {MAX_RSA_BITS}, got {size}",
+            f"expected a multiple of 8 from {signing_keys.MIN_RSA_BITS} to {MAX_RSA_BITS}, "
+            f"got {size}",
         )
     return rsa.generate_private_key(public_exponent=65537, key_size=size)
 
 
-def write(out: Path, key: keys.PrivateKey) -> tuple[Path, Path]:
+def write(out: Path, key: signing_keys.PrivateKey) -> tuple[Path, Path]:
     """Write `private.pem` and `public.pem` into `out` and return their real paths. `out` is
     made 0700 if new; an existing one must be the caller's, closed to others, and reached only
     through folders nobody else can change (files.make_folder). Raises ConfigError (naming
@@ -103,7 +104,7 @@ def command(out: Path, kind: str, bits: int | None) -> str:
     if kind == "ec":
         settings.append(f"{ALGORITHM}=ES256")
     return (
-        f"wrote {private_path} ({keys.kind(key)} private key, PKCS#8, mode 0600)\n"
+        f"wrote {private_path} ({signing_keys.kind(key)} private key, PKCS#8, mode 0600)\n"
         f"wrote {public_path} (public key, mode 0644)\n"
         "settings for the issuer (paste into a shell, or set them where tokens are minted):\n"
         + "".join(f"export {line}\n" for line in settings)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from injector.config import keys
+from injector.config import signing_keys
 from injector.config.issuer_settings import (
     ADDITIONAL_KEYS,
     PRIVATE_KEY_PATH,
@@ -30,25 +30,27 @@ from injector.transit.settings import TransitSettings
 class PublishedKey:
     key_id: str
     algorithm: str
-    public_key: keys.PublicKey
+    public_key: signing_keys.PublicKey
 
 
 def _signing_key(issuer: IssuerSettings) -> PublishedKey:
     if issuer.public_key_path is not None:
-        public = keys.read_public_key(PUBLIC_KEY_PATH, issuer.public_key_path)
-        keys.check_type(PUBLIC_KEY_PATH, issuer.public_key_path, public, issuer.algorithm)
+        public = signing_keys.read_public_key(PUBLIC_KEY_PATH, issuer.public_key_path)
+        signing_keys.check_type(PUBLIC_KEY_PATH, issuer.public_key_path, public, issuer.algorithm)
         if issuer.private_key_path is not None:
-            private = keys.load_private_key(issuer.private_key_path, issuer.algorithm)
-            public = keys.check_public_key(issuer.public_key_path, private)
+            private = signing_keys.load_private_key(issuer.private_key_path, issuer.algorithm)
+            public = signing_keys.check_public_key(issuer.public_key_path, private)
     elif issuer.private_key_path is not None:
-        public = keys.load_private_key(issuer.private_key_path, issuer.algorithm).public_key()
+        public = signing_keys.load_private_key(
+            issuer.private_key_path, issuer.algorithm
+        ).public_key()
     else:
         raise ConfigError.of(
             PUBLIC_KEY_PATH,
             f"is required to publish the signing key (or {PRIVATE_KEY_PATH}): "
             "expected the path of a PEM public key",
         )
-    assert isinstance(public, keys.PublicKey)  # noqa: S101 (check_type refused anything else)
+    assert isinstance(public, signing_keys.PublicKey)  # noqa: S101 (check_type refused anything else)
     return PublishedKey(issuer.key_id, issuer.algorithm, public)
 
 
@@ -57,7 +59,7 @@ def _algorithm(entry: AdditionalKey, key: object, signing_algorithm: str) -> str
     (so a rotation that keeps the algorithm needs no `:ALG`); else the key type's default."""
     if entry.algorithm is not None:
         return entry.algorithm
-    default = keys.default_algorithm(key)
+    default = signing_keys.default_algorithm(key)
     same_family = (default in algorithms.RSA_ALGORITHMS) == (
         signing_algorithm in algorithms.RSA_ALGORITHMS
     )
@@ -65,15 +67,15 @@ def _algorithm(entry: AdditionalKey, key: object, signing_algorithm: str) -> str
 
 
 def _additional_key(entry: AdditionalKey, signing_algorithm: str) -> PublishedKey:
-    public = keys.read_public_key(ADDITIONAL_KEYS, entry.path)
+    public = signing_keys.read_public_key(ADDITIONAL_KEYS, entry.path)
     algorithm = _algorithm(entry, public, signing_algorithm)
     try:
-        keys.check_type(ADDITIONAL_KEYS, entry.path, public, algorithm)
+        signing_keys.check_type(ADDITIONAL_KEYS, entry.path, public, algorithm)
     except ConfigError as error:
         raise ConfigError.of(
             ADDITIONAL_KEYS, f"kid {entry.key_id}: {error.problems[0].message}"
         ) from None
-    assert isinstance(public, keys.PublicKey)  # noqa: S101 (check_type refused anything else)
+    assert isinstance(public, signing_keys.PublicKey)  # noqa: S101 (check_type refused anything else)
     return PublishedKey(entry.key_id, algorithm, public)
 
 
@@ -105,7 +107,7 @@ def load(
     published = [key for key in loaded if key is not None]
     seen: dict[bytes, str] = {}
     for key in published:
-        der = keys.public_der(key.public_key)
+        der = signing_keys.public_der(key.public_key)
         if der in seen:
             problems.add(
                 ADDITIONAL_KEYS,

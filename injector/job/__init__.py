@@ -2,7 +2,7 @@
 
 - `settings` (with `phases`): the environment validated once, every cloud's configurations;
 - `preflight`, `spelling`: what a cloud would certainly refuse (exit 2), what looks misspelt;
-- `minter` (`key_minter`, `signer_minter`), `tokens`: who signs, and the claims;
+- `minter` (`key_minter`, `signer_minter`): who signs (the claims are `injector.claims`);
 - `plan`: the pure core, settings in, tokens, files and exports out;
 - `pipeline`: prepare and mint;
 - `session`: one job's lifecycle (folder, files, leases, refresher, keeper, endpoint), undone
@@ -39,5 +39,4 @@ __all__ = [
     "spelling",
     "stdout",
     "token_endpoint",
-    "tokens",
 ]

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from injector import clouds, files
+from injector import files
 from injector.clouds import Exchanged, tags
 from injector.job import pipeline
 from injector.job.pipeline import Prepared
@@ -70,10 +70,9 @@ def obtain(exchanges: Exchanges, plan: Plan) -> None:
     atomically). Each lease is in `exchanges` as soon as it exists, so that its owner can undo
     it whatever fails next; the cloud's own error goes up."""
     for minted in plan.clouds:
-        cloud = clouds.named(minted.config.name)
-        if cloud.exchange is None:
+        if minted.config.cloud.exchange is None:
             continue
-        got = cloud.exchange(minted.config, minted.token.compact, plan.folder)
+        got = minted.config.exchange(minted.token.compact, plan.folder)
         exchanges.done.append((minted, got))
         files.write_all(got.files)
         log.info("%s: obtained a %s", tags.configuration_id(minted.config), got.lease.describe())
@@ -172,8 +171,6 @@ class Keeper:
         return self._login_again(index, plan, got)
 
     def _login_again(self, index: int, plan: CloudPlan, old: Exchanged) -> int:
-        cloud = clouds.named(plan.config.name)
-        assert cloud.exchange is not None  # noqa: S101 (only exchanged clouds are kept)
         try:
             fresh_plan = pipeline.mint(self._prepared, self._folder)
             # Each configuration (a tag) has its own token, with its own aud.
@@ -183,7 +180,7 @@ class Keeper:
                 for c in fresh_plan.clouds
                 if tags.configuration_id(c.config) == wanted
             )
-            got = cloud.exchange(plan.config, fresh_token, self._folder)
+            got = plan.config.exchange(fresh_token, self._folder)
         except Exception as error:
             log.warning(
                 "%s: fresh login failed (%s); retrying in a minute", plan.config.name, error

@@ -137,7 +137,7 @@ def _warn_about_terrakubes_own_switches(env: Mapping[str, str]) -> None:
     """Terrakube 2.21 and later turn their own dynamic credentials on when a workspace has a
     variable of a switch's name (whatever its value), and those replace the hook's files and
     exports after the env file is loaded: the alias switches injector alone."""
-    for cloud in clouds.registered():
+    for cloud in clouds.REGISTRY:
         if env.get(cloud.switch) is not None:
             log.warning(
                 "%s also turns on Terrakube's own credentials, which replace the hook's on "

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from injector.config import keys
+from injector import claims
+from injector.claims import Token
+from injector.config import signing_keys
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
-from injector.config.keys import SigningKey
-from injector.job import tokens
-from injector.job.tokens import Token
+from injector.config.signing_keys import SigningKey
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class KeyFileMinter:
     def from_settings(cls, issuer: IssuerSettings, *, dry_run: bool = False) -> KeyFileMinter:
         """The configured key; in a dry run without one, a throw-away key."""
         if dry_run and issuer.private_key_path is None:
-            return cls(keys.throwaway(issuer.key_id, issuer.algorithm), issuer)
-        return cls(keys.load(issuer), issuer)
+            return cls(signing_keys.throwaway(issuer.key_id, issuer.algorithm), issuer)
+        return cls(signing_keys.load(issuer), issuer)
 
     @property
     def description(self) -> str:
@@ -47,9 +47,9 @@ class KeyFileMinter:
         owns = list(own_claims) or [{} for _ in audiences]
         subject = self.issuer.subject_template.render(job, phase)
         return [
-            tokens.mint(
+            claims.mint(
                 self.key,
-                tokens.claims(
+                claims.claim_set(
                     job,
                     subject,
                     self.issuer.issuer,

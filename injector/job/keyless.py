@@ -23,11 +23,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from injector import claims
+from injector.claims import Token
 from injector.config import issuer_settings, job_context, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
-from injector.job import tokens
-from injector.job.tokens import Token
 
 SIGNER = issuer_settings.SIGNER
 SIGNER_CA = "DynamicCredentialSignerCA"
@@ -40,7 +40,7 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 TIMEOUT_SECONDS = 15.0
 MAX_ANSWER_BYTES = 256 * 1024
-# Where each job context variable stands in the signer's tokens (injector.job.tokens).
+# Where each job context variable stands in the signer's tokens (injector.claims).
 CLAIMS = {
     job_context.ORGANIZATION_NAME: "terrakube_organization_name",
     job_context.WORKSPACE_NAME: "terrakube_workspace_name",
@@ -48,7 +48,7 @@ CLAIMS = {
     job_context.WORKSPACE_ID: "terrakube_workspace_id",
     job_context.JOB_ID: "terrakube_job_id",
 }
-PHASE_CLAIM = "terrakube_run_phase"
+PHASE_CLAIM = claims.PHASE_CLAIM_NAME
 
 
 def configured(env: Mapping[str, str]) -> bool:
@@ -198,7 +198,7 @@ def exchange(where: Endpoint, audience: str) -> Token:
     compact = document.get("access_token")
     if not isinstance(compact, str) or compact.count(".") != 2:
         raise InjectorError(f"{SIGNER}: the signer at {where.url} answered without a token")
-    token = tokens.decoded(compact)
+    token = claims.decoded(compact)
     if token.claims.get("aud") != audience:
         raise InjectorError(f"{SIGNER}: the signer at {where.url} answered a token for another aud")
     return token

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from injector.claims import Token
 from injector.config.job_context import JobContext
 from injector.job.settings import Settings
-from injector.job.tokens import Token
 
 
 class Minter(Protocol):

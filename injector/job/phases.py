@@ -6,18 +6,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from injector import clouds
+from injector.claims import PHASE_CLAIM_NAME as CLAIM_NAME
+from injector.claims import PHASES
 from injector.config import values
 from injector.config.variables import Variables
 from injector.errors import ConfigError
 
-PHASES = ("plan", "apply")
 PHASE_CLAIM = "DynamicCredentialPhaseClaim"
-CLAIM_NAME = "terrakube_run_phase"
 
 
-def phased() -> tuple[str, ...]:
-    """The identity each cloud assumes; audiences and the rest stay shared by both phases."""
-    return tuple(variable for cloud in clouds.registered() for variable in cloud.phased)
+def phased(env: Mapping[str, str]) -> tuple[str, ...]:
+    """The identity each cloud `env` may switch on assumes; audiences and the rest stay shared
+    by both phases."""
+    return tuple(variable for cloud in clouds.switched(env) for variable in cloud.phased)
 
 
 def resolve(env: Mapping[str, str], phase: str | None) -> Variables:
@@ -29,7 +30,7 @@ def resolve(env: Mapping[str, str], phase: str | None) -> Variables:
     if phase not in PHASES:
         raise ConfigError.of("--phase", f"expected plan or apply, got {values.shown(phase)}")
     resolved, origins = dict(env), {}
-    for variable in phased():
+    for variable in phased(env):
         specific = f"{variable}_{phase.upper()}"
         if values.optional(env, specific) is not None:
             resolved[variable] = env[specific]

@@ -8,11 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from injector import clouds
+from injector.claims import Token
 from injector.clouds import CloudConfig, CloudOutputs, tags
-from injector.clouds.base import own_claims
 from injector.job.settings import Settings
-from injector.job.tokens import Token
 
 if TYPE_CHECKING:
     from injector.job.minter import Minter
@@ -71,7 +69,7 @@ def build(settings: Settings, minter: Minter, folder: Path, now: int) -> Plan:
         [config.audience for config in settings.clouds],
         settings.extra_claims,
         now,
-        [own_claims(config, settings.job) for config in settings.clouds],
+        [config.claims(settings.job) for config in settings.clouds],
         phase=settings.phase,
     )
     plans = []
@@ -98,14 +96,14 @@ def terraform_variables(
     where the code does not declare it, but a job without either keeps today's outputs)."""
     exports: dict[str, str] = {}
     files: dict[Path, bytes] = {}
-    for cloud in clouds.registered():
+    for cloud in {config.name: config.cloud for config, _ in configs}.values():
         members = [(config, path) for config, path in configs if config.name == cloud.name]
-        wanted = settings.terraform_variables or any(tags.tag_of(c) is not None for c, _ in members)
-        if cloud.terraform is None or not members or not wanted:
+        wanted = settings.terraform_variables or any(c.tag is not None for c, _ in members)
+        if cloud.hcp is None or not members or not wanted:
             continue
-        value, named = tags.terraform_value(cloud.terraform, members, settings.job)
+        value, named = tags.terraform_value(members, settings.job)
         # JSON is also HCL's syntax for the value of a variable of an object type.
-        name = f"TF_VAR_{cloud.terraform.variable(cloud.name)}"
+        name = f"TF_VAR_{cloud.hcp.variable(cloud.name)}"
         exports[name] = json.dumps(value, separators=(",", ":"))
         files.update(named)
     return exports, files

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 
-from injector import clouds
 from injector.clouds import tags
 from injector.config import issuer_settings
 from injector.errors import Problems
@@ -21,10 +20,10 @@ def check(settings: Settings) -> None:
     its configuration (a missing value a consumer needs, such as a region), as warnings."""
     _refusals(settings)
     for config in settings.clouds:
-        advise = clouds.named(config.name).advice
-        tag = tags.tag_of(config)
-        for line in advise(config) if advise is not None else ():
-            log.warning("%s", line if tag is None else f"{tags.configuration_id(config)}: {line}")
+        for line in config.advice():
+            log.warning(
+                "%s", line if config.tag is None else f"{tags.configuration_id(config)}: {line}"
+            )
 
 
 def _refusals(settings: Settings) -> None:
@@ -33,8 +32,7 @@ def _refusals(settings: Settings) -> None:
     (A `sub` longer than a cloud keeps is refused with the job context, in job.settings.)"""
     problems = Problems()
     # The rules are the cloud's: said once for all its configurations (tags).
-    for name in dict.fromkeys(config.name for config in settings.clouds):
-        cloud = clouds.named(name)
+    for cloud in {config.name: config.cloud for config in settings.clouds}.values():
         rules = cloud.rules
         issuer = settings.issuer
         if issuer is None:

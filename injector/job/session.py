@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from injector import clouds, files
+from injector import files
 from injector.errors import ConfigError
 from injector.job import exchange, pipeline
 from injector.job.pipeline import Prepared
@@ -128,7 +128,7 @@ class JobSession:
         caches = [
             cache
             for config in prepared.settings.clouds
-            if (cache := clouds.named(config.name).token_file_cache) is not None
+            if (cache := config.cloud.token_file_cache) is not None
         ]
         interval = upkeep.refresh_interval or refresh.interval_for(plan.lifetime_seconds, caches)
         refresher = refresh.Refresher(prepared, plan.folder, interval)

@@ -79,7 +79,7 @@ def resolve(env: Mapping[str, str]) -> tuple[Variables, list[Problem]]:
     (config.ci: under the Terrakube names, which errors go on naming), HCP Terraform's names
     as injector's; and the problems HCP's names have."""
     with_ci = Variables.of(env).over(ci.with_defaults(env), {})
-    variables, problems = hcp.translate(with_ci, clouds.registered())
+    variables, problems = hcp.translate(with_ci, clouds.switched(with_ci))
     if variables.derived():
         # A workspace written for HCP Terraform reads HCP's TF_VAR_tfc_* variables.
         default = {TERRAFORM_VARIABLES: variables.get(TERRAFORM_VARIABLES, "true")}
@@ -94,7 +94,7 @@ def _load_variables(
     resolved = phases.resolve(variables, phase)
     found: list[Problem] = []
     tagged = {}
-    for cloud in clouds.registered():
+    for cloud in clouds.switched(variables):
         try:
             tagged[cloud.name] = _tagged(cloud, variables, phase)
         except ConfigError as error:
@@ -129,7 +129,7 @@ def _tagged(
             problems.get(None, _raise, resolved.blame(error))
             continue
         if config is not None:
-            configs.append(tags.tagged(config, tag))
+            configs.append(config.tagged(tag))
     problems.raise_if_any()
     return tuple(configs)
 
@@ -148,7 +148,7 @@ def _load(
 ) -> Settings | None:
     problems = Problems()
     enabled: list[CloudConfig] = []
-    for cloud in clouds.registered():
+    for cloud in clouds.switched(env):
         default = problems.run(cloud.configure, env)
         configs = (*([default] if default is not None else []), *tagged[cloud.name])
         if configs and cloud.gather is not None:
@@ -204,7 +204,7 @@ def required_clouds(env: Mapping[str, str], option: str | None) -> tuple[str, ..
     value = option if option is not None else values.optional(env, REQUIRE)
     parts = (part.strip() for part in (value or "").split(","))
     wanted = tuple(dict.fromkeys(part for part in parts if part))
-    names = [cloud.name for cloud in clouds.registered()]
+    names = clouds.names()
     unknown = [cloud for cloud in wanted if cloud not in names]
     if unknown:
         raise ConfigError.of(
@@ -239,12 +239,12 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
     whose template the job does not know, doctor's token checks say it.)"""
     size = len(subject.encode())
     for config in enabled:
-        limit = clouds.named(config.name).rules.subject_limit
+        limit = config.cloud.rules.subject_limit
         if limit is not None and size > limit.max_bytes:
             raise ConfigError.of(
                 job_context.WORKSPACE_NAME,
                 f"with {job_context.ORGANIZATION_NAME} makes a sub of {size} bytes "
-                f"({subject[:40]!r}...): {clouds.named(config.name).label} keeps at most "
+                f"({subject[:40]!r}...): {config.cloud.label} keeps at most "
                 f"{limit.max_bytes} in {limit.attribute}; expected shorter names",
             )
 
@@ -252,5 +252,5 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
 def static_credentials(env: Mapping[str, str]) -> list[str]:
     """The static credential variables set for the clouds whose switch is on: `injector run`
     removes these from its child's environment, where they would win over web identity."""
-    seen, _ = hcp.translate(env, clouds.registered())
-    return [name for cloud in clouds.registered() for name in cloud.static_credentials_set(seen)]
+    seen, _ = hcp.translate(env, clouds.switched(env))
+    return [name for cloud in clouds.switched(seen) for name in cloud.static_credentials_set(seen)]

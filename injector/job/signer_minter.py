@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from injector import claims
+from injector.claims import Token
 from injector.config import issuer_settings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
-from injector.job import tokens
-from injector.job.tokens import Token
 from injector.signer import client
 from injector.signer.protocol import TokenRequest
 
@@ -45,7 +45,7 @@ class SignerMinter:
         # The phase always goes to the signer: its own template may put {phase} in sub (and it
         # then adds terrakube_run_phase too, as the wire format says).
         request = TokenRequest(job=job, audiences=tuple(audiences), phase=phase)
-        minted = [tokens.decoded(compact) for compact in client.request(self.socket, request)]
+        minted = [claims.decoded(compact) for compact in client.request(self.socket, request)]
         # The signer's template shapes sub, so the job cannot predict it; one request is for
         # one job, so every token must carry the same one.
         subjects = {token.claims.get("sub") for token in minted}

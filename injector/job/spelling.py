@@ -20,8 +20,10 @@ log = logging.getLogger("injector")
 _MIN_LENGTH = 6
 
 
-def known() -> set[str]:
-    """Every variable injector reads."""
+def known(env: Mapping[str, str]) -> set[str]:
+    """Every variable injector reads for a job with `env`: the clouds it does not switch on
+    are not loaded, and only their switches are known (a typo in a setting of a cloud that is
+    off changes nothing)."""
     names = {
         *job_context.OPTIONS,
         *issuer_settings.VARIABLES,
@@ -30,9 +32,11 @@ def known() -> set[str]:
         TERRAFORM_VARIABLES,
         ci.CI,
     }
-    for cloud in clouds.registered():
+    for line in clouds.REGISTRY:
+        names.update((line.switch, line.alias))
+    for cloud in clouds.switched(env):
         names.update(cloud.known_variables())
-    names.update(hcp.names(clouds.registered()))
+    names.update(hcp.names(clouds.switched(env)))
     names.add(manual.AUDIENCE)
     return names
 
@@ -73,23 +77,24 @@ def likely_meant(name: str, names: Iterable[str]) -> str | None:
 def switch_prefixes() -> tuple[str, ...]:
     """The prefixes every switch name starts with: a name with one of them and an unknown
     cloud after it switches nothing on."""
-    shared = [cloud.switch[: cloud.switch.rfind("_") + 1] for cloud in clouds.registered()]
+    shared = [line.switch[: line.switch.rfind("_") + 1] for line in clouds.REGISTRY]
     return (*dict.fromkeys(shared), ALIAS_PREFIX)
 
 
-def tagged(name: str) -> bool:
+def tagged(name: str, env: Mapping[str, str]) -> bool:
     """Whether `name` is a tagged form of a variable a cloud reads (`<VARIABLE>_PROD`)."""
     return manual.is_variable(name) or any(
-        tags.untagged(cloud, name) is not None for cloud in clouds.registered()
+        tags.untagged(cloud, name) is not None for cloud in clouds.switched(env)
     )
 
 
 def warn(env: Mapping[str, str]) -> None:
     """A warning for each variable of `env` that looks like a misspelt one injector reads."""
-    names = known()
+    names = known(env)
     prefixes = switch_prefixes()
+    switched = clouds.switched(env)
     for name in env:
-        if name in names or tagged(name) or hcp.recognizes(name, clouds.registered()):
+        if name in names or tagged(name, env) or hcp.recognizes(name, switched):
             continue
         meant = likely_meant(name, names)
         if meant is not None:

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from injector import clouds, files
+from injector import files
 from injector.clouds import tags
 from injector.job import pipeline
 from injector.job.pipeline import Prepared
@@ -137,8 +137,7 @@ def serve(
     serving = {
         cloud.config.name: (cloud, served)
         for cloud in plan.clouds
-        if (served := clouds.named(cloud.config.name).served_token) is not None
-        and tags.tag_of(cloud.config) is None
+        if (served := cloud.config.cloud.served_token) is not None and cloud.config.tag is None
     }
     seen: list[str] = []
     tokens = _Tokens(prepared, plan.folder, clock)
@@ -148,9 +147,9 @@ def serve(
     port = server.server_address[1]
     exports: dict[str, str] = {}
     unset: list[str] = []
-    for name, (cloud, served) in serving.items():
+    for name, (cloud, _served) in serving.items():
         url = f"http://{LOOPBACK}:{port}/{name}"
-        outputs = served.outputs(cloud.config, cloud.outputs, cloud.token_file, url, bearer)
+        outputs = cloud.config.served_outputs(cloud.outputs, cloud.token_file, url, bearer)
         for path, data in outputs.extra_files.items():
             files.write_atomically(path, data)
         # Names the cloud dropped from its usual exports must not reach the command either.

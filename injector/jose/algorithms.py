@@ -9,3 +9,17 @@ RSA_ALGORITHMS = ("RS256", "RS384", "RS512")
 EC_ALGORITHMS = ("ES256",)
 ALGORITHMS = RSA_ALGORITHMS + EC_ALGORITHMS
 DEFAULT = "RS256"
+# Every JWS signature algorithm a verifier may accept (RFC 7518 section 3.1, RFC 8037's EdDSA):
+# what a cloud that names no algorithms of its own is assumed to take.
+ANY_VERIFIER = (
+    "RS256",
+    "RS384",
+    "RS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "EdDSA",
+)

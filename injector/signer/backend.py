@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from injector.config import keys
+from injector.config import signing_keys
 from injector.config.issuer_settings import IssuerSettings
-from injector.config.keys import SigningKey
+from injector.config.signing_keys import SigningKey
 from injector.errors import InjectorError
 from injector.jose import jws
 
@@ -62,7 +62,7 @@ class KeyFileBackend:
     @classmethod
     def load(cls, issuer: IssuerSettings) -> KeyFileBackend:
         """The key the issuer settings name, checked as the job side checks it. ConfigError."""
-        return cls(keys.load(issuer), str(issuer.private_key_path))
+        return cls(signing_keys.load(issuer), str(issuer.private_key_path))
 
     @property
     def key_id(self) -> str:

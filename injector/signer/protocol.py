@@ -35,10 +35,10 @@ import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from injector.claims import PHASES
 from injector.config import job_context, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problem, Problems
-from injector.job.phases import PHASES
 
 VERSION = 1
 MAX_REQUEST_BYTES = 64 * 1024

@@ -16,10 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, TextIO
 
+from injector import claims
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError
-from injector.job import phases, tokens
 from injector.signer import peer, protocol
 from injector.signer.backend import SigningBackend
 from injector.signer.peer import GroupsReader, Peer, PeerChanged, StartTimeReader
@@ -126,7 +126,7 @@ class Service:
             return self._deny(record, protocol.REFUSED, str(refused))
         if deadline is not None and time.monotonic() > deadline:
             return self._deny(record, protocol.INTERNAL, "timed out waiting for a signing worker")
-        compact, claims = self._mint(job, phase, request.audiences, subject, int(now), ttl)
+        compact, minted = self._mint(job, phase, request.audiences, subject, int(now), ttl)
         if deadline is not None and time.monotonic() > deadline:
             # The caller has been told nothing and its connection is gone: no token went out.
             return self._deny(record, protocol.INTERNAL, "signing took longer than the deadline")
@@ -137,8 +137,8 @@ class Service:
             return self._deny(record, protocol.REFUSED, f"uid {caller.uid}: {changed}")
         record.update(
             decision="allow",
-            jti=[claim["jti"] for claim in claims],
-            exp=claims[0]["exp"],
+            jti=[claim["jti"] for claim in minted],
+            exp=minted[0]["exp"],
             ttl_minutes=ttl,
         )
         self.audit.write(record)
@@ -242,9 +242,9 @@ class Service:
         except _Refused as refused:
             self._deny(record, refused.error, str(refused))
             return Exchanged(error=refused.error, message=str(refused))
-        compact, claims = self._mint(job, phase, (audience,), subject, int(now), ttl)
+        compact, minted = self._mint(job, phase, (audience,), subject, int(now), ttl)
         record.update(
-            decision="allow", jti=[claims[0]["jti"]], exp=claims[0]["exp"], ttl_minutes=ttl
+            decision="allow", jti=[minted[0]["jti"]], exp=minted[0]["exp"], ttl_minutes=ttl
         )
         self.audit.write(record)
         return Exchanged(token=compact[0], expires_in=ttl * 60)
@@ -263,12 +263,12 @@ class Service:
             "alg": self.backend.algorithm,
             "typ": "JWT",
         }
-        extra = {phases.CLAIM_NAME: phase} if phase is not None else {}
-        claims = [
-            tokens.claims(job, subject, self.issuer.issuer, audience, now, ttl, extra)
+        extra = {claims.PHASE_CLAIM_NAME: phase} if phase is not None else {}
+        claim_sets = [
+            claims.claim_set(job, subject, self.issuer.issuer, audience, now, ttl, extra)
             for audience in audiences
         ]
-        return self.backend.sign_all(header, claims), claims
+        return self.backend.sign_all(header, claim_sets), claim_sets
 
     def _deny(
         self,

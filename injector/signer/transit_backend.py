@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from injector.config import keys
+from injector.config import signing_keys
 from injector.config.issuer_settings import IssuerSettings
 from injector.jose import algorithms, jws
 from injector.signer.backend import SigningFailed
@@ -45,7 +45,7 @@ _HASHES: dict[str, hashes.HashAlgorithm] = {
 class TransitBackend:
     client: TransitClient
     key: TransitKey
-    public: keys.PublicKey
+    public: signing_keys.PublicKey
     key_id: str
     algorithm: str
 
@@ -67,7 +67,7 @@ class TransitBackend:
     @property
     def description(self) -> str:
         return (
-            f"{keys.kind(self.public)} ({self.algorithm}, kid {self.key_id}) from "
+            f"{signing_keys.kind(self.public)} ({self.algorithm}, kid {self.key_id}) from "
             f"{self.client.settings.where}, version {self.key.version}"
         )
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from injector.claims import Token
 from injector.errors import ConfigError
 from injector.job import pipeline, settings, spelling
 from injector.job.plan import Plan
-from injector.job.tokens import Token
 
 ROLE = "arn:aws:iam::123456789012:role/run"
 APPLY_ROLE = "arn:aws:iam::123456789012:role/apply"

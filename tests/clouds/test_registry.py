@@ -10,14 +10,15 @@ import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import jwt
 import pytest
 
 from injector import clouds
 from injector.cli import main
-from injector.clouds import Cloud, CloudOutputs, CloudRules, TokenFileCache
+from injector.clouds import CloudConfig, CloudOutputs, CloudRules, TokenFileCache
+from injector.clouds.base import CloudOf, Rivals
 from injector.clouds.rules import FAILURES
 from injector.config import values
 from injector.config.job_context import JobContext
@@ -39,8 +40,7 @@ AUDIENCE = "example.workload.identity"
 
 
 @dataclass(frozen=True)
-class ExampleConfig:
-    name: ClassVar[str] = "examplecloud"
+class ExampleConfig(CloudConfig):
     identity: str
     audience: str = AUDIENCE
 
@@ -58,7 +58,7 @@ def _read(env: Mapping[str, str]) -> ExampleConfig:
     return ExampleConfig(identity=identity)
 
 
-EXAMPLE_CLOUD = Cloud(
+EXAMPLE_CLOUD = CloudOf(
     name="examplecloud",
     label="ExampleCloud",
     switch=SWITCH,
@@ -74,18 +74,20 @@ EXAMPLE_CLOUD = Cloud(
         trusts="a public CA",
         recognizes=lambda audience: audience == AUDIENCE,
     ),
-    static_credentials=(SECRET,),
-    preferred_by="the example SDK",
+    rivals=Rivals("the example SDK", (SECRET,)),
     phased=(IDENTITY,),
     example={SWITCH: "true", IDENTITY: "reader"},
     token_file_cache=TokenFileCache(reader="the example SDK", seconds=60),
 )
+ExampleConfig.cloud = EXAMPLE_CLOUD
+CLOUD = EXAMPLE_CLOUD  # what the registry line of the fixture `registered` loads
 
 
 @pytest.fixture
 def registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The registry with the example cloud as its fourth line."""
-    monkeypatch.setattr(clouds, "CLOUDS", (*clouds.CLOUDS, EXAMPLE_CLOUD))
+    line = clouds.Registered(EXAMPLE_CLOUD.name, EXAMPLE_CLOUD.label, SWITCH, __name__)
+    monkeypatch.setattr(clouds, "REGISTRY", (*clouds.REGISTRY, line))
     yield
 
 
@@ -253,3 +255,24 @@ def test_named_and_guess() -> None:
     assert clouds.guess("sts.amazonaws.com") is clouds.named("aws")
     assert clouds.guess(["aws.workload.identity"]) is None
     assert clouds.guess("something else") is None
+
+
+@pytest.mark.parametrize("cloud", clouds.registered(), ids=lambda cloud: cloud.name)
+def test_each_clouds_configuration_carries_its_cloud(cloud: clouds.Cloud) -> None:
+    config = cloud.configure(cloud.example)
+    assert config is not None
+    assert isinstance(config, CloudConfig)
+    assert config.cloud is cloud and config.name == cloud.name and config.tag is None
+    tagged = config.tagged("PROD")
+    assert (tagged.tag, tagged.cloud, tagged.alone().tag) == ("PROD", cloud, None)
+
+
+def test_each_registry_line_names_its_clouds_module() -> None:
+    for line in (*clouds.REGISTRY, *clouds.BESIDE):
+        cloud = line.load()
+        assert (cloud.name, cloud.label, cloud.switch, cloud.alias) == (
+            line.name,
+            line.label,
+            line.switch,
+            line.alias,
+        )

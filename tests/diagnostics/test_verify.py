@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from injector.config import issuer_settings, job_context, keys, subject
+from injector import claims
+from injector.config import issuer_settings, job_context, signing_keys, subject
 from injector.issuer import discovery, keyset
 from injector.issuer.keyset import PublishedKey
-from injector.job import pipeline, tokens
+from injector.job import pipeline
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import ROOT, free_port, run_injector
 from tests.standins.accounts import AWS_AUDIENCE, AZURE_AUDIENCE, GCP_PROVIDER, SUBJECT
@@ -97,7 +98,7 @@ def mint(env: Mapping[str, str], cloud: str, now: int | None = None) -> str:
 
 
 def sign(
-    key: keys.SigningKey,
+    key: signing_keys.SigningKey,
     issuer: str,
     audience: str,
     *,
@@ -107,7 +108,7 @@ def sign(
 ) -> str:
     """A token with the claims injector mints, signed by `key`, with `changes` to its claims."""
     job = job_context.from_env(EXAMPLE_ENV)
-    claims = tokens.claims(
+    built = claims.claim_set(
         job,
         subject.DEFAULT_TEMPLATE.render(job, None),
         issuer,
@@ -115,11 +116,11 @@ def sign(
         int(time.time()) - issued_ago,
         ttl_minutes,
     )
-    return tokens.mint(key, {**claims, **(changes or {})}).compact
+    return claims.mint(key, {**built, **(changes or {})}).compact
 
 
-def signing_key(env: Mapping[str, str]) -> keys.SigningKey:
-    return keys.load(issuer_settings.from_env(env))
+def signing_key(env: Mapping[str, str]) -> signing_keys.SigningKey:
+    return signing_keys.load(issuer_settings.from_env(env))
 
 
 # --- an issuer whose documents a test can spoil --------------------------------------------------
@@ -387,7 +388,7 @@ def _other_private_key() -> bytes:
 def test_es256_is_refused_for_azure_and_accepted_for_google(
     spoiled: SpoiledIssuer, trusted: tuple[str, ...], tmp_path: Path
 ) -> None:
-    key = keys.throwaway("ec-key", "ES256")
+    key = signing_keys.throwaway("ec-key", "ES256")
     spoiled.publish((PublishedKey("ec-key", "ES256", key.private_key.public_key()),))
     azure = verify(sign(key, spoiled.url, AZURE_AUDIENCE), *trusted, tmp_path=tmp_path)
     assert_fails(azure, "alg", "AADSTS700027", "Entra ID accepts RS256 only")

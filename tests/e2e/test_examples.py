@@ -501,7 +501,7 @@ def test_workspace_readme_lists_the_variables_the_injector_reads(
     cloud: str, enable: str, phased: str
 ) -> None:
     readme = (EXAMPLES / cloud / "workspace" / "README.md").read_text()
-    assert phased in phases.phased()
+    assert phased in phases.phased({enable: "true"})
     for name in (enable, f"INJECTOR_ENABLE_{cloud.upper()}", f"{phased}_PLAN", f"{phased}_APPLY"):
         assert f"`{name}`" in readme, f"{cloud}/workspace/README.md does not list {name}"
     assert "injector run --phase plan -- terraform plan" in readme
@@ -611,7 +611,7 @@ def terrakube_job(workspace: dict[str, str]) -> dict[str, str]:
     job = {
         key: value
         for key, value in workspace.items()
-        if not key.startswith("ENABLE_DYNAMIC_CREDENTIALS_") and key not in phases.phased()
+        if not key.startswith("ENABLE_DYNAMIC_CREDENTIALS_") and key not in phases.phased(workspace)
     }
     job.update(
         {

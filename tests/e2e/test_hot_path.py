@@ -72,6 +72,15 @@ def _loaded(args: list[str], env: dict[str, str], tmp_path: Path) -> list[str]:
     return loaded
 
 
+def _in_a_job(args: list[str], tmp_path: Path) -> tuple[list[str], Path]:
+    """`args` with a folder of its own for `env`, and the job's working directory."""
+    working = tmp_path / "job"
+    working.mkdir()
+    if args[:1] == ["env"]:
+        args = [*args, "--dir", str(tmp_path / "d")]
+    return args, working
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -83,10 +92,7 @@ def _loaded(args: list[str], env: dict[str, str], tmp_path: Path) -> list[str]:
     ids=["dry-run", "env", "run", "hook"],
 )
 def test_hot_path_imports(workspace: dict[str, str], tmp_path: Path, args: list[str]) -> None:
-    working = tmp_path / "job"
-    working.mkdir()
-    if args[:1] == ["env"]:
-        args = [*args, "--dir", str(tmp_path / "d")]
+    args, working = _in_a_job(args, tmp_path)
     loaded = _loaded(args, {**workspace, "workingDirectory": str(working)}, tmp_path)
     assert "cryptography.hazmat.primitives.asymmetric.rsa" in loaded  # the listing is real
     offending = [m for m in loaded if any(m == f or m.startswith(f + ".") for f in FORBIDDEN)]
@@ -94,14 +100,24 @@ def test_hot_path_imports(workspace: dict[str, str], tmp_path: Path, args: list[
 
 
 # Standard library modules that cost `injector env` milliseconds each (shutil pulls in bz2 and
-# lzma; uuid pulls in platform; secrets pulls in hashlib and hmac).
-SLOW_STDLIB = ("tempfile", "shutil", "secrets", "uuid", "bz2", "lzma", "platform", "hmac")
+# lzma; uuid pulls in platform; secrets pulls in hashlib and hmac; configparser only for an AWS
+# profile file that exists).
+SLOW_STDLIB = (
+    "tempfile",
+    "shutil",
+    "secrets",
+    "uuid",
+    "bz2",
+    "lzma",
+    "platform",
+    "hmac",
+    "configparser",
+)
 
 # The minting pipeline, for the commands that do not mint.
 MINTING = (
     "injector.job.pipeline",
     "injector.job.plan",
-    "injector.job.tokens",
     "injector.job.settings",
     "injector.jose.jws",
 )
@@ -131,10 +147,7 @@ def test_through_the_signer_the_job_loads_no_cryptography(
 ) -> None:
     from tests.support import signer as support
 
-    working = tmp_path / "job"
-    working.mkdir()
-    if args[:1] == ["env"]:
-        args = [*args, "--dir", str(tmp_path / "d")]
+    args, working = _in_a_job(args, tmp_path)
     socket_path = tmp_path / "signer.sock"
     job = {k: v for k, v in workspace.items() if not k.startswith("DynamicCredential")}
     listing = tmp_path / "modules.json"
@@ -159,7 +172,7 @@ def test_through_the_signer_the_job_loads_no_cryptography(
     signing = (
         "cryptography",
         "injector.jose.jws",
-        "injector.config.keys",
+        "injector.config.signing_keys",
         "injector.signer.server",
     )
     offending = [
@@ -168,3 +181,23 @@ def test_through_the_signer_the_job_loads_no_cryptography(
     assert offending == []
     # Measured slow to load (`make bench`) and not needed to mint through the signer.
     assert [m for m in SLOW_STDLIB if m in loaded and args[:1] == ["env"]] == []
+
+
+@pytest.mark.parametrize("args", [["env", "--format", "json"], ["hook"]], ids=["env", "hook"])
+def test_a_job_loads_only_the_clouds_it_switches_on(
+    workspace: dict[str, str], tmp_path: Path, args: list[str]
+) -> None:
+    from injector import clouds
+
+    args, working = _in_a_job(args, tmp_path)
+    aws_only = {
+        name: value
+        for name, value in workspace.items()
+        if not any(line.switch in name for line in clouds.REGISTRY if line.name != "aws")
+    }
+    loaded = _loaded(args, {**aws_only, "workingDirectory": str(working)}, tmp_path)
+    modules = {line.name: line.module for line in clouds.REGISTRY}
+    assert modules["aws"] in loaded  # the listing is real
+    assert [module for module in modules.values() if module in loaded] == [modules["aws"]]
+    example = _loaded(["--example"], aws_only, tmp_path)
+    assert set(modules.values()) <= set(example)  # the example workspace has every cloud

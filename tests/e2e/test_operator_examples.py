@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from injector.config import keys
+from injector.config import signing_keys
 from injector.config.job_context import JobContext
 from injector.config.subject import DEFAULT_TEMPLATE
 from tests.conftest import ROOT
@@ -234,7 +234,7 @@ def test_the_init_containers_copy_leaves_nothing_to_warn_about(
     subprocess.run(command, check=True, timeout=30)
     info = target.stat()
     assert (info.st_uid, stat.S_IMODE(info.st_mode)) == (user, 0o400)
-    assert keys.readers(stat.S_IMODE(info.st_mode)) == []
+    assert signing_keys.readers(stat.S_IMODE(info.st_mode)) == []
     read = subprocess.run(
         ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", "cat", str(target)],
         capture_output=True,

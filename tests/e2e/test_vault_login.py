@@ -255,7 +255,7 @@ def test_an_expired_token_is_refused_with_vaults_message(
     from injector.clouds.vault_http import VaultError
 
     with pytest.raises(VaultError) as error:
-        vault.exchange(cloud.config, cloud.token.compact, tmp_path)
+        cloud.config.exchange(cloud.token.compact, tmp_path)
     assert "token is expired" in str(error.value)
     assert list(tmp_path.iterdir()) == []
     assert prepared.minter.description.startswith("RSA-2048")

@@ -11,7 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from injector.config import keys
+from injector.config import signing_keys
 from injector.errors import ConfigError
 from tests.conftest import run_injector
 
@@ -98,10 +98,10 @@ def test_a_probe_signature_equal_to_the_padded_message_is_refused(tmp_path: Path
         weak_private_key(1), password=None, unsafe_skip_rsa_key_validation=True
     )
     with pytest.raises(ConfigError) as error:
-        keys._probe("DynamicCredentialPrivateKeyPath", tmp_path / "weak.pem", key)
+        signing_keys._probe("DynamicCredentialPrivateKeyPath", tmp_path / "weak.pem", key)
     assert "padded message" in str(error.value)
 
 
 def test_an_ordinary_key_still_loads(workspace: dict[str, str]) -> None:
-    key = keys.load_private_key(Path(workspace["DynamicCredentialPrivateKeyPath"]))
+    key = signing_keys.load_private_key(Path(workspace["DynamicCredentialPrivateKeyPath"]))
     assert isinstance(key, rsa.RSAPrivateKey)

@@ -19,7 +19,10 @@ def test_no_phase_leaves_the_environment_as_it_is() -> None:
 
 @pytest.mark.parametrize("phase", ["plan", "apply"])
 def test_phase_variables_override_the_plain_ones(phase: str) -> None:
+    # The phased variables are those of the clouds the environment switches on.
     env = {
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS": "true",
+        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "true",
         ROLE: "plain",
         f"{ROLE}_{phase.upper()}": "phased",
         "ARM_CLIENT_ID": "client",

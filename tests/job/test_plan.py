@@ -8,7 +8,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from injector.config import keys
+from injector.config import signing_keys
 from injector.job import plan, settings
 from injector.job.key_minter import KeyFileMinter
 from tests.conftest import KeyFiles
@@ -26,7 +26,9 @@ def _plan(env: dict[str, str], folder: Path) -> plan.Plan:
     loaded = settings.load(env)
     assert loaded is not None
     assert loaded.issuer is not None
-    return plan.build(loaded, KeyFileMinter(keys.load(loaded.issuer), loaded.issuer), folder, NOW)
+    return plan.build(
+        loaded, KeyFileMinter(signing_keys.load(loaded.issuer), loaded.issuer), folder, NOW
+    )
 
 
 @pytest.fixture

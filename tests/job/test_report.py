@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from injector import clouds
-from injector.config import keys
+from injector.config import signing_keys
 from injector.job import plan, report, settings
 from injector.job.example import EXAMPLE_ENV
 from injector.job.key_minter import KeyFileMinter
@@ -17,23 +17,25 @@ NOW = 1_700_000_000
 FOLDER = Path("/tmp/injector-dry-run")
 
 
-def _report(env: dict[str, str], key: keys.SigningKey | None = None) -> tuple[str, plan.Plan]:
+def _report(
+    env: dict[str, str], key: signing_keys.SigningKey | None = None
+) -> tuple[str, plan.Plan]:
     loaded = settings.load(env, require_key=False)
     assert loaded is not None
     assert loaded.issuer is not None
     if key is None:
-        key = keys.load(loaded.issuer)
+        key = signing_keys.load(loaded.issuer)
     minter = KeyFileMinter(key, loaded.issuer)
     built = plan.build(loaded, minter, FOLDER, NOW)
     return report.dry_run(loaded, minter.description, built, NOW), built
 
 
 @pytest.fixture(scope="module")
-def throwaway() -> keys.SigningKey:
-    return keys.throwaway("03446895-220d-47e1-9564-4eeaa3691b42")
+def throwaway() -> signing_keys.SigningKey:
+    return signing_keys.throwaway("03446895-220d-47e1-9564-4eeaa3691b42")
 
 
-def test_header_lines(throwaway: keys.SigningKey) -> None:
+def test_header_lines(throwaway: signing_keys.SigningKey) -> None:
     text, _ = _report(dict(EXAMPLE_ENV), throwaway)
     assert "nothing is written" in text
     assert "https://terrakube-api.example.com" in text
@@ -44,7 +46,7 @@ def test_header_lines(throwaway: keys.SigningKey) -> None:
     assert str(FOLDER) in text
 
 
-def test_throwaway_key_is_announced(throwaway: keys.SigningKey) -> None:
+def test_throwaway_key_is_announced(throwaway: signing_keys.SigningKey) -> None:
     text, _ = _report(dict(EXAMPLE_ENV), throwaway)
     assert "throw-away" in text
     assert "DynamicCredentialPrivateKeyPath" in text
@@ -57,7 +59,9 @@ def test_configured_key_is_named(workspace: dict[str, str]) -> None:
     assert "RSA-2048" in text
 
 
-def test_every_cloud_shows_header_claims_files_and_exports(throwaway: keys.SigningKey) -> None:
+def test_every_cloud_shows_header_claims_files_and_exports(
+    throwaway: signing_keys.SigningKey,
+) -> None:
     text, built = _report(dict(EXAMPLE_ENV), throwaway)
     assert len(built.clouds) == len(clouds.registered())
     for cloud in built.clouds:
@@ -71,14 +75,14 @@ def test_every_cloud_shows_header_claims_files_and_exports(throwaway: keys.Signi
             assert f"{name}={value}" in text
 
 
-def test_gcp_credentials_document_is_shown(throwaway: keys.SigningKey) -> None:
+def test_gcp_credentials_document_is_shown(throwaway: signing_keys.SigningKey) -> None:
     text, built = _report(dict(EXAMPLE_ENV), throwaway)
     credentials = json.loads(built.files[FOLDER / "gcp-credentials.json"])
     assert credentials["service_account_impersonation_url"] in text
     assert '"type": "external_account"' in text
 
 
-def test_only_enabled_clouds_are_shown(throwaway: keys.SigningKey) -> None:
+def test_only_enabled_clouds_are_shown(throwaway: signing_keys.SigningKey) -> None:
     env = {**EXAMPLE_ENV, "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false"}
     env["ENABLE_DYNAMIC_CREDENTIALS_GCP"] = "false"
     text, _ = _report(env, throwaway)
@@ -89,7 +93,7 @@ def test_only_enabled_clouds_are_shown(throwaway: keys.SigningKey) -> None:
 
 @pytest.mark.parametrize("kind", ["throwaway", "configured"])
 def test_never_contains_a_token(
-    workspace: dict[str, str], throwaway: keys.SigningKey, kind: str
+    workspace: dict[str, str], throwaway: signing_keys.SigningKey, kind: str
 ) -> None:
     if kind == "throwaway":
         text, built = _report(dict(EXAMPLE_ENV), throwaway)

@@ -17,6 +17,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="module")
 def platforms(test_tls: TestTls) -> Iterator[Platforms]:
+    from injector.diagnostics import fetch
+    from injector.signer.attestation import fetching
+
+    fetching.use(fetch)  # what `injector signer` does at start
     started = [
         PlatformIssuer(test_tls.server_context()),
         PlatformIssuer(test_tls.server_context()),

@@ -10,12 +10,13 @@ import ssl
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jwt
 
-from injector.diagnostics import fetch
+from injector.signer.attestation import fetching
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # Each document must be had within this; two documents at most per refresh, so a refresh ends
@@ -35,19 +36,25 @@ class UnknownKey(Exception):
     """The token names a key the platform does not publish."""
 
 
-def trust(ca_bundle: Path | None) -> fetch.Trust:
+@dataclass(frozen=True)
+class Trust:
+    context: ssl.SSLContext
+    source: str
+
+
+def trust(ca_bundle: Path | None) -> Trust:
     """The public CAs, plus `ca_bundle` for a platform behind a private CA. ValueError when the
     bundle cannot be loaded (the policy reports it at start)."""
     import certifi
 
     context = ssl.create_default_context(cafile=certifi.where())
     if ca_bundle is None:
-        return fetch.Trust(context, "the public CAs of certifi")
+        return Trust(context, "the public CAs of certifi")
     try:
         context.load_verify_locations(cafile=str(ca_bundle))
     except (OSError, ssl.SSLError) as error:
         raise ValueError(f"cannot load CA certificates from {ca_bundle}: {error}") from None
-    return fetch.Trust(context, f"{ca_bundle} and the public CAs")
+    return Trust(context, f"{ca_bundle} and the public CAs")
 
 
 class KeySet:
@@ -57,7 +64,7 @@ class KeySet:
         self,
         issuer: str,
         jwks_uri: str | None,
-        trusted: fetch.Trust,
+        trusted: Trust,
         clock: Callable[[], float] = time.monotonic,
         timeout: float = FETCH_SECONDS,
     ) -> None:
@@ -86,17 +93,19 @@ class KeySet:
     def _fetch(self) -> dict[str, jwt.PyJWK]:
         self.fetches += 1
         try:
-            with fetch.Fetcher(self._trust, self._timeout) as fetcher:
+            fetch = fetching.module()
+            trusted = fetch.Trust(self._trust.context, self._trust.source)
+            with fetch.Fetcher(trusted, self._timeout) as fetcher:
                 jwks_uri = self._jwks_uri or self._discover(fetcher)
                 document = fetcher.json(jwks_uri).body
-        except fetch.FetchError as error:
+        except fetching.module().FetchError as error:
             raise Unavailable(f"the keys of {self.issuer} cannot be fetched: {error}") from None
         listed = document.get("keys")
         if not isinstance(listed, list):
             raise Unavailable(f"{jwks_uri} holds no 'keys' list")
         return dict(pair for pair in map(_usable, listed) if pair is not None)
 
-    def _discover(self, fetcher: fetch.Fetcher) -> str:
+    def _discover(self, fetcher: Any) -> str:
         discovery = fetcher.json(self.issuer.rstrip("/") + DISCOVERY_PATH).body
         # OpenID Connect Discovery 1.0 §4.3: the document speaks for exactly this issuer.
         if discovery.get("issuer") != self.issuer:

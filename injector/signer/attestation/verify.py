@@ -17,6 +17,7 @@ from typing import Any
 
 import jwt
 
+from injector import claims
 from injector.config import job_context
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError
@@ -26,9 +27,7 @@ from injector.signer.attestation.keys import KeySet, Unavailable, UnknownKey
 SKEW_SECONDS = 60
 # Platform tokens are one to two kilobytes; far larger is not one, and is not parsed.
 MAX_TOKEN_BYTES = 16 * 1024
-# The phase names of injector.job.phases (a test keeps them equal); the signer does not import
-# the job side.
-PLAN, APPLY = "plan", "apply"
+PLAN, APPLY = claims.PHASES
 
 __all__ = ["Attestation", "Attested", "InvalidToken", "Unavailable", "Verifier"]
 

@@ -31,6 +31,10 @@ class Clock:
 
 @pytest.fixture
 def platform(test_tls: TestTls) -> Iterator[PlatformIssuer]:
+    from injector.diagnostics import fetch
+    from injector.signer.attestation import fetching
+
+    fetching.use(fetch)  # what `injector signer` does at start
     started = PlatformIssuer(test_tls.server_context())
     try:
         yield started

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
-from injector.config import issuer_settings, keys
+from injector.config import issuer_settings, signing_keys
 from injector.errors import ConfigError
 from tests.conftest import KeyFiles
 
@@ -20,13 +20,13 @@ PRIVATE = issuer_settings.PRIVATE_KEY_PATH
 PUBLIC = issuer_settings.PUBLIC_KEY_PATH
 
 
-def _load(private: Path, public: Path | None = None, kid: str = "") -> keys.SigningKey:
+def _load(private: Path, public: Path | None = None, kid: str = "") -> signing_keys.SigningKey:
     env = {issuer_settings.HOSTNAME: "terrakube-api.example.com", PRIVATE: str(private)}
     if public is not None:
         env[PUBLIC] = str(public)
     if kid:
         env[issuer_settings.KEY_ID] = kid
-    return keys.load(issuer_settings.from_env(env))
+    return signing_keys.load(issuer_settings.from_env(env))
 
 
 def _refused(private: Path, public: Path | None = None) -> ConfigError:
@@ -87,7 +87,7 @@ def test_missing_private_key_path() -> None:
         {issuer_settings.HOSTNAME: "h.example.com"}, require_key=False
     )
     with pytest.raises(ConfigError) as error:
-        keys.load(settings)
+        signing_keys.load(settings)
     assert [p.variable for p in error.value.problems] == [PRIVATE]
 
 
@@ -255,8 +255,8 @@ def test_public_key_unusable(key_files: KeyFiles, tmp_path: Path, case: str) -> 
 
 
 def test_throwaway_key() -> None:
-    first = keys.throwaway("kid-1")
-    second = keys.throwaway("kid-1")
+    first = signing_keys.throwaway("kid-1")
+    second = signing_keys.throwaway("kid-1")
     assert first.throwaway is True
     assert first.key_id == "kid-1"
     assert first.algorithm == "RS256"
@@ -300,6 +300,6 @@ def test_a_damaged_rsa_key_is_refused(tmp_path: Path) -> None:
         "-----BEGIN RSA PRIVATE KEY-----\n" + "\n".join(lines) + "\n-----END RSA PRIVATE KEY-----\n"
     )
     with pytest.raises(ConfigError) as caught:
-        keys.load_private_key(path)
+        signing_keys.load_private_key(path)
     assert caught.value.problems[0].variable == "DynamicCredentialPrivateKeyPath"
     assert "damaged" in caught.value.problems[0].message

@@ -1,4 +1,6 @@
-"""The federated token: the claims Terrakube puts in it, signed with the issuer's key."""
+"""The federated token: the claims Terrakube puts in it, signed with the issuer's key, and the
+phases a token may be for. Shared by the job (which signs with a key file) and the signer (which
+signs for the job): neither side owns it, so the signer needs nothing from `injector.job`."""
 
 from __future__ import annotations
 
@@ -12,7 +14,12 @@ from typing import TYPE_CHECKING
 from injector.config.job_context import JobContext
 
 if TYPE_CHECKING:
-    from injector.config.keys import SigningKey
+    from injector.config.signing_keys import SigningKey
+
+
+PHASES = ("plan", "apply")
+# The claim that says the phase, in a token that opted in (or that the signer's template shapes).
+PHASE_CLAIM_NAME = "terrakube_run_phase"
 
 
 @dataclass(frozen=True)
@@ -35,7 +42,7 @@ def random_uuid() -> str:
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
-def claims(
+def claim_set(
     job: JobContext,
     subject: str,
     issuer: str,
