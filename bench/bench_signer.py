@@ -100,7 +100,7 @@ def _latency(socket: Path) -> tuple[float, float]:
         start.wait()
         for _ in range(10):
             began = time.perf_counter()
-            client.request(socket, request, timeout=60)
+            client.request(socket, request, timeout=60, signer_uid=os.getuid())
             with lock:
                 latencies.append(time.perf_counter() - began)
 
@@ -131,7 +131,12 @@ def _env_comparison(folder: Path, key: Path, socket: Path) -> list[str]:
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
     }
     job = {k: v for k, v in base.items() if not k.startswith("DynamicCredential")}
-    through = {**job, "DynamicCredentialSigner": f"unix:{socket}"}
+    # The signer and the job both run as root here: root is named as the signer's user.
+    through = {
+        **job,
+        "DynamicCredentialSigner": f"unix:{socket}",
+        "DynamicCredentialSignerUser": str(os.getuid()),
+    }
     direct = {**base, "DynamicCredentialPrivateKeyPath": str(key)}
     script_env = {
         **base,

@@ -56,7 +56,7 @@ def signer_command(args: argparse.Namespace) -> int:
         os.environ, args.socket.absolute(), args.policy, args.socket_mode, args.socket_group
     )
     if args.listen is None:
-        return server.serve(service, listening)
+        return server.serve(service, listening, args.policy)
     from injector.signer import https
 
     where = https.endpoint(args.listen, args.certfile, args.keyfile)
@@ -74,6 +74,6 @@ def signer_command(args: argparse.Namespace) -> int:
         raise InjectorError(f"--listen: cannot listen on {args.listen}: {error.strerror}") from None
     endpoint.start()
     try:
-        return server.serve(service, listening)
+        return server.serve(service, listening, args.policy)
     finally:
         endpoint.stop()

@@ -25,6 +25,8 @@ ALGORITHM = "DynamicCredentialAlgorithm"
 ADDITIONAL_KEYS = "DynamicCredentialAdditionalPublicKeys"
 # The job side's one issuer setting in signer mode: where `injector signer` listens.
 SIGNER = "DynamicCredentialSigner"
+# The only user the job accepts as the signer (SO_PEERCRED of its socket), if set.
+SIGNER_USER = "DynamicCredentialSignerUser"
 SUBJECT_TEMPLATE = subject.SETTING
 VARIABLES = (
     PRIVATE_KEY_PATH,
@@ -36,6 +38,7 @@ VARIABLES = (
     ALGORITHM,
     ADDITIONAL_KEYS,
     SIGNER,
+    SIGNER_USER,
     SUBJECT_TEMPLATE,
 )
 
@@ -222,6 +225,24 @@ def signer_socket(env: Mapping[str, str]) -> Path | None:
             f"{SUBJECT_TEMPLATE} shapes sub; unset it in the job",
         )
     return path
+
+
+def signer_user(env: Mapping[str, str]) -> int | None:
+    """The uid DynamicCredentialSignerUser names (a uid, or a user name known here), or None."""
+    value = values.optional(env, SIGNER_USER)
+    if value is None:
+        return None
+    form = "a uid or a user name known on this machine (the user `injector signer` runs as)"
+    if values.optional(env, SIGNER) is None:
+        raise ConfigError.of(SIGNER_USER, f"is set without {SIGNER}: expected both or neither")
+    if value.isdigit() and value.isascii():
+        return int(value)
+    import pwd  # here: only a job that names its signer by name needs it
+
+    try:
+        return pwd.getpwnam(value).pw_uid
+    except (KeyError, ValueError):
+        raise ConfigError.of(SIGNER_USER, f"expected {form}, got {values.shown(value)}") from None
 
 
 def from_env(env: Mapping[str, str], *, require_key: bool = True) -> IssuerSettings:

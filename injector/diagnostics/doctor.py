@@ -163,7 +163,7 @@ def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[
 def _signer(state: _State, socket: Path) -> list[Line]:
     """Through the signer: ask it for the tokens once; the issuer is the one they name."""
     assert state.settings is not None  # noqa: S101 (called with settings only)
-    minter = SignerMinter(socket)
+    minter = SignerMinter(socket, state.settings.signer_user)
     try:
         plan = pipeline.mint(pipeline.Prepared(state.settings, minter), _DOCTOR_FOLDER)
     except ConfigError as error:

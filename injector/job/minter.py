@@ -48,7 +48,7 @@ def for_settings(
     if settings.signer is not None:
         from injector.job.signer_minter import SignerMinter
 
-        return SignerMinter(settings.signer)
+        return SignerMinter(settings.signer, settings.signer_user)
     from injector.job.key_minter import KeyFileMinter
 
     assert settings.issuer is not None  # noqa: S101 (settings hold one or the other)

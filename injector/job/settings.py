@@ -34,6 +34,7 @@ class Settings:
     signer: Path | None = None
     # DynamicCredentialSigner=https://...: the job is keyless (injector.job.keyless).
     keyless: bool = False
+    signer_user: int | None = None  # DynamicCredentialSignerUser: the only acceptable signer
     # TF_VAR_tfc_<cloud>_dynamic_credentials for every cloud, not only those with tags.
     terraform_variables: bool = False
     phase: str | None = None
@@ -174,6 +175,7 @@ def _load(
     if template is not None:
         problems.run(template.check, subject.given_by(env, phase))
     signer = problems.get(None, issuer_settings.signer_socket, env)
+    signer_user = problems.get(None, issuer_settings.signer_user, env)
     issuer = (
         None if signing else problems.run(issuer_settings.from_env, env, require_key=require_key)
     )
@@ -192,6 +194,7 @@ def _load(
         extra_claims=extra_claims,
         signer=signer,
         keyless=keyless,
+        signer_user=signer_user,
         phase=phase,
         terraform_variables=terraform,
     )

@@ -1,5 +1,11 @@
 """Minting through `injector signer`: the job sends its context and audiences, the signer
-answers with tokens it signed and claims it chose (`iss`, `kid`, TTL). Standard library only."""
+answers with tokens it signed and claims it chose (`iss`, `kid`, TTL). Standard library only.
+
+Nothing the signer answers is written before it is compared with what was asked: each token's
+`aud` is its audience, its `terrakube_*` claims are exactly the job's (and the phase asked),
+and its `sub` is the same in every token and names the job's organization and workspace (the
+signer's template shapes it, so the job cannot predict it whole). A listener that answers
+another job's tokens, or tokens of its own making, is refused (exit 1)."""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ from injector.signer.protocol import TokenRequest
 @dataclass(frozen=True)
 class SignerMinter:
     socket: Path
+    signer_uid: int | None = None  # DynamicCredentialSignerUser
 
     @property
     def description(self) -> str:
@@ -45,13 +52,45 @@ class SignerMinter:
         # The phase always goes to the signer: its own template may put {phase} in sub (and it
         # then adds terrakube_run_phase too, as the wire format says).
         request = TokenRequest(job=job, audiences=tuple(audiences), phase=phase)
-        minted = [claims.decoded(compact) for compact in client.request(self.socket, request)]
-        # The signer's template shapes sub, so the job cannot predict it; one request is for
-        # one job, so every token must carry the same one.
-        subjects = {token.claims.get("sub") for token in minted}
+        answered = client.request(self.socket, request, signer_uid=self.signer_uid)
+        minted = [claims.decoded(compact) for compact in answered]
         for token, audience in zip(minted, audiences, strict=True):
-            if token.claims.get("aud") != audience or len(subjects) != 1 or None in subjects:
+            wrong = _mismatch(token, job, audience, phase, minted[0].claims.get("sub"))
+            if wrong is not None:
                 raise InjectorError(
-                    f"the signer at unix:{self.socket} answered a token for another sub or aud"
+                    f"{issuer_settings.SIGNER}: the signer at unix:{self.socket} answered a "
+                    f"token with {wrong}: refused, nothing written"
                 )
         return minted
+
+
+def _mismatch(
+    token: Token, job: JobContext, audience: str, phase: str | None, subject: object
+) -> str | None:
+    """What in `token` is not what the job asked for, or None."""
+    got = token.claims
+    if got.get("aud") != audience:
+        return f"aud {got.get('aud')!r} where {audience!r} was asked"
+    expected = {
+        name: value
+        for name, value in claims.claim_set(job, "", "", audience, 0, 0).items()
+        if name.startswith("terrakube_")
+    }
+    if phase is not None:
+        expected[claims.PHASE_CLAIM_NAME] = phase
+    received = {name: value for name, value in got.items() if name.startswith("terrakube_")}
+    if received != expected:
+        names = sorted(
+            name
+            for name in expected.keys() | received.keys()
+            if expected.get(name) != received.get(name)
+        )
+        return f"other {', '.join(names)} than this job's"
+    sub = got.get("sub")
+    if not isinstance(sub, str) or sub != subject:
+        return "another sub than the request's other tokens"
+    if not any(org in sub for org in (job.organization, job.organization_id)) or not any(
+        workspace in sub for workspace in (job.workspace, job.workspace_id)
+    ):
+        return f"sub {sub!r}, which does not name both this job's organization and its workspace"
+    return None

@@ -2,14 +2,20 @@
 socket, for callers the kernel identifies and a policy allows.
 
 - `protocol`: the wire format (one JSON request, one JSON answer per connection), stdlib only;
-- `client`: what the job side uses to ask (stdlib only: `socket`, `json`);
+- `client`: what the job side uses to ask, checking who listens (stdlib only);
 - `policy`: who may mint which `sub` and `aud` (TOML, default deny);
-- `peer`: the caller's uid/gid/pid from SO_PEERCRED, with a pid-reuse guard;
+- `custody`: the files and folders the signer trusts, checked against other uids at start;
+- `peer`: the caller's uid/gid/groups/pid from the socket, with a pid-reuse guard;
 - `backend`: the signing backends' face and the PEM key file backend;
 - `transit_backend`: a key kept in OpenBao/Vault Transit (signed in worker threads);
+- `audit`: the audit lines, each clipped to a bounded size;
 - `service`: one decision: the request checked, the policy asked, the tokens signed, the audit line;
+- `fairness`: a cap on each uid's open connections, its refusals audited once a second;
 - `connections`: the event loop that serves every connection from one thread;
-- `server`: the process itself: settings, the socket, signals and shutdown;
+- `workers`: the threads a blocking backend signs in, answers handed back to the loop;
+- `listener`: the socket, bound in a private folder and renamed into place;
+- `readiness`: the `ready` line and systemd's READY=1;
+- `server`: the process itself: settings, signals (SIGHUP reloads the policy) and shutdown;
 - `attestation`: platform tokens (GitHub, GitLab, Kubernetes, OIDC) that name a job's context;
 - `token_exchange`: RFC 8693 over HTTP: a form in, a status and a JSON answer out;
 - `https`: `--listen`: the token exchange endpoint's server, beside the socket.
@@ -17,15 +23,21 @@ socket, for callers the kernel identifies and a policy allows.
 
 __all__ = [
     "attestation",
+    "audit",
     "backend",
     "client",
     "connections",
+    "custody",
+    "fairness",
     "https",
+    "listener",
     "peer",
     "policy",
     "protocol",
+    "readiness",
     "server",
     "service",
     "token_exchange",
     "transit_backend",
+    "workers",
 ]

@@ -1,36 +1,80 @@
 """The job side's way to the signer: one request over its Unix socket, the tokens back.
 
+Before sending anything, the job asks the kernel who listens (SO_PEERCRED): a process of the
+job's own uid is no signer (a signer holds a key the job must not read) but another job that
+took the socket's name, unless DynamicCredentialSignerUser names that uid itself (a signer
+container run as the job's uid, the key mounted in its container only: the operator's choice);
+DynamicCredentialSignerUser, when set, names the only acceptable one. Either refusal is exit 1
+naming the socket and the uid; nothing is sent.
+
 Standard library only (`socket`, `json`): a job that mints through the signer loads neither
 `cryptography` nor any HTTP client, and never sees the key.
 """
 
 from __future__ import annotations
 
+import os
 import socket
+import struct
 from pathlib import Path
 
-from injector.config.issuer_settings import SIGNER
+from injector.config.issuer_settings import SIGNER, SIGNER_USER
 from injector.errors import ConfigError, InjectorError, Problem
 from injector.signer import protocol
 from injector.signer.protocol import TokenRequest
 
 TIMEOUT_SECONDS = 10.0
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+_TIMEVAL = struct.Struct("ll")  # struct timeval: seconds, microseconds
 
 
 class SignerUnreachable(InjectorError):
     """No signer answers on the socket (exit 1): nothing was minted."""
 
 
-def _exchange(path: Path, data: bytes, timeout: float) -> dict[str, object]:
+class ImpostorSigner(InjectorError):
+    """What listens on the socket is not the signer (exit 1): nothing was sent."""
+
+
+def _check_listener(connection: socket.socket, path: Path, signer_uid: int | None) -> None:
+    _pid, uid, _gid = _UCRED.unpack(
+        connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    )
+    if signer_uid is not None and uid != signer_uid:
+        raise ImpostorSigner(
+            f"{SIGNER}: the process listening at unix:{path} runs as uid {uid}, not as the "
+            f"signer's uid {signer_uid} ({SIGNER_USER}): refused as an impostor, nothing sent"
+        )
+    if uid == os.getuid() and signer_uid is None:
+        raise ImpostorSigner(
+            f"{SIGNER}: the process listening at unix:{path} runs as uid {uid}, the job's own "
+            f"uid, which a signer is not unless {SIGNER_USER} says so (it holds a key the job must "
+            "not read): refused as an impostor, nothing sent"
+        )
+
+
+def _connect(connection: socket.socket, path: Path, timeout: float) -> None:
+    # Blocking, with a send timeout: a Unix connect() then waits (up to `timeout`) for room in
+    # a full backlog, where a non-blocking one (settimeout) fails at once with EAGAIN.
+    connection.setsockopt(
+        socket.SOL_SOCKET,
+        socket.SO_SNDTIMEO,
+        _TIMEVAL.pack(int(timeout), int((timeout % 1) * 1_000_000)),
+    )
+    try:
+        connection.connect(str(path))
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SignerUnreachable(
+            f"{SIGNER}: cannot reach the signer at unix:{path}: {reason}"
+        ) from None
+
+
+def _exchange(path: Path, data: bytes, timeout: float, signer_uid: int | None) -> dict[str, object]:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        _connect(connection, path, timeout)
+        _check_listener(connection, path, signer_uid)
         connection.settimeout(timeout)
-        try:
-            connection.connect(str(path))
-        except OSError as error:
-            reason = error.strerror or type(error).__name__
-            raise SignerUnreachable(
-                f"{SIGNER}: cannot reach the signer at unix:{path}: {reason}"
-            ) from None
         try:
             connection.sendall(data)
             return protocol.read_message(connection, protocol.MAX_ANSWER_BYTES)
@@ -41,13 +85,21 @@ def _exchange(path: Path, data: bytes, timeout: float) -> dict[str, object]:
             ) from None
 
 
-def request(path: Path, token_request: TokenRequest, timeout: float = TIMEOUT_SECONDS) -> list[str]:
+def request(
+    path: Path,
+    token_request: TokenRequest,
+    timeout: float = TIMEOUT_SECONDS,
+    *,
+    signer_uid: int | None = None,
+) -> list[str]:
     """The signed tokens, one per audience of `token_request`, in order.
 
+    `signer_uid`: the only uid accepted as the signer (else any uid but the caller's own).
     Raises ConfigError (exit 2) when the signer refuses or finds the request invalid, with its
-    message; SignerUnreachable (exit 1) when nothing listens; InjectorError for anything else.
+    message; SignerUnreachable (exit 1) when nothing listens; ImpostorSigner (exit 1) when the
+    listener is not the signer; InjectorError for anything else.
     """
-    answer = _exchange(path, token_request.encoded(), timeout)
+    answer = _exchange(path, token_request.encoded(), timeout, signer_uid)
     if answer.get("ok") is True:
         tokens = answer.get("tokens")
         if (

@@ -9,13 +9,17 @@ sent its request by the time it is accepted, so most are answered without ever b
 registered with the selector.
 
 A backend that signs over the network (`blocking`: Transit) would stop every other caller while
-it waits, so then the decision and signing run in a pool of SIGNING_WORKERS threads, and the
-worker hands the answer back to the loop (a queue and a wake-up byte); the loop alone touches
-the sockets. Tokens a worker signs after the connection's deadline are dropped (and audited).
+it waits, so then the decision and signing run in a pool of threads (`workers`), which hand
+the answers back to the loop; the loop alone touches the sockets. Tokens a worker signs after
+the connection's deadline are dropped (and audited).
 
 Each connection has REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte (a caller
-that connects and trickles bytes cannot hold a slot for long). On stop, the listening socket is
+that connects and trickles bytes, or sends nothing, cannot hold a slot for long), and a uid
+holds at most `fairness.MAX_CONNECTIONS_PER_UID` at once. On stop, the listening socket is
 closed first and the loop runs until the connections already accepted are answered or expired.
+
+Whatever goes wrong with one connection (reading, parsing, deciding, answering) is that
+connection's: it is audited and closed, and the loop goes on serving the others.
 """
 
 from __future__ import annotations
@@ -24,17 +28,18 @@ import collections
 import contextlib
 import errno
 import logging
-import queue
 import selectors
 import socket
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from injector.signer import peer, protocol
 from injector.signer.backend import SigningFailed
+from injector.signer.fairness import Fairness
 from injector.signer.peer import Peer
 from injector.signer.service import Service
+from injector.signer.workers import Workers
 
 log = logging.getLogger("injector")
 
@@ -45,8 +50,6 @@ ACCEPT_BATCH = 64
 # When the process is out of file descriptors: pause accepting this long, instead of spinning.
 ACCEPT_PAUSE_SECONDS = 0.1
 _RECEIVE_BYTES = 65536
-# Requests signed at once by a blocking backend: each holds one HTTP connection while it waits.
-SIGNING_WORKERS = 8
 _WORKERS_DONE = object()  # the selector's data for the workers' wake-up socket
 
 
@@ -75,19 +78,19 @@ class Loop:
         self._open: collections.deque[_Connection] = collections.deque()  # in deadline order
         self._paused_until = 0.0  # while out of descriptors: not listening for connections
         self._stopping = False
-        self._workers: ThreadPoolExecutor | None = None
+        self._fairness = Fairness(service.refused_connections)
+        self._on_wake: Callable[[], None] | None = None
+        self._workers: Workers[_Connection] | None = None
         # Attested requests may wait on a platform's JWKS (seconds): never in the loop either.
         if service.backend.blocking or service.policy.attestations:
-            self._workers = ThreadPoolExecutor(SIGNING_WORKERS, thread_name_prefix="signing")
-            self._done: queue.SimpleQueue[tuple[_Connection, bytes]] = queue.SimpleQueue()
-            self._done_reader, self._done_writer = socket.socketpair()
-            self._done_reader.setblocking(False)
-            self._done_writer.setblocking(False)
-            self._selector.register(self._done_reader, selectors.EVENT_READ, _WORKERS_DONE)
+            self._workers = Workers()
+            self._selector.register(self._workers.reader, selectors.EVENT_READ, _WORKERS_DONE)
 
-    def wake_on(self, reader: socket.socket) -> None:
-        """Wake the loop when `reader` becomes readable (a signal's wake-up byte)."""
+    def wake_on(self, reader: socket.socket, then: Callable[[], None] | None = None) -> None:
+        """Wake the loop when `reader` becomes readable (a signal's wake-up byte), and call
+        `then` in the loop's thread once it is drained."""
         reader.setblocking(False)
+        self._on_wake = then
         self._selector.register(reader, selectors.EVENT_READ, reader)
 
     def stop(self) -> None:
@@ -103,7 +106,9 @@ class Loop:
                     self._paused_until = 0.0
                     if self._listener is not None:
                         self._selector.register(self._listener, selectors.EVENT_READ, None)
-                self._expire(time.monotonic())
+                now = time.monotonic()
+                self._expire(now)
+                self._fairness.flush(now)
                 if self._stopping and not self._open:
                     return
                 for key, events in self._selector.select(self._timeout()):
@@ -111,15 +116,12 @@ class Loop:
         finally:
             for connection in self._open:
                 self._close(connection)
+            self._fairness.flush(time.monotonic(), everything=True)
             if self._listener is not None:
                 self._close_listener()
             self._selector.close()
             if self._workers is not None:
-                # A worker still waiting on the network ends within the client's timeouts;
-                # its answer has nobody to go to.
-                self._workers.shutdown(wait=False, cancel_futures=True)
-                self._done_reader.close()
-                self._done_writer.close()
+                self._workers.close()
 
     def _timeout(self) -> float:
         now = time.monotonic()
@@ -128,6 +130,9 @@ class Loop:
             waits.append(self._open[0].deadline - now)
         if self._paused_until > now:
             waits.append(self._paused_until - now)
+        flush = self._fairness.next_flush()
+        if flush is not None:
+            waits.append(flush - now)
         return max(0.0, min(waits))
 
     def _on_event(self, data: object, events: int) -> None:
@@ -136,14 +141,19 @@ class Loop:
         elif data is _WORKERS_DONE:
             self._collect()
         elif isinstance(data, _Connection):
-            if events & selectors.EVENT_READ:
-                self._receive(data)
-            if events & selectors.EVENT_WRITE and not data.closed:
-                self._send(data)
+            try:
+                if events & selectors.EVENT_READ:
+                    self._receive(data)
+                if events & selectors.EVENT_WRITE and not data.closed:
+                    self._send(data)
+            except Exception as error:  # one connection's, never the signer's
+                self._fail(data, error)
         elif isinstance(data, socket.socket):  # the wake-up socket: drain it
             with contextlib.suppress(OSError):
                 while data.recv(4096):
                     pass
+            if self._on_wake is not None:
+                self._on_wake()
 
     def _close_listener(self) -> None:
         assert self._listener is not None  # noqa: S101
@@ -166,17 +176,51 @@ class Loop:
                     self._selector.unregister(self._listener)
                     self._paused_until = time.monotonic() + ACCEPT_PAUSE_SECONDS
                     return
-                if error.errno == errno.ECONNABORTED:
-                    continue
-                raise
-            sock.setblocking(False)
-            connection = _Connection(
-                sock,
-                peer.identify(sock, self._service.read_start),
-                time.monotonic() + REQUEST_TIMEOUT_SECONDS,
-            )
+                if error.errno != errno.ECONNABORTED:
+                    log.warning("cannot accept a connection: %s", error.strerror or error)
+                continue
+            connection = self._admit(sock)
+            if connection is None:
+                continue
             self._open.append(connection)
-            self._receive(connection)  # the request is usually there already
+            try:
+                self._receive(connection)  # the request is usually there already
+            except Exception as error:  # one connection's, never the signer's
+                self._fail(connection, error)
+
+    def _admit(self, sock: socket.socket) -> _Connection | None:
+        """The accepted `sock` as a connection to serve, or None: closed at once (its uid is
+        over its cap, or the kernel could not name it)."""
+        try:
+            sock.setblocking(False)
+            creds = peer.credentials(sock)
+        except OSError:
+            sock.close()
+            return None
+        pid, uid, gid = creds
+        if not self._fairness.admit(uid):
+            self._fairness.refuse(Peer(pid, uid, gid, None), time.monotonic())
+            sock.close()
+            return None
+        try:
+            caller = peer.identify(
+                sock, self._service.read_start, self._service.policy.names_groups, creds
+            )
+        except OSError as error:
+            self._fairness.release(uid)
+            self._service.failure(Peer(pid, uid, gid, None), f"identifying: {error.strerror}")
+            sock.close()
+            return None
+        return _Connection(sock, caller, time.monotonic() + REQUEST_TIMEOUT_SECONDS)
+
+    def _fail(self, connection: _Connection, error: Exception) -> None:
+        """An unexpected error while serving `connection`: audited, and the connection closed
+        (an answer half sent cannot be mended)."""
+        log.debug("error on a connection", exc_info=True)
+        with contextlib.suppress(Exception):
+            self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
+        with contextlib.suppress(Exception):
+            self._close(connection)
 
     def _receive(self, connection: _Connection) -> None:
         while True:
@@ -213,7 +257,9 @@ class Loop:
     def _answer(self, connection: _Connection, document: dict[str, object] | None) -> None:
         if self._workers is not None:
             connection.working = True
-            self._workers.submit(self._work, connection, document)
+            self._workers.submit(
+                connection, lambda: self._decide(connection, document, connection.deadline)
+            )
             return
         self._reply(connection, self._decide(connection, document, None))
 
@@ -232,24 +278,17 @@ class Loop:
             self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
             return protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
 
-    def _work(self, connection: _Connection, document: dict[str, object] | None) -> None:
-        """In a signing worker: decide and sign, then hand the answer to the loop."""
-        self._done.put((connection, self._decide(connection, document, connection.deadline)))
-        with contextlib.suppress(BlockingIOError):  # a wake-up byte is already waiting
-            self._done_writer.send(b"\0")
-
     def _collect(self) -> None:
-        with contextlib.suppress(OSError):
-            while self._done_reader.recv(4096):
-                pass
-        while True:
-            try:
-                connection, answer = self._done.get_nowait()
-            except queue.Empty:
-                return
+        assert self._workers is not None  # noqa: S101 (its wake-up socket woke the loop)
+        for connection, answer in self._workers.finished():
             connection.working = False
-            if not connection.closed:
+            if connection.closed:
+                peer.release(connection.caller)  # the worker is done with its pidfd
+                continue
+            try:
                 self._reply(connection, answer)
+            except Exception as error:  # one connection's, never the signer's
+                self._fail(connection, error)
 
     def _reply(self, connection: _Connection, answer: bytes) -> None:
         connection.outgoing = memoryview(answer)
@@ -281,6 +320,9 @@ class Loop:
         if connection.closed:
             return
         connection.closed = True
+        self._fairness.release(connection.caller.uid)
+        if not connection.working:  # else the worker may still use the pidfd: _collect
+            peer.release(connection.caller)
         if connection.watched:
             self._selector.unregister(connection.sock)
         connection.sock.close()

@@ -1,17 +1,23 @@
-"""Who is on the other end of a connection, as the kernel says (SO_PEERCRED), and a guard
-against a pid that was reused while the signer was deciding.
+"""Who is on the other end of a connection, as the kernel says, and a guard against a pid that
+was reused while the signer was deciding.
 
-The uid and gid come from the kernel as they were when the caller connected, so they cannot be
-forged. The pid is only a number: if its process ended and another took the number, anything
-read about it under /proc describes the newcomer. As SPIRE does, the process's start time
-(field 22 of /proc/<pid>/stat, in clock ticks since boot) is read when the caller is identified
-and again before the answer leaves; if the process is gone or the start time changed, the
-answer is refused.
+The uid and gid (SO_PEERCRED) and the supplementary groups (SO_PEERGROUPS) are what the kernel
+recorded when the caller connected, so they cannot be forged, and nothing is read about the
+caller under /proc to learn them. The pid is only a number: if its process ended and another
+took the number, anything read under /proc describes the newcomer. Where the kernel has
+SO_PEERPIDFD (Linux 6.5), the signer holds a pidfd of the very process that connected, which no
+newcomer can take over: the process is still the caller while signalling it (signal 0) does not
+say it is gone. Elsewhere, as SPIRE does, the process's start time (field 22 of
+/proc/<pid>/stat, in clock ticks since boot) is read when the caller is identified and again
+before the answer leaves; if the process is gone or the start time changed, the answer is
+refused.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import signal
 import socket
 import struct
 from collections.abc import Callable
@@ -19,9 +25,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+# Not in Python's socket module before 3.13 (SO_PEERGROUPS) or at all (SO_PEERPIDFD): Linux's
+# numbers, which are the same on every architecture the signer runs on.
+SO_PEERGROUPS = getattr(socket, "SO_PEERGROUPS", 59)
+SO_PEERPIDFD = getattr(socket, "SO_PEERPIDFD", 77)
+_GROUPS_FIRST_TRY = 256  # gids; a caller with more makes the kernel say ERANGE, then all
+_NGROUPS_MAX = 65536
 
 StartTimeReader = Callable[[int], "int | None"]
-GroupsReader = Callable[[int], "frozenset[int]"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,8 @@ class Peer:
     uid: int
     gid: int
     start_time: int | None  # None: the process could not be seen (gone, or another namespace)
+    groups: frozenset[int] = frozenset()  # supplementary, when asked for (SO_PEERGROUPS)
+    pidfd: int | None = None  # the connecting process itself, where the kernel gives one
 
 
 class PeerChanged(Exception):
@@ -59,32 +72,6 @@ def start_time(pid: int, proc: Path = Path("/proc")) -> int | None:
         return None
 
 
-def groups(pid: int, proc: Path = Path("/proc")) -> frozenset[int]:
-    """The supplementary groups of process `pid` (the `Groups:` line of /proc/<pid>/status);
-    empty if the process cannot be seen. SO_PEERCRED gives only the effective gid, so these are
-    read from /proc, and so only between the two start-time reads of the pid-reuse guard: if the
-    pid changed hands meanwhile, the answer is refused whatever the groups said."""
-    try:
-        descriptor = os.open(f"{proc}/{pid}/status", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return frozenset()
-    try:
-        status = b""
-        while chunk := os.read(descriptor, 65536):  # a status is a few kB; Groups: can be long
-            status += chunk
-    except OSError:
-        return frozenset()
-    finally:
-        os.close(descriptor)
-    for line in status.splitlines():
-        if line.startswith(b"Groups:"):
-            try:
-                return frozenset(int(group) for group in line[7:].split())
-            except ValueError:
-                return frozenset()
-    return frozenset()
-
-
 def credentials(connection: socket.socket) -> tuple[int, int, int]:
     """(pid, uid, gid) of the peer, as the kernel recorded them at connect()."""
     data = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
@@ -92,16 +79,70 @@ def credentials(connection: socket.socket) -> tuple[int, int, int]:
     return pid, uid, gid
 
 
-def identify(connection: socket.socket, read_start: StartTimeReader = start_time) -> Peer:
-    pid, uid, gid = credentials(connection)
+def peer_groups(connection: socket.socket) -> frozenset[int]:
+    """The peer's supplementary groups as the kernel recorded them at connect()."""
+    try:
+        data = connection.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 4 * _GROUPS_FIRST_TRY)
+    except OSError as error:
+        if error.errno != errno.ERANGE:
+            raise
+        data = connection.getsockopt(socket.SOL_SOCKET, SO_PEERGROUPS, 4 * _NGROUPS_MAX)
+    return frozenset(struct.unpack(f"{len(data) // 4}I", data))
+
+
+def _pidfd(connection: socket.socket) -> int | None:
+    global _HAS_PIDFD  # learnt once: the kernel does not change under us)
+    if not _HAS_PIDFD:
+        return None
+    try:
+        return connection.getsockopt(socket.SOL_SOCKET, SO_PEERPIDFD)
+    except OSError as error:
+        if error.errno in (errno.ENOPROTOOPT, errno.EINVAL):
+            _HAS_PIDFD = False
+            return None
+        raise
+
+
+_HAS_PIDFD = hasattr(signal, "pidfd_send_signal")
+
+
+def identify(
+    connection: socket.socket,
+    read_start: StartTimeReader = start_time,
+    with_groups: bool = False,
+    creds: tuple[int, int, int] | None = None,
+) -> Peer:
+    """The caller; `creds`: its credentials() if already read; `with_groups`: read its
+    supplementary groups too (only a policy that names a group needs them)."""
+    pid, uid, gid = creds or credentials(connection)
+    groups = peer_groups(connection) if with_groups else frozenset()
     # pid 0: the caller is in a pid namespace the signer cannot see.
-    return Peer(pid=pid, uid=uid, gid=gid, start_time=read_start(pid) if pid > 0 else None)
+    if pid <= 0:
+        return Peer(pid=pid, uid=uid, gid=gid, start_time=None, groups=groups)
+    pidfd = _pidfd(connection)
+    # With a pidfd the start time is not needed: the descriptor is the process.
+    started = 0 if pidfd is not None else read_start(pid)
+    return Peer(pid=pid, uid=uid, gid=gid, start_time=started, groups=groups, pidfd=pidfd)
+
+
+def release(caller: Peer) -> None:
+    """Close what identifying `caller` opened (its pidfd)."""
+    if caller.pidfd is not None:
+        os.close(caller.pidfd)
 
 
 def check_unchanged(peer: Peer, read_start: StartTimeReader = start_time) -> None:
     """Raise PeerChanged unless `peer.pid` still names the process first seen."""
     if peer.start_time is None:
         raise PeerChanged(f"process {peer.pid} cannot be seen under /proc")
+    if peer.pidfd is not None:
+        try:
+            signal.pidfd_send_signal(peer.pidfd, 0)
+        except ProcessLookupError:
+            raise PeerChanged(f"process {peer.pid} ended before its answer") from None
+        except PermissionError:
+            pass  # another uid's process, alive: signal 0 checks permission after existence
+        return
     now = read_start(peer.pid)
     if now is None:
         raise PeerChanged(f"process {peer.pid} ended before its answer")

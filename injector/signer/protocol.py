@@ -31,6 +31,7 @@ Standard library only: the job side imports this module.
 from __future__ import annotations
 
 import json
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -45,6 +46,9 @@ MAX_REQUEST_BYTES = 64 * 1024
 # Tokens are about a kilobyte each; an answer is never near this.
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_AUDIENCES = 16
+# Objects and lists inside one another: a request needs 2, an answer 3. json's parser recurses
+# once per level, so a line of 60 KB of `[` would otherwise exhaust the stack.
+MAX_NESTING = 8
 CONTEXT_FIELDS = tuple(job_context.OPTIONS)
 
 REFUSED = "refused"
@@ -122,13 +126,31 @@ def decode(data: bytes) -> dict[str, object]:
     line, _, rest = data.partition(b"\n")
     if rest.strip():
         raise ProtocolError("more than one message on the connection")
+    if not nesting_within(line, MAX_NESTING):
+        raise ProtocolError(f"JSON nested deeper than {MAX_NESTING} levels")
     try:
         document = json.loads(line)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise ProtocolError("not a JSON document") from None
     if not isinstance(document, dict):
         raise ProtocolError("not a JSON object")
     return document
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
+
+
+def nesting_within(line: bytes, limit: int) -> bool:
+    """Whether no object or list in the JSON text `line` lies more than `limit` deep."""
+    if line.count(b"[") + line.count(b"{") <= limit:
+        return True  # the usual case, decided in C: not enough openings to nest deeper
+    depth = 0
+    for bracket in _BRACKET.findall(_STRING.sub(b'""', line)):
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            return False
+    return True
 
 
 def _audiences(value: object) -> tuple[str, ...]:

@@ -1,17 +1,23 @@
 """`injector signer`: the process that holds the key and answers on a Unix socket.
 
-Everything is loaded and checked before the socket exists (a bad setting or policy is exit 2
-and nothing listens). The socket is made with the mode asked (default 0660: owner and group)
-and, if asked, handed to a group, so that only the job's users can connect; the kernel then
-names each caller. One event loop serves every connection (see `connections`). SIGTERM (and
+Everything is loaded and checked before the socket exists (a bad setting or policy, a file
+or folder another uid could change: exit 2 and nothing listens). The socket is bound in a
+private folder of the signer's own, beside its final name, born with the mode asked (default
+0660: owner and group) and, if asked, the group (the private folder's, set on its descriptor
+and inherited), listening, and only then renamed onto its name: nothing is changed by path, so
+nobody can swap the name for a symlink between a bind and a chmod. One event loop serves every
+connection (see `connections`). At start a `ready` line goes to stderr (and READY=1 to systemd
+when NOTIFY_SOCKET is set); SIGHUP reloads the policy (a bad one keeps the old); SIGTERM (and
 SIGINT) stop the accepting, let the requests in flight finish, remove the socket and exit 0.
 """
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import logging
 import os
+import resource
 import signal
 import socket
 import stat
@@ -21,9 +27,13 @@ from pathlib import Path
 from types import FrameType
 
 from injector.config import issuer_settings
-from injector.config.issuer_settings import MAX_SOCKET_PATH_BYTES, IssuerSettings
+from injector.config.issuer_settings import (
+    MAX_SOCKET_PATH_BYTES,
+    PRIVATE_KEY_PATH,
+    IssuerSettings,
+)
 from injector.errors import ConfigError, InjectorError, Problems, require_modules
-from injector.signer import connections, policy
+from injector.signer import connections, custody, listener, policy, readiness
 from injector.signer.backend import KeyFileBackend, SigningBackend
 from injector.signer.service import Service
 from injector.transit import settings as transit_settings
@@ -72,9 +82,23 @@ def _socket_path(path: Path) -> Path:
         )
     if not path.parent.is_dir():
         raise ConfigError.of("--socket", f"{path.parent} is not a folder")
-    if path.exists() and not stat.S_ISSOCK(path.stat().st_mode):
+    if path.is_symlink() or (path.exists() and not stat.S_ISSOCK(path.stat().st_mode)):
         raise ConfigError.of("--socket", f"{path} exists and is not a socket")
+    problem = custody.folder_problem(path.parent, path.name)
+    if problem is not None:
+        raise ConfigError.of(
+            "--socket",
+            f"{problem}: refused, as another uid could put its own listener on {path.name} "
+            "(use a folder only the signer's user can write)",
+        )
     return path
+
+
+def load_policy(policy_path: Path) -> policy.Policy:
+    """The policy in `policy_path`, refused (ConfigError) if another uid could have changed
+    it."""
+    custody.check_file(policy.OPTION, policy_path)
+    return policy.load(policy_path)
 
 
 def load(
@@ -92,8 +116,13 @@ def load(
     transit = problems.run(transit_settings.from_env, env) if use_transit else None
     backend: SigningBackend | None = None
     if issuer is not None and not use_transit:
-        backend = problems.run(KeyFileBackend.load, issuer)
-    chosen = problems.run(policy.load, policy_path) if policy_path else policy.own_user()
+        assert issuer.private_key_path is not None  # noqa: S101 (require_key)
+        key = issuer.private_key_path
+        if problems.run(custody.check_file, PRIVATE_KEY_PATH, key, True) is not None:
+            backend = problems.run(KeyFileBackend.load, issuer)
+    if transit is not None:
+        problems.run(custody.check_file, transit_settings.TOKEN_FILE, transit.token_file, True)
+    chosen = problems.run(load_policy, policy_path) if policy_path else policy.own_user()
     listening = Listening(
         path=problems.get(socket_path, _socket_path, socket_path),
         mode=problems.get(DEFAULT_MODE, socket_mode, mode) if mode else DEFAULT_MODE,
@@ -121,69 +150,78 @@ def _transit_backend(issuer: IssuerSettings, transit: TransitSettings) -> Signin
         raise InjectorError(f"{transit_settings.PREFIX}*: cannot read the key: {error}") from None
 
 
-def _clear_stale(path: Path) -> None:
-    """Remove a socket left by a signer that is gone; refuse one that still answers."""
-    if not path.exists():
+def raise_descriptor_limit() -> None:
+    """The soft limit on open descriptors up to the hard one: every connection is one."""
+    with contextlib.suppress(ValueError, OSError):
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def reload_policy(service: Service, policy_path: Path | None) -> None:
+    """On SIGHUP: the policy read again; a bad one (or one another uid could have changed)
+    keeps the one in force, and says why."""
+    if policy_path is None:
+        log.warning("SIGHUP: no --policy to reload; %s stays", service.policy.source)
         return
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            path.unlink(missing_ok=True)
-            return
-    raise InjectorError(f"--socket: another process listens on {path}")
-
-
-def _listen(listening: Listening) -> socket.socket:
-    _clear_stale(listening.path)
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        # Made owner-only, then opened to the mode asked once the group is right: never, even
-        # for a moment, wider than asked.
-        previous = os.umask(0o177)
-        try:
-            listener.bind(str(listening.path))
-        finally:
-            os.umask(previous)
-        if listening.gid is not None:
-            os.chown(listening.path, -1, listening.gid)
-        listening.path.chmod(listening.mode)
-        listener.listen(socket.SOMAXCONN)
-    except OSError as error:
-        listener.close()
-        raise InjectorError(
-            f"--socket: cannot listen on {listening.path}: {error.strerror}"
-        ) from None
-    return listener
+        fresh = load_policy(policy_path)
+    except ConfigError as error:
+        log.error(
+            "SIGHUP: policy not reloaded, the %d entries loaded before stay: %s",
+            len(service.policy.entries),
+            error,
+        )
+        return
+    service.policy = fresh
+    readiness.say(f"policy reloaded from {fresh.source}: {len(fresh.entries)} entries")
 
 
-def serve(service: Service, listening: Listening) -> int:
-    """Serve until SIGTERM or SIGINT; 0 once the requests in flight are done."""
-    loop = connections.Loop(_listen(listening), service)
-    # The handler only flags the stop; the wake-up byte (set_wakeup_fd) gets the loop out of
-    # its wait at once.
+def _ready_line(service: Service, listening: Listening) -> str:
+    group = f", group {listening.gid}" if listening.gid is not None else ""
+    return (
+        f"signer ready on unix:{listening.path} (mode {listening.mode:04o}{group}); policy "
+        f"{service.policy.source} ({len(service.policy.entries)} entries); key "
+        f"{service.backend.description}; issuer {service.issuer.issuer}"
+    )
+
+
+def serve(service: Service, listening: Listening, policy_path: Path | None = None) -> int:
+    """Serve until SIGTERM or SIGINT; 0 once the requests in flight are done. SIGHUP reloads
+    the policy from `policy_path`."""
+    raise_descriptor_limit()
+    bound = listener.listen(listening.path, listening.mode, listening.gid)
+    loop = connections.Loop(bound.socket, service)
+    # The handlers only flag what to do; the wake-up byte (set_wakeup_fd) gets the loop out of
+    # its wait at once, and the loop's thread does it.
     wake_reader, wake_writer = socket.socketpair()
     wake_writer.setblocking(False)
-    loop.wake_on(wake_reader)
+    reload_asked = False
+
+    def _on_wake() -> None:
+        nonlocal reload_asked
+        if reload_asked:
+            reload_asked = False
+            reload_policy(service, policy_path)
+
+    loop.wake_on(wake_reader, _on_wake)
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: finishing the requests in flight", signum)
         loop.stop()
 
+    def _on_hangup(_signum: int, _frame: FrameType | None) -> None:
+        nonlocal reload_asked
+        reload_asked = True
+
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, _on_hangup)
     previous_wakeup = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
-    log.info(
-        "signer listening on unix:%s (mode %04o), signing with %s for %s, policy %s",
-        listening.path,
-        listening.mode,
-        service.backend.description,
-        service.issuer.issuer,
-        service.policy.source,
-    )
+    readiness.say(_ready_line(service, listening))
+    readiness.notify(os.environ)
     try:
         loop.run()
     finally:
-        listening.path.unlink(missing_ok=True)
+        bound.remove()
         signal.set_wakeup_fd(previous_wakeup)
         for signum, handler in previous.items():
             signal.signal(signum, handler)

@@ -8,41 +8,25 @@ holds a token.
 
 from __future__ import annotations
 
-import json
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 from injector import claims
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError
 from injector.signer import peer, protocol
+from injector.signer.audit import Audit
 from injector.signer.backend import SigningBackend
-from injector.signer.peer import GroupsReader, Peer, PeerChanged, StartTimeReader
+from injector.signer.peer import Peer, PeerChanged, StartTimeReader
 from injector.signer.policy import Policy
 from injector.signer.protocol import TokenRequest
 
 if TYPE_CHECKING:
     from injector.signer.attestation.rate import RateLimit
     from injector.signer.attestation.verify import Attested
-
-
-@dataclass
-class Audit:
-    """One JSON line per decision, written whole under a lock so lines never interleave."""
-
-    stream: TextIO = field(default_factory=lambda: sys.stderr)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def write(self, record: dict[str, object]) -> None:
-        line = json.dumps(record, separators=(",", ":")) + "\n"
-        with self._lock:
-            self.stream.write(line)
-            self.stream.flush()
 
 
 def _utc(seconds: float) -> str:
@@ -81,7 +65,6 @@ class Service:
     audit: Audit = field(default_factory=Audit)
     clock: Callable[[], float] = time.time
     read_start: StartTimeReader = peer.start_time
-    read_groups: GroupsReader = peer.groups
     _rate: RateLimit | None = None
 
     def answer(
@@ -112,9 +95,9 @@ class Service:
         except ConfigError as error:
             return self._deny(record, protocol.INVALID, str(error), error)
         record.update(sub=subject, aud=list(request.audiences))
-        # Read after the caller's first start-time read and before the second (check_unchanged
-        # below): a pid reused in between cannot lend its groups to an allowed answer.
-        groups = self.read_groups(caller.pid) if self.policy.names_groups else frozenset()
+        # The kernel's record of the caller at connect() (SO_PEERGROUPS), read at accept only
+        # when the policy names a group: nothing a reused pid could lend.
+        groups = caller.groups
         if groups:
             record["groups"] = sorted(groups)
         try:
@@ -291,5 +274,21 @@ class Service:
                 "pid": caller.pid,
                 "decision": protocol.INTERNAL,
                 "reason": reason,
+            }
+        )
+
+    def refused_connections(self, caller: Peer, count: int, cap: int) -> None:
+        """Audit `count` connections of `caller`'s uid refused unread (over `cap` open): one
+        line per uid and second, whatever the flood's size."""
+        self.audit.write(
+            {
+                "time": _utc(self.clock()),
+                "uid": caller.uid,
+                "gid": caller.gid,
+                "pid": caller.pid,
+                "decision": "refuse",
+                "reason": f"uid {caller.uid} already has {cap} connections open: "
+                f"{count} more refused unread",
+                "refused": count,
             }
         )

@@ -375,6 +375,7 @@ def test_doctor_through_a_real_signer_and_with_the_signer_down(
     job = {k: v for k, v in healthy.items() if not k.startswith("DynamicCredential")}
     socket_path = tmp_path / "signer.sock"
     job["DynamicCredentialSigner"] = f"unix:{socket_path}"
+    job["DynamicCredentialSignerUser"] = str(os.getuid())  # both run as root here
     signer_env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8", **issuer}  # the issuer's kid
     with support.running_signer(signer_env, socket_path) as signer:
         diagnosed = doctor(job)

@@ -159,6 +159,8 @@ def test_through_the_signer_the_job_loads_no_cryptography(
                 "PATH": os.environ["PATH"],
                 **job,
                 "DynamicCredentialSigner": f"unix:{socket_path}",
+                # The signer and the job both run as root here: say root is the signer's user.
+                "DynamicCredentialSignerUser": str(os.getuid()),
                 "workingDirectory": str(working),
             },
             capture_output=True,

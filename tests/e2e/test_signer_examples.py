@@ -31,6 +31,10 @@ def _containers() -> dict[str, dict[str, Any]]:
     return {container["name"]: container for container in _pod()["spec"]["containers"]}
 
 
+def _init_containers() -> dict[str, dict[str, Any]]:
+    return {container["name"]: container for container in _pod()["spec"]["initContainers"]}
+
+
 def _env(container: dict[str, Any]) -> dict[str, str]:
     return {item["name"]: item["value"] for item in container.get("env", [])}
 
@@ -48,8 +52,21 @@ def test_the_executor_has_no_key_and_asks_the_signer_over_the_shared_socket() ->
     assert "signing-key" in _mounts(signer)
     assert not any(name.startswith("DynamicCredentialPrivate") for name in _env(executor))
     socket = _env(executor)["DynamicCredentialSigner"].removeprefix("unix:")
-    assert Path(socket).parent == Path(_mounts(executor)["signer-socket"])
-    assert Path(socket).parent == Path(_mounts(signer)["signer-socket"])
+    # In a folder of the emptyDir that the signer's uid makes, not group- or world-writable;
+    # the executor sees the emptyDir read-only and accepts the signer's uid only.
+    folder = Path(socket).parent
+    assert folder.parent == Path(_mounts(executor)["signer-socket"])
+    assert folder.parent == Path(_mounts(signer)["signer-socket"])
+    init = _init_containers()["socket-folder"]
+    assert init["command"][0] == "mkdir" and init["command"][-1] == str(folder)
+    assert int(init["command"][init["command"].index("-m") + 1], 8) & 0o022 == 0
+    assert init["securityContext"]["runAsUser"] == signer["securityContext"]["runAsUser"]
+    (view,) = [m for m in executor["volumeMounts"] if m["name"] == "signer-socket"]
+    assert view["readOnly"] is True
+    signer_user = int(_env(executor)["DynamicCredentialSignerUser"])
+    assert signer_user == signer["securityContext"]["runAsUser"]
+    # A group-readable key passes the signer's check only in its own group.
+    assert pod["spec"]["securityContext"]["fsGroup"] == signer["securityContext"]["runAsGroup"]
     args = build_parser().parse_args(signer["command"][1:])
     assert str(args.socket) == socket
     assert args.policy == Path(_mounts(signer)["signer-policy"])
@@ -84,6 +101,9 @@ def test_the_systemd_unit_runs_the_signer_as_its_own_user_for_the_runners_group(
     assert args.socket_group == service["Group"]
     assert service["User"] == "injector-signer"
     assert service["KillSignal"] == "SIGTERM"
+    assert service["Type"] == "notify"  # READY=1 once it listens
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"  # SIGHUP reloads the policy
+    assert int(service["RuntimeDirectoryMode"], 8) & 0o022 == 0  # the socket folder: its own
     assert service["NoNewPrivileges"] == "true"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
 
@@ -174,7 +194,7 @@ def test_the_signers_key_is_copied_0400_for_its_uid_by_an_init_container() -> No
     pod, containers = _pod(), _containers()
     signer = containers["signer"]
     volumes = {volume["name"]: volume for volume in pod["spec"]["volumes"]}
-    (init,) = pod["spec"]["initContainers"]
+    init = _init_containers()["signing-key"]
     uid = signer["securityContext"]["runAsUser"]
     assert init["command"][:7] == ["install", "-m", "0400", "-o", str(uid), "-g", str(uid)]
     assert init["command"][-1] == _env(signer)["DynamicCredentialPrivateKeyPath"]

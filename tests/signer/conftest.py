@@ -3,14 +3,32 @@ the signer's uid (root), and the JWKS the issuer would publish for it."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from injector.config import job_context
 from injector.job.example import EXAMPLE_ENV
+from injector.signer import protocol
 from tests.support import signer as support
+
+NOBODY = support.NOBODY
+# A uid no policy names and no account has: the flooder, the impostor.
+STRANGER = 4242
+POLICY = f"""
+[[allow]]
+uid = {NOBODY}
+subjects = ["organization:simple:workspace:*"]
+caller_names_context = true
+
+[[allow]]
+uid = 0
+subjects = ["*"]
+caller_names_context = true
+"""
 
 
 @dataclass(frozen=True)
@@ -44,3 +62,75 @@ def job_env(socket: Path, **changes: str) -> dict[str, str]:
     # Vault's login needs a Vault server (and httpx): tests/e2e/test_vault_login.py has one.
     env["ENABLE_DYNAMIC_CREDENTIALS_VAULT"] = "false"
     return {**env, "DynamicCredentialSigner": f"unix:{socket}", **changes}
+
+
+@pytest.fixture
+def scratch(custody: Custody) -> Path:
+    """A per-test folder under the shared one; `job/` in it belongs to nobody."""
+    folder = Path(tempfile.mkdtemp(dir=custody.folder))
+    folder.chmod(0o755)
+    support.owned_by(folder / "job", NOBODY)
+    return folder
+
+
+def write_policy(folder: Path, text: str = POLICY, name: str = "policy.toml") -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def start(custody: Custody, scratch: Path, policy: str = POLICY, *args: str) -> support.Signer:
+    """The signer on `scratch`/signer.sock, mode 0666 (any uid may connect; the policy
+    decides)."""
+    return support.start_signer(
+        custody.env,
+        scratch / "signer.sock",
+        "--policy",
+        str(write_policy(scratch, policy)),
+        "--socket-mode",
+        "0666",
+        *args,
+    )
+
+
+def aws_request(**changes: object) -> bytes:
+    """The example job's request for one AWS token, with `changes` to the document."""
+    request = protocol.TokenRequest(
+        job=job_context.from_env(EXAMPLE_ENV), audiences=("aws.workload.identity",)
+    )
+    document = {**protocol.decode(request.encoded()), **changes}
+    return protocol.encode(document)
+
+
+_SENDER = """
+import json, socket, sys
+path = sys.argv[1]
+for payload in json.load(sys.stdin):
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(30)
+        connection.connect(path)
+        connection.sendall(payload.encode("latin-1"))
+        connection.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    print(answer.decode().strip() or "null", flush=True)
+"""
+
+
+def send_as(uid: int, socket: Path, payloads: list[bytes]) -> list[dict[str, object] | None]:
+    """Each payload on a connection of its own, sent by a process of `uid` with the raw wire
+    format; the answers (None: closed without one)."""
+    import json
+    import subprocess
+
+    result = subprocess.run(
+        [support.SYSTEM_PYTHON, "-c", _SENDER, str(socket)],
+        input=json.dumps([payload.decode("latin-1") for payload in payloads]),
+        preexec_fn=lambda: support.as_user(uid),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [json.loads(line) for line in result.stdout.splitlines()]

@@ -39,15 +39,53 @@ def test_start_time_of_a_real_process_is_stable() -> None:
     assert peer.start_time(os.getpid()) == mine
 
 
-def test_supplementary_groups_come_from_the_status_groups_line(tmp_path: Path) -> None:
-    (tmp_path / "4242").mkdir()
-    (tmp_path / "4242" / "status").write_text(
-        "Name:\tterraform\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\n"
-        "FDSize:\t64\nGroups:\t27 100 4242 \nNStgid:\t4242\n"
-    )
-    assert peer.groups(4242, tmp_path) == {27, 100, 4242}
-    assert peer.groups(4243, tmp_path) == frozenset()  # no such process: no groups
-    assert peer.groups(os.getpid()) == set(os.getgroups())
+def _connected_child(folder: Path, groups: list[int]) -> tuple[socket.socket, socket.socket, int]:
+    """(listener, the accepted connection, the child's pid): a child process with `groups` as
+    its supplementary groups connects, then waits to be killed."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(folder / "peer.sock"))
+    listener.listen()
+    child = os.fork()
+    if child == 0:  # the caller
+        try:
+            os.setgroups(groups)
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as caller:
+                caller.connect(str(folder / "peer.sock"))
+                caller.recv(1)  # until the parent closes
+        finally:
+            os._exit(0)
+    accepted, _ = listener.accept()
+    return listener, accepted, child
+
+
+def test_supplementary_groups_come_from_the_socket_not_from_proc(tmp_path: Path) -> None:
+    """SO_PEERGROUPS: the groups the caller had when it connected, from the kernel."""
+    listener, accepted, child = _connected_child(tmp_path, [27, 100, 4242])
+    with listener, accepted:
+        found = peer.identify(accepted, with_groups=True)
+        peer.release(found)
+        assert peer.identify(accepted).groups == frozenset()  # not asked: not read
+    os.waitpid(child, 0)
+    assert found.pid == child and found.uid == os.getuid()
+    assert found.groups == {27, 100, 4242}
+
+
+def test_a_pidfd_names_the_caller_until_it_is_gone(tmp_path: Path) -> None:
+    """Where the kernel has SO_PEERPIDFD, the guard holds the caller's process itself: alive
+    while it runs, refused once it has exited (whatever later takes its pid)."""
+    listener, accepted, child = _connected_child(tmp_path, [])
+    with listener, accepted:
+        found = peer.identify(accepted)
+        try:
+            if found.pidfd is None:
+                pytest.fail(f"this kernel ({os.uname().release}) gives no SO_PEERPIDFD")
+            peer.check_unchanged(found, lambda _pid: pytest.fail("read /proc"))
+            accepted.close()
+            os.waitpid(child, 0)
+            with pytest.raises(PeerChanged, match=f"process {child} ended"):
+                peer.check_unchanged(found)
+        finally:
+            peer.release(found)
 
 
 def test_the_kernel_names_the_peer() -> None:
@@ -55,8 +93,10 @@ def test_the_kernel_names_the_peer() -> None:
     with left, right:
         found = peer.identify(left)
     assert (found.pid, found.uid, found.gid) == (os.getpid(), os.getuid(), os.getgid())
-    assert found.start_time == peer.start_time(os.getpid())
+    # With a pidfd the start time is not read; without, it is /proc's.
+    assert found.pidfd is not None or found.start_time == peer.start_time(os.getpid())
     peer.check_unchanged(found)  # the same process: no complaint
+    peer.release(found)
 
 
 def test_a_reused_pid_is_refused() -> None:

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -25,53 +24,16 @@ from injector.config import job_context
 from injector.job.example import EXAMPLE_ENV
 from injector.signer import client, protocol
 from tests.conftest import run_injector
-from tests.signer.conftest import Custody, job_env
+from tests.signer.conftest import NOBODY, POLICY, Custody, job_env, write_policy
+from tests.signer.conftest import start as _start
 from tests.support import signer as support
 from tests.support.aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
 from tests.support.issuers import verify
 
-NOBODY = support.NOBODY
 SUBJECT = "organization:simple:workspace:simple-cli"
-POLICY = f"""
-[[allow]]
-uid = {NOBODY}
-subjects = ["organization:simple:workspace:*"]
-caller_names_context = true
-
-[[allow]]
-uid = 0
-subjects = ["*"]
-caller_names_context = true
-"""
 
 # Vault's login needs a Vault server: tests/e2e/test_vault_login.py has one.
 VAULT_OFF = {"ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false"}
-
-
-def _policy(folder: Path, text: str, name: str = "policy.toml") -> Path:
-    path = folder / name
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def scratch(custody: Custody) -> Path:
-    """A per-test folder under the shared one; `job/` in it belongs to nobody."""
-    folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    folder.chmod(0o755)
-    support.owned_by(folder / "job", NOBODY)
-    return folder
-
-
-def _start(custody: Custody, scratch: Path, policy: str = POLICY) -> support.Signer:
-    return support.start_signer(
-        custody.env,
-        scratch / "signer.sock",
-        "--policy",
-        str(_policy(scratch, policy)),
-        "--socket-mode",
-        "0666",
-    )
 
 
 def test_the_job_uid_cannot_read_the_key(custody: Custody) -> None:
@@ -221,7 +183,7 @@ def test_200_concurrent_requests_get_200_distinct_valid_tokens(
 
     def ask(_: int) -> str:
         start.wait()
-        return client.request(signer.socket, request, timeout=60)[0]
+        return client.request(signer.socket, request, timeout=60, signer_uid=os.getuid())[0]
 
     try:
         with ThreadPoolExecutor(max_workers=200) as pool:
@@ -288,7 +250,7 @@ def test_bad_policy_or_settings_exit_2_before_listening(
             "--socket",
             str(scratch / "signer.sock"),
             "--policy",
-            str(_policy(scratch, policy)),
+            str(write_policy(scratch, policy)),
         ],
         env={**custody.env, **env_change},
         capture_output=True,
@@ -351,6 +313,7 @@ def test_audit_lines_are_json_and_never_hold_a_token(custody: Custody, scratch: 
     for token in tokens:
         assert token not in text
         assert token.split(".")[2] not in text
+    assert f"injector: signer ready on unix:{signer.socket} (mode 0666)" in text
     lines = signer.audit()
     assert [line["decision"] for line in lines] == ["allow", "refuse", "invalid"]
     # The policy lets uid nobody name its workspace: said at start, and on the decision.
@@ -403,7 +366,7 @@ def test_oversized_trickled_and_probing_connections_on_one_loop(
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as slow:
             slow.connect(str(signer.socket))
             slow.sendall(request.encoded()[:10])
-            assert len(client.request(signer.socket, request)) == 1  # answered meanwhile
+            assert len(client.request(signer.socket, request, signer_uid=os.getuid())) == 1
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as big:
                 big.connect(str(signer.socket))
                 big.sendall(b"{" + b" " * protocol.MAX_REQUEST_BYTES + b"}\n")

@@ -5,11 +5,9 @@ choose the template."""
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import jwt
-import pytest
 
 from injector.config import subject
 from tests.signer.conftest import Custody, job_env
@@ -23,14 +21,6 @@ uid = {NOBODY}
 subjects = ["organization:simple:workspace:*:run_phase:plan"]
 caller_names_context = true
 """
-
-
-@pytest.fixture
-def scratch(custody: Custody) -> Path:
-    folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    folder.chmod(0o755)
-    support.owned_by(folder / "job", NOBODY)
-    return folder
 
 
 def _signer(custody: Custody, scratch: Path) -> support.Signer:
