@@ -28,6 +28,12 @@ SIGNER = "DynamicCredentialSigner"
 # The only user the job accepts as the signer (SO_PEERCRED of its socket), if set.
 SIGNER_USER = "DynamicCredentialSignerUser"
 SUBJECT_TEMPLATE = subject.SETTING
+# With any of these beside DynamicCredentialSigner=unix:PATH the socket job is keyless too: it
+# sends its platform's token, and the signer derives the context (injector.job.keyless).
+SUBJECT_TOKEN_FILE = "INJECTOR_SUBJECT_TOKEN_FILE"  # noqa: S105 (a variable name)
+ID_TOKEN = "INJECTOR_ID_TOKEN"  # noqa: S105 (a variable name)
+SIGNER_AUDIENCE = "DynamicCredentialSignerAudience"
+SUBJECT_SOURCES = (SUBJECT_TOKEN_FILE, ID_TOKEN, SIGNER_AUDIENCE)
 VARIABLES = (
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,

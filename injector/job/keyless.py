@@ -31,9 +31,9 @@ from injector.errors import ConfigError, InjectorError
 
 SIGNER = issuer_settings.SIGNER
 SIGNER_CA = "DynamicCredentialSignerCA"
-SIGNER_AUDIENCE = "DynamicCredentialSignerAudience"
-TOKEN_FILE = "INJECTOR_SUBJECT_TOKEN_FILE"  # noqa: S105 (a variable name)
-GITLAB_TOKEN = "INJECTOR_ID_TOKEN"  # noqa: S105 (a variable name)
+SIGNER_AUDIENCE = issuer_settings.SIGNER_AUDIENCE
+TOKEN_FILE = issuer_settings.SUBJECT_TOKEN_FILE
+GITLAB_TOKEN = issuer_settings.ID_TOKEN
 GITHUB_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
 GITHUB_BEARER = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
@@ -51,9 +51,8 @@ CLAIMS = {
 PHASE_CLAIM = claims.PHASE_CLAIM_NAME
 
 
-def configured(env: Mapping[str, str]) -> bool:
-    """Whether DynamicCredentialSigner names an HTTPS endpoint (the keyless mode)."""
-    return (values.optional(env, SIGNER) or "").startswith(("https://", "http://"))
+def over_socket(env: Mapping[str, str]) -> bool:
+    return (values.optional(env, SIGNER) or "").startswith("unix:")
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def subject_token(env: Mapping[str, str]) -> str:
         return _shaped(GITLAB_TOKEN, env[GITLAB_TOKEN].strip())
     raise ConfigError.of(
         SIGNER,
-        f"is an https:// URL but the job has no platform token: set {TOKEN_FILE} (a file, such "
+        f"names a keyless signer but the job has no platform token: set {TOKEN_FILE} (a file, such "
         f"as a projected Kubernetes token), run in GitHub Actions with `permissions: id-token: "
         f"write`, or expose GitLab's id_tokens as {GITLAB_TOKEN}",
     )
@@ -126,7 +125,14 @@ def _shaped(name: str, token: str) -> str:
 def _github(env: Mapping[str, str]) -> str:
     """GitHub's ID token for the signer's audience, from the runner's request endpoint (trusted
     through the system's CAs and SSL_CERT_FILE: DynamicCredentialSignerCA is the signer's)."""
-    audience = values.optional(env, SIGNER_AUDIENCE) or env[SIGNER].rstrip("/")
+    audience = values.optional(env, SIGNER_AUDIENCE)
+    if audience is None and over_socket(env):
+        raise ConfigError.of(
+            SIGNER_AUDIENCE,
+            "is needed to ask GitHub for a token for a unix: signer: expected the audience "
+            "of the signer's [[attestation]]",
+        )
+    audience = audience or env[SIGNER].rstrip("/")
     separator = "&" if "?" in env[GITHUB_URL] else "?"
     url = f"{env[GITHUB_URL]}{separator}audience={urllib.parse.quote(audience, safe='')}"
     request = urllib.request.Request(  # noqa: S310 (the runner's own https endpoint)
@@ -215,12 +221,11 @@ def attested(token: Token) -> tuple[JobContext, str | None]:
 
 
 def resolve(
-    env: Mapping[str, str], audience: str, phase: str | None
+    env: Mapping[str, str], first: Token, phase: str | None
 ) -> tuple[dict[str, str], JobContext]:
-    """`env` with the job context the platform attests (exchanged once, for `audience`). A job
-    variable set to another value, or a `--phase` the platform does not attest, is exit 2
-    naming both values; nothing is written."""
-    first = exchange(endpoint(env), audience)
+    """`env` with the job context the platform attests (in `first`, the signer's first token,
+    over HTTPS or the socket). A job variable set to another value, or a `--phase` the
+    platform does not attest, is exit 2 naming both values; nothing is written."""
     job, attested_phase = attested(first)
     resolved = dict(env)
     for name, claim in CLAIMS.items():

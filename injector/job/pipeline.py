@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from injector.config import issuer_settings
 from injector.job import minter, plan, preflight, settings, spelling
 from injector.job.minter import Minter
 from injector.job.plan import Plan
@@ -56,9 +57,15 @@ def prepare(
 
 
 def _keyless(env: Mapping[str, str]) -> bool:
-    """keyless.configured, without importing it (it loads urllib) for every other job."""
-    signer = (env.get("DynamicCredentialSigner") or "").strip()
-    return signer.startswith(("https://", "http://"))
+    """Whether the job is keyless: DynamicCredentialSigner names an HTTPS endpoint, or a
+    socket with a platform token source set beside it (issuer_settings.SUBJECT_SOURCES).
+    Decided here, so that other jobs never import injector.job.keyless (it loads urllib)."""
+    signer = (env.get(issuer_settings.SIGNER) or "").strip()
+    if signer.startswith(("https://", "http://")):
+        return True
+    return signer.startswith("unix:") and any(
+        (env.get(name) or "").strip() for name in issuer_settings.SUBJECT_SOURCES
+    )
 
 
 def _attested(
@@ -74,8 +81,21 @@ def _attested(
     probe = settings.load({**env, **unnamed}, require_key=False, phase=phase, require=require)
     if probe is None:
         return env, None
-    resolved, attested = keyless.resolve(env, probe.clouds[0].audience, phase)
-    return resolved, keyless.KeylessMinter(keyless.endpoint(env), attested)
+    audience = probe.clouds[0].audience
+    if keyless.over_socket(env):
+        from injector.job.signer_minter import SignerMinter
+
+        socket = issuer_settings.signer_socket(env)
+        assert socket is not None  # noqa: S101 (unix:, checked by over_socket)
+        through = SignerMinter(
+            socket, issuer_settings.signer_user(env), lambda: keyless.subject_token(env)
+        )
+        first = through.attested(audience)
+        resolved, _ = keyless.resolve(env, first, phase)
+        return resolved, replace(through, attested_phase=keyless.attested(first)[1])
+    endpoint = keyless.endpoint(env)
+    resolved, attested = keyless.resolve(env, keyless.exchange(endpoint, audience), phase)
+    return resolved, keyless.KeylessMinter(endpoint, attested)
 
 
 def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:

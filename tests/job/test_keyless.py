@@ -1,8 +1,8 @@
-"""A keyless job: `DynamicCredentialSigner=https://...`, no key, no organization or workspace
-variables. The real `injector env` runs as uid nobody with Debian's stdlib-only Python, presents
-its platform's token (a file, or GitHub's request endpoint simulated over TLS) to a real signer's
-HTTPS endpoint, and writes tokens for the job the platform attests, or exits 2 having written
-nothing."""
+"""A keyless job: `DynamicCredentialSigner=https://...` (or `unix:PATH` with a platform token),
+no key, no organization or workspace variables. The real `injector env` runs as uid nobody
+with Debian's stdlib-only Python, presents its platform's token (a file, or GitHub's request
+endpoint simulated over TLS) to a real signer's HTTPS endpoint or socket, and writes tokens
+for the job the platform attests, or exits 2 having written nothing."""
 
 from __future__ import annotations
 
@@ -40,6 +40,7 @@ class Keyless:
     url: str
     folder: Path  # every uid may enter; the job's own folder is `folder / "job"`
     ca_file: Path  # a copy nobody can read
+    socket: Path  # the same signer's socket, mode 0666
 
     def env(self, **changes: str) -> dict[str, str]:
         """The example workspace with its clouds (no Vault), keyless, no job context."""
@@ -83,9 +84,11 @@ subjects = ["organization:acme:workspace:infra:run_phase:*"]
         folder,
         test_tls.certfile,
         test_tls.keyfile,
+        "--socket-mode",
+        "0666",
     )
     try:
-        yield Keyless(url, folder, ca_file)
+        yield Keyless(url, folder, ca_file, signer.socket)
     finally:
         signer.stop()
         support.remove(folder)
@@ -95,19 +98,28 @@ def _claims(folder: Path, name: str) -> dict[str, object]:
     return jwt.decode((folder / f"{name}.jwt").read_text(), options={"verify_signature": False})
 
 
+# Over the socket the job also names the only uid it accepts as the signer (root here).
+SOCKET = {"DynamicCredentialSignerUser": "0"}
+
+
+@pytest.mark.parametrize("over", ["https", "socket"])
 def test_a_keyless_job_gets_the_attested_workspace_from_a_token_file(
-    keyless: Keyless, platforms: Platforms
+    keyless: Keyless, platforms: Platforms, over: str
 ) -> None:
     token_file = keyless.token_file(platforms.github.github(AUDIENCE))
     out = keyless.folder / "job" / "creds"
+    transport = {**SOCKET, "DynamicCredentialSigner": f"unix:{keyless.socket}"}
     job = support.job_as(
         NOBODY,
         ["env", "--dir", str(out)],
-        keyless.env(INJECTOR_SUBJECT_TOKEN_FILE=str(token_file)),
+        keyless.env(
+            INJECTOR_SUBJECT_TOKEN_FILE=str(token_file), **(transport if over == "socket" else {})
+        ),
     )
     assert job.returncode == 0, job.stderr
     aws, gcp = _claims(out, "aws"), _claims(out, "gcp")
     assert aws["sub"] == gcp["sub"] == "organization:acme:workspace:infra:run_phase:apply"
+    assert aws["terrakube_run_phase"] == "apply"
     assert aws["aud"] == "aws.workload.identity"
     assert aws["terrakube_job_id"] == "4242"
     assert "AWS_WEB_IDENTITY_TOKEN_FILE=" in job.stdout
@@ -131,16 +143,20 @@ def test_a_keyless_job_gets_the_attested_workspace_from_a_token_file(
     ],
     ids=["variable", "phase", "other-repository"],
 )
+@pytest.mark.parametrize("over", ["https", "socket"])
 def test_a_keyless_job_refused_writes_nothing(
     keyless: Keyless,
     platforms: Platforms,
     changes: dict[str, str],
     args: list[str],
     expected: str,
+    over: str,
 ) -> None:
     variables = {k: v for k, v in changes.items() if k in CONTEXT}
     claims = {k: v for k, v in changes.items() if k not in CONTEXT}
     token_file = keyless.token_file(platforms.github.github(AUDIENCE, **claims))
+    if over == "socket":
+        variables["DynamicCredentialSigner"] = f"unix:{keyless.socket}"
     out = keyless.folder / "job" / "creds"
     job = support.job_as(
         NOBODY,
@@ -286,3 +302,23 @@ def test_run_refreshes_a_keyless_job_through_the_endpoint(
     )
     assert job.returncode == 0, job.stderr
     assert job.stdout.strip() == "refreshed"
+
+
+def test_a_socket_job_in_github_actions_needs_the_signer_audience(
+    keyless: Keyless, runner: Runner
+) -> None:
+    """Over a socket there is no URL to default GitHub's audience to: the job asks for it."""
+    base = keyless.env(DynamicCredentialSigner=f"unix:{keyless.socket}", **runner.variables())
+    out = keyless.folder / "job" / "creds"
+    job = support.job_as(
+        NOBODY,
+        ["env", "--dir", str(out)],
+        {
+            **base,
+            "DynamicCredentialSignerAudience": AUDIENCE,
+            "SSL_CERT_FILE": str(keyless.ca_file),
+        },
+    )
+    assert job.returncode == 0, job.stderr
+    assert set(runner.asked) == {AUDIENCE}
+    assert _claims(out, "aws")["terrakube_workspace_name"] == "infra"

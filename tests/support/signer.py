@@ -128,9 +128,9 @@ def start_signer(
 
 
 def start_https_signer(
-    env: Mapping[str, str], folder: Path, certfile: Path, keyfile: Path
+    env: Mapping[str, str], folder: Path, certfile: Path, keyfile: Path, *args: str
 ) -> tuple[Signer, str]:
-    """`injector signer` with `folder/policy.toml`, its socket in `folder`, and the token
+    """`injector signer ARGS` with `folder/policy.toml`, its socket in `folder`, and the token
     exchange endpoint on a free port of 127.0.0.1 over TLS; the signer and the endpoint's URL."""
     from tests.conftest import free_port
 
@@ -146,6 +146,7 @@ def start_https_signer(
         str(certfile),
         "--keyfile",
         str(keyfile),
+        *args,
     )
     return signer, f"https://127.0.0.1:{port}"
 
