@@ -155,19 +155,19 @@ def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
     loaded = policy.load(tmp_path / "policy.toml")
     signer = "https://signer.example.com:8443"
     assert {a.name: a.audience for a in loaded.attestations} == dict.fromkeys(
-        ("github", "gitlab", "cluster"), signer
+        ("github", "gitlab", "cluster", "jenkins"), signer
     )
     assert all(entry.attestation and not entry.caller_named for entry in loaded.entries)
 
     runners = ROOT / "examples" / "runners"
-    workflow = yaml.safe_load((runners / "github-actions-keyless.yml").read_text())
+    workflow = yaml.safe_load((runners / "github-actions.yml").read_text())
     assert workflow["permissions"]["id-token"] == "write"
     uses = [s for job in workflow["jobs"].values() for s in job["steps"] if "injector" in str(s)]
     assert uses and all(step["with"]["signer-url"] == signer for step in uses)
     assert workflow["jobs"]["apply"]["environment"] == "production"
     assert loaded.attestations[0].apply_values == frozenset({"production"})
 
-    pipeline = yaml.safe_load((runners / "gitlab-ci-keyless.yml").read_text())["plan"]
+    pipeline = yaml.safe_load((runners / "gitlab-ci.yml").read_text())["plan"]
     assert pipeline["id_tokens"]["INJECTOR_ID_TOKEN"]["aud"] == signer
     assert pipeline["variables"]["DynamicCredentialSigner"] == signer
 
@@ -185,7 +185,9 @@ def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
         == signer
     )
 
-    for recipe in ("github-actions-keyless.yml", "gitlab-ci-keyless.yml"):
+    jenkins = (runners / "Jenkinsfile").read_text()
+    assert f"DynamicCredentialSigner = '{signer}'" in jenkins and "INJECTOR_ID_TOKEN" in jenkins
+    for recipe in ("github-actions.yml", "gitlab-ci.yml", "Jenkinsfile"):
         content = (runners / recipe).read_text()
         assert "PrivateKey" not in content and "SIGNING_KEY" not in content
 
