@@ -116,9 +116,10 @@ def test_the_phase_comes_from_the_environment_claim_only(platforms: Platforms) -
 @pytest.mark.parametrize(
     ("claims", "reason"),
     [
-        ({"exp": int(time.time()) - 600}, "has expired"),
-        ({"nbf": int(time.time()) + 600}, "not valid yet"),
-        ({"iat": int(time.time()) + 600}, "not valid yet"),
+        # Seconds from now, added when the test runs (a long suite outlives collection time).
+        ({"exp": -600}, "has expired"),
+        ({"nbf": 600}, "not valid yet"),
+        ({"iat": 600}, "not valid yet"),
         ({"aud": "https://other.example.com"}, "aud is not 'https://signer.example.com'"),
         ({"exp": None}, "lacks a required claim"),
         ({"repository": "evil/infra"}, "is not in repository_owner"),
@@ -127,6 +128,11 @@ def test_the_phase_comes_from_the_environment_claim_only(platforms: Platforms) -
     ],
 )
 def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], reason: str) -> None:
+    now = int(time.time())
+    claims = {
+        name: now + value if name in ("exp", "nbf", "iat") and isinstance(value, int) else value
+        for name, value in claims.items()
+    }
     _refused(platforms.attestation("github"), platforms.github.github(AUDIENCE, **claims), reason)
 
 
