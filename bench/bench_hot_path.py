@@ -5,7 +5,10 @@ Every figure is a ratio against a floor measured in the same run on the same mac
   `python -c` that imports cryptography's RSA primitives, loads the same key and signs once;
 - against the hand-written alternative, side by side (alternated): `injector env` with the key
   file for 3 clouds and for 1, and through `injector signer` for 3, each against a shell script
-  minting the same three tokens with `openssl` (bench_signer.SCRIPT);
+  minting the same three tokens with `openssl` (bench_signer.SCRIPT). Measured on a wheel
+  installed into a venv of its own, as users get it from pip (this checkout's editable finder
+  costs every start and is shown once for comparison), beside two floors: the bare interpreter
+  and the interpreter loading the key with cryptography and signing once;
 - what `injector env` imports (`-X importtime`): the total, and the costliest modules;
 - mint throughput: tokens per second through injector's own minting, in-process, against raw
   `cryptography` signing of the same bytes with the same key (RSA-2048 RS256, P-256 ES256), on
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import compileall
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import cryptography
 from bench_signer import GCP_AUDIENCE, SCRIPT  # bench/ is on sys.path (bench/run.py)
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -37,6 +42,9 @@ from tests.support import signer as support
 from tests.support.jobs import refusing
 
 RUNS = 21
+# Where measured commands run: not this checkout, whose folder `python -m` would put first on
+# sys.path (the installed package would then not be the one measured).
+ELSEWHERE = "/"
 MINT_SECONDS = 4.0
 MINT_ROUNDS = 16
 
@@ -49,10 +57,50 @@ key.sign(b"x" * 600, padding.PKCS1v15(), hashes.SHA256())
 """
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _installed(folder: Path) -> Path:
+    """The python of a venv made in `folder` holding a wheel built from this checkout, as pip
+    installs it. Its dependencies (cryptography) are not downloaded again: the venv reaches
+    this interpreter's site-packages by a path line, which does not run that folder's own .pth
+    files (so neither the editable finder nor the distutils shim load)."""
+    source = folder / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(
+        ROOT / "injector", source / "injector", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    wheels = folder / "wheels"
+    pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
+    subprocess.run([*pip, "wheel", "--no-deps", "-w", str(wheels), str(source)], check=True)
+    venv = folder / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    (wheel,) = wheels.glob("*.whl")
+    subprocess.run(
+        [*pip, "--python", str(python), "install", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+    )
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    Path(site, "_bench_dependencies.pth").write_text(
+        f"{Path(cryptography.__file__).parent.parent}\n"
+    )
+    return python
+
+
 def _timed(command: list[str], env: dict[str, str]) -> tuple[float, int]:
     """Wall seconds and max RSS (KiB) of one run of `command`."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ELSEWHERE
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - started
     if os.waitstatus_to_exitcode(status) != 0:
@@ -86,9 +134,10 @@ def _side_by_side(commands: dict[str, tuple[list[str], dict[str, str]]]) -> dict
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def _goals(folder: Path, env: dict[str, str]) -> list[str]:
+def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
     """`injector env` with the key file (3 clouds, 1 cloud) and through the signer (3 clouds),
-    against the openssl script, alternated in one loop."""
+    installed from a wheel, against the openssl script, alternated in one loop; beside them the
+    editable install of this checkout and two floors no Python tool can go under."""
     key = Path(env["DynamicCredentialPrivateKeyPath"])
     signer_env = {**support.signer_env(key), "DynamicCredentialId": "bench-kid"}
     socket = folder / "signer.sock"
@@ -96,14 +145,20 @@ def _goals(folder: Path, env: dict[str, str]) -> list[str]:
     others = ("AZURE", "ARM_", "GCP", "GOOGLE_", "VAULT")
     one_cloud = {k: v for k, v in env.items() if not any(part in k for part in others)}
     job = {k: v for k, v in env.items() if not k.startswith("DynamicCredential")}
-    through = {**job, "DynamicCredentialSigner": f"unix:{socket}"}
+    # The signer and the job both run as root here: root is named as the signer's user.
+    through = {
+        **job,
+        "DynamicCredentialSigner": f"unix:{socket}",
+        "DynamicCredentialSignerUser": str(os.getuid()),
+    }
     script_env = {**env, "KEY": str(key), "KID": "bench-kid", "GCP": GCP_AUDIENCE}
     count = iter(range(10**6))
 
-    def env_cmd() -> list[str]:
+    def env_cmd(python: Path | str = installed) -> list[str]:
         out = folder / f"goal-{next(count)}"
-        return [sys.executable, "-m", "injector", "env", "--format", "json", "--dir", str(out)]
+        return [str(python), "-m", "injector", "env", "--format", "json", "--dir", str(out)]
 
+    path_only = {"PATH": env["PATH"]}
     signer = support.start_signer(signer_env, socket)
     try:
         medians = _side_by_side(
@@ -111,26 +166,77 @@ def _goals(folder: Path, env: dict[str, str]) -> list[str]:
                 "key3": (env_cmd(), env),
                 "key1": (env_cmd(), one_cloud),
                 "signer3": (env_cmd(), through),
+                "editable3": (env_cmd(sys.executable), env),
                 "script": (["sh", "-c", SCRIPT], {**script_env, "OUT": str(folder / "script")}),
+                "python": ([str(installed), "-c", "pass"], path_only),
+                "floor": ([str(installed), "-c", FLOOR, str(key)], path_only),
             }
         )
     finally:
         signer.stop()
     script = medians["script"]
+
+    def row(label: str, name: str, goal: str = "") -> str:
+        return (
+            f"               {label:36s}{medians[name] * 1e3:7.1f} ms"
+            f"   ratio {medians[name] / script:.2f}{goal}"
+        )
+
     return [
-        f"vs openssl     openssl shell script (3 tokens)     {script * 1e3:7.1f} ms",
-        f"               injector env, key file, 3 clouds    {medians['key3'] * 1e3:7.1f} ms"
-        f"   ratio {medians['key3'] / script:.2f}  (goal <= 1.3)",
-        f"               injector env, key file, 1 cloud     {medians['key1'] * 1e3:7.1f} ms"
-        f"   ratio {medians['key1'] / script:.2f}  (goal: clearly under 3 clouds:"
-        f" {medians['key1'] / medians['key3']:.2f} of it)",
-        f"               injector env, signer,   3 clouds    {medians['signer3'] * 1e3:7.1f} ms"
-        f"   ratio {medians['signer3'] / script:.2f}  (goal <= 1.0)   [{RUNS} runs each,"
-        " alternated]",
+        f"vs openssl     openssl shell script (3 tokens)     {script * 1e3:7.1f} ms"
+        f"   [{RUNS} runs each, alternated; injector installed from a wheel]",
+        row("injector env, key file, 3 clouds", "key3", "  (goal <= 1.3)"),
+        row(
+            "injector env, key file, 1 cloud",
+            "key1",
+            f"  (goal: clearly under 3 clouds: {medians['key1'] / medians['key3']:.2f} of it)",
+        ),
+        row("injector env, signer,   3 clouds", "signer3", "  (goal <= 1.0)"),
+        row("editable install, key file, 3 clouds", "editable3", "  (this checkout, not users')"),
+        row("floor: python -c pass", "python"),
+        row("floor: python, load key, sign once", "floor"),
     ]
 
 
 IMPORT_RUNS = 7
+
+# Runs injector's main() with dataclass creation timed: what the records defined at import
+# cost a run (Python 3.11 compiles each generated method with its own exec).
+RECORDS = """
+import atexit, dataclasses, sys, time
+made, spent, process = [], [], dataclasses._process_class
+def timed(cls, *args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return process(cls, *args, **kwargs)
+    finally:
+        made.append(cls.__module__)
+        spent.append(time.perf_counter() - started)
+dataclasses._process_class = timed
+atexit.register(lambda: sys.stderr.write(f"RECORDS {len(made)} {sum(spent)}\\n"))
+from injector.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def _records(command: list[str], env: dict[str, str]) -> str:
+    """How many dataclasses a `python -m injector ...` run creates, and their median cost."""
+    counts, costs = [], []
+    for _ in range(IMPORT_RUNS):
+        probe = [command[0], "-c", RECORDS, *command[3:]]
+        result = subprocess.run(
+            probe, env=env, capture_output=True, text=True, check=False, cwd=ELSEWHERE
+        )
+        said = [line for line in result.stderr.splitlines() if line.startswith("RECORDS ")]
+        if result.returncode != 0 or not said:
+            raise RuntimeError(f"{probe} failed: {result.stderr[-500:]}")
+        _, count, cost = said[-1].split()
+        counts.append(int(count))
+        costs.append(float(cost))
+    return (
+        f"records        {max(counts)} dataclasses created, {statistics.median(costs) * 1e3:.1f} ms"
+        f" [median of {IMPORT_RUNS}]"
+    )
 
 
 def _import_times(command: list[str], env: dict[str, str], shown: int = 8) -> list[str]:
@@ -140,7 +246,9 @@ def _import_times(command: list[str], env: dict[str, str], shown: int = 8) -> li
     own: dict[str, list[int]] = {}
     totals = []
     for _ in range(IMPORT_RUNS):
-        result = subprocess.run(traced, env=env, capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            traced, env=env, capture_output=True, text=True, check=False, cwd=ELSEWHERE
+        )
         if result.returncode != 0:
             raise RuntimeError(f"{traced} failed: {result.stderr[-500:]}")
         total = 0
@@ -155,7 +263,8 @@ def _import_times(command: list[str], env: dict[str, str], shown: int = 8) -> li
     injector_own = sum(time for name, time in median.items() if name.startswith("injector"))
     costly = sorted(median.items(), key=lambda item: -item[1])[:shown]
     return [
-        f"imports        {len(median)} modules, {statistics.median(totals) / 1e3:.1f} ms in all,"
+        f"imports        (wheel install) {len(median)} modules,"
+        f" {statistics.median(totals) / 1e3:.1f} ms in all,"
         f" injector's own {injector_own / 1e3:.1f} ms; costliest by own time"
         f" [median of {IMPORT_RUNS}]:",
         *(f"                 {time / 1e3:5.1f} ms  {name}" for name, time in costly),
@@ -240,6 +349,7 @@ def run() -> list[str]:
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch)
         private_key = _key_files(folder)
+        installed = _installed(folder)
         env = {
             "PATH": os.environ["PATH"],
             **EXAMPLE_ENV,
@@ -248,7 +358,7 @@ def run() -> list[str]:
             "DynamicCredentialPrivateKeyPath": str(private_key),
         }
         injector_cmd = [
-            sys.executable,
+            str(installed),
             "-m",
             "injector",
             "env",
@@ -257,7 +367,7 @@ def run() -> list[str]:
             "--format",
             "json",
         ]
-        floor_cmd = [sys.executable, "-c", FLOOR, str(private_key)]
+        floor_cmd = [str(installed), "-c", FLOOR, str(private_key)]
         injector_s, floor_s, injector_rss, floor_rss = _median_alternating(
             injector_cmd, floor_cmd, env, {"PATH": os.environ["PATH"]}
         )
@@ -270,8 +380,9 @@ def run() -> list[str]:
             f" floor {floor_rss / 1024:.1f} MiB",
         ]
 
-        lines += _goals(folder, env)
+        lines += _goals(folder, env, installed)
         lines += _import_times(injector_cmd, env)
+        lines.append(_records(injector_cmd, env))
         lines.append(_mint_throughput(env, "RS256"))
         ec_key = folder / "ec.pem"
         ec_key.write_bytes(

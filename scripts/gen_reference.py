@@ -82,7 +82,15 @@ def _cloud_section(cloud: Cloud) -> list[str]:
         f"Switched on by `{cloud.switch}=true` (or `{ALIAS_PREFIX}{cloud.name.upper()}=true`, "
         "the name a Terrakube with its own dynamic credentials does not react to)."
     )
-    lines.append(f"The token's `aud` when the workspace does not set one: `{default_audience}`.")
+    given = [
+        name for name in minimal if name not in JOB_EXAMPLE and minimal[name] == default_audience
+    ]
+    if given:  # a required audience (a cluster has no standard one): no default to show
+        lines.append(f"The token's `aud` is `{given[0]}`: there is no default.")
+    else:
+        lines.append(
+            f"The token's `aud` when the workspace does not set one: `{default_audience}`."
+        )
     lines.append("")
     rows = []
     for name in variables:

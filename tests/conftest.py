@@ -98,10 +98,13 @@ def key_files(tmp_path_factory: pytest.TempPathFactory) -> KeyFiles:
 def workspace(key_files: KeyFiles) -> dict[str, str]:
     """A workspace environment with AWS, Azure and GCP enabled and real keys. Vault, which the
     example enables too, is switched off: its login needs a server (tests/clouds/test_vault.py
-    starts one)."""
+    starts one), and so Vault-backed AWS. So is Kubernetes, whose tests point it at a cluster of
+    theirs."""
     return {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
         "DynamicCredentialPrivateKeyPath": str(key_files.private_pkcs8),
         "DynamicCredentialPublicKeyPath": str(key_files.public),
     }

@@ -95,6 +95,18 @@ REGISTRY: tuple[Registered, ...] = (
     Registered("azure", "Azure", "ENABLE_DYNAMIC_CREDENTIALS_AZURE", "injector.clouds.azure"),
     Registered("gcp", "GCP", "ENABLE_DYNAMIC_CREDENTIALS_GCP", "injector.clouds.gcp"),
     Registered("vault", "Vault", "ENABLE_DYNAMIC_CREDENTIALS_VAULT", "injector.clouds.vault"),
+    Registered(
+        "kubernetes",
+        "Kubernetes",
+        "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES",
+        "injector.clouds.kubernetes",
+    ),
+    Registered(
+        "vault_backed_aws",
+        "Vault-backed AWS",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS",
+        "injector.clouds.vault_backed_aws",
+    ),
 )
 # Configurations read by the settings beside the registry (no switch, nothing in the example
 # workspace): HCP's manual generation. `named` finds them, `registered` does not list them.

@@ -34,6 +34,11 @@ PROJECT = "GOOGLE_PROJECT"
 CLOUD_PROJECT = "GOOGLE_CLOUD_PROJECT"
 STS_URL = "WORKLOAD_IDENTITY_STS_URL_GCP"
 IAM_URL = "WORKLOAD_IDENTITY_IAM_URL_GCP"
+PRINCIPAL_TYPE = "WORKLOAD_IDENTITY_PRINCIPAL_TYPE_GCP"
+# HCP's two principal types: impersonate a service account, or act as the pool principal
+# itself (resources granted to `principal://` / `principalSet://` members directly).
+SERVICE_ACCOUNT_TYPE = "service_account"
+WORKLOAD_POOL_TYPE = "workload_pool"
 
 DEFAULT_STS_URL = "https://sts.googleapis.com/v1/token"
 DEFAULT_IAM_URL = "https://iamcredentials.googleapis.com"
@@ -222,15 +227,41 @@ def _url(env: Mapping[str, str], name: str, default: str) -> str:
     return values.endpoint_url(name, value, _URL_FORM).rstrip("/")
 
 
+def _service_account(env: Mapping[str, str]) -> str | None:
+    """The service account to impersonate, as the principal type (when set) agrees: none for
+    `workload_pool`, one required for `service_account`."""
+    account = values.optional_matching(env, SERVICE_ACCOUNT, _SERVICE_ACCOUNT, _EMAIL_FORM)
+    kind = values.optional(env, PRINCIPAL_TYPE)
+    if kind is None:
+        return account
+    if kind not in (SERVICE_ACCOUNT_TYPE, WORKLOAD_POOL_TYPE):
+        raise ConfigError.of(
+            PRINCIPAL_TYPE,
+            f"expected {SERVICE_ACCOUNT_TYPE} or {WORKLOAD_POOL_TYPE}, got {values.shown(kind)}",
+        )
+    if kind == WORKLOAD_POOL_TYPE and account is not None:
+        # Impersonating would give the service account's access, not the pool principal's
+        # that was asked for: refuse rather than pick one.
+        raise ConfigError.of(
+            PRINCIPAL_TYPE,
+            f"is {WORKLOAD_POOL_TYPE} (no impersonation) but {SERVICE_ACCOUNT} is set: "
+            "remove one of them",
+        )
+    if kind == SERVICE_ACCOUNT_TYPE and account is None:
+        raise ConfigError.of(
+            PRINCIPAL_TYPE,
+            f"is {SERVICE_ACCOUNT_TYPE} but {SERVICE_ACCOUNT} is not set: expected {_EMAIL_FORM}",
+        )
+    return account
+
+
 def read(env: Mapping[str, str]) -> GcpConfig:
     """The GCP configuration of a workspace that switched GCP on. Raises ConfigError if the
     provider audience is missing or malformed, or a value is malformed."""
     problems = Problems()
     config = GcpConfig(
         provider=problems.get("", _provider, env),
-        service_account=problems.get(
-            None, values.optional_matching, env, SERVICE_ACCOUNT, _SERVICE_ACCOUNT, _EMAIL_FORM
-        ),
+        service_account=problems.get(None, _service_account, env),
         project=problems.get(
             None, values.either, env, PROJECT, CLOUD_PROJECT, _PROJECT, _PROJECT_FORM
         ),
@@ -249,11 +280,12 @@ CLOUD = CloudOf(
     rules=RULES,
     rivals=Rivals("Terraform's google provider", STATIC_CREDENTIALS),
     phased=(SERVICE_ACCOUNT,),
-    tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT),
+    tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT, PRINCIPAL_TYPE),
     hcp=Hcp(
         names=(
             HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
             HcpName(SERVICE_ACCOUNT, "RUN_SERVICE_ACCOUNT_EMAIL", canonical=str.lower),
+            HcpName(PRINCIPAL_TYPE, "PRINCIPAL_TYPE", canonical=str.lower),
             # HCP's `projects/<number>/locations/global/workloadIdentityPools/<pool>/
             # providers/<id>`.
             HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=_resource),
@@ -271,7 +303,15 @@ CLOUD = CloudOf(
     ),
     example=EXAMPLE,
     login=SdkLogin("google-auth", gcp_login.login),
-    variables=(AUDIENCE, PROJECT, CLOUD_PROJECT, STS_URL, IAM_URL, *STATIC_CREDENTIALS),
+    variables=(
+        AUDIENCE,
+        PROJECT,
+        CLOUD_PROJECT,
+        STS_URL,
+        IAM_URL,
+        PRINCIPAL_TYPE,
+        *STATIC_CREDENTIALS,
+    ),
     served_token=SERVED_TOKEN,
 )
 GcpConfig.cloud = CLOUD

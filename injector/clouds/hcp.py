@@ -103,11 +103,23 @@ def _forms(cloud: Cloud) -> list[str]:
 def _tags(cloud: Cloud, env: Mapping[str, str]) -> list[str]:
     """The tags HCP's switch names (`TFC_AWS_PROVIDER_AUTH_<TAG>`) and injector's do."""
     found = dict.fromkeys(tags.found(cloud, env)[0])
+    prefix = f"{PREFIX}{cloud.name.upper()}_"
     for name in _names(cloud):
         if name.variable != cloud.switch:
             continue
-        head = f"{PREFIX}{cloud.name.upper()}_{name.name}_"
-        found.update(dict.fromkeys(n[len(head) :] for n in sorted(env) if n.startswith(head)))
+        head = f"{prefix}{name.name}_"
+        # HCP's `..._AUTH_TYPE` is a setting of its own, not the switch `..._AUTH` tagged TYPE.
+        longer = tuple(
+            f"{prefix}{form}" for form in _forms(cloud) if form.startswith(f"{name.name}_")
+        )
+        found.update(
+            dict.fromkeys(
+                n[len(head) :]
+                for n in sorted(env)
+                if n.startswith(head)
+                and not any(n == other or n.startswith(f"{other}_") for other in longer)
+            )
+        )
     return [tag for tag in found if tag]
 
 

@@ -40,6 +40,16 @@ class Auth:
     policies: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class Secret:
+    """A secrets engine's answer: its data (secrets) and the lease it is under."""
+
+    data: dict[str, object] = field(repr=False)
+    lease_id: str
+    ttl_seconds: int
+    renewable: bool
+
+
 class VaultClient:
     """One Vault server: its address, namespace (X-Vault-Namespace) and the CA it is trusted
     with (VAULT_CACERT; else the system's)."""
@@ -73,6 +83,31 @@ class VaultClient:
     def lookup_self(self, token: str) -> dict[str, object]:
         data = self._call("GET", "auth/token/lookup-self", token=token).get("data")
         return data if isinstance(data, dict) else {}
+
+    def secret(
+        self, method: str, path: str, token: str, body: dict[str, object] | None = None
+    ) -> Secret:
+        """A secrets engine's credentials at `path` (`aws/creds/<role>`), read with `token`."""
+        answer = self._call(method, path, token=token, body=body)
+        data = answer.get("data")
+        if not isinstance(data, dict):
+            raise VaultError(f"{path}: the answer has no data")
+        duration = answer.get("lease_duration")
+        return Secret(
+            data=data,
+            lease_id=str(answer.get("lease_id") or ""),
+            ttl_seconds=duration if isinstance(duration, int) else 0,
+            renewable=bool(answer.get("renewable")),
+        )
+
+    def renew_lease(self, token: str, lease_id: str) -> int:
+        """`PUT sys/leases/renew`: the lease's new TTL in seconds."""
+        answer = self._call("PUT", "sys/leases/renew", token=token, body={"lease_id": lease_id})
+        duration = answer.get("lease_duration")
+        return duration if isinstance(duration, int) else 0
+
+    def revoke_lease(self, token: str, lease_id: str) -> None:
+        self._call("PUT", "sys/leases/revoke", token=token, body={"lease_id": lease_id})
 
     def health(self) -> dict[str, object]:
         """`GET /v1/sys/health`: initialized, sealed, version. Answers even when sealed (the

@@ -298,3 +298,40 @@ def test_exports_with_project_under_both_names(variable: str) -> None:
 def test_credentials_file_sits_beside_the_token(tmp_path: Path) -> None:
     outputs = _config().outputs(tmp_path / "sub" / "gcp.jwt", JOB)
     assert list(outputs.extra_files) == [tmp_path / "sub" / "gcp-credentials.json"]
+
+
+# principal type (HCP's TFC_GCP_PRINCIPAL_TYPE)
+
+
+def test_workload_pool_means_no_impersonation() -> None:
+    config = _config(**{gcp.PRINCIPAL_TYPE: "workload_pool"})
+    assert config.service_account is None
+    assert "service_account_impersonation_url" not in _credentials_file(config)
+
+
+def test_service_account_type_impersonates() -> None:
+    config = _config(**{gcp.PRINCIPAL_TYPE: "service_account", gcp.SERVICE_ACCOUNT: ACCOUNT})
+    assert str(_credentials_file(config)["service_account_impersonation_url"]).endswith(
+        f"/serviceAccounts/{ACCOUNT}:generateAccessToken"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "account", "message"),
+    [
+        ("workload_pool", ACCOUNT, "remove one of them"),
+        ("service_account", None, "is not set"),
+        ("pool", None, "expected service_account or workload_pool"),
+        ("Workload_Pool", None, "expected service_account or workload_pool"),
+    ],
+)
+def test_principal_type_disagreeing_is_refused(
+    kind: str, account: str | None, message: str
+) -> None:
+    env = {**ENABLED, gcp.PRINCIPAL_TYPE: kind}
+    if account is not None:
+        env[gcp.SERVICE_ACCOUNT] = account
+    with pytest.raises(ConfigError) as error:
+        gcp.CLOUD.configure(env)
+    assert [p.variable for p in error.value.problems] == [gcp.PRINCIPAL_TYPE]
+    assert message in str(error.value)

@@ -240,3 +240,32 @@ def test_hcp_names_are_not_typos(name: str, caplog: pytest.LogCaptureFixture) ->
         spelling.warn({name: "x", "TFC_AWS_RUN_ROLE_ARNN": "x"})
     assert name not in caplog.text.replace("TFC_AWS_RUN_ROLE_ARNN", "")
     assert "TFC_AWS_RUN_ROLE_ARNN is not a variable injector reads: did you mean" in caplog.text
+
+
+def test_gcps_principal_type_workload_pool(workspace: dict[str, str], tmp_path: Path) -> None:
+    env = {
+        **_job(workspace),
+        "TFC_GCP_PROVIDER_AUTH": "true",
+        "TFC_GCP_WORKLOAD_PROVIDER_NAME": PROVIDER.removeprefix("//iam.googleapis.com/"),
+        "TFC_GCP_PRINCIPAL_TYPE": "workload_pool",
+    }
+    plan = _plan(env, tmp_path)
+    [credentials] = [path for path in plan.files if path.name == "gcp-credentials.json"]
+    document = json.loads(plan.files[credentials])
+
+    assert "service_account_impersonation_url" not in document
+    assert document["audience"] == PROVIDER
+
+
+def test_gcps_principal_type_disagreeing_with_a_service_account_names_hcps_names(
+    workspace: dict[str, str],
+) -> None:
+    env = {
+        **_job(workspace),
+        "TFC_GCP_PROVIDER_AUTH": "true",
+        "TFC_GCP_WORKLOAD_PROVIDER_NAME": PROVIDER.removeprefix("//iam.googleapis.com/"),
+        "TFC_GCP_PRINCIPAL_TYPE": "workload_pool",
+        "TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL": ACCOUNT,
+    }
+    [problem] = _problems(env)
+    assert problem.startswith("TFC_GCP_PRINCIPAL_TYPE: is workload_pool")

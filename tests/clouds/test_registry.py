@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 pytest_plugins = ["tests.standins.fixtures"]
 
 SWITCH = "ENABLE_DYNAMIC_CREDENTIALS_EXAMPLECLOUD"
-BUILT_IN = ["aws", "azure", "gcp", "vault"]
+BUILT_IN = ["aws", "azure", "gcp", "vault", "kubernetes", "vault_backed_aws"]
 IDENTITY = "EXAMPLECLOUD_IDENTITY"
 SECRET = "EXAMPLECLOUD_SECRET"
 AUDIENCE = "example.workload.identity"
@@ -239,12 +239,15 @@ def test_an_unknown_token_is_checked_against_every_registered_cloud(registered: 
 
 def test_switches_are_listed_with_their_shared_prefix_once(registered: None) -> None:
     assert clouds.switches() == (
-        "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP, _VAULT or _EXAMPLECLOUD"
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP, _VAULT, _KUBERNETES, _VAULT_BACKED_AWS "
+        "or _EXAMPLECLOUD"
     )
 
 
 def test_switches_of_the_built_in_clouds() -> None:
-    assert clouds.switches() == "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP or _VAULT"
+    assert clouds.switches() == (
+        "ENABLE_DYNAMIC_CREDENTIALS_AWS, _AZURE, _GCP, _VAULT, _KUBERNETES or _VAULT_BACKED_AWS"
+    )
 
 
 def test_named_and_guess() -> None:

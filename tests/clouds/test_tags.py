@@ -354,3 +354,16 @@ def test_advice_names_the_configuration(
         pipeline.prepare(env)
 
     assert "aws_PROD: neither AWS_REGION nor AWS_DEFAULT_REGION is set" in caplog.text
+
+
+def test_another_clouds_longer_switch_is_not_a_tag() -> None:
+    # Vault-backed AWS's switch extends Vault's: its switch and tagged forms are its own, while
+    # a true Vault tag beside them is still read as one.
+    vault = next(line for line in clouds.REGISTRY if line.name == "vault").load()
+    env = {
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "true",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS_PROD": "true",
+        "INJECTOR_ENABLE_VAULT_BACKED_AWS": "true",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKEDUP": "true",
+    }
+    assert tags.found(vault, env) == (("BACKEDUP",), [])

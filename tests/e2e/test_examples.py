@@ -40,6 +40,7 @@ MODULES = sorted({path.parent for path in TF_FILES})
 # Every resource and data source type the examples use, each looked up in its provider's
 # documentation for the versions pinned below (see the "Versions" part of each README).
 RESOURCE_TYPES = {
+    "aws_eks_identity_provider_config",
     "aws_iam_openid_connect_provider",
     "aws_iam_policy",
     "aws_iam_role",
@@ -198,6 +199,7 @@ def test_the_examples_hold_the_expected_modules() -> None:
         "aws/many-workspaces/account",
         "gcp/many-workspaces",
         "gcp/many-workspaces/pool",
+        "kubernetes-trust/eks",
     }
     for folder in MODULES:
         assert (folder / "README.md").is_file(), f"{folder} has no README.md"

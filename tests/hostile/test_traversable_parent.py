@@ -32,7 +32,8 @@ def home() -> Iterator[Path]:
 
 @pytest.fixture
 def job(home: Path) -> dict[str, str]:
-    """The example workspace (Vault off: its login needs a server), signing with a key that
+    """The example workspace (Vault off: its login needs a server; Kubernetes off, as in the
+    `workspace` fixture), signing with a key that
     uid 65534 made with `keygen` under the 0711 parent."""
     result = injector_as_nobody("keygen", "--out", str(home / "keys"), env={})
     assert result.returncode == 0, result.stderr
@@ -40,6 +41,8 @@ def job(home: Path) -> dict[str, str]:
     return {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES": "false",
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
         "DynamicCredentialPrivateKeyPath": str(home / "keys" / "private.pem"),
         "DynamicCredentialPublicKeyPath": str(home / "keys" / "public.pem"),
         "HOME": str(home),

@@ -111,6 +111,7 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
         env = {
             **EXAMPLE_ENV,
             "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
+            "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
             issuer_settings.PRIVATE_KEY_PATH: str(out / "private.pem"),
             issuer_settings.PUBLIC_KEY_PATH: str(out / "public.pem"),
             issuer_settings.ALGORITHM: algorithm,

@@ -23,6 +23,7 @@ AUDIENCES = {
     "aws.jwt": "aws.workload.identity",
     "azure.jwt": "api://AzureADTokenExchange",
     "gcp.jwt": "https:" + EXAMPLE_ENV["WORKLOAD_IDENTITY_AUDIENCE_GCP"],
+    "kubernetes.jwt": EXAMPLE_ENV["WORKLOAD_IDENTITY_AUDIENCE_KUBERNETES"],
 }
 # name -> (kid, key folder, algorithm): the signing key and two published beside it.
 SIGNERS = {
@@ -157,6 +158,7 @@ def test_every_token_verifies_against_both_servers(
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
         issuer_settings.KEY_ID: kid,
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
         issuer_settings.ALGORITHM: algorithm,

@@ -202,6 +202,7 @@ def test_tokens_verify_against_the_served_jwks(
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
         issuer_settings.KEY_ID: kid,
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
         issuer_settings.ALGORITHM: algorithm,
@@ -237,6 +238,7 @@ def test_a_token_of_an_unpublished_key_is_refused(server: issuers.Server, tmp_pa
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
+        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
         issuer_settings.KEY_ID: "rsa-256",
         issuer_settings.PRIVATE_KEY_PATH: str(tmp_path / "stranger/private.pem"),
     }

@@ -61,6 +61,9 @@ def job_env(socket: Path, **changes: str) -> dict[str, str]:
     }
     # Vault's login needs a Vault server (and httpx): tests/e2e/test_vault_login.py has one.
     env["ENABLE_DYNAMIC_CREDENTIALS_VAULT"] = "false"
+    env["ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS"] = "false"
+    # Kubernetes' tests point it at a cluster of theirs (tests/support/kubernetes.py).
+    env["ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES"] = "false"
     return {**env, "DynamicCredentialSigner": f"unix:{socket}", **changes}
 
 

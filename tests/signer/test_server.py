@@ -33,7 +33,10 @@ from tests.support.issuers import verify
 SUBJECT = "organization:simple:workspace:simple-cli"
 
 # Vault's login needs a Vault server: tests/e2e/test_vault_login.py has one.
-VAULT_OFF = {"ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false"}
+VAULT_OFF = {
+    "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
+    "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
+}
 
 
 def test_the_job_uid_cannot_read_the_key(custody: Custody) -> None:

@@ -13,6 +13,8 @@ import ssl
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,6 +152,19 @@ def configure(bao: OpenBao, issuer_url: str, issuer_ca_pem: str, public_pem: str
                     "token_no_default_policy": True,
                 },
             )
+
+
+@contextmanager
+def serving(
+    folder: Path, issuer_url: str, issuer_ca_pem: str, public_pem: str
+) -> Iterator[OpenBao]:
+    """A started and configured OpenBao, stopped on the way out whatever happened."""
+    server = start(folder)
+    try:
+        configure(server, issuer_url, issuer_ca_pem, public_pem)
+        yield server
+    finally:
+        server.stop()
 
 
 def accessor_exists(bao: OpenBao, accessor: str) -> bool:
