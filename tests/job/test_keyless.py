@@ -50,6 +50,8 @@ class Keyless:
             if not name.startswith("DynamicCredential") and name not in CONTEXT
         }
         env["ENABLE_DYNAMIC_CREDENTIALS_VAULT"] = "false"
+        # Vault-backed AWS logs in through Vault too (httpx): not in a stdlib-only job.
+        env["ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS"] = "false"
         return {
             **env,
             "DynamicCredentialSigner": self.url,
