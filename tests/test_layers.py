@@ -25,7 +25,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("clouds",),
     ("claims",),
     ("config",),
-    ("files", "jose"),
+    ("files", "jose", "net"),  # net: HTTP clients bounded against hostile servers
     ("errors",),
 )
 

@@ -220,7 +220,7 @@ def read(env: Mapping[str, str]) -> AwsConfig:
         role_arn=problems.get("", aws_roles.role_arn, env, ROLE),
         audience=problems.get(
             "",
-            values.text,
+            values.claim,
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "an audience listed in the IAM OIDC provider's client IDs",
@@ -275,7 +275,13 @@ CLOUD = CloudOf(
     switch=ENABLE,
     read=read,
     rules=RULES,
-    rivals=Rivals("boto3 and Terraform", STATIC_CREDENTIALS, conflicts),
+    rivals=Rivals(
+        "boto3 and Terraform",
+        STATIC_CREDENTIALS,
+        conflicts,
+        # boto3 takes these over a profile's role_arn and web_identity_token_file.
+        identity=("AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"),
+    ),
     phased=(ROLE,),
     tagged=(AUDIENCE, REGION, DEFAULT_REGION, SESSION_NAME, SESSION_TAGS),
     hcp=Hcp(

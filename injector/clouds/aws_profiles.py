@@ -11,10 +11,13 @@ job would not run with the token injector minted. Only key names are ever report
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from injector.errors import ConfigError
 
 if TYPE_CHECKING:
     import configparser
@@ -42,6 +45,11 @@ WINNING_KEYS = (
 # The first line of the config files injector writes itself: their profiles are the web
 # identities injector minted for, never credentials that would win over them.
 MARK = "# Written by injector for this job's web identities; removed when the job ends."
+# A profile's name in the files injector writes (tags: letters, digits and _).
+PROFILE_NAME = re.compile(r"[A-Za-z0-9_-]+", re.ASCII)
+# What would end a value's line (Python's universal newlines, and the separators str.splitlines
+# knows), or any other control character.
+_UNSAFE_VALUE = re.compile("[\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]")
 # The files are small; anything larger is not an AWS config file and is not parsed.
 _MAX_BYTES = 1 << 20
 
@@ -114,11 +122,26 @@ def _sections(path: Path) -> configparser.RawConfigParser | None:
 
 def render(profiles: list[tuple[str | None, dict[str, str]]]) -> bytes:
     """A config file of injector's own: `[default]` for None, `[profile <NAME>]` for the
-    others. Starts with MARK, which keeps `winning` off it."""
+    others. Starts with MARK, which keeps `winning` off it. Rendered by the INI rules botocore
+    and the AWS SDK for Go read with: a name from PROFILE_NAME and not `default` (which would
+    be read as the default profile), each value on its one line as it is. Raises ConfigError,
+    naming the profile's key, for anything else: what made it was checked before, by the
+    variable the user set, so this is the last line of defence."""
     lines = [MARK]
     for name, keys in profiles:
+        if name is not None and (PROFILE_NAME.fullmatch(name) is None or name.lower() == "default"):
+            raise ConfigError.of(
+                f"{name!r}", "expected a profile name of letters, digits, _ and -, not default"
+            )
         lines.append("[default]" if name is None else f"[profile {name}]")
-        lines += [f"{key} = {value}" for key, value in keys.items()]
+        for key, value in keys.items():
+            if _UNSAFE_VALUE.search(value) or value != value.strip():
+                raise ConfigError.of(
+                    key,
+                    f"{ascii(value)[:80]}: a line break, a control character or a space at an "
+                    "end cannot stand in an AWS config file's value",
+                )
+            lines.append(f"{key} = {value}")
         lines.append("")
     return "\n".join(lines).encode()
 

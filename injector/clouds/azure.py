@@ -192,7 +192,7 @@ def read(env: Mapping[str, str]) -> AzureConfig:
         subscription_id=problems.get(None, _optional_guid, env, SUBSCRIPTION_ID),
         audience=problems.get(
             "",
-            values.text,
+            values.claim,
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "the audience of the federated identity credential",
@@ -240,7 +240,12 @@ CLOUD = CloudOf(
     switch=ENABLE,
     read=read,
     rules=RULES,
-    rivals=Rivals("azure-identity and azurerm", STATIC_CREDENTIALS),
+    rivals=Rivals(
+        "azure-identity and azurerm",
+        STATIC_CREDENTIALS,
+        # azurerm reads a token file before it asks a request URL; azure-identity reads the file.
+        identity=(TOKEN_FILE_PATH, "AZURE_FEDERATED_TOKEN_FILE", REQUEST_URL, REQUEST_TOKEN),
+    ),
     phased=(CLIENT_ID,),
     tagged=(TENANT_ID, SUBSCRIPTION_ID, AUDIENCE),
     hcp=Hcp(

@@ -168,6 +168,9 @@ class Rivals:
     preferred_by: str
     static: tuple[str, ...] = ()
     conflicts: Callable[[Mapping[str, str]], list[Conflict]] = _no_conflicts
+    # Variables by which the SDKs find an identity, which the usual outputs set: inherited
+    # where a mode does not set them, they would win (clouds.inherited).
+    identity: tuple[str, ...] = ()
 
 
 NO_RIVALS = Rivals(preferred_by="")

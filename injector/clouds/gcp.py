@@ -278,7 +278,11 @@ CLOUD = CloudOf(
     switch=ENABLE,
     read=read,
     rules=RULES,
-    rivals=Rivals("Terraform's google provider", STATIC_CREDENTIALS),
+    rivals=Rivals(
+        "Terraform's google provider",
+        STATIC_CREDENTIALS,
+        identity=("GOOGLE_APPLICATION_CREDENTIALS", "CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE"),
+    ),
     phased=(SERVICE_ACCOUNT,),
     tagged=(AUDIENCE, PROJECT, CLOUD_PROJECT, PRINCIPAL_TYPE),
     hcp=Hcp(

@@ -75,7 +75,7 @@ def read_all(env: Mapping[str, str]) -> tuple[ManualConfig, ...]:
         value = values.optional(env, name)
         if value is None:
             continue
-        audience = problems.get(None, values.text, name, value, _AUDIENCE_FORM)
+        audience = problems.get(None, values.claim, name, value, _AUDIENCE_FORM)
         if audience is not None:
             found.append(ManualConfig(audience=audience, tag=tag))
     problems.raise_if_any()

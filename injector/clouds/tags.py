@@ -20,7 +20,12 @@ from injector.errors import Problem
 
 _TAG = re.compile(r"[A-Za-z0-9]+(_[A-Za-z0-9]+)*", re.ASCII)
 PHASE_WORDS = ("PLAN", "APPLY")
-TAG_FORM = "letters and digits, words joined by _, not ending in PLAN or APPLY (the phases)"
+TAG_FORM = (
+    "letters and digits, words joined by _, not ending in PLAN or APPLY (the phases), and not "
+    "default (the untagged configuration's name in the files tags make)"
+)
+# HCP's variables and AWS's config file name the untagged configuration `default`.
+RESERVED = "default"
 
 
 def configuration_id(config: CloudConfig) -> str:
@@ -34,7 +39,11 @@ def token_file(folder: Path, config: CloudConfig) -> Path:
 
 
 def valid(tag: str) -> bool:
-    return _TAG.fullmatch(tag) is not None and tag.upper().split("_")[-1] not in PHASE_WORDS
+    return (
+        _TAG.fullmatch(tag) is not None
+        and tag.upper().split("_")[-1] not in PHASE_WORDS
+        and tag.lower() != RESERVED
+    )
 
 
 def found(cloud: Cloud, env: Mapping[str, str]) -> tuple[tuple[str, ...], list[Problem]]:

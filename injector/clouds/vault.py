@@ -63,8 +63,19 @@ USER_CLAIM = "terrakube_workspace_name"
 STATIC_CREDENTIALS: tuple[str, ...] = (TOKEN,)
 
 _ADDRESS_FORM = "https://<host>[:port] (http only to 127.0.0.1, localhost or [::1])"
-_MOUNT = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
-_MOUNT_FORM = "an auth mount path such as jwt or teams/terrakube-jwt (no leading or trailing /)"
+# A plain mount name, so that `auth/<mount>/login` stays under `/v1/auth/`: no `.` or `..`
+# segment, no `/` at either end, no `%` or other escape.
+_MOUNT = re.compile(r"(?!\.\.?(?:/|$))[\w.-]+(?:/(?!\.\.?(?:/|$))[\w.-]+)*", re.ASCII)
+MOUNT_FORM = (
+    "an auth mount path such as jwt or teams/terrakube-jwt (letters, digits and _.-; no . or "
+    ".. segment, no / at either end)"
+)
+
+
+def plain_mount(mount: str) -> bool:
+    return _MOUNT.fullmatch(mount) is not None
+
+
 _ROLE = re.compile(r"[A-Za-z0-9_.@-]+")
 _ROLE_FORM = "a JWT auth role name (letters, digits and _.@-)"
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?")
@@ -170,7 +181,7 @@ def read(env: Mapping[str, str]) -> VaultConfig:
         role=problems.get("", _required_matching, env, ROLE, _ROLE, _ROLE_FORM),
         audience=problems.get(
             "",
-            values.text,
+            values.claim,
             AUDIENCE,
             values.optional(env, AUDIENCE) or DEFAULT_AUDIENCE,
             "an audience listed in the role's bound_audiences",
@@ -181,7 +192,7 @@ def read(env: Mapping[str, str]) -> VaultConfig:
             AUTH_PATH,
             values.optional(env, AUTH_PATH) or DEFAULT_AUTH_PATH,
             _MOUNT,
-            _MOUNT_FORM,
+            MOUNT_FORM,
         ),
         namespace=problems.get(
             None, values.optional_matching, env, NAMESPACE, _NAMESPACE, _NAMESPACE_FORM

@@ -1,32 +1,32 @@
 """The few Vault/OpenBao HTTP calls injector makes: the JWT login, renew-self, revoke-self,
-and the probes `doctor` runs. httpx is imported here only, and this module only when Vault is
-enabled, so jobs without Vault keep the hot path free of any HTTP client.
+and the probes `doctor` runs. httpx is imported here only (through injector.net), and this
+module only when Vault is enabled, so jobs without Vault keep the hot path free of any HTTP
+client.
 
-Every failure is a `VaultError` that carries Vault's own error messages (its `errors` list),
-never the request's body: the body holds the JWT, and the answers hold the Vault token.
+The server is treated as possibly hostile (injector.net.guarded): one deadline per call, a
+capped answer, redirects within its origin only. Every failure is a `VaultError` carrying
+Vault's own error messages with the JWT and the Vault token blanked out, never the request's
+body; a token the server hands over that an HTTP header could not carry is refused before use.
 """
 
 from __future__ import annotations
 
-import json
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
-import httpx
-
-from injector.errors import InjectorError
+from injector.clouds.vault import MOUNT_FORM, plain_mount
+from injector.net.guarded import GuardedClient, HttpError, clean, header_safe
 
 TIMEOUT_SECONDS = 10.0
 MESSAGE_LIMIT = 400
+# A login, renewal or lookup answer is a few KiB; health and errors less.
+MAX_ANSWER_BYTES = 64 * 1024
 
 
-class VaultError(InjectorError):
+class VaultError(HttpError):
     """Vault refused or could not be reached. `status` is the HTTP status (None: no answer)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -57,21 +57,31 @@ class VaultClient:
     def __init__(self, address: str, namespace: str | None, ca_cert: Path | None) -> None:
         self.address = address.rstrip("/")
         headers = {"X-Vault-Namespace": namespace} if namespace else {}
-        verify: ssl.SSLContext | bool = True
+        verify: ssl.SSLContext | None = None
         if ca_cert is not None:
             try:
                 verify = ssl.create_default_context(cafile=str(ca_cert))
             except (OSError, ssl.SSLError) as error:
                 raise VaultError(f"cannot load VAULT_CACERT {ca_cert}: {error}") from None
-        self._http = httpx.Client(headers=headers, verify=verify, timeout=TIMEOUT_SECONDS)
+        try:
+            self._http = GuardedClient(
+                self.address,
+                verify=verify,
+                timeout=TIMEOUT_SECONDS,
+                max_bytes=MAX_ANSWER_BYTES,
+                headers=headers,
+            )
+        except HttpError as error:
+            raise VaultError(str(error)) from None
 
     def close(self) -> None:
         self._http.close()
 
     def login(self, mount: str, role: str, jwt: str) -> Auth:
         """`POST /v1/auth/<mount>/login` with the role and the JWT."""
-        answer = self._call("POST", f"auth/{mount}/login", body={"role": role, "jwt": jwt})
-        return _auth(answer, f"auth/{mount}/login")
+        path = _login_path(mount)
+        answer = self._call("POST", path, body={"role": role, "jwt": jwt}, secrets=(jwt,))
+        return _auth(answer, path)
 
     def renew_self(self, token: str) -> Auth:
         answer = self._call("POST", "auth/token/renew-self", token=token, body={})
@@ -118,7 +128,7 @@ class VaultClient:
         """Whether an auth method is mounted at `mount`: a login with no role gets a 400 from
         the method ("missing role"); Vault answers 403 for a path where nothing is mounted."""
         try:
-            self._call("POST", f"auth/{mount}/login", body={})
+            self._call("POST", _login_path(mount), body={})
         except VaultError as error:
             if error.status == 403:
                 return False
@@ -135,30 +145,48 @@ class VaultClient:
         token: str | None = None,
         body: dict[str, object] | None = None,
         params: dict[str, str] | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> dict[str, object]:
         url = f"{self.address}/v1/{path}"
-        headers = {"X-Vault-Token": token} if token is not None else {}
+        if token is not None and not header_safe(token):
+            raise VaultError(
+                f"{method} {url}: the Vault token has characters an HTTP header cannot carry: "
+                "not sent"
+            )
+        hidden = (*secrets, *((token,) if token is not None else ()))
         try:
-            answer = self._http.request(method, url, json=body, params=params, headers=headers)
-        except httpx.HTTPError as error:
-            # httpx's messages name the URL and the cause, never a header or the body.
-            raise VaultError(f"cannot reach Vault at {url}: {_short(str(error))}") from None
-        if answer.is_success and (answer.status_code == 204 or not answer.content):
+            answer = self._http.call(
+                method,
+                f"v1/{path}",
+                body=body,
+                params=params,
+                headers={"X-Vault-Token": token} if token is not None else {},
+                secrets=hidden,
+            )
+        except HttpError as error:
+            raise VaultError(f"cannot reach Vault at {url}: {error}", error.status) from None
+        if answer.ok and (answer.status == 204 or not answer.body):
             return {}
-        try:
-            document = answer.json()
-        except json.JSONDecodeError:
-            document = None
-        if not answer.is_success:
+        document = answer.document()
+        if not answer.ok:
             said = document.get("errors") if isinstance(document, dict) else None
             reason = "; ".join(str(e) for e in said) if isinstance(said, list) and said else ""
-            reason = reason or answer.reason_phrase or "no error message"
+            reason = reason or answer.reason or "no error message"
             raise VaultError(
-                f"{method} {url}: {answer.status_code}: {_short(reason)}", answer.status_code
+                f"{method} {url}: {answer.status}: {clean(reason, hidden, MESSAGE_LIMIT)}",
+                answer.status,
             )
         if not isinstance(document, dict):
-            raise VaultError(f"{method} {url}: the answer is not a JSON object", answer.status_code)
+            raise VaultError(f"{method} {url}: the answer is not a JSON object", answer.status)
         return document
+
+
+def _login_path(mount: str) -> str:
+    if not plain_mount(mount):
+        raise VaultError(
+            f"the auth mount {clean(mount, limit=80)!r} is not {MOUNT_FORM}: not called"
+        )
+    return f"auth/{quote(mount, safe='/')}/login"
 
 
 def _auth(answer: dict[str, object], path: str) -> Auth:
@@ -168,17 +196,20 @@ def _auth(answer: dict[str, object], path: str) -> Auth:
     token = auth["client_token"]
     if not token:
         raise VaultError(f"{path}: the answer's auth.client_token is empty")
+    if not header_safe(token):
+        # Sent back as X-Vault-Token, it would break the header (or smuggle another one).
+        raise VaultError(
+            f"{path}: the answer's auth.client_token has characters an HTTP header cannot "
+            "carry (a line break, a control character or non-ASCII): refused"
+        )
     policies = auth.get("token_policies") or auth.get("policies") or []
     duration = auth.get("lease_duration")
     return Auth(
         client_token=token,
-        accessor=str(auth.get("accessor", "")),
+        accessor=clean(str(auth.get("accessor", "")), (token,), 120),
         ttl_seconds=duration if isinstance(duration, int) else 0,
         renewable=bool(auth.get("renewable")),
-        policies=tuple(str(p) for p in policies) if isinstance(policies, list) else (),
+        policies=tuple(clean(str(p), (token,), 120) for p in policies)
+        if isinstance(policies, list)
+        else (),
     )
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."

@@ -30,9 +30,8 @@ OPTIONS = {
 
 _NAME_FORM = "a name without control, invisible or look-alike characters"
 _ID_FORM = "an identifier without control, invisible or look-alike characters"
-# Far above any Terrakube name or id, and low enough that a token of such values stays within
-# every cloud's token size limit (each cloud's `CloudRules.max_token_bytes`).
-MAX_LENGTH = 255
+# Every field goes into `sub` or a claim: the one rule for claim values (values.claim).
+MAX_LENGTH = values.CLAIM_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -55,12 +54,12 @@ def _field(env: Mapping[str, str], name: str, form: str) -> str:
         where = f"; {hint}" if hint else ""
         # No form here: a value that is missing is not in a wrong form.
         raise ConfigError.of(name, f"is required (or pass {OPTIONS[name]}{where})")
-    return values.text(name, value, form, max_length=MAX_LENGTH)
+    return values.claim(name, value, form)
 
 
 def _optional_field(env: Mapping[str, str], name: str, form: str) -> str | None:
     value = values.optional(env, name)
-    return None if value is None else values.text(name, value, form)
+    return None if value is None else values.claim(name, value, form)
 
 
 def from_env(env: Mapping[str, str]) -> JobContext:

@@ -116,6 +116,20 @@ def guid(name: str, value: str) -> str:
     return matching(name, value, _GUID, "a GUID like 00000000-0000-0000-0000-000000000000")
 
 
+# Every value that reaches `sub` or another claim (job context names and ids, audiences, any
+# value a future placeholder adds) follows one rule, `claim`: free text of at most this many
+# characters (far above any Terrakube name, low enough that a token of such values stays
+# within every cloud's token size limit).
+CLAIM_MAX_LENGTH = 255
+
+
+def claim(name: str, value: str, form: str, *, max_length: int = CLAIM_MAX_LENGTH) -> str:
+    """A value that goes into a token's claims: `text` with look-alikes refused and at most
+    CLAIM_MAX_LENGTH characters (or a cloud's own lower limit). Raises ConfigError naming
+    `name`, the variable the user set."""
+    return text(name, value, form, max_length=min(max_length, CLAIM_MAX_LENGTH))
+
+
 def text(
     name: str,
     value: str,

@@ -9,6 +9,7 @@ found with a value is reported under the name the workspace holds.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 
 from injector.errors import ConfigError, Problem
@@ -47,8 +48,32 @@ class Variables(Mapping[str, str]):
         return bool(self._origins) or (self._below is not None and self._below.derived())
 
     def blame(self, error: ConfigError) -> ConfigError:
-        """`error` with each problem under the variable the user set."""
-        return ConfigError(Problem(self.origin(p.variable), p.message) for p in error.problems)
+        """`error` with each problem under the variable the user set; a problem so renamed
+        speaks in those names throughout (`... but INJECTOR_ENABLE_AWS_PROD is ...`), while
+        one about a variable of its own (static credentials) stays the same for every view."""
+        renames = {
+            name: source for name in self._renamed() if (source := self.origin(name)) != name
+        }
+        pattern = (
+            re.compile(
+                r"\b(" + "|".join(map(re.escape, sorted(renames, key=len, reverse=True))) + r")\b"
+            )
+            if renames
+            else None
+        )
+        problems = []
+        for problem in error.problems:
+            source, message = self.origin(problem.variable), problem.message
+            if pattern is not None and source != problem.variable:
+                # One pass, so that no name is renamed twice.
+                message = pattern.sub(lambda m: renames[m[1]], message)
+            problems.append(Problem(source, message))
+        return ConfigError(problems)
+
+    def _renamed(self) -> set[str]:
+        """The names some layer took from another."""
+        below = self._below._renamed() if self._below is not None else set()
+        return set(self._origins) | below
 
     def __getitem__(self, name: str) -> str:
         return self._values[name]

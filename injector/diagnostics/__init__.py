@@ -2,7 +2,7 @@
 `diagnostics` extra; never on the hot path).
 
 - `checks`: the checklist lines (ok, FAIL, warn, with the cloud's error code), escaped;
-- `fetch` (`deadline`): HTTPS fetches as a cloud makes them, under one deadline each;
+- `fetch`: HTTPS fetches as a cloud makes them, under one deadline each (injector.net);
 - `tls_chain`: the issuer's certificate chain and its thumbprints;
 - `issuer_checks`, `token_checks`, `time_checks`, `key_checks`, `tls_checks`: one part of the
   checklist each, from the clouds' `CloudRules`;
@@ -12,7 +12,6 @@
 
 __all__ = [
     "checks",
-    "deadline",
     "doctor",
     "doctor_logins",
     "fetch",

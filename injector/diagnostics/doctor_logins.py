@@ -66,7 +66,8 @@ def logins(
         return [checks.fail("login", "not tried: the settings or the key are not valid")]
     prepared = pipeline.Prepared(settings=loaded, minter=minter)
     # Without the session's exchange: each login below is tried, and reported, on its own.
-    with JobSession(prepared, None, exchanging=False) as written:
+    # The logins run in children fed only the exports: nothing inherited reaches them.
+    with JobSession(prepared, None, exchanging=False, refuse_inherited=False) as written:
         home = login.private_home(written.plan.folder)
         exchanged = [c for c in written.plan.clouds if c.config.cloud.exchange]
         # Each configuration logs in alone, with the exports it would have without the others

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from injector.diagnostics.deadline import Backend, Deadline
 from injector.errors import ConfigError
+from injector.net.deadline import Backend, Deadline
+from injector.net.guarded import tls_problem
 
 # The whole of one fetch: connection, TLS, every redirect, headers and body.
 TIMEOUT_SECONDS = 10
@@ -93,7 +94,7 @@ class Fetcher:
         self._deadline = Deadline()
         transport = httpx.HTTPTransport(verify=trusted.context)
         # httpx takes no network backend; its pool does. Same pool, every timeout cut to the
-        # fetch's deadline (injector.diagnostics.deadline).
+        # fetch's deadline (injector.net.deadline).
         transport._pool = httpcore.ConnectionPool(
             ssl_context=trusted.context, network_backend=Backend(self._deadline)
         )
@@ -163,7 +164,7 @@ class Fetcher:
                 "unreachable", url, f"no complete answer within {self._timeout:g} s"
             ) from None
         except httpx.HTTPError as error:
-            tls = _tls_error(error)
+            tls = tls_problem(error)
             if tls is not None:
                 raise FetchError("tls", url, tls) from None
             raise FetchError("unreachable", url, _reason(error)) from None
@@ -192,21 +193,6 @@ def _object(url: str, content: bytes) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise FetchError("json", url, "the body is JSON but not an object")
     return body
-
-
-def _tls_error(error: BaseException) -> str | None:
-    """The certificate problem behind an httpx error, if that is what it is."""
-    seen: BaseException | None = error
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return f"the certificate chain does not verify: {seen.verify_message}"
-        if isinstance(seen, ssl.SSLError):
-            return f"the TLS handshake failed: {seen.reason or seen}"
-        seen = seen.__cause__ or seen.__context__
-    text = str(error)
-    if "CERTIFICATE_VERIFY_FAILED" in text or "SSL" in text:
-        return f"the TLS handshake failed: {text}"
-    return None
 
 
 def _reason(error: httpx.HTTPError) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -39,7 +40,13 @@ def _refuse(option: str, message: str) -> ConfigError:
     return ConfigError.of(option, message)
 
 
+# C0 and C1 controls, DEL, and the separators some parsers end a line at.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def _check_utf8(option: str, path: Path) -> None:
+    """The path goes into files other programs parse line by line (exports, env files, AWS
+    config, Terraform variables): text, without a control character or line break."""
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
@@ -48,6 +55,14 @@ def _check_utf8(option: str, path: Path) -> None:
             f"{os.fsencode(path)!r} is not valid UTF-8: the exports could not name it; "
             "expected a path that is text",
         ) from None
+    if _CONTROL.search(str(path)):
+        shown = ascii(str(path))
+        raise _refuse(
+            option,
+            f"{shown if len(shown) <= 120 else shown[:117] + '...'} has a control character or "
+            "line break, which would end a line of the files that name it; expected a path "
+            "without one",
+        )
 
 
 def real_path(path: Path, follow_up_to: Path | None = None) -> Path:

@@ -3,13 +3,12 @@ I/O is the minter's (the signer's socket, when the job mints through it)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.claims import Token
-from injector.clouds import CloudConfig, CloudOutputs, tags
+from injector.clouds import CloudConfig, CloudOutputs, hcl, tags
 from injector.job.settings import Settings
 
 if TYPE_CHECKING:
@@ -102,8 +101,8 @@ def terraform_variables(
         if cloud.hcp is None or not members or not wanted:
             continue
         value, named = tags.terraform_value(members, settings.job)
-        # JSON is also HCL's syntax for the value of a variable of an object type.
+        # Terraform reads it as HCL, whose strings are templates (clouds.hcl).
         name = f"TF_VAR_{cloud.hcp.variable(cloud.name)}"
-        exports[name] = json.dumps(value, separators=(",", ":"))
+        exports[name] = hcl.render(value, name)
         files.update(named)
     return exports, files

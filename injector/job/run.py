@@ -19,6 +19,8 @@ from pathlib import Path
 from types import FrameType
 
 from injector import clouds
+from injector.clouds import inherited
+from injector.config import values
 from injector.errors import CommandError
 from injector.job.leaks import warn_about_leaks
 from injector.job.pipeline import Prepared
@@ -98,6 +100,12 @@ def exit_status(returncode: int) -> int:
     return 128 - returncode if returncode < 0 else returncode
 
 
+def _named(program: str) -> str:
+    """The command's name as a message shows any value: one line, clipped."""
+    text = program if program.isprintable() else program.encode("unicode_escape").decode()
+    return values.clipped(text, values.PATH_LIMIT)
+
+
 def child_environment(
     base: Mapping[str, str], exports: Mapping[str, str], dropped: Sequence[str]
 ) -> dict[str, str]:
@@ -123,12 +131,15 @@ def run(
         log.warning(
             "no cloud has dynamic credentials enabled (%s): running %s without credentials",
             clouds.switches(),
-            command[0],
+            _named(command[0]),
         )
     relay = _SignalRelay()
     upkeep = Upkeep(refresh_interval, token_endpoint)
     try:
-        with JobSession(prepared, folder, upkeep=upkeep) as session:
+        with JobSession(prepared, folder, upkeep=upkeep, refuse_inherited=False) as session:
+            if prepared is not None:
+                kept_out = inherited.leftovers(prepared.settings.clouds, base_env, session.exports)
+                dropped = [*dropped, *(name for name in kept_out if name not in dropped)]
             if dropped:
                 log.warning(
                     "not passing %s to the command: they would win over the web identity "
@@ -150,11 +161,11 @@ def _start(
     try:
         return relay.start(command, env)
     except FileNotFoundError:
-        raise CommandError(f"command not found: {command[0]}", 127) from None
+        raise CommandError(f"command not found: {_named(command[0])}", 127) from None
     except PermissionError:
-        raise CommandError(f"permission denied: {command[0]}", 126) from None
+        raise CommandError(f"permission denied: {_named(command[0])}", 126) from None
     except OSError as error:
         # ENOEXEC (a data file with the exec bit, a binary for another machine) and the like:
         # found but not runnable, which a shell reports as 126.
         reason = "not a program" if error.errno == errno.ENOEXEC else error.strerror
-        raise CommandError(f"cannot run {command[0]}: {reason}", 126) from None
+        raise CommandError(f"cannot run {_named(command[0])}: {reason}", 126) from None

@@ -16,6 +16,7 @@ from pathlib import Path
 from types import TracebackType
 
 from injector import files
+from injector.clouds import inherited
 from injector.errors import ConfigError
 from injector.job import exchange, pipeline
 from injector.job.pipeline import Prepared
@@ -38,7 +39,9 @@ class JobSession:
     """`with JobSession(prepared, folder) as session:` the files are written and the leases
     obtained; `exports` and `secrets` are what the job gets. A None `prepared` (no cloud
     enabled) is an empty session: no folder, no export. Without `exchanging` only the tokens are
-    written (doctor tries each login itself)."""
+    written (doctor tries each login itself). An identity the job would inherit (clouds.inherited)
+    is refused before anything is written, unless `refuse_inherited` is off (`run` keeps it
+    from its command instead; doctor's logins see the exports alone)."""
 
     def __init__(
         self,
@@ -49,6 +52,7 @@ class JobSession:
         follow_up_to: Path | None = None,
         upkeep: Upkeep | None = None,
         exchanging: bool = True,
+        refuse_inherited: bool = True,
     ) -> None:
         self._prepared = prepared
         self._folder = folder
@@ -56,6 +60,7 @@ class JobSession:
         self._follow_up_to = follow_up_to
         self._upkeep = upkeep
         self._exchanging = exchanging
+        self._refuse_inherited = refuse_inherited
         self._stack = ExitStack()
         self._kept = False
         self._plan: Plan | None = None
@@ -111,6 +116,8 @@ class JobSession:
         stack.callback(folder.release)  # still held while the files go, so no job reuses it
         stack.callback(self._unless_kept, folder.remove_made)
         self._plan = plan = pipeline.mint(prepared, folder.path)
+        if self._refuse_inherited:
+            inherited.refuse(prepared.settings.clouds, prepared.env, plan.exports)
         if not folder.created:
             stack.callback(self._unless_kept, folder.unlink, plan.files)
         folder.write_all(plan.files)  # through the descriptor of the folder checked

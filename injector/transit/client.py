@@ -1,39 +1,36 @@
 """The two Transit calls the issuer makes: read the key (its public parts, latest version)
-and sign digests with one pinned version. httpx is imported here only, and this module only
-when the Transit settings are set.
+and sign digests with one pinned version. httpx is imported here only (through injector.net),
+and this module only when the Transit settings are set: one deadline per call, a capped
+answer, redirects within the origin only.
 
 Only digests go to OpenBao (`prehashed`): the claims never leave the signer. Every failure is
-a `TransitError` carrying OpenBao's own error messages, never a header (the token).
+a `TransitError` carrying OpenBao's own error messages, never a header (the token), which is
+blanked out even where the server echoes it.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import httpx
-
-from injector.errors import InjectorError
 from injector.jose import algorithms
+from injector.net.guarded import GuardedClient, HttpError, clean
 from injector.transit.settings import TOKEN_FILE, TransitSettings
 
-# Per step (connect, write, read): under the signer's 5 s answer deadline.
+# The whole call (connect, every byte, redirects): under the signer's 5 s answer deadline.
 TIMEOUT_SECONDS = 3.0
 MESSAGE_LIMIT = 300
+# A key's versions or a batch's signatures: well under this.
+MAX_ANSWER_BYTES = 4 << 20
 _HASHES = {"RS256": "sha2-256", "RS384": "sha2-384", "RS512": "sha2-512", "ES256": "sha2-256"}
 # The Transit key types that can sign each family of JWS algorithms.
 _RSA_TYPES = ("rsa-2048", "rsa-3072", "rsa-4096")
 _EC_TYPES = ("ecdsa-p256",)
 
 
-class TransitError(InjectorError):
+class TransitError(HttpError):
     """OpenBao refused or could not be reached. `status`: the HTTP status (None: no answer)."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -53,14 +50,17 @@ def key_types(algorithm: str) -> tuple[str, ...]:
 class TransitClient:
     def __init__(self, settings: TransitSettings) -> None:
         self.settings = settings
-        verify: object = settings.trust if settings.trust is not None else True
-        self._http = httpx.Client(
-            base_url=f"{settings.address}/v1/{settings.mount}/",
-            headers={"X-Vault-Token": settings.token},
-            verify=verify,  # type: ignore[arg-type]
-            timeout=TIMEOUT_SECONDS,
-            trust_env=False,  # the signer's own settings only: no proxy or CA from the env
-        )
+        try:
+            # The signer's own settings only: no proxy or CA from the environment.
+            self._http = GuardedClient(
+                settings.address,
+                verify=settings.trust,
+                timeout=TIMEOUT_SECONDS,
+                max_bytes=MAX_ANSWER_BYTES,
+                headers={"X-Vault-Token": settings.token},
+            )
+        except HttpError as error:
+            raise TransitError(f"{TOKEN_FILE} {settings.token_file}: {error}") from None
 
     def close(self) -> None:
         self._http.close()
@@ -100,7 +100,8 @@ class TransitClient:
     def _signature(self, path: str, result: object, algorithm: str, version: int) -> bytes:
         said = result.get("signature") if isinstance(result, dict) else None
         if isinstance(result, dict) and result.get("error"):
-            raise TransitError(f"{self._url(path)}: {_short(str(result['error']))}")
+            said = clean(str(result["error"]), (self.settings.token,), MESSAGE_LIMIT)
+            raise TransitError(f"{self._url(path)}: {said}")
         prefix = f"vault:v{version}:"
         if not isinstance(said, str) or not said.startswith(prefix):
             raise TransitError(f"{self._url(path)}: expected a signature starting {prefix!r}")
@@ -119,33 +120,25 @@ class TransitClient:
         self, method: str, path: str, body: dict[str, object] | None = None
     ) -> dict[str, object]:
         url = self._url(path)
+        hidden = (self.settings.token,)
         try:
-            answer = self._http.request(method, path, json=body)
-        except httpx.HTTPError as error:
-            # httpx's messages name the URL and the cause, never a header.
-            raise TransitError(f"cannot reach OpenBao at {url}: {_short(str(error))}") from None
-        try:
-            document = answer.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            document = None
-        if not answer.is_success:
+            answer = self._http.call(
+                method, f"v1/{self.settings.mount}/{path}", body=body, secrets=hidden
+            )
+        except HttpError as error:
+            raise TransitError(f"cannot reach OpenBao at {url}: {error}", error.status) from None
+        document = answer.document()
+        if not answer.ok:
             said = document.get("errors") if isinstance(document, dict) else None
             reason = "; ".join(str(e) for e in said) if isinstance(said, list) and said else ""
-            reason = _short(reason or answer.reason_phrase or "no error message")
-            if answer.status_code == 403:
+            reason = clean(reason or answer.reason or "no error message", hidden, MESSAGE_LIMIT)
+            if answer.status == 403:
                 reason += (
                     f" (the token in {TOKEN_FILE} {self.settings.token_file} is revoked, "
                     f"expired, or its policy does not allow {method} on this path)"
                 )
-            raise TransitError(
-                f"{method} {url}: {answer.status_code}: {reason}", answer.status_code
-            )
+            raise TransitError(f"{method} {url}: {answer.status}: {reason}", answer.status)
         data = document.get("data") if isinstance(document, dict) else None
         if not isinstance(data, dict):
-            raise TransitError(f"{method} {url}: the answer has no data object", answer.status_code)
+            raise TransitError(f"{method} {url}: the answer has no data object", answer.status)
         return data
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 3] + "..."

@@ -37,3 +37,17 @@ def test_an_error_is_put_under_the_variable_the_user_set() -> None:
         Problem("ROLE_APPLY", "is not a role"),
         Problem("--phase", "bad"),
     )
+
+
+def test_a_renamed_problem_names_the_user_set_variables_in_its_message_too() -> None:
+    tagged = Variables.of({}).over({}, {"SWITCH": "SWITCH_PROD", "ALIAS": "ALIAS_PROD"})
+    error = ConfigError(
+        [
+            Problem("SWITCH", "is 'true' but ALIAS is 'false' (ALIAS_X, SWITCHES untouched)"),
+            Problem("STATIC_KEY", "is set, and wins over the identity SWITCH asks for"),
+        ]
+    )
+    assert tagged.blame(error).problems == (
+        Problem("SWITCH_PROD", "is 'true' but ALIAS_PROD is 'false' (ALIAS_X, SWITCHES untouched)"),
+        Problem("STATIC_KEY", "is set, and wins over the identity SWITCH asks for"),
+    )

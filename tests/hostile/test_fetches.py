@@ -6,10 +6,8 @@ or are longer than a cloud takes. Each case runs the real `injector verify`."""
 from __future__ import annotations
 
 import socket
-import ssl
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,81 +16,14 @@ import pytest
 
 from injector.clouds import aws
 from tests.conftest import KeyFiles, run_injector
+from tests.hostile.servers import Handler, Hostile
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
 
 pytest_plugins = ["tests.standins.fixtures"]
 
-Handler = Callable[[socket.socket, "Hostile"], None]
 STATUS_WORDS = ("ok", "FAIL", "warn")
-
-
-class Hostile:
-    """A TLS (or plain) server on 127.0.0.1 whose every connection `handler` answers. Counts
-    the connections and the body bytes it managed to send."""
-
-    def __init__(self, handler: Handler, context: ssl.SSLContext | None) -> None:
-        self.handler, self.context = handler, context
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        self.connections = 0
-        self.sent = 0
-        self.stopped = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"{'https' if self.context else 'http'}://127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        self.listener.settimeout(0.2)
-        while not self.stopped.is_set():
-            try:
-                raw, _ = self.listener.accept()
-            except OSError:  # the accept timeout, or the listener closed by stop()
-                continue
-            self.connections += 1
-            threading.Thread(target=self._answer, args=(raw,), daemon=True).start()
-
-    def _answer(self, raw: socket.socket) -> None:
-        try:
-            connection = self.context.wrap_socket(raw, server_side=True) if self.context else raw
-            with connection:
-                _read_request(connection)
-                self.handler(connection, self)
-        except OSError:
-            pass  # the client gave up: what the tests want
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self._thread.join(5)
-        self.listener.close()
-
-
-def _read_request(connection: socket.socket) -> bytes:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = connection.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-@pytest.fixture
-def hostile(test_tls: TestTls) -> Iterator[Callable[..., Hostile]]:
-    started: list[Hostile] = []
-
-    def start(handler: Handler, *, tls: bool = True) -> Hostile:
-        server = Hostile(handler, test_tls.server_context() if tls else None)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 def _token(key_files: KeyFiles, issuer: str, **overrides: object) -> str:

@@ -45,18 +45,6 @@ def boto3_method(env: dict[str, str], *, explicit: bool = False) -> str:
     return result.stdout.strip()
 
 
-@pytest.fixture
-def aws_only(workspace: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "home"
-    home.mkdir()
-    return {
-        **workspace,
-        "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false",
-        "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
-        "HOME": str(home),
-    }
-
-
 def _write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -1,0 +1,10 @@
+"""HTTP as a client of a server that may be hostile (httpx, imported only by the modules that
+make calls: Vault's login, Transit, the diagnostics' fetches; never on the hot path).
+
+- `deadline`: one total deadline per request, down to every connect, handshake and read;
+- `guarded`: a JSON client bound to one origin: that deadline, capped bodies, redirects only
+  to the same origin, header values checked before sending, errors that never carry a header
+  value or a secret the server echoes.
+"""
+
+__all__ = ["deadline", "guarded"]
