@@ -25,4 +25,6 @@ def test_each_package_states_its_face(name: str) -> None:
     exported = package.__all__
     assert exported, name
     for item in exported:
-        assert hasattr(package, item) or (folder / f"{item}.py").exists(), (name, item)
+        module = folder / f"{item}.py"
+        subpackage = folder / item / "__init__.py"
+        assert hasattr(package, item) or module.exists() or subpackage.exists(), (name, item)

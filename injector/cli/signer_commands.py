@@ -36,13 +36,44 @@ def add_commands(commands: Commands, logging_options: Parser) -> None:
     signer.add_argument(
         "--socket-group", metavar="G", help="give the socket to group G (name or gid)"
     )
+    signer.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="also answer RFC 8693 token exchanges (POST /token) for attested jobs here",
+    )
+    signer.add_argument("--certfile", type=Path, metavar="FILE", help="--listen's certificate")
+    signer.add_argument("--keyfile", type=Path, metavar="FILE", help="--listen's private key")
     signer.set_defaults(handler=signer_command)
 
 
 def signer_command(args: argparse.Namespace) -> int:
+    from injector.diagnostics import fetch
     from injector.signer import server
+    from injector.signer.attestation import fetching
 
+    fetching.use(fetch)
     service, listening = server.load(
         os.environ, args.socket.absolute(), args.policy, args.socket_mode, args.socket_group
     )
-    return server.serve(service, listening, args.policy)
+    if args.listen is None:
+        return server.serve(service, listening, args.policy)
+    from injector.signer import https
+
+    where = https.endpoint(args.listen, args.certfile, args.keyfile)
+    if not service.policy.attestations:
+        from injector.errors import ConfigError
+
+        raise ConfigError.of(
+            "--listen", "the policy has no [[attestation]]: no HTTPS caller could be allowed"
+        )
+    try:
+        endpoint = https.Listener(where, service)
+    except OSError as error:
+        from injector.errors import InjectorError
+
+        raise InjectorError(f"--listen: cannot listen on {args.listen}: {error.strerror}") from None
+    endpoint.start()
+    try:
+        return server.serve(service, listening, args.policy)
+    finally:
+        endpoint.stop()

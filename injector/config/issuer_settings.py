@@ -28,6 +28,12 @@ SIGNER = "DynamicCredentialSigner"
 # The only user the job accepts as the signer (SO_PEERCRED of its socket), if set.
 SIGNER_USER = "DynamicCredentialSignerUser"
 SUBJECT_TEMPLATE = subject.SETTING
+# With any of these beside DynamicCredentialSigner=unix:PATH the socket job is keyless too: it
+# sends its platform's token, and the signer derives the context (injector.job.keyless).
+SUBJECT_TOKEN_FILE = "INJECTOR_SUBJECT_TOKEN_FILE"  # noqa: S105 (a variable name)
+ID_TOKEN = "INJECTOR_ID_TOKEN"  # noqa: S105 (a variable name)
+SIGNER_AUDIENCE = "DynamicCredentialSignerAudience"
+SUBJECT_SOURCES = (SUBJECT_TOKEN_FILE, ID_TOKEN, SIGNER_AUDIENCE)
 VARIABLES = (
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,
@@ -60,7 +66,7 @@ _HOST_FORM = (
 )
 _KEY_ID = re.compile(r"[\x21-\x7e]{1,128}")
 _KEY_ID_FORM = "1 to 128 printable ASCII characters without blanks"
-_SIGNER_FORM = "unix:/absolute/path/of/the/signer.sock"
+_SIGNER_FORM = "unix:/absolute/path/of/the/signer.sock (or https://host of a keyless signer)"
 # sun_path holds 108 bytes with the terminating NUL on Linux.
 MAX_SOCKET_PATH_BYTES = 107
 _ADDITIONAL_FORM = (
@@ -198,8 +204,8 @@ def signer_socket(env: Mapping[str, str]) -> Path | None:
     since the point of the signer is that the job cannot read the key.
     """
     value = values.optional(env, SIGNER)
-    if value is None:
-        return None
+    if value is None or value.startswith(("https://", "http://")):
+        return None  # none, or the keyless HTTPS endpoint (injector.job.keyless)
     scheme, colon, rest = value.partition(":")
     if scheme != "unix" or not colon:
         raise ConfigError.of(SIGNER, f"expected {_SIGNER_FORM}, got {values.shown(value)}")

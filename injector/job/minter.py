@@ -37,9 +37,14 @@ class Minter(Protocol):
         ...
 
 
-def for_settings(settings: Settings, *, dry_run: bool = False) -> Minter:
-    """The signer's client when DynamicCredentialSigner is set, else the key file's minter (in a
-    dry run without a key, a throw-away key)."""
+def for_settings(
+    settings: Settings, *, dry_run: bool = False, keyless: Minter | None = None
+) -> Minter:
+    """`keyless` for a keyless job (made by injector.job.keyless), the signer's client when
+    DynamicCredentialSigner is a socket, else the key file's minter (in a dry run without a key,
+    a throw-away key)."""
+    if keyless is not None:
+        return keyless
     if settings.signer is not None:
         from injector.job.signer_minter import SignerMinter
 

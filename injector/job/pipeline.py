@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from injector.config import issuer_settings
 from injector.job import minter, plan, preflight, settings, spelling
 from injector.job.minter import Minter
 from injector.job.plan import Plan
@@ -40,16 +41,61 @@ def prepare(
     In a dry run a missing private key is replaced by a throw-away one.
     """
     spelling.warn(env)
+    keyless = None
+    if not dry_run and _keyless(env):
+        env, keyless = _attested(env, phase=phase, require=require)
     loaded = settings.load(env, require_key=not dry_run, phase=phase, require=require)
     if loaded is None:
         return None
     preflight.check(loaded)
     return Prepared(
         settings=loaded,
-        minter=minter.for_settings(loaded, dry_run=dry_run),
+        minter=minter.for_settings(loaded, dry_run=dry_run, keyless=keyless),
         env=dict(env),
         phase=phase,
     )
+
+
+def _keyless(env: Mapping[str, str]) -> bool:
+    """Whether the job is keyless: DynamicCredentialSigner names an HTTPS endpoint, or a
+    socket with a platform token source set beside it (issuer_settings.SUBJECT_SOURCES).
+    Decided here, so that other jobs never import injector.job.keyless (it loads urllib)."""
+    signer = (env.get(issuer_settings.SIGNER) or "").strip()
+    if signer.startswith(("https://", "http://")):
+        return True
+    return signer.startswith("unix:") and any(
+        (env.get(name) or "").strip() for name in issuer_settings.SUBJECT_SOURCES
+    )
+
+
+def _attested(
+    env: Mapping[str, str], *, phase: str | None, require: str | None
+) -> tuple[Mapping[str, str], Minter | None]:
+    """A keyless job: the environment with the job context the platform attests, and the
+    minter that exchanges the platform token (imported only here: key-file jobs never load it).
+    The clouds' settings are read first, with the context left to the platform, to learn one
+    audience to ask for."""
+    from injector.job import keyless
+
+    unnamed = {name: env.get(name) or "attested" for name in keyless.CLAIMS}
+    probe = settings.load({**env, **unnamed}, require_key=False, phase=phase, require=require)
+    if probe is None:
+        return env, None
+    audience = probe.clouds[0].audience
+    if keyless.over_socket(env):
+        from injector.job.signer_minter import SignerMinter
+
+        socket = issuer_settings.signer_socket(env)
+        assert socket is not None  # noqa: S101 (unix:, checked by over_socket)
+        through = SignerMinter(
+            socket, issuer_settings.signer_user(env), lambda: keyless.subject_token(env)
+        )
+        first = through.attested(audience)
+        resolved, _ = keyless.resolve(env, first, phase)
+        return resolved, replace(through, attested_phase=keyless.attested(first)[1])
+    endpoint = keyless.endpoint(env)
+    resolved, attested = keyless.resolve(env, keyless.exchange(endpoint, audience), phase)
+    return resolved, keyless.KeylessMinter(endpoint, attested)
 
 
 def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:

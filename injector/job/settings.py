@@ -32,6 +32,8 @@ class Settings:
     clouds: tuple[CloudConfig, ...]
     extra_claims: dict[str, object] = field(default_factory=dict)
     signer: Path | None = None
+    # DynamicCredentialSigner=https://...: the job is keyless (injector.job.keyless).
+    keyless: bool = False
     signer_user: int | None = None  # DynamicCredentialSignerUser: the only acceptable signer
     # TF_VAR_tfc_<cloud>_dynamic_credentials for every cloud, not only those with tags.
     terraform_variables: bool = False
@@ -183,13 +185,15 @@ def _load(
     if rendered is not None:
         problems.run(_subject_fits, rendered, enabled)
     problems.raise_if_any()
-    assert job is not None and (issuer or signer) is not None  # noqa: S101 (raised otherwise)
+    keyless = signing and signer is None
+    assert job is not None and (issuer or signer or keyless)  # noqa: S101 (raised otherwise)
     return Settings(
         job=job,
         issuer=issuer,
         clouds=tuple(enabled),
         extra_claims=extra_claims,
         signer=signer,
+        keyless=keyless,
         signer_user=signer_user,
         phase=phase,
         terraform_variables=terraform,

@@ -9,7 +9,7 @@ another job's tokens, or tokens of its own making, is refused (exit 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,10 @@ from injector.signer.protocol import TokenRequest
 class SignerMinter:
     socket: Path
     signer_uid: int | None = None  # DynamicCredentialSignerUser
+    # A keyless job's platform token, read at each request (a projected token rotates): the
+    # signer then derives the context from it and compares the one sent (injector.job.keyless).
+    subject_token: Callable[[], str] | None = None
+    attested_phase: str | None = None  # the phase the platform attests, when not asked for
 
     @property
     def description(self) -> str:
@@ -51,17 +55,35 @@ class SignerMinter:
             )
         # The phase always goes to the signer: its own template may put {phase} in sub (and it
         # then adds terrakube_run_phase too, as the wire format says).
-        request = TokenRequest(job=job, audiences=tuple(audiences), phase=phase)
+        request = TokenRequest(job, tuple(audiences), phase, self._subject_token())
         answered = client.request(self.socket, request, signer_uid=self.signer_uid)
         minted = [claims.decoded(compact) for compact in answered]
         for token, audience in zip(minted, audiences, strict=True):
-            wrong = _mismatch(token, job, audience, phase, minted[0].claims.get("sub"))
+            expected = phase if phase is not None else self.attested_phase
+            wrong = _mismatch(token, job, audience, expected, minted[0].claims.get("sub"))
             if wrong is not None:
                 raise InjectorError(
                     f"{issuer_settings.SIGNER}: the signer at unix:{self.socket} answered a "
                     f"token with {wrong}: refused, nothing written"
                 )
         return minted
+
+    def attested(self, audience: str) -> Token:
+        """A keyless job's first token, for `audience`: the context is left to the signer, so
+        only `aud` can be checked here (injector.job.keyless.resolve reads the context from it,
+        and every later token is checked against that)."""
+        request = TokenRequest(None, (audience,), None, self._subject_token())
+        (compact,) = client.request(self.socket, request, signer_uid=self.signer_uid)
+        token = claims.decoded(compact)
+        if token.claims.get("aud") != audience:
+            raise InjectorError(
+                f"{issuer_settings.SIGNER}: the signer at unix:{self.socket} answered a token "
+                f"for aud {token.claims.get('aud')!r} where {audience!r} was asked: refused"
+            )
+        return token
+
+    def _subject_token(self) -> str | None:
+        return None if self.subject_token is None else self.subject_token()
 
 
 def _mismatch(

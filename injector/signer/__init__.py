@@ -15,16 +15,21 @@ socket, for callers the kernel identifies and a policy allows.
 - `workers`: the threads a blocking backend signs in, answers handed back to the loop;
 - `listener`: the socket, bound in a private folder and renamed into place;
 - `readiness`: the `ready` line and systemd's READY=1;
-- `server`: the process itself: settings, signals (SIGHUP reloads the policy) and shutdown.
+- `server`: the process itself: settings, signals (SIGHUP reloads the policy) and shutdown;
+- `attestation`: platform tokens (GitHub, GitLab, Kubernetes, OIDC) that name a job's context;
+- `token_exchange`: RFC 8693 over HTTP: a form in, a status and a JSON answer out;
+- `https`: `--listen`: the token exchange endpoint's server, beside the socket.
 """
 
 __all__ = [
+    "attestation",
     "audit",
     "backend",
     "client",
     "connections",
     "custody",
     "fairness",
+    "https",
     "listener",
     "peer",
     "policy",
@@ -32,6 +37,7 @@ __all__ = [
     "readiness",
     "server",
     "service",
+    "token_exchange",
     "transit_backend",
     "workers",
 ]

@@ -81,7 +81,8 @@ class Loop:
         self._fairness = Fairness(service.refused_connections)
         self._on_wake: Callable[[], None] | None = None
         self._workers: Workers[_Connection] | None = None
-        if service.backend.blocking:
+        # Attested requests may wait on a platform's JWKS (seconds): never in the loop either.
+        if service.backend.blocking or service.policy.attestations:
             self._workers = Workers()
             self._selector.register(self._workers.reader, selectors.EVENT_READ, _WORKERS_DONE)
 

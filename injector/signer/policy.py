@@ -11,21 +11,34 @@ kernel credentials; a gid/group matches the caller's effective group or any of i
 supplementary groups, read from /proc under the pid-reuse guard). For each
 audience of a request, the first entry that matches the caller, the `sub` and that audience
 decides; a request any of whose audiences no entry allows is refused whole.
+
+An entry that names a glob of subjects lets its callers name the workspace (the request carries
+the job context): one uid then mints for every workspace the glob covers. Such an entry is
+refused at start unless it says `caller_names_context = true` (a warning at start, and its
+decisions are marked caller-named in the audit), or `attestation = "<name>"`: then the job
+context and phase come from a platform token the signer verified (see signer.attestation and
+the `[[attestation]]` tables), `claims = { ref = "refs/heads/*" }` adds globs over that
+token's claims, and the uid/gid keys become optional (an HTTPS caller has none).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import grp
+import logging
 import os
 import pwd
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from injector.config.issuer_settings import MAX_TTL_MINUTES
 from injector.errors import ConfigError, Problems
+
+if TYPE_CHECKING:
+    from injector.signer.attestation.verify import Attestation, Attested
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -33,7 +46,21 @@ else:  # pragma: no cover (Python 3.10)
     import tomli as tomllib
 
 OPTION = "--policy"
-_KEYS = frozenset({"uid", "user", "gid", "group", "subjects", "audiences", "max_ttl_minutes"})
+_KEYS = frozenset(
+    {
+        "uid",
+        "user",
+        "gid",
+        "group",
+        "subjects",
+        "audiences",
+        "max_ttl_minutes",
+        "attestation",
+        "claims",
+        "caller_names_context",
+    }
+)
+_GLOB = frozenset("*?[")
 
 
 @dataclass(frozen=True)
@@ -44,10 +71,32 @@ class Entry:
     subjects: tuple[str, ...]
     audiences: tuple[str, ...] | None
     max_ttl_minutes: int | None
+    attestation: str | None = None  # the [[attestation]] whose tokens this entry takes
+    claims: tuple[tuple[str, tuple[str, ...]], ...] = ()  # claim name, globs over its value
+    caller_names_context: bool = False
+
+    @property
+    def caller_named(self) -> bool:
+        """Whether the caller's request names the job this entry mints for."""
+        return self.attestation is None and self.caller_names_context
 
     def allows(
-        self, uid: int, gid: int, subject: str, audience: str, groups: frozenset[int] = frozenset()
+        self,
+        uid: int | None,
+        gid: int | None,
+        subject: str,
+        audience: str,
+        groups: frozenset[int] = frozenset(),
+        attested: Attested | None = None,
     ) -> bool:
+        """Whether this entry allows the caller (uid/gid None: an HTTPS caller, which only an
+        attested entry without uid/gid can allow) this `sub` and `aud`, attested or not."""
+        if (attested is None) != (self.attestation is None):
+            return False
+        if attested is not None and (
+            attested.attestation.name != self.attestation or not self._claims_match(attested)
+        ):
+            return False
         return (
             (self.uid is None or self.uid == uid)
             and (self.gid is None or self.gid == gid or self.gid in groups)
@@ -58,11 +107,26 @@ class Entry:
             )
         )
 
+    def _claims_match(self, attested: Attested) -> bool:
+        from injector.signer.attestation.kinds import claim
+
+        for name, globs in self.claims:
+            value = claim(attested.claims, name)
+            if value is None or not any(fnmatch.fnmatchcase(value, glob) for glob in globs):
+                return False
+        return True
+
 
 @dataclass(frozen=True)
 class Policy:
     entries: tuple[Entry, ...]
     source: str  # the file, or what stands in for one
+    attestations: tuple[Attestation, ...] = field(default=())
+
+    @property
+    def caller_named(self) -> tuple[Entry, ...]:
+        """The entries whose callers name their job context (warned about at start)."""
+        return tuple(entry for entry in self.entries if entry.caller_named)
 
     @property
     def names_groups(self) -> bool:
@@ -70,19 +134,39 @@ class Policy:
         return any(entry.gid is not None for entry in self.entries)
 
     def decide(
-        self, uid: int, gid: int, subject: str, audience: str, groups: frozenset[int] = frozenset()
+        self,
+        uid: int | None,
+        gid: int | None,
+        subject: str,
+        audience: str,
+        groups: frozenset[int] = frozenset(),
+        attested: Attested | None = None,
     ) -> Entry | None:
-        """The first entry that allows this caller (effective `gid`, supplementary `groups`)
-        this `sub` and `aud`; None: refused."""
+        """The first entry that allows this caller (effective `gid`, supplementary `groups`,
+        the platform token it presented) this `sub` and `aud`; None: refused."""
         for entry in self.entries:
-            if entry.allows(uid, gid, subject, audience, groups):
+            if entry.allows(uid, gid, subject, audience, groups, attested):
                 return entry
         return None
 
 
+def warn_caller_named(chosen: Policy, log: logging.Logger) -> None:
+    """Say at start which entries let their callers name the workspace they mint for."""
+    for entry in chosen.caller_named:
+        log.warning(
+            "%s [[allow]] #%d: caller_names_context = true: its callers name the workspace "
+            "and phase they mint for within %s (their decisions are marked caller_named in "
+            "the audit); an [[attestation]] takes them from the platform instead",
+            chosen.source,
+            entry.number,
+            ", ".join(entry.subjects),
+        )
+
+
 def own_user() -> Policy:
     """Without --policy: only the signer's own uid, which could read the key anyway."""
-    entry = Entry(1, os.getuid(), None, ("*",), None, None)
+    # The signer's own uid could read the key: naming its context is no new power.
+    entry = Entry(1, os.getuid(), None, ("*",), None, None, caller_names_context=True)
     return Policy((entry,), f"the default policy (uid {os.getuid()} only)")
 
 
@@ -139,8 +223,14 @@ def _entry(where: str, number: int, table: object) -> Entry:
             chosen[number_key] = problems.get(
                 None, _id, f"{name} {name_key}", table[name_key], lookup(), kind
             )
-    if not any(key in table for key in ("uid", "user", "gid", "group")):
-        problems.add(name, "names no caller: expected uid, user, gid or group")
+    attestation = table.get("attestation")
+    if attestation is not None and not (isinstance(attestation, str) and attestation):
+        problems.add(f"{name} attestation", "expected the name of an [[attestation]] table")
+    if attestation is None and not any(key in table for key in ("uid", "user", "gid", "group")):
+        problems.add(name, "names no caller: expected uid, user, gid, group or attestation")
+    opted = table.get("caller_names_context", False)
+    if not isinstance(opted, bool):
+        problems.add(f"{name} caller_names_context", "expected true or false")
     if "subjects" not in table:
         problems.add(f"{name} subjects", "is required: expected a list of globs over sub")
     subjects = problems.get((), _strings, f"{name} subjects", table.get("subjects", ["*"]))
@@ -156,8 +246,46 @@ def _entry(where: str, number: int, table: object) -> Entry:
         problems.add(
             f"{name} max_ttl_minutes", f"expected a whole number from 1 to {MAX_TTL_MINUTES}"
         )
+    claims = problems.get((), _claim_globs, f"{name} claims", table.get("claims", {}))
+    if claims and attestation is None:
+        problems.add(f"{name} claims", "needs attestation: claims are those of a platform token")
+    globbed = [glob for glob in subjects if _GLOB & set(glob)]
+    if attestation is None and globbed and opted is not True and "subjects" in table:
+        problems.add(
+            f"{name} subjects",
+            f"{globbed[0]!r} is a glob, and without attestation the caller names the workspace "
+            "and phase it asks for: expected exact subjects (one uid, one workspace), "
+            'attestation = "<name>", or caller_names_context = true to accept that risk',
+        )
     problems.raise_if_any()
-    return Entry(number, chosen["uid"], chosen["gid"], subjects, audiences, ttl)
+    return Entry(
+        number,
+        chosen["uid"],
+        chosen["gid"],
+        subjects,
+        audiences,
+        ttl,
+        attestation=attestation,
+        claims=claims,
+        caller_names_context=opted is True,
+    )
+
+
+def _claim_globs(name: str, value: object) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    form = 'a table of claim = "glob" or claim = ["glob", ...]'
+    if not isinstance(value, dict):
+        raise ConfigError.of(name, f"expected {form}")
+    found = []
+    for claim, globs in value.items():
+        listed = [globs] if isinstance(globs, str) else globs
+        if (
+            not isinstance(listed, list)
+            or not listed
+            or not all(isinstance(glob, str) and glob for glob in listed)
+        ):
+            raise ConfigError.of(f"{name} {claim}", f"expected {form}")
+        found.append((claim, tuple(listed)))
+    return tuple(found)
 
 
 def load(path: Path) -> Policy:
@@ -171,9 +299,17 @@ def load(path: Path) -> Policy:
         raise ConfigError.of(OPTION, f"{path} is not valid TOML: {error}") from None
     where = f"{OPTION} {path}"
     problems = Problems()
-    unknown = sorted(set(document) - {"allow"})
+    unknown = sorted(set(document) - {"allow", "attestation"})
     if unknown:
-        problems.add(where, f"unknown table(s) {', '.join(unknown)}: expected [[allow]] entries")
+        problems.add(
+            where,
+            f"unknown table(s) {', '.join(unknown)}: expected [[allow]] and [[attestation]]",
+        )
+    attestations = (
+        problems.get((), _attestations, where, document["attestation"])
+        if "attestation" in document
+        else ()
+    )
     tables = document.get("allow", [])
     if not isinstance(tables, list) or not tables:
         problems.add(where, "has no [[allow]] entry: every request would be refused")
@@ -183,5 +319,27 @@ def load(path: Path) -> Policy:
         for number, table in enumerate(tables, start=1)
         if (entry := problems.run(_entry, where, number, table)) is not None
     ]
+    names = {attestation.name for attestation in attestations}
+    for entry in entries:
+        if entry.attestation is not None and entry.attestation not in names and attestations:
+            problems.add(
+                f"{where} [[allow]] #{entry.number} attestation",
+                f"names {entry.attestation!r}: expected one of {', '.join(sorted(names))}",
+            )
+        elif entry.attestation is not None and not attestations:
+            problems.add(
+                f"{where} [[allow]] #{entry.number} attestation",
+                f"names {entry.attestation!r}, but the policy has no [[attestation]] table",
+            )
     problems.raise_if_any()
-    return Policy(tuple(entries), str(path))
+    return Policy(tuple(entries), str(path), attestations)
+
+
+def _attestations(where: str, tables: Any) -> tuple[Attestation, ...]:
+    """Imported here: only a policy with attestations needs pyjwt and httpx (the signer extra)."""
+    from injector.errors import require_modules
+
+    require_modules("injector signer [[attestation]]", "signer", ("jwt", "httpx"))
+    from injector.signer.attestation import settings
+
+    return settings.load(where, tables)

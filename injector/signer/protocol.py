@@ -10,13 +10,16 @@ Request::
      "context": {"organizationName": "...", "workspaceName": "...", "organizationId": "...",
                  "workspaceId": "...", "jobId": "..."},
      "audiences": ["aws.workload.identity", ...],      # 1 to MAX_AUDIENCES, one token each
-     "phase": "plan"}               # optional: fills {phase} in sub, adds terrakube_run_phase
+     "phase": "plan",               # optional: fills {phase} in sub, adds terrakube_run_phase
+     "subject_token": "<JWT>"}      # optional: the platform's token; the signer then takes
+                                    # context and phase from it (context may then be left out)
 
 Answer, allowed::
 
     {"ok": true, "tokens": ["<JWT for audiences[0]>", ...]}
 
-Answer, not allowed or not valid (`error` is "refused", "invalid" or "internal")::
+Answer, not allowed or not valid (`error` is "refused", "invalid", "unavailable": a platform's
+keys cannot be fetched now, or "internal")::
 
     {"ok": false, "error": "refused", "message": "...",
      "problems": [{"variable": "workspaceName", "message": "..."}]}   # for "invalid"
@@ -51,6 +54,7 @@ CONTEXT_FIELDS = tuple(job_context.OPTIONS)
 REFUSED = "refused"
 INVALID = "invalid"
 INTERNAL = "internal"
+UNAVAILABLE = "unavailable"
 
 
 class ProtocolError(Exception):
@@ -63,27 +67,33 @@ class NoMessage(ProtocolError):
 
 @dataclass(frozen=True)
 class TokenRequest:
-    job: JobContext
+    job: JobContext | None  # None only with a subject token: the signer derives it
     audiences: tuple[str, ...]
     phase: str | None = None
+    subject_token: str | None = None
 
     def encoded(self) -> bytes:
-        document: dict[str, object] = {
-            "version": VERSION,
-            "context": {
-                job_context.ORGANIZATION_NAME: self.job.organization,
-                job_context.WORKSPACE_NAME: self.job.workspace,
-                job_context.ORGANIZATION_ID: self.job.organization_id,
-                job_context.WORKSPACE_ID: self.job.workspace_id,
-                job_context.JOB_ID: self.job.job_id,
-                # Optional: the signer's claims carry the project only when there is one.
-                **({job_context.PROJECT_NAME: self.job.project} if self.job.project else {}),
-            },
-            "audiences": list(self.audiences),
-        }
+        document: dict[str, object] = {"version": VERSION, "audiences": list(self.audiences)}
+        if self.job is not None:
+            document["context"] = context_fields(self.job)
         if self.phase is not None:
             document["phase"] = self.phase
+        if self.subject_token is not None:
+            document["subject_token"] = self.subject_token
         return encode(document)
+
+
+def context_fields(job: JobContext) -> dict[str, str]:
+    """The job context as the request's `context` object (the job side's variable names)."""
+    return {
+        job_context.ORGANIZATION_NAME: job.organization,
+        job_context.WORKSPACE_NAME: job.workspace,
+        job_context.ORGANIZATION_ID: job.organization_id,
+        job_context.WORKSPACE_ID: job.workspace_id,
+        job_context.JOB_ID: job.job_id,
+        # Optional: the signer's claims carry the project only when there is one.
+        **({job_context.PROJECT_NAME: job.project} if job.project else {}),
+    }
 
 
 def encode(document: Mapping[str, object]) -> bytes:
@@ -178,16 +188,25 @@ def parse_request(document: Mapping[str, object]) -> TokenRequest:
     """The request, validated; raises ConfigError listing every problem."""
     if document.get("version") != VERSION:
         raise ConfigError.of("version", f"expected {VERSION}")
-    unknown = sorted(set(document) - {"version", "context", "audiences", "phase"})
+    unknown = sorted(set(document) - {"version", "context", "audiences", "phase", "subject_token"})
     problems = Problems()
     if unknown:
         problems.add("request", f"unknown field(s) {', '.join(unknown)}")
-    job = problems.run(_context, document.get("context"))
+    subject_token = document.get("subject_token")
+    if subject_token is not None and (not isinstance(subject_token, str) or not subject_token):
+        problems.add("subject_token", "expected the platform's token as a string")
+        subject_token = None
+    # With a subject token the signer takes the context from it; one sent anyway is compared.
+    job = (
+        problems.run(_context, document.get("context"))
+        if subject_token is None or "context" in document
+        else None
+    )
     audiences = problems.get((), _audiences, document.get("audiences"))
     phase = problems.get(None, _phase, document.get("phase"))
     problems.raise_if_any()
-    assert job is not None  # noqa: S101 (raised otherwise)
-    return TokenRequest(job=job, audiences=audiences, phase=phase)
+    assert job is not None or subject_token is not None  # noqa: S101 (raised otherwise)
+    return TokenRequest(job=job, audiences=audiences, phase=phase, subject_token=subject_token)
 
 
 def allowed(tokens: list[str]) -> bytes:

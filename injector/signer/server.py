@@ -130,6 +130,7 @@ def load(
     )
     problems.raise_if_any()
     assert issuer is not None and chosen is not None  # noqa: S101
+    policy.warn_caller_named(chosen, log)
     if transit is not None:
         backend = _transit_backend(issuer, transit)
     assert backend is not None  # noqa: S101

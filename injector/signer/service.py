@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from injector import claims
 from injector.config.issuer_settings import IssuerSettings
+from injector.config.job_context import JobContext
 from injector.errors import ConfigError
 from injector.signer import peer, protocol
 from injector.signer.audit import Audit
@@ -22,13 +24,33 @@ from injector.signer.peer import Peer, PeerChanged, StartTimeReader
 from injector.signer.policy import Policy
 from injector.signer.protocol import TokenRequest
 
+if TYPE_CHECKING:
+    from injector.signer.attestation.rate import RateLimit
+    from injector.signer.attestation.verify import Attested
+
 
 def _utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
+# An audience the policy does not allow this attested job (RFC 8693 §2.2.2's invalid_target).
+INVALID_TARGET = "invalid_target"
+
+
+@dataclass(frozen=True)
+class Exchanged:
+    """The outcome of one exchange: a token and its lifetime, or a protocol error and why."""
+
+    token: str | None = None
+    expires_in: int = 0
+    error: str | None = None
+    message: str = ""
+
+
 class _Refused(Exception):
-    pass
+    def __init__(self, message: str, error: str = protocol.REFUSED) -> None:
+        super().__init__(message)
+        self.error = error
 
 
 def _listed(groups: frozenset[int]) -> str:
@@ -43,6 +65,7 @@ class Service:
     audit: Audit = field(default_factory=Audit)
     clock: Callable[[], float] = time.time
     read_start: StartTimeReader = peer.start_time
+    _rate: RateLimit | None = None
 
     def answer(
         self, caller: Peer, document: dict[str, object] | None, deadline: float | None = None
@@ -60,8 +83,15 @@ class Service:
             return self._deny(record, protocol.INVALID, "not one JSON object within the size cap")
         try:
             request = protocol.parse_request(document)
-            # The signer's own template: the caller names its job and phase, never the shape.
-            subject = self.issuer.subject_template.render(request.job, request.phase)
+        except ConfigError as error:
+            return self._deny(record, protocol.INVALID, str(error), error)
+        try:
+            job, phase, attested = self.context(request, record)
+        except _Refused as refused:
+            return self._deny(record, refused.error, str(refused))
+        try:
+            # The signer's own template: the job and phase fill it, never change its shape.
+            subject = self.issuer.subject_template.render(job, phase)
         except ConfigError as error:
             return self._deny(record, protocol.INVALID, str(error), error)
         record.update(sub=subject, aud=list(request.audiences))
@@ -71,12 +101,15 @@ class Service:
         if groups:
             record["groups"] = sorted(groups)
         try:
-            ttl = self._allowed_ttl(caller, request, subject, groups)
+            who = f"uid {caller.uid} (gid {caller.gid}{_listed(groups)})"
+            ttl = self._allowed_ttl(
+                (caller.uid, caller.gid, groups), who, request.audiences, subject, attested, record
+            )
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
         if deadline is not None and time.monotonic() > deadline:
             return self._deny(record, protocol.INTERNAL, "timed out waiting for a signing worker")
-        compact, minted = self._mint(request, subject, int(now), ttl)
+        compact, minted = self._mint(job, phase, request.audiences, subject, int(now), ttl)
         if deadline is not None and time.monotonic() > deadline:
             # The caller has been told nothing and its connection is gone: no token went out.
             return self._deny(record, protocol.INTERNAL, "signing took longer than the deadline")
@@ -94,39 +127,129 @@ class Service:
         self.audit.write(record)
         return protocol.allowed(compact)
 
+    def context(
+        self, request: TokenRequest, record: dict[str, object]
+    ) -> tuple[JobContext, str | None, Attested | None]:
+        """The job context and phase to mint for: the request's own, or with a subject token
+        the ones the platform attests (a request naming others is refused). _Refused."""
+        if request.subject_token is None:
+            assert request.job is not None  # noqa: S101 (the protocol requires one)
+            return request.job, request.phase, None
+        if not self.policy.attestations:
+            raise _Refused(f"{self.policy.source} has no [[attestation]]: no platform is trusted")
+        from injector.signer.attestation import rate, verify
+
+        try:
+            attested = verify.Verifier(self.policy.attestations).verify(request.subject_token)
+        except verify.InvalidToken as error:
+            raise _Refused(str(error)) from None
+        except verify.Unavailable as error:
+            raise _Refused(str(error), protocol.UNAVAILABLE) from None
+        record.update(attestation=attested.attestation.name, platform_sub=attested.subject)
+        if self._rate is None:
+            self._rate = rate.RateLimit()
+        if not self._rate.allow(attested.subject, attested.attestation.rate_per_minute):
+            raise _Refused(
+                f"{attested.subject}: over {attested.attestation.rate_per_minute} requests a "
+                "minute (rate_per_minute of its [[attestation]])"
+            )
+        if request.job is not None:
+            for name, value in protocol.context_fields(request.job).items():
+                attested_value = protocol.context_fields(attested.job).get(name)
+                if value != attested_value:
+                    raise _Refused(
+                        f"the request's {name} {value!r} is not the attested {attested_value!r}"
+                    )
+        if request.phase is not None and request.phase != attested.phase:
+            raise _Refused(
+                f"the request asks for phase {request.phase}; the platform token attests "
+                f"{attested.phase or 'no phase'}"
+            )
+        return attested.job, attested.phase, attested
+
     def _allowed_ttl(
-        self, caller: Peer, request: TokenRequest, subject: str, groups: frozenset[int]
+        self,
+        caller: tuple[int | None, int | None, frozenset[int]],
+        who: str,
+        audiences: tuple[str, ...],
+        subject: str,
+        attested: Attested | None,
+        record: dict[str, object],
     ) -> int:
-        """The lifetime in minutes: the signer's, capped by the deciding entries. _Refused."""
+        """The lifetime in minutes: the signer's, capped by the deciding entries; marks the
+        audit `record` when an entry let the caller (uid, gid, groups) name its context.
+        _Refused naming `who`, with the error `invalid_target` when the entries that allow this
+        `sub` allow none of the audiences."""
+        uid, gid, groups = caller
         ttl = self.issuer.ttl_minutes
         refused = []
-        for audience in request.audiences:
-            entry = self.policy.decide(caller.uid, caller.gid, subject, audience, groups)
+        for audience in audiences:
+            entry = self.policy.decide(uid, gid, subject, audience, groups, attested)
             if entry is None:
                 refused.append(audience)
-            elif entry.max_ttl_minutes is not None:
+                continue
+            if entry.caller_named:
+                record["caller_named"] = True
+            if entry.max_ttl_minutes is not None:
                 ttl = min(ttl, entry.max_ttl_minutes)
         if refused:
+            other_audience = any(
+                replace(entry, audiences=None).allows(uid, gid, subject, "", groups, attested)
+                for entry in self.policy.entries
+            )
             raise _Refused(
-                f"uid {caller.uid} (gid {caller.gid}{_listed(groups)}) may not mint sub "
-                f"{subject!r} "
+                f"{who} may not mint sub {subject!r} "
                 f"for aud {', '.join(repr(a) for a in refused)}: no [[allow]] entry of "
-                f"{self.policy.source} allows it"
+                f"{self.policy.source} allows it",
+                INVALID_TARGET if other_audience else protocol.REFUSED,
             )
         return ttl
 
+    def exchange(self, subject_token: str, audience: str, remote: str) -> Exchanged:
+        """One RFC 8693 exchange (signer.token_exchange): the platform's token for one of ours
+        for `audience`, or the refusal, audited with the `remote` address."""
+        now = self.clock()
+        record: dict[str, object] = {"time": _utc(now), "remote": remote}
+        request = TokenRequest(None, (audience,), subject_token=subject_token)
+        try:
+            job, phase, attested = self.context(request, record)
+            assert attested is not None  # noqa: S101 (a subject token was given)
+            subject = self.issuer.subject_template.render(job, phase)
+            record.update(sub=subject, aud=[audience])
+            ttl = self._allowed_ttl(
+                (None, None, frozenset()), attested.subject, (audience,), subject, attested, record
+            )
+        except ConfigError as error:
+            self._deny(record, protocol.INVALID, str(error), error)
+            return Exchanged(error=protocol.INVALID, message=str(error))
+        except _Refused as refused:
+            self._deny(record, refused.error, str(refused))
+            return Exchanged(error=refused.error, message=str(refused))
+        compact, minted = self._mint(job, phase, (audience,), subject, int(now), ttl)
+        record.update(
+            decision="allow", jti=[minted[0]["jti"]], exp=minted[0]["exp"], ttl_minutes=ttl
+        )
+        self.audit.write(record)
+        return Exchanged(token=compact[0], expires_in=ttl * 60)
+
     def _mint(
-        self, request: TokenRequest, subject: str, now: int, ttl: int
+        self,
+        job: JobContext,
+        phase: str | None,
+        audiences: tuple[str, ...],
+        subject: str,
+        now: int,
+        ttl: int,
     ) -> tuple[list[str], list[dict[str, object]]]:
         header: dict[str, object] = {
             "kid": self.backend.key_id,
             "alg": self.backend.algorithm,
             "typ": "JWT",
         }
-        extra = {claims.PHASE_CLAIM_NAME: request.phase} if request.phase is not None else {}
+        extra = {claims.PHASE_CLAIM_NAME: phase} if phase is not None else {}
         claim_sets = [
-            claims.claim_set(request.job, subject, self.issuer.issuer, audience, now, ttl, extra)
-            for audience in request.audiences
+            claims.claim_set(job, subject, self.issuer.issuer, audience, now, ttl, extra)
+            for audience in audiences
         ]
         return self.backend.sign_all(header, claim_sets), claim_sets
 

@@ -56,19 +56,19 @@ EXPECTED_CLAIMS = {
 
 
 def _github() -> tuple[dict[str, str], list[str]]:
-    workflow = yaml.safe_load((RUNNERS / "github-actions.yml").read_text())
+    workflow = yaml.safe_load((RUNNERS / "github-actions-key-file.yml").read_text())
     job = workflow["jobs"]["plan"]
     runs = [step["run"] for step in job["steps"] if "run" in step]
     return dict(job["env"]), runs
 
 
 def _gitlab() -> tuple[dict[str, str], list[str]]:
-    pipeline = yaml.safe_load((RUNNERS / "gitlab-ci.yml").read_text())
+    pipeline = yaml.safe_load((RUNNERS / "gitlab-ci-key-file.yml").read_text())
     return dict(pipeline["plan"]["variables"]), list(pipeline["plan"]["script"])
 
 
 def _jenkins() -> tuple[dict[str, str], list[str]]:
-    text = (RUNNERS / "Jenkinsfile").read_text()
+    text = (RUNNERS / "Jenkinsfile-key-file").read_text()
     block = re.search(r"environment \{(.*?)\n    \}", text, re.S)
     assert block is not None
     env = dict(re.findall(r"^\s*(\w+) = '([^']*)'$", block.group(1), re.M))
@@ -322,13 +322,32 @@ def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
         timeout=30,
         check=True,
     ).stdout.split()
-    for name in ("github-actions.yml", "gitlab-ci.yml", "Jenkinsfile"):
+    for name in (
+        "github-actions-key-file.yml",
+        "gitlab-ci-key-file.yml",
+        "Jenkinsfile-key-file",
+        "gitlab-ci.yml",
+        "Jenkinsfile",
+    ):
         text = (RUNNERS / name).read_text()
         refs = re.findall(r"injector\.git@([^\"'\s]+)", text)
         assert refs, name
         for ref in refs:
             assert ref == "${PIN_INJECTOR}" or ref in tags, f"{name} pins {ref}"
         assert "PIN_INJECTOR" in text.split("injector.git@", 1)[0], name
+
+
+def test_every_recipe_that_holds_a_key_says_for_whom_and_the_risk() -> None:
+    """The default recipe of each CI is keyless; the key-in-CI one says it is for a laptop or a
+    trusted single-tenant runner, and why."""
+    # injector-terraform.sh is the key-file recipes' helper (it writes the secret to a file).
+    for recipe in sorted(set(RUNNERS.glob("*")) - {SCRIPT}):
+        text = recipe.read_text()
+        holds_key = "PrivateKey" in text or "SIGNING_KEY" in text
+        assert holds_key == recipe.stem.endswith("-key-file"), recipe.name
+        if holds_key:
+            assert "A LAPTOP OR A TRUSTED SINGLE-TENANT" in text, recipe.name
+            assert "can mint every workspace's identity" in text, recipe.name
 
 
 def test_an_empty_signing_key_secret_is_named(tmp_path: Path) -> None:

@@ -140,6 +140,58 @@ def test_each_runner_user_is_allowed_its_own_subjects() -> None:
     assert loaded.decide(2002, 2002, a, "aws.workload.identity") is None
 
 
+def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
+    tmp_path: Path,
+) -> None:
+    import trustme
+
+    # The cluster's CA path exists only in a pod: a real CA file stands in for it.
+    ca = tmp_path / "ca.crt"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    text = (FOLDER / "keyless-policy.toml").read_text()
+    (tmp_path / "policy.toml").write_text(
+        text.replace("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", str(ca))
+    )
+    loaded = policy.load(tmp_path / "policy.toml")
+    signer = "https://signer.example.com:8443"
+    assert {a.name: a.audience for a in loaded.attestations} == dict.fromkeys(
+        ("github", "gitlab", "cluster", "jenkins"), signer
+    )
+    assert all(entry.attestation and not entry.caller_named for entry in loaded.entries)
+
+    runners = ROOT / "examples" / "runners"
+    workflow = yaml.safe_load((runners / "github-actions.yml").read_text())
+    assert workflow["permissions"]["id-token"] == "write"
+    uses = [s for job in workflow["jobs"].values() for s in job["steps"] if "injector" in str(s)]
+    assert uses and all(step["with"]["signer-url"] == signer for step in uses)
+    assert workflow["jobs"]["apply"]["environment"] == "production"
+    assert loaded.attestations[0].apply_values == frozenset({"production"})
+
+    pipeline = yaml.safe_load((runners / "gitlab-ci.yml").read_text())["plan"]
+    assert pipeline["id_tokens"]["INJECTOR_ID_TOKEN"]["aud"] == signer
+    assert pipeline["variables"]["DynamicCredentialSigner"] == signer
+
+    pod = yaml.safe_load((FOLDER / "job-pod.yaml").read_text())
+    (container,) = pod["spec"]["containers"]
+    (projected,) = pod["spec"]["volumes"][0]["projected"]["sources"]
+    mount = container["volumeMounts"][0]["mountPath"]
+    assert (
+        _env(container)["INJECTOR_SUBJECT_TOKEN_FILE"]
+        == f"{mount}/{projected['serviceAccountToken']['path']}"
+    )
+    assert (
+        projected["serviceAccountToken"]["audience"]
+        == _env(container)["DynamicCredentialSigner"]
+        == signer
+    )
+
+    jenkins = (runners / "Jenkinsfile").read_text()
+    assert f"DynamicCredentialSigner = '{signer}'" in jenkins and "INJECTOR_ID_TOKEN" in jenkins
+    for recipe in ("github-actions.yml", "gitlab-ci.yml", "Jenkinsfile"):
+        content = (runners / recipe).read_text()
+        assert "PrivateKey" not in content and "SIGNING_KEY" not in content
+
+
 def test_the_signers_key_is_copied_0400_for_its_uid_by_an_init_container() -> None:
     pod, containers = _pod(), _containers()
     signer = containers["signer"]

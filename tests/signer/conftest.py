@@ -22,10 +22,12 @@ POLICY = f"""
 [[allow]]
 uid = {NOBODY}
 subjects = ["organization:simple:workspace:*"]
+caller_names_context = true
 
 [[allow]]
 uid = 0
 subjects = ["*"]
+caller_names_context = true
 """
 
 

@@ -16,7 +16,8 @@ def test_oversized_audiences_and_context_make_short_audit_lines(
     signer = start(
         custody,
         scratch,
-        f'[[allow]]\nuid = {NOBODY}\nsubjects = ["*"]\naudiences = ["aws.workload.identity"]\n',
+        f'[[allow]]\nuid = {NOBODY}\nsubjects = ["*"]\naudiences = ["aws.workload.identity"]\n'
+        "caller_names_context = true\n",
     )
     huge = "a" * 60_000
     many = [f"{index}" + "b" * 3_500 for index in range(protocol.MAX_AUDIENCES)]

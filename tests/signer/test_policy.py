@@ -26,16 +26,19 @@ def test_first_matching_entry_decides_and_caps_the_ttl(tmp_path: Path) -> None:
 [[allow]]
 user = "nobody"
 subjects = ["organization:simple:workspace:prod-*"]
+caller_names_context = true
 max_ttl_minutes = 10
 
 [[allow]]
 uid = 65534
 subjects = ["organization:simple:workspace:*"]
+caller_names_context = true
 audiences = ["aws.workload.identity"]
 
 [[allow]]
 group = "nogroup"
 subjects = ["organization:simple:*"]
+caller_names_context = true
 max_ttl_minutes = 5
 """,
     )
@@ -72,6 +75,7 @@ colour = "blue"
 
 [[allow]]
 subjects = ["*"]
+caller_names_context = true
 
 [[allow]]
 group = "no-such-group"

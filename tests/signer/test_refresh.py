@@ -33,7 +33,9 @@ def test_a_signer_restart_during_run_costs_no_expired_token(custody: Custody) ->
     scratch.chmod(0o755)
     socket_path = scratch / "signer.sock"
     policy = scratch / "policy.toml"
-    policy.write_text(f'[[allow]]\nuid = {support.NOBODY}\nsubjects = ["*"]\n')
+    policy.write_text(
+        f'[[allow]]\nuid = {support.NOBODY}\nsubjects = ["*"]\ncaller_names_context = true\n'
+    )
     env = {**custody.env, "DynamicCredentialTtl": "1"}
     first = support.start_signer(env, socket_path, "--policy", str(policy), "--socket-mode", "0666")
     job = job_env(

@@ -121,10 +121,15 @@ def test_dry_run_and_hook_through_the_signer(custody: Custody, scratch: Path) ->
 @pytest.mark.parametrize(
     ("policy", "refused"),
     [
-        (f'[[allow]]\nuid = {NOBODY}\nsubjects = ["organization:other:workspace:*"]\n', "sub"),
-        ('[[allow]]\nuid = 1000\nsubjects = ["*"]\n', "caller"),
         (
-            '[[allow]]\nuser = "nobody"\nsubjects = ["*"]\naudiences = ["aws.*"]\n',
+            f'[[allow]]\nuid = {NOBODY}\nsubjects = ["organization:other:workspace:*"]\n'
+            "caller_names_context = true\n",
+            "sub",
+        ),
+        ('[[allow]]\nuid = 1000\nsubjects = ["*"]\ncaller_names_context = true\n', "caller"),
+        (
+            '[[allow]]\nuser = "nobody"\nsubjects = ["*"]\n'
+            'caller_names_context = true\naudiences = ["aws.*"]\n',
             "aud",
         ),
     ],
@@ -223,10 +228,14 @@ def test_sigterm_finishes_the_request_in_flight_and_exits_0(
 @pytest.mark.parametrize(
     ("policy", "env_change", "expected"),
     [
-        ('[[allow]]\nsubjects = ["*"]\n', {}, "names no caller"),
+        ('[[allow]]\nsubjects = ["*"]\ncaller_names_context = true\n', {}, "names no caller"),
         ('[[allow]]\nuid = 0\nsubjects = "*"\nmax_ttl_minutes = 0\n', {}, "subjects"),
         ("allow = [", {}, "is not valid TOML"),
-        ('[[allow]]\nuser = "no-such-user"\nsubjects = ["*"]\n', {}, "no-such-user"),
+        (
+            '[[allow]]\nuser = "no-such-user"\nsubjects = ["*"]\ncaller_names_context = true\n',
+            {},
+            "no-such-user",
+        ),
         (POLICY, {"DynamicCredentialTtl": "0"}, "DynamicCredentialTtl"),
         (POLICY, {"DynamicCredentialPrivateKeyPath": "/nonexistent.pem"}, "no such file"),
     ],
@@ -307,10 +316,12 @@ def test_audit_lines_are_json_and_never_hold_a_token(custody: Custody, scratch: 
     for token in tokens:
         assert token not in text
         assert token.split(".")[2] not in text
-    ready, *rest = text.splitlines()
-    assert ready.startswith(f"injector: signer ready on unix:{signer.socket} (mode 0666)")
-    lines = [json.loads(line) for line in rest]
+    assert f"injector: signer ready on unix:{signer.socket} (mode 0666)" in text
+    lines = signer.audit()
     assert [line["decision"] for line in lines] == ["allow", "refuse", "invalid"]
+    # The policy lets uid nobody name its workspace: said at start, and on the decision.
+    assert "caller_names_context = true" in text
+    assert lines[0]["caller_named"] is True
     for line in lines:
         assert {"time", "uid", "gid", "pid", "decision"} <= set(line)
     assert {"sub", "aud", "jti", "exp"} <= set(lines[0])
@@ -404,7 +415,8 @@ def test_a_group_entry_allows_a_caller_by_its_supplementary_group(
     signer = _start(
         custody,
         scratch,
-        '[[allow]]\ngroup = "users"\nsubjects = ["organization:simple:workspace:*"]\n',
+        '[[allow]]\ngroup = "users"\nsubjects = ["organization:simple:workspace:*"]\n'
+        "caller_names_context = true\n",
     )
     try:
         member = support.job_as(

@@ -19,6 +19,7 @@ PLAN_ONLY = f"""
 [[allow]]
 uid = {NOBODY}
 subjects = ["organization:simple:workspace:*:run_phase:plan"]
+caller_names_context = true
 """
 
 

@@ -28,7 +28,10 @@ NOBODY = support.NOBODY
 KEY = "terrakube-issuer"
 EC_KEY = "terrakube-issuer-ec"
 AUDIENCES = ("aws.workload.identity", "api://AzureADTokenExchange", "//iam.googleapis.com/")
-POLICY = f'[[allow]]\nuid = {NOBODY}\nsubjects = ["organization:simple:workspace:*"]\n'
+POLICY = (
+    f'[[allow]]\nuid = {NOBODY}\nsubjects = ["organization:simple:workspace:*"]\n'
+    "caller_names_context = true\n"
+)
 SIGNER_POLICY = "injector-signer"
 EXAMPLE_POLICY = support.ROOT / "examples" / "signer" / "transit-signer-policy.hcl"
 

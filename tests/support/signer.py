@@ -127,6 +127,30 @@ def start_signer(
     return Signer(process, socket_path, stderr_path, command)
 
 
+def start_https_signer(
+    env: Mapping[str, str], folder: Path, certfile: Path, keyfile: Path, *args: str
+) -> tuple[Signer, str]:
+    """`injector signer ARGS` with `folder/policy.toml`, its socket in `folder`, and the token
+    exchange endpoint on a free port of 127.0.0.1 over TLS; the signer and the endpoint's URL."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    signer = start_signer(
+        env,
+        folder / "signer.sock",
+        "--policy",
+        str(folder / "policy.toml"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--certfile",
+        str(certfile),
+        "--keyfile",
+        str(keyfile),
+        *args,
+    )
+    return signer, f"https://127.0.0.1:{port}"
+
+
 @contextmanager
 def running_signer(env: Mapping[str, str], socket_path: Path, *args: str) -> Iterator[Signer]:
     signer = start_signer(env, socket_path, *args)

@@ -1,0 +1,13 @@
+"""Attested identity: the signer derives a job's organization, workspace, ids and phase from a
+token its platform minted (GitHub Actions, GitLab CI, Kubernetes, any OIDC issuer), verified
+against that platform's keys, instead of reading them from the job's request.
+
+- `kinds`: what each kind of platform token says, and how its claims map to the job context;
+- `keys`: the platform's discovery and JWKS, fetched hardened, cached, refreshed on unknown kid;
+- `verify`: one subject token checked strictly and turned into an attested job context;
+- `settings`: the `[[attestation]]` tables of the signer's policy;
+- `rate`: a request budget per attested subject;
+- `fetching`: which fetch the key sets use (handed in by the signer's command).
+"""
+
+__all__ = ["fetching", "keys", "kinds", "rate", "settings", "verify"]

@@ -1,0 +1,195 @@
+"""One platform token in, the job it attests out: verified strictly with pyjwt, then mapped to
+the job context by its kind. Nothing of the job's own request enters the result.
+
+Strict means: the algorithm is one the kind allows (asymmetric only, never `none` or HMAC), the
+key is the platform's by `kid`, `iss` and `aud` are exactly what the attestation names, `exp`
+and `iat` are required, and `exp`, `nbf` and `iat` hold within SKEW_SECONDS of the signer's
+clock (clocks of platforms and signer drift by seconds, not minutes). With `max_age_minutes`,
+a token older than that is refused even before its `exp`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from injector import claims
+from injector.config import job_context
+from injector.config.job_context import JobContext
+from injector.errors import ConfigError
+from injector.signer.attestation import kinds
+from injector.signer.attestation.keys import KeySet, Unavailable, UnknownKey
+
+SKEW_SECONDS = 60
+# Platform tokens are one to two kilobytes; far larger is not one, and is not parsed.
+MAX_TOKEN_BYTES = 16 * 1024
+PLAN, APPLY = claims.PHASES
+
+__all__ = ["Attestation", "Attested", "InvalidToken", "Unavailable", "Verifier"]
+
+
+class InvalidToken(Exception):
+    """The subject token is not one the signer accepts; the message says why and never holds
+    the token."""
+
+
+@dataclass(frozen=True)
+class Attestation:
+    """One `[[attestation]]` table of the policy, ready to verify."""
+
+    name: str
+    kind: kinds.Kind
+    issuer: str
+    audience: str
+    keys: KeySet
+    algorithms: tuple[str, ...]
+    # Values of `phase_claim` that make a token an apply token; None: no phase at all.
+    apply_values: frozenset[str] | None = None
+    phase_claim: str | None = None
+    templates: Mapping[str, str] = field(default_factory=dict)  # kind oidc only
+    max_age_minutes: int | None = None
+    rate_per_minute: int = 120
+
+
+@dataclass(frozen=True)
+class Attested:
+    """What a verified platform token says: the job context and phase the signer uses, the
+    claims (for `[[allow]]`'s claim globs), and the platform's `sub` (audit, rate limit)."""
+
+    attestation: Attestation
+    job: JobContext
+    phase: str | None
+    claims: Mapping[str, Any]
+    subject: str
+
+
+def _header(token: str) -> dict[str, Any]:
+    if len(token) > MAX_TOKEN_BYTES:
+        raise InvalidToken(f"the subject token is over {MAX_TOKEN_BYTES} bytes")
+    try:
+        return jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise InvalidToken("the subject token is not a signed JWT") from None
+
+
+def _unverified_issuer(token: str) -> object:
+    try:
+        return jwt.decode(token, options={"verify_signature": False}).get("iss")
+    except jwt.PyJWTError:
+        raise InvalidToken("the subject token is not a signed JWT") from None
+
+
+_REFUSALS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "the subject token has expired"),
+    (jwt.ImmatureSignatureError, "the subject token is not valid yet (nbf or iat ahead)"),
+    (jwt.InvalidSignatureError, "the subject token's signature does not verify"),
+    (jwt.MissingRequiredClaimError, "the subject token lacks a required claim"),
+)
+
+
+def _decode(attestation: Attestation, token: str, algorithm: str, key: jwt.PyJWK) -> dict[str, Any]:
+    try:
+        return jwt.decode(
+            token,
+            key=key.key,
+            algorithms=[algorithm],
+            audience=attestation.audience,
+            issuer=attestation.issuer,
+            leeway=SKEW_SECONDS,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+        )
+    except jwt.InvalidAudienceError:
+        raise InvalidToken(f"the subject token's aud is not {attestation.audience!r}") from None
+    except jwt.InvalidIssuerError:
+        raise InvalidToken(f"the subject token's iss is not {attestation.issuer!r}") from None
+    except jwt.PyJWTError as error:
+        for kind, message in _REFUSALS:
+            if isinstance(error, kind):
+                detail = f": {error}" if kind is jwt.MissingRequiredClaimError else ""
+                raise InvalidToken(message + detail) from None
+        raise InvalidToken(f"the subject token does not verify: {error}") from None
+
+
+def _times(attestation: Attestation, claims: Mapping[str, Any], now: float) -> None:
+    issued = claims["iat"]
+    if not isinstance(issued, (int, float)) or isinstance(issued, bool):
+        raise InvalidToken("the subject token's iat is not a number")
+    if issued > now + SKEW_SECONDS:
+        raise InvalidToken("the subject token is not valid yet (iat ahead)")
+    limit = attestation.max_age_minutes
+    if limit is not None and now - issued > limit * 60 + SKEW_SECONDS:
+        raise InvalidToken(f"the subject token was issued over {limit} minutes ago")
+
+
+def _phase(attestation: Attestation, claims: Mapping[str, Any]) -> str | None:
+    if attestation.apply_values is None or attestation.phase_claim is None:
+        return None
+    value = kinds.claim(claims, attestation.phase_claim)
+    return APPLY if value is not None and value in attestation.apply_values else PLAN
+
+
+def _job(attestation: Attestation, claims: Mapping[str, Any]) -> JobContext:
+    try:
+        variables = attestation.kind.context(claims, attestation.templates)
+        return job_context.from_env(variables)
+    except kinds.ClaimsError as error:
+        raise InvalidToken(f"{attestation.name}: {error}") from None
+    except ConfigError as error:
+        raise InvalidToken(f"{attestation.name}: the claims make no job context: {error}") from None
+
+
+def verify(attestation: Attestation, token: str, now: float | None = None) -> Attested:
+    """The job `token` attests under `attestation`. Raises InvalidToken, or Unavailable when
+    the platform's keys cannot be fetched."""
+    header = _header(token)
+    algorithm = header.get("alg")
+    if algorithm not in attestation.algorithms:
+        raise InvalidToken(
+            f"the subject token's alg {algorithm!r} is not one of "
+            f"{', '.join(attestation.algorithms)} ({attestation.name})"
+        )
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise InvalidToken("the subject token's header has no kid")
+    try:
+        key = attestation.keys.key(kid, algorithm)
+    except UnknownKey as error:
+        raise InvalidToken(str(error)) from None
+    claims = _decode(attestation, token, algorithm, key)
+    _times(attestation, claims, time.time() if now is None else now)
+    return Attested(
+        attestation=attestation,
+        job=_job(attestation, claims),
+        phase=_phase(attestation, claims),
+        claims=claims,
+        subject=f"{attestation.name}:{claims['sub']}",
+    )
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Every attestation of the policy; a token goes to the one(s) of its `iss`."""
+
+    attestations: Sequence[Attestation]
+    clock: Callable[[], float] = time.time
+
+    def verify(self, token: str) -> Attested:
+        """The attested job; InvalidToken or Unavailable (see `verify`)."""
+        _header(token)
+        issuer = _unverified_issuer(token)
+        candidates = [a for a in self.attestations if a.issuer == issuer]
+        if not candidates:
+            shown = repr(issuer)[:200] if isinstance(issuer, str) else "none"
+            raise InvalidToken(f"no [[attestation]] of the policy trusts the issuer {shown}")
+        refusal: InvalidToken | None = None
+        for attestation in candidates:  # one issuer, several audiences: the one that verifies
+            try:
+                return verify(attestation, token, self.clock())
+            except InvalidToken as error:
+                refusal = refusal or error
+        assert refusal is not None  # noqa: S101 (candidates is not empty)
+        raise refusal

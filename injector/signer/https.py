@@ -1,0 +1,182 @@
+"""`injector signer --listen HOST:PORT --certfile F --keyfile K`: the token exchange endpoint
+(signer.token_exchange) over HTTPS, beside the Unix socket.
+
+Stateless: every request carries the platform token that names its job, so replicas behind a
+load balancer answer alike (each with the key file mounted, or the same Transit key). Plain
+HTTP only on a loopback address (a sidecar, or TLS ended by a proxy on the same host). One
+thread per connection up to MAX_CONNECTIONS, keep-alive, each connection closed after
+IDLE_SECONDS without a request; the TLS handshake happens in the connection's thread, so a
+slow client never holds the others.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import ssl
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from injector.errors import ConfigError
+from injector.signer import token_exchange
+from injector.signer.service import Service
+
+log = logging.getLogger("injector")
+
+OPTION = "--listen"
+MAX_CONNECTIONS = 512
+IDLE_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    tls: ssl.SSLContext | None
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def endpoint(listen: str, certfile: Path | None, keyfile: Path | None) -> Endpoint:
+    """`--listen HOST:PORT` with its certificate; ConfigError naming the option at fault."""
+    host, colon, port_text = listen.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ConfigError.of(OPTION, f"expected HOST:PORT such as 0.0.0.0:8443, got {listen!r}")
+    if (certfile is None) != (keyfile is None):
+        raise ConfigError.of("--certfile", "--certfile and --keyfile go together")
+    if certfile is None or keyfile is None:
+        if not _loopback(host):
+            raise ConfigError.of(
+                OPTION,
+                f"{host} is not a loopback address: plain HTTP would carry tokens over the "
+                "network; give --certfile and --keyfile",
+            )
+        return Endpoint(host, int(port_text), None)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    try:
+        context.load_cert_chain(str(certfile), str(keyfile))
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError.of(
+            "--certfile", f"cannot load {certfile} with {keyfile}: {error}"
+        ) from None
+    return Endpoint(host, int(port_text), context)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 1024
+
+    def __init__(self, where: Endpoint, service: Service) -> None:
+        self.address_family = socket.AF_INET6 if ":" in where.host else socket.AF_INET
+        self.service, self.tls = service, where.tls
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        super().__init__((where.host, where.port), _Handler)
+
+    def process_request(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
+        if not self.slots.acquire(blocking=False):
+            self.shutdown_request(request)  # full: this client retries, the others go on
+            return
+        super().process_request(request, client_address)
+
+    def process_request_thread(
+        self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
+    ) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        pass  # a client that hangs up or fails its handshake is its own business
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _Server
+    timeout = IDLE_SECONDS
+    # Headers and body leave in two writes: without TCP_NODELAY the second waits for the
+    # client's delayed ACK (40 ms on Linux) on every keep-alive request.
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        if self.server.tls is not None:
+            self.request.settimeout(IDLE_SECONDS)  # the handshake too
+            self.request = self.server.tls.wrap_socket(self.request, server_side=True)
+        super().setup()
+
+    def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        if self.path.partition("?")[0] != token_exchange.PATH:
+            self._send(404, b'{"error":"not_found"}', {})
+            return
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > token_exchange.MAX_FORM_BYTES:
+            self.close_connection = True
+            self._send(
+                413 if length.isdigit() else 411,
+                b'{"error":"invalid_request","error_description":"a body of at most 64 KiB '
+                b'with Content-Length"}',
+                token_exchange.NO_STORE,
+            )
+            return
+        body = self.rfile.read(int(length))
+        remote = f"{self.client_address[0]}:{self.client_address[1]}"
+        try:
+            answer = token_exchange.answer(self.server.service, body, remote)
+        except Exception:  # one request's failure is that request's, never the server's
+            log.exception("token exchange failed")
+            self._send(500, b'{"error":"server_error"}', token_exchange.NO_STORE)
+            return
+        self._send(answer.status, answer.body, token_exchange.NO_STORE)
+
+    def do_GET(self) -> None:
+        self._send(405, b'{"error":"invalid_request"}', {"Allow": "POST"})
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass  # the audit line says what matters; the request line could hold nothing useful
+
+
+class Listener:
+    """The endpoint's server, serving in a daemon thread until `stop`."""
+
+    def __init__(self, where: Endpoint, service: Service) -> None:
+        self.where = where
+        self._server = _Server(where, service)
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        log.info("signer listening on %s%s", self.where.url, token_exchange.PATH)
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=10)

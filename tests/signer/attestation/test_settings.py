@@ -1,0 +1,68 @@
+"""Every mistake in an `[[attestation]]` table is reported at once, naming the table and key."""
+
+from __future__ import annotations
+
+import pytest
+
+from injector.errors import ConfigError
+from injector.signer.attestation import settings
+
+
+def _problems(*tables: object) -> list[str]:
+    with pytest.raises(ConfigError) as error:
+        settings.load("policy.toml", list(tables))
+    return [str(problem) for problem in error.value.problems]
+
+
+def test_github_and_gitlab_default_to_their_public_issuers() -> None:
+    github, gitlab = settings.load(
+        "policy.toml",
+        [
+            {"name": "gh", "kind": "github", "audience": "https://signer"},
+            {"name": "gl", "kind": "gitlab", "audience": "https://signer"},
+        ],
+    )
+    assert github.issuer == "https://token.actions.githubusercontent.com"
+    assert gitlab.issuer == "https://gitlab.com"
+    assert github.algorithms == ("RS256",)
+    assert github.rate_per_minute == settings.DEFAULT_RATE_PER_MINUTE >= 120
+
+
+def test_every_problem_is_named() -> None:
+    problems = _problems(
+        {"name": "k", "kind": "kubernetes", "audience": "a", "phases": {"apply": ["x"]}},
+        {
+            "name": "o",
+            "kind": "oidc",
+            "issuer": "http://plain",
+            "audience": "a",
+            "algorithms": ["HS256"],
+            "max_age_minutes": 0,
+            "colour": "red",
+        },
+        {"name": "g", "kind": "github", "audience": "a", "organization": "{x}"},
+        {"name": "g", "kind": "github", "audience": "a", "ca_bundle": "/nonexistent/ca.pem"},
+        {"name": "x", "kind": "terraform-cloud", "audience": "a"},
+    )
+    where = "policy.toml [[attestation]]"
+    expected = [
+        f'{where} #1 issuer: is required for kind "kubernetes"',
+        f'{where} #1 phases: needs phase_claim for kind "kubernetes"',
+        f"{where} #2: unknown key(s) colour",
+        f"{where} #2 issuer: expected an https:// URL, got 'http://plain'",
+        f"{where} #2 algorithms: expected a non-empty list of: RS256",
+        f"{where} #2 max_age_minutes: expected a whole number from 1 to 1440",
+        f'{where} #2 organization: is required for kind "oidc"',
+        f'{where} #3: organization: only kind = "oidc" maps claims by templates',
+        f"{where} #4 ca_bundle: cannot load CA certificates from /nonexistent/ca.pem",
+        f"{where} #5 kind: expected one of github, gitlab, kubernetes, oidc",
+    ]
+    for start in expected:
+        assert any(problem.startswith(start) for problem in problems), (start, problems)
+
+
+def test_a_name_given_twice_is_refused() -> None:
+    table = {"name": "gh", "kind": "github", "audience": "https://signer"}
+    assert _problems(table, table) == [
+        "policy.toml: [[attestation]] name 'gh' is given more than once"
+    ]

@@ -1,0 +1,170 @@
+"""`injector signer --listen`: RFC 8693 token exchange over HTTPS for attested jobs. A real
+signer process, the stand-in GitHub over TLS, requests with httpx as any OAuth client sends
+them; every answer and error code of the attested-identity issue."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import jwt
+import pytest
+
+from tests.signer.conftest import Custody
+from tests.standins.platforms import AUDIENCE, Platforms, github_table
+from tests.support import signer as support
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import TestTls
+
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]
+
+AWS = "aws.workload.identity"
+GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
+JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
+
+
+@pytest.fixture
+def endpoint(custody: Custody, platforms: Platforms, test_tls: TestTls) -> Iterator[str]:
+    folder = Path(tempfile.mkdtemp(dir=custody.folder))
+    (folder / "policy.toml").write_text(
+        github_table(platforms.github.url, platforms.ca_file)
+        + f"""[[allow]]
+attestation = "github"
+subjects = ["organization:acme:workspace:*"]
+audiences = ["{AWS}"]
+max_ttl_minutes = 20
+"""
+    )
+    signer, url = support.start_https_signer(
+        support.signer_env(custody.key), folder, test_tls.certfile, test_tls.keyfile
+    )
+    try:
+        yield url
+    finally:
+        signer.stop()
+        # Nothing of a token in the audit, whatever the test did.
+        assert "eyJ" not in signer.stderr_path.read_text()
+
+
+def _form(token: str, **changes: str | None) -> dict[str, str]:
+    form = {
+        "grant_type": GRANT,
+        "subject_token": token,
+        "subject_token_type": JWT_TYPE,
+        "audience": AWS,
+        **changes,
+    }
+    return {name: value for name, value in form.items() if value is not None}
+
+
+def test_an_attested_job_gets_a_token_over_keep_alive(
+    endpoint: str, platforms: Platforms, test_tls: TestTls
+) -> None:
+    with httpx.Client(verify=test_tls.client_context()) as client:
+        answers = [
+            client.post(endpoint + "/token", data=_form(platforms.github.github(AUDIENCE)))
+            for _ in range(3)
+        ]
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["cache-control"] == "no-store"
+        assert answer.http_version == "HTTP/1.1"
+    document = answers[0].json()
+    assert set(document) == {"access_token", "issued_token_type", "token_type", "expires_in"}
+    assert document["issued_token_type"] == JWT_TYPE
+    assert document["token_type"] == "N_A"
+    assert document["expires_in"] == 20 * 60
+    claims = jwt.decode(document["access_token"], options={"verify_signature": False})
+    assert claims["sub"] == "organization:acme:workspace:infra"
+    assert claims["aud"] == AWS
+    assert claims["terrakube_workspace_id"] == "2002"
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "error"),
+    [
+        ({"grant_type": "client_credentials"}, 400, "unsupported_grant_type"),
+        ({"grant_type": None}, 400, "invalid_request"),
+        ({"subject_token": None}, 400, "invalid_request"),
+        ({"subject_token_type": "urn:ietf:params:oauth:token-type:saml2"}, 400, "invalid_request"),
+        ({"audience": "api://AzureADTokenExchange"}, 400, "invalid_target"),
+        ({"audience": None}, 400, "invalid_request"),
+        ({"colour": "blue"}, 400, "invalid_request"),
+    ],
+    ids=["grant", "no-grant", "no-token", "token-type", "audience", "no-audience", "unknown"],
+)
+def test_malformed_requests_get_rfc_8693_errors(
+    endpoint: str,
+    platforms: Platforms,
+    test_tls: TestTls,
+    changes: dict[str, str | None],
+    status: int,
+    error: str,
+) -> None:
+    token = platforms.github.github(AUDIENCE)
+    answer = httpx.post(
+        endpoint + "/token", data=_form(token, **changes), verify=test_tls.client_context()
+    )
+    assert (answer.status_code, answer.json()["error"]) == (status, error)
+    assert answer.headers["cache-control"] == "no-store"
+    assert token not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("claims", "reason"),
+    [
+        ({"exp": 1}, "has expired"),
+        ({"aud": "https://elsewhere"}, "aud is not"),
+        ({"repository": "evil/x", "repository_owner": "evil"}, "may not mint sub"),
+    ],
+    ids=["expired", "audience", "other-organization"],
+)
+def test_a_token_the_signer_refuses_is_invalid_request(
+    endpoint: str,
+    platforms: Platforms,
+    test_tls: TestTls,
+    claims: dict[str, object],
+    reason: str,
+) -> None:
+    token = platforms.github.github(AUDIENCE, **claims)
+    answer = httpx.post(endpoint + "/token", data=_form(token), verify=test_tls.client_context())
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+    assert reason in answer.json()["error_description"]
+    assert token not in answer.text
+
+
+def test_jwks_down_is_503(endpoint: str, platforms: Platforms, test_tls: TestTls) -> None:
+    # A kid the signer has not seen: it must fetch, and the platform is down.
+    platforms.github.rotate()
+    token = platforms.github.github(AUDIENCE)
+    platforms.github.set_mode("down")
+    try:
+        answer = httpx.post(
+            endpoint + "/token", data=_form(token), verify=test_tls.client_context()
+        )
+    finally:
+        platforms.github.set_mode("ok")
+    assert answer.status_code == 503
+    assert answer.json()["error"] == "temporarily_unavailable"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--listen", "0.0.0.0:8443"], "plain HTTP would carry tokens over the network"),
+        (["--listen", "nowhere"], "expected HOST:PORT"),
+        (["--listen", "127.0.0.1:8443", "--certfile", "/x.pem"], "--keyfile go together"),
+        (["--listen", "127.0.0.1:8443"], "the policy has no [[attestation]]"),
+    ],
+    ids=["plain-off-loopback", "form", "half-tls", "no-attestation"],
+)
+def test_listen_settings_are_exit_2(custody: Custody, args: list[str], expected: str) -> None:
+    folder = Path(tempfile.mkdtemp(dir=custody.folder))
+    with pytest.raises(RuntimeError) as refused:
+        support.start_signer(support.signer_env(custody.key), folder / "signer.sock", *args)
+    assert "signer exited 2" in str(refused.value)
+    assert expected in str(refused.value)

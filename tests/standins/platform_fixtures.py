@@ -1,0 +1,33 @@
+"""The `platforms` fixture: GitHub, GitLab and Kubernetes (EC key) stand-ins over HTTPS of the
+test CA. Load with `pytest_plugins = ["tests.standins.fixtures",
+"tests.standins.platform_fixtures"]`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.standins.platforms import PlatformIssuer, Platforms
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import TestTls
+
+
+@pytest.fixture(scope="module")
+def platforms(test_tls: TestTls) -> Iterator[Platforms]:
+    from injector.diagnostics import fetch
+    from injector.signer.attestation import fetching
+
+    fetching.use(fetch)  # what `injector signer` does at start
+    started = [
+        PlatformIssuer(test_tls.server_context()),
+        PlatformIssuer(test_tls.server_context()),
+        PlatformIssuer(test_tls.server_context(), curve=True),
+    ]
+    try:
+        yield Platforms(*started, ca_file=str(test_tls.ca_file))
+    finally:
+        for platform in started:
+            platform.stop()
