@@ -337,6 +337,23 @@ def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
         assert "PIN_INJECTOR" in text.split("injector.git@", 1)[0], name
 
 
+def test_the_keyless_workflow_uses_the_action_at_a_commit_its_user_reviewed() -> None:
+    """`uses:` takes no variable: the workflow names the placeholder of a reviewed commit, or a
+    tag the repository has, never a release that does not exist."""
+    tags = subprocess.run(
+        ["git", "-C", str(ROOT), "tag", "--list"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout.split()
+    text = (RUNNERS / "github-actions.yml").read_text()
+    refs = re.findall(r"uses: platform/injector@(\S+)", text)
+    assert len(refs) == 2
+    for ref in refs:
+        assert ref == "CHANGE-ME-the-injector-commit-you-reviewed" or ref in tags, ref
+
+
 def test_every_recipe_that_holds_a_key_says_for_whom_and_the_risk() -> None:
     """The default recipe of each CI is keyless; the key-in-CI one says it is for a laptop or a
     trusted single-tenant runner, and why."""
