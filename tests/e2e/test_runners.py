@@ -312,16 +312,21 @@ def test_every_ci_named_in_the_runners_guide() -> None:
     assert SCRIPT.read_text().strip() in section
 
 
-def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
-    """No release is tagged: a recipe pins the commit its user reviewed (a variable they set),
-    or a tag the repository has."""
-    tags = subprocess.run(
+def _tags() -> list[str]:
+    """The release tags this repository has (none yet)."""
+    return subprocess.run(
         ["git", "-C", str(ROOT), "tag", "--list"],
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
     ).stdout.split()
+
+
+def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
+    """No release is tagged: a recipe pins the commit its user reviewed (a variable they set),
+    or a tag the repository has."""
+    tags = _tags()
     for name in (
         "github-actions-key-file.yml",
         "gitlab-ci-key-file.yml",
@@ -340,13 +345,7 @@ def test_the_recipes_pin_no_tag_that_does_not_exist() -> None:
 def test_the_keyless_workflow_uses_the_action_at_a_commit_its_user_reviewed() -> None:
     """`uses:` takes no variable: the workflow names the placeholder of a reviewed commit, or a
     tag the repository has, never a release that does not exist."""
-    tags = subprocess.run(
-        ["git", "-C", str(ROOT), "tag", "--list"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=True,
-    ).stdout.split()
+    tags = _tags()
     text = (RUNNERS / "github-actions.yml").read_text()
     refs = re.findall(r"uses: platform/injector@(\S+)", text)
     assert len(refs) == 2
