@@ -1,8 +1,10 @@
-"""The real `terraform` with `backend "s3"` in a job with an AWS tag, on a runner that hands
-down another identity (an EKS pod's IRSA: another role, another token file). Without injector
-between them the backend takes the inherited pair over the shared config file's [default]
-profile; `injector run` keeps the pair from the command, so the backend logs in through
-injector's profile, and `injector env` refuses the pair."""
+"""The real `terraform`'s backends on a runner that hands down another identity, in the modes
+where injector does not replace it. `backend "s3"` in a job with an AWS tag, with an EKS pod's
+IRSA pair (another role, another token file): without injector between them the backend takes
+the pair over the shared config file's [default] profile; `injector run` keeps the pair from the
+command, so the backend logs in through injector's profile, and `injector env` refuses the pair.
+`backend "azurerm"` under `run --token-endpoint`, with an AKS pod's ARM_OIDC_TOKEN_FILE_PATH:
+azurerm reads that file and never asks the endpoint, unless `run` keeps it from the command."""
 
 from __future__ import annotations
 
@@ -13,13 +15,22 @@ from typing import TYPE_CHECKING
 import pytest
 
 from injector.clouds import aws
+from injector.clouds import azure as azure_cloud
+from injector.job import pipeline, token_endpoint
+from injector.job.session import JobSession
 from tests.conftest import run_injector
 from tests.standins.accounts import ROLE_ARN
 from tests.support import terraform
 from tests.support.terraform import Workdir
+from tests.terraform.test_azurerm import SWITCH as AZURE
+from tests.terraform.test_azurerm import azure  # noqa: F401 (a fixture)
+from tests.terraform.test_azurerm import backend_config as azurerm_config
+from tests.terraform.test_azurerm import overrides as azurerm_overrides
 from tests.terraform.test_s3 import backend_config, bucket, endpoints
 
 if TYPE_CHECKING:
+    from tests.standins.azure_storage import AzureStorageStandIn
+    from tests.standins.entra import EntraStandIn
     from tests.standins.fixtures import StandIns
 
 pytest_plugins = ["tests.standins.fixtures"]
@@ -125,3 +136,80 @@ def test_env_refuses_the_inherited_pair_naming_both_variables(
     assert INHERITED_ROLE not in result.stderr
     assert result.stdout == ""
     assert not folder.exists()
+
+
+# --- azurerm under the token endpoint ------------------------------------------------------------
+
+
+@pytest.fixture
+def aks_token(tmp_path: Path) -> dict[str, str]:
+    """What AKS workload identity puts into a pod: a token file of another identity's, which
+    Entra does not accept for the workspace's app."""
+    token = tmp_path / "aks-token"
+    token.write_text("eyJaks.token.from-the-pod")
+    return {azure_cloud.TOKEN_FILE_PATH: str(token)}
+
+
+def test_without_injector_between_them_azurerm_reads_the_inherited_file_not_the_endpoint(
+    strict_workspace: dict[str, str],
+    standins: StandIns,
+    azure: tuple[EntraStandIn, AzureStorageStandIn],  # noqa: F811
+    aks_token: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """The endpoint's exports (what `run --token-endpoint` gives, without the token file) next
+    to the pod's file, as a job that passed its environment through would have them."""
+    _, storage = azure
+    prepared = pipeline.prepare(terraform.only(AZURE, strict_workspace))
+    assert prepared is not None
+    with JobSession(prepared, tmp_path / "creds") as written:
+        endpoint = token_endpoint.serve(prepared, written.plan)
+        try:
+            served = {**written.plan.exports, **endpoint.exports}
+            del served[azure_cloud.TOKEN_FILE_PATH]
+            outcome = Workdir(tmp_path / "tf", "azurerm").run(
+                azurerm_config(storage, "inherited-file.tfstate"),
+                {**served, **aks_token, **azurerm_overrides(storage, standins.tls)},
+            )
+        finally:
+            endpoint.stop()
+
+    assert outcome.returncode != 0
+    assert "Apply complete" not in outcome.output
+    # azurerm sent the pod's file to Entra (which found it malformed) and never asked the
+    # endpoint.
+    assert "AADSTS50027" in outcome.output, outcome.output
+    assert endpoint.requests == []
+
+
+def test_under_injector_run_azurerm_pulls_from_the_endpoint_despite_an_inherited_file(
+    strict_workspace: dict[str, str],
+    standins: StandIns,
+    azure: tuple[EntraStandIn, AzureStorageStandIn],  # noqa: F811
+    aks_token: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    entra, storage = azure
+    workdir = Workdir(tmp_path / "tf", "azurerm", marker="despite-the-pod")
+    script = workdir.script(
+        azurerm_config(storage, "despite-the-pod.tfstate"),
+        tmp_path / "job.sh",
+        checks=[f'test -z "${{{azure_cloud.TOKEN_FILE_PATH}:-}}"'],
+    )
+    served = len(entra.seen)
+    env = workdir.environment(
+        {
+            **terraform.only(AZURE, strict_workspace),
+            **aks_token,
+            **azurerm_overrides(storage, standins.tls),
+        }
+    )
+    wrapper = [sys.executable, "-m", "injector", "run", "--token-endpoint"]
+    wrapper += ["--dir", str(tmp_path / "creds"), "--"]
+
+    outcome = terraform.run_wrapped(wrapper, script, env)
+
+    assert outcome.returncode == 0, outcome.output
+    assert f"not passing {azure_cloud.TOKEN_FILE_PATH} to the command" in outcome.stderr
+    assert '"despite-the-pod"' in storage.blobs["despite-the-pod.tfstate"].data.decode()
+    assert any(line.endswith("/oauth2/v2.0/token") for line in entra.seen[served:])
