@@ -57,6 +57,8 @@ RESOURCE_TYPES = {
     "google_service_account",
     "google_service_account_iam_member",
     "google_storage_bucket",
+    "vault_aws_secret_backend",
+    "vault_aws_secret_backend_role",
     "vault_jwt_auth_backend",
     "vault_jwt_auth_backend_role",
     "vault_policy",
@@ -200,6 +202,7 @@ def test_the_examples_hold_the_expected_modules() -> None:
         "gcp/many-workspaces",
         "gcp/many-workspaces/pool",
         "kubernetes-trust/eks",
+        "vault-backed-aws/trust",
     }
     for folder in MODULES:
         assert (folder / "README.md").is_file(), f"{folder} has no README.md"
@@ -755,22 +758,29 @@ def test_dockerfile_installs_into_opt_injector_and_links_the_console_script() ->
 # -- Vault ---------------------------------------------------------------------------------------
 
 
-def test_vault_trust_role_binds_exactly_the_injectors_vault_token(
-    workspace: dict[str, str], tmp_path: Path
-) -> None:
+def minted_for(env: Mapping[str, str], name: str, folder: Path) -> tuple[Any, dict[str, Any]]:
+    """The configuration of cloud `name` in a job of the example's host, organization and
+    workspace, and the claims of the token minted for it."""
     from injector.job import pipeline
 
-    env = {
-        **workspace,
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "true",
+    job = {
+        **env,
         "DynamicCredentialHostname": HOST,
         "organizationName": ORGANIZATION,
         "workspaceName": WORKSPACE,
     }
-    prepared = pipeline.prepare(env)
+    prepared = pipeline.prepare(job)
     assert prepared is not None
-    plan = pipeline.mint(prepared, tmp_path)
-    (token,) = [c.token.claims for c in plan.clouds if c.config.name == "vault"]
+    plan = pipeline.mint(prepared, folder)
+    (cloud,) = [c for c in plan.clouds if c.config.name == name]
+    return cloud.config, cloud.token.claims
+
+
+def test_vault_trust_role_binds_exactly_the_injectors_vault_token(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**workspace, "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "true"}
+    _, token = minted_for(env, "vault", tmp_path)
 
     folder = EXAMPLES / "vault" / "trust"
     values = variables(
@@ -790,6 +800,56 @@ def test_vault_trust_role_binds_exactly_the_injectors_vault_token(
         assert path in policy
     (provider,) = module(EXAMPLES / "vault" / "workspace")["provider"]
     assert provider["vault"]["skip_child_token"] is True
+
+
+def readme_workspace_variables(folder: Path) -> dict[str, str]:
+    """The `NAME=value` lines of the README's last sh block (the workspace's variables)."""
+    text = (folder / "README.md").read_text()
+    block = text[text.rindex("```sh\n") + len("```sh\n") :]
+    lines = block[: block.index("```")].splitlines()
+    entries = (line.split("#", 1)[0].strip() for line in lines)
+    return {name: value for name, _, value in (e.partition("=") for e in entries if e)}
+
+
+def test_vault_backed_aws_example_grants_what_the_workspace_asks_for(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """The workspace variables the README shows are accepted, log in with a token the example's
+    JWT role binds, and ask the engine role and mount the example creates, which its policy
+    grants along with the lease and token calls `injector run` makes."""
+    folder = EXAMPLES / "vault-backed-aws" / "trust"
+    shown = readme_workspace_variables(folder)
+    env = {**workspace, **shown, "ENABLE_DYNAMIC_CREDENTIALS_AWS": "false"}
+    config, token = minted_for(env, "vault_backed_aws", tmp_path)
+
+    values = variables(
+        folder,
+        organization=ORGANIZATION,
+        workspace=WORKSPACE,
+        role_arn=shown["WORKLOAD_IDENTITY_VAULT_BACKED_AWS_ROLE_ARN"],
+        engine_access_key="unused",
+        engine_secret_key="unused",
+    )
+    login = one(folder, "resource", "vault_jwt_auth_backend_role")
+    assert fill(login["role_name"], values) == config.vault.role
+    assert fill(login["backend"], values) == config.vault.auth_path
+    assert [fill(v, values) for v in login["bound_audiences"]] == [token["aud"]]
+    assert fill(login["bound_subject"], values) == token["sub"]
+    assert login["user_claim"] in token
+
+    engine = one(folder, "resource", "vault_aws_secret_backend")
+    role = one(folder, "resource", "vault_aws_secret_backend_role")
+    assert fill(engine["path"], values) == config.mount_path
+    assert fill(role["name"], values) == config.vault_role
+    assert role["credential_type"] == config.auth_type
+    assert [fill(v, values) for v in role["role_arns"]] == [config.role_arn]
+
+    policy = fill(one(folder, "resource", "vault_policy")["policy"], values)
+    granted = dict(re.findall(r'path "([^"]+)" \{\s*capabilities = \[([^\]]*)\]', policy))
+    wanted = [f"{config.mount_path}/sts/{config.vault_role}", "sys/leases/renew"]
+    wanted += ["sys/leases/revoke", "auth/token/renew-self", "auth/token/revoke-self"]
+    for path in wanted:
+        assert granted.get(path) == '"update"', f"the policy does not grant update on {path}"
 
 
 @pytest.mark.parametrize("page", ["README.md", "docs/guides/terrakube.md"])

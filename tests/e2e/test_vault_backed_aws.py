@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from injector.clouds import vault, vault_backed_aws
 from tests.conftest import KeyFiles, run_injector
-from tests.standins import vault_aws_engine
+from tests.standins import moto, vault_aws_engine
 from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.standins.vault_aws_engine import Engine
 from tests.support import openbao, terraform
@@ -63,6 +64,26 @@ def bao(
 def engine(bao: OpenBao, moto_endpoint: str) -> Iterator[Engine]:
     with vault_aws_engine.running(bao, moto_endpoint) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def enforcing_moto() -> Iterator[tuple[str, tuple[str, str]]]:
+    """A moto of its own that checks signatures and IAM policies after the three unsigned
+    actions that make the engine's root user, and that user's key."""
+    with moto.running(free_actions=3) as endpoint:
+        iam = boto3.client(
+            "iam", endpoint_url=endpoint, region_name="us-east-1", **TEST_CREDENTIALS
+        )
+        iam.create_user(UserName="vault-engine")
+        allow_iam = {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}],
+        }
+        iam.put_user_policy(
+            UserName="vault-engine", PolicyName="engine", PolicyDocument=json.dumps(allow_iam)
+        )
+        key = iam.create_access_key(UserName="vault-engine")["AccessKey"]
+        yield endpoint, (key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def _workspace(workspace: dict[str, str], standins: StandIns, address: str) -> dict[str, str]:
@@ -249,4 +270,32 @@ def test_assumed_role_asks_the_sts_endpoint_for_the_role_arn(
         engine.asked
     )
     assert json.loads(out)["keys_in_env"] == []
+    assert len(engine.revoked) == 1 and not engine.leases
+
+
+def test_an_aws_that_checks_keys_refuses_a_made_up_one_and_takes_the_issued_one(
+    workspace: dict[str, str],
+    standins: StandIns,
+    bao: OpenBao,
+    enforcing_moto: tuple[str, tuple[str, str]],
+    tmp_path: Path,
+) -> None:
+    endpoint, root_key = enforcing_moto
+    made_up = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
+        aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    )
+    with pytest.raises(ClientError) as refused:
+        made_up.get_caller_identity()
+    assert refused.value.response["Error"]["Code"] == "InvalidClientTokenId"
+
+    with vault_aws_engine.running(bao, endpoint, root_key) as engine:
+        env = _workspace(workspace, standins, engine.address)
+        code, out, err = _run(env, tmp_path / "creds", endpoint)
+    assert code == 0, err
+    user = json.loads(out)["arn"].rsplit("/", 1)[-1]
+    assert user.startswith(f"vault-{vault_aws_engine.ROLE}-")
     assert len(engine.revoked) == 1 and not engine.leases

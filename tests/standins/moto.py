@@ -3,6 +3,7 @@ stand-in, for the tests and for `make demo`."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -17,14 +18,20 @@ START_SECONDS = 30
 
 
 @contextmanager
-def running() -> Iterator[str]:
+def running(free_actions: int | None = None) -> Iterator[str]:
     """Start moto's server with this Python on a free port, yield its endpoint once it
-    answers, and stop it on the way out whatever happened."""
+    answers, and stop it on the way out whatever happened. With `free_actions`, moto serves
+    that many AWS actions unsigned (to set up a principal) and then checks every request's
+    signature and IAM policies, as AWS does."""
     port = free_port()
+    env = dict(os.environ)
+    if free_actions is not None:
+        env["INITIAL_NO_AUTH_ACTION_COUNT"] = str(free_actions)
     server = processes.spawn(
         [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env=env,
     )
     endpoint = f"http://{LOOPBACK}:{port}"
     try:

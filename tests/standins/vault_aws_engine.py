@@ -38,14 +38,18 @@ class Engine:
     revoked: list[str] = field(default_factory=list)
     renewed: list[str] = field(default_factory=list)
     asked: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # path, body
+    # The key the engine acts with, as Vault's engine holds its root credentials; moto takes
+    # any key unless it enforces IAM.
+    root_key: tuple[str, str] = ("testing", "testing")
 
     def iam(self) -> Any:
+        key_id, secret = self.root_key
         return boto3.client(
             "iam",
             endpoint_url=self.moto_endpoint,
             region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
+            aws_access_key_id=key_id,
+            aws_secret_access_key=secret,
         )
 
     def token_accessor(self, token: str) -> str | None:
@@ -140,9 +144,11 @@ def _handler(engine: Engine) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running(bao: OpenBao, moto_endpoint: str) -> Iterator[Engine]:
+def running(
+    bao: OpenBao, moto_endpoint: str, root_key: tuple[str, str] = ("testing", "testing")
+) -> Iterator[Engine]:
     """The engine on a free loopback port (plain http: injector allows it to loopback)."""
-    engine = Engine(bao, moto_endpoint)
+    engine = Engine(bao, moto_endpoint, root_key=root_key)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(engine))
     engine.address = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
