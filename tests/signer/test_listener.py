@@ -14,6 +14,7 @@ from pathlib import Path
 from injector.errors import InjectorError
 from injector.signer import listener
 from tests.signer.conftest import NOBODY, Custody, job_env, start
+from tests.support import reachable
 from tests.support import signer as support
 
 RACER = textwrap.dedent(
@@ -95,7 +96,7 @@ def test_a_job_connects_through_a_read_only_mount_it_cannot_write(
     env = {
         "PATH": os.environ["PATH"],
         "LANG": "C.UTF-8",
-        "PYTHONPATH": str(support.ROOT),
+        "PYTHONPATH": reachable.python_path(),
         **job_env(view / "signer.sock"),
     }
     script = (
