@@ -49,8 +49,8 @@ class Variables(Mapping[str, str]):
 
     def blame(self, error: ConfigError) -> ConfigError:
         """`error` with each problem under the variable the user set; a problem so renamed
-        speaks in those names throughout (`... but INJECTOR_ENABLE_AWS_PROD is ...`), while
-        one about a variable of its own (static credentials) stays the same for every view."""
+        speaks in those names throughout (a tagged switch is named, not its untagged form),
+        while one about a variable of its own (static credentials) stays the same for every view."""
         renames = {
             name: source for name in self._renamed() if (source := self.origin(name)) != name
         }

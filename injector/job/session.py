@@ -79,7 +79,7 @@ class JobSession:
 
     @property
     def secrets(self) -> dict[str, str]:
-        """Exports that are credentials themselves (`VAULT_TOKEN`): never shown on a terminal."""
+        """Exports that are credentials themselves (a login's token): never shown on a terminal."""
         return self._exchanges.secrets
 
     @property
