@@ -5,11 +5,11 @@ at its default without a word: say which name was probably meant."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from injector import clouds
 from injector.clouds import hcp, manual, tags
-from injector.clouds.base import ALIAS_PREFIX, REQUIRE
+from injector.clouds.base import ALIAS_PREFIX, REQUIRE, Cloud
 from injector.config import ci, issuer_settings, job_context
 from injector.job import phases
 from injector.job.settings import TERRAFORM_VARIABLES
@@ -20,10 +20,10 @@ log = logging.getLogger("injector")
 _MIN_LENGTH = 6
 
 
-def known(env: Mapping[str, str]) -> set[str]:
-    """Every variable injector reads for a job with `env`: the clouds it does not switch on
-    are not loaded, and only their switches are known (a typo in a setting of a cloud that is
-    off changes nothing)."""
+def known(switched: Sequence[Cloud]) -> set[str]:
+    """Every variable injector reads for a job whose environment may switch on the clouds
+    `switched`: the others are not loaded, and only their switches are known (a typo in a
+    setting of a cloud that is off changes nothing)."""
     names = {
         *job_context.OPTIONS,
         *issuer_settings.VARIABLES,
@@ -34,9 +34,9 @@ def known(env: Mapping[str, str]) -> set[str]:
     }
     for line in clouds.REGISTRY:
         names.update((line.switch, line.alias))
-    for cloud in clouds.switched(env):
+    for cloud in switched:
         names.update(cloud.known_variables())
-    names.update(hcp.names(clouds.switched(env)))
+    names.update(hcp.names(switched))
     names.add(manual.AUDIENCE)
     return names
 
@@ -81,20 +81,22 @@ def switch_prefixes() -> tuple[str, ...]:
     return (*dict.fromkeys(shared), ALIAS_PREFIX)
 
 
-def tagged(name: str, env: Mapping[str, str]) -> bool:
-    """Whether `name` is a tagged form of a variable a cloud reads (`<VARIABLE>_PROD`)."""
+def tagged(name: str, switched: Sequence[Cloud]) -> bool:
+    """Whether `name` is a tagged form of a variable one of `switched` reads
+    (`<VARIABLE>_PROD`)."""
     return manual.is_variable(name) or any(
-        tags.untagged(cloud, name) is not None for cloud in clouds.switched(env)
+        tags.untagged(cloud, name) is not None for cloud in switched
     )
 
 
 def warn(env: Mapping[str, str]) -> None:
     """A warning for each variable of `env` that looks like a misspelt one injector reads."""
-    names = known(env)
-    prefixes = switch_prefixes()
+    # Resolved once: each lookup walks the registry over every variable of the environment.
     switched = clouds.switched(env)
+    names = known(switched)
+    prefixes = switch_prefixes()
     for name in env:
-        if name in names or tagged(name, env) or hcp.recognizes(name, switched):
+        if name in names or tagged(name, switched) or hcp.recognizes(name, switched):
             continue
         meant = likely_meant(name, names)
         if meant is not None:
