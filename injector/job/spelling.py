@@ -55,23 +55,30 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
 
 
-def likely_meant(name: str, names: Iterable[str]) -> str | None:
-    """The known variable `name` was most likely meant to be, or None."""
-    if len(name) < _MIN_LENGTH:
+class Known:
+    """The names injector reads, indexed by folded case and by first letter: a job's
+    environment holds a hundred variables or so, each checked against every name."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+        self._folded = {name.casefold(): name for name in self.names}
+        self._by_head: dict[str, list[tuple[str, str]]] = {}
+        for name in self.names:
+            if len(name) >= _MIN_LENGTH:
+                folded = name.casefold()
+                self._by_head.setdefault(folded[0], []).append((folded, name))
+
+    def likely_meant(self, name: str) -> str | None:
+        """The known variable `name` was most likely meant to be, or None."""
+        if len(name) < _MIN_LENGTH:
+            return None
+        folded = name.casefold()
+        if folded in self._folded:
+            return self._folded[folded]
+        for candidate_folded, candidate in self._by_head.get(folded[0], ()):
+            if abs(len(candidate) - len(name)) <= 1 and _one_edit(folded, candidate_folded):
+                return candidate
         return None
-    folded = name.casefold()
-    for candidate in names:
-        if candidate.casefold() == folded:
-            return candidate
-    for candidate in names:
-        if (
-            len(candidate) >= _MIN_LENGTH
-            and abs(len(candidate) - len(name)) <= 1
-            and candidate[0].casefold() == folded[0]
-            and _one_edit(folded, candidate.casefold())
-        ):
-            return candidate
-    return None
 
 
 def switch_prefixes() -> tuple[str, ...]:
@@ -93,12 +100,12 @@ def warn(env: Mapping[str, str]) -> None:
     """A warning for each variable of `env` that looks like a misspelt one injector reads."""
     # Resolved once: each lookup walks the registry over every variable of the environment.
     switched = clouds.switched(env)
-    names = known(switched)
+    names = Known(known(switched))
     prefixes = switch_prefixes()
     for name in env:
-        if name in names or tagged(name, switched) or hcp.recognizes(name, switched):
+        if name in names.names or tagged(name, switched) or hcp.recognizes(name, switched):
             continue
-        meant = likely_meant(name, names)
+        meant = names.likely_meant(name)
         if meant is not None:
             log.warning("%s is not a variable injector reads: did you mean %s?", name, meant)
         elif name.startswith(prefixes):
