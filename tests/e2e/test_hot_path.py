@@ -203,7 +203,8 @@ def test_a_job_loads_only_the_clouds_it_switches_on(
     assert [module for module in modules.values() if module in loaded] == [modules["aws"]]
     # Another cloud switched off by name, in every spelling of off, is not loaded either;
     # any other value is that cloud's to judge (a bad one is refused by it).
-    offs = {line.switch: off for line, off in zip(clouds.REGISTRY[1:], ("false", "0", "OFF", "No"))}
+    words = ("false", "0", "OFF", "No")
+    offs = {line.switch: words[i % len(words)] for i, line in enumerate(clouds.REGISTRY[1:])}
     loaded = _loaded(args, {**aws_only, **offs, "workingDirectory": str(working)}, tmp_path)
     assert [module for module in modules.values() if module in loaded] == [modules["aws"]]
     example = _loaded(["--example"], aws_only, tmp_path)
