@@ -33,7 +33,7 @@ from injector.config.issuer_settings import (
     IssuerSettings,
 )
 from injector.errors import ConfigError, InjectorError, Problems, require_modules
-from injector.signer import connections, custody, listener, policy, readiness
+from injector.signer import connections, custody, listener, policy, policy_file, readiness
 from injector.signer.backend import KeyFileBackend, SigningBackend
 from injector.signer.service import Service
 from injector.transit import settings as transit_settings
@@ -97,8 +97,8 @@ def _socket_path(path: Path) -> Path:
 def load_policy(policy_path: Path) -> policy.Policy:
     """The policy in `policy_path`, refused (ConfigError) if another uid could have changed
     it."""
-    custody.check_file(policy.OPTION, policy_path)
-    return policy.load(policy_path)
+    custody.check_file(policy_file.OPTION, policy_path)
+    return policy_file.load(policy_path)
 
 
 def load(

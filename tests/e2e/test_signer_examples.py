@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from injector.cli import build_parser
-from injector.signer import policy
+from injector.signer import policy_file
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "examples" / "signer"
@@ -77,7 +77,7 @@ def test_the_executor_has_no_key_and_asks_the_signer_over_the_shared_socket() ->
 
 
 def test_the_sidecar_policy_allows_the_executors_uid_only() -> None:
-    loaded = policy.load(FOLDER / "policy.toml")
+    loaded = policy_file.load(FOLDER / "policy.toml")
     executor = _containers()["executor"]["securityContext"]
     uid, gid = executor["runAsUser"], executor["runAsGroup"]
     for audience in ("aws.workload.identity", "api://AzureADTokenExchange", GCP):
@@ -130,7 +130,7 @@ def test_the_transit_unit_has_no_key_file_and_the_same_command() -> None:
 
 
 def test_each_runner_user_is_allowed_its_own_subjects() -> None:
-    loaded = policy.load(FOLDER / "runners-policy.toml")
+    loaded = policy_file.load(FOLDER / "runners-policy.toml")
     a, b = "organization:team-a:workspace:web", "organization:team-b:workspace:db"
     assert loaded.decide(2001, 2001, a, "api://AzureADTokenExchange") is not None
     assert loaded.decide(2001, 2001, b, "aws.workload.identity") is None
@@ -152,7 +152,7 @@ def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
     (tmp_path / "policy.toml").write_text(
         text.replace("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", str(ca))
     )
-    loaded = policy.load(tmp_path / "policy.toml")
+    loaded = policy_file.load(tmp_path / "policy.toml")
     signer = "https://signer.example.com:8443"
     assert {a.name: a.audience for a in loaded.attestations} == dict.fromkeys(
         ("github", "gitlab", "cluster", "jenkins"), signer

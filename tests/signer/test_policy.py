@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from injector.errors import ConfigError
-from injector.signer import policy
+from injector.signer import policy, policy_file
 
 SUB = "organization:simple:workspace:simple-cli"
 
@@ -16,7 +16,7 @@ SUB = "organization:simple:workspace:simple-cli"
 def _load(tmp_path: Path, text: str) -> policy.Policy:
     path = tmp_path / "policy.toml"
     path.write_text(text)
-    return policy.load(path)
+    return policy_file.load(path)
 
 
 def test_first_matching_entry_decides_and_caps_the_ttl(tmp_path: Path) -> None:
@@ -98,7 +98,7 @@ def test_a_policy_with_no_entry_or_no_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="has no \\[\\[allow\\]\\] entry"):
         _load(tmp_path, "# nothing\n")
     with pytest.raises(ConfigError, match="cannot read"):
-        policy.load(tmp_path / "missing.toml")
+        policy_file.load(tmp_path / "missing.toml")
 
 
 def test_without_a_policy_only_the_signers_own_uid_may_mint() -> None:
