@@ -13,9 +13,9 @@ it waits, so then the decision and signing run in a pool of threads (`workers`),
 the answers back to the loop; the loop alone touches the sockets. Tokens a worker signs after
 the connection's deadline are dropped (and audited).
 
-Each connection has REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte (a caller
-that connects and trickles bytes, or sends nothing, cannot hold a slot for long), and a uid
-holds at most `fairness.MAX_CONNECTIONS_PER_UID` at once. On stop, the listening socket is
+Each connection has accepted.REQUEST_TIMEOUT_SECONDS from its accept to its answer's last byte
+(a caller that connects and trickles bytes, or sends nothing, cannot hold a slot for long), and
+a uid holds at most `fairness.MAX_CONNECTIONS_PER_UID` at once. On stop, the listening socket is
 closed first and the loop runs until the connections already accepted are answered or expired.
 
 Whatever goes wrong with one connection (reading, parsing, deciding, answering) is that
@@ -26,61 +26,37 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import errno
 import logging
 import selectors
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-from injector.signer import peer, protocol
-from injector.signer.backend import SigningFailed
+from injector.signer import accepted, peer, protocol
+from injector.signer.accepted import Connection
+from injector.signer.accepting import Acceptor
 from injector.signer.fairness import Fairness
-from injector.signer.peer import Peer
 from injector.signer.service import Service
 from injector.signer.workers import Workers
 
 log = logging.getLogger("injector")
 
-REQUEST_TIMEOUT_SECONDS = 5.0
-# Connections taken off the backlog per wake-up, so that answering stays interleaved with
-# accepting under a burst.
-ACCEPT_BATCH = 64
-# When the process is out of file descriptors: pause accepting this long, instead of spinning.
-ACCEPT_PAUSE_SECONDS = 0.1
 _RECEIVE_BYTES = 65536
 _WORKERS_DONE = object()  # the selector's data for the workers' wake-up socket
-
-
-@dataclass(eq=False)
-class _Connection:
-    sock: socket.socket
-    caller: Peer
-    deadline: float
-    received: list[bytes] = field(default_factory=list)
-    size: int = 0
-    outgoing: memoryview | None = None  # the answer's unsent rest
-    watched: bool = False  # registered with the selector
-    closed: bool = False
-    working: bool = False  # a signing worker has its request
 
 
 class Loop:
     """Accepts on `listener` and answers with `service` until `stop()` and drained."""
 
     def __init__(self, listener: socket.socket, service: Service) -> None:
-        listener.setblocking(False)
-        self._listener: socket.socket | None = listener
         self._service = service
         self._selector = selectors.DefaultSelector()
-        self._selector.register(listener, selectors.EVENT_READ, None)
-        self._open: collections.deque[_Connection] = collections.deque()  # in deadline order
-        self._paused_until = 0.0  # while out of descriptors: not listening for connections
+        self._acceptor = Acceptor(listener, self._selector)
+        self._open: collections.deque[Connection] = collections.deque()  # in deadline order
         self._stopping = False
         self._fairness = Fairness(service.refused_connections)
         self._on_wake: Callable[[], None] | None = None
-        self._workers: Workers[_Connection] | None = None
+        self._workers: Workers[Connection] | None = None
         # Attested requests may wait on a platform's JWKS (seconds): never in the loop either.
         if service.backend.blocking or service.policy.attestations:
             self._workers = Workers()
@@ -100,12 +76,9 @@ class Loop:
     def run(self) -> None:
         try:
             while True:
-                if self._stopping and self._listener is not None:
-                    self._close_listener()
-                if self._paused_until and self._paused_until <= time.monotonic():
-                    self._paused_until = 0.0
-                    if self._listener is not None:
-                        self._selector.register(self._listener, selectors.EVENT_READ, None)
+                if self._stopping and self._acceptor.listening:
+                    self._acceptor.close()
+                self._acceptor.resume_when_due(time.monotonic())
                 now = time.monotonic()
                 self._expire(now)
                 self._fairness.flush(now)
@@ -117,8 +90,7 @@ class Loop:
             for connection in self._open:
                 self._close(connection)
             self._fairness.flush(time.monotonic(), everything=True)
-            if self._listener is not None:
-                self._close_listener()
+            self._acceptor.close()
             self._selector.close()
             if self._workers is not None:
                 self._workers.close()
@@ -128,8 +100,9 @@ class Loop:
         waits = [0.5]
         if self._open:
             waits.append(self._open[0].deadline - now)
-        if self._paused_until > now:
-            waits.append(self._paused_until - now)
+        paused = self._acceptor.pause_left(now)
+        if paused is not None:
+            waits.append(paused)
         flush = self._fairness.next_flush()
         if flush is not None:
             waits.append(flush - now)
@@ -140,7 +113,7 @@ class Loop:
             self._accept()
         elif data is _WORKERS_DONE:
             self._collect()
-        elif isinstance(data, _Connection):
+        elif isinstance(data, Connection):
             try:
                 if events & selectors.EVENT_READ:
                     self._receive(data)
@@ -155,31 +128,9 @@ class Loop:
             if self._on_wake is not None:
                 self._on_wake()
 
-    def _close_listener(self) -> None:
-        assert self._listener is not None  # noqa: S101
-        if not self._paused_until:
-            self._selector.unregister(self._listener)
-        self._listener.close()
-        self._listener = None
-
     def _accept(self) -> None:
-        if self._listener is None:
-            return
-        for _ in range(ACCEPT_BATCH):
-            try:
-                sock, _address = self._listener.accept()
-            except BlockingIOError:
-                return
-            except OSError as error:
-                if error.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
-                    log.warning("cannot accept a connection: %s; pausing", error.strerror)
-                    self._selector.unregister(self._listener)
-                    self._paused_until = time.monotonic() + ACCEPT_PAUSE_SECONDS
-                    return
-                if error.errno != errno.ECONNABORTED:
-                    log.warning("cannot accept a connection: %s", error.strerror or error)
-                continue
-            connection = self._admit(sock)
+        for sock in self._acceptor.accept():
+            connection = accepted.admit(sock, self._service, self._fairness)
             if connection is None:
                 continue
             self._open.append(connection)
@@ -188,32 +139,7 @@ class Loop:
             except Exception as error:  # one connection's, never the signer's
                 self._fail(connection, error)
 
-    def _admit(self, sock: socket.socket) -> _Connection | None:
-        """The accepted `sock` as a connection to serve, or None: closed at once (its uid is
-        over its cap, or the kernel could not name it)."""
-        try:
-            sock.setblocking(False)
-            creds = peer.credentials(sock)
-        except OSError:
-            sock.close()
-            return None
-        pid, uid, gid = creds
-        if not self._fairness.admit(uid):
-            self._fairness.refuse(Peer(pid, uid, gid, None), time.monotonic())
-            sock.close()
-            return None
-        try:
-            caller = peer.identify(
-                sock, self._service.read_start, self._service.policy.names_groups, creds
-            )
-        except OSError as error:
-            self._fairness.release(uid)
-            self._service.failure(Peer(pid, uid, gid, None), f"identifying: {error.strerror}")
-            sock.close()
-            return None
-        return _Connection(sock, caller, time.monotonic() + REQUEST_TIMEOUT_SECONDS)
-
-    def _fail(self, connection: _Connection, error: Exception) -> None:
+    def _fail(self, connection: Connection, error: Exception) -> None:
         """An unexpected error while serving `connection`: audited, and the connection closed
         (an answer half sent cannot be mended)."""
         log.debug("error on a connection", exc_info=True)
@@ -222,7 +148,7 @@ class Loop:
         with contextlib.suppress(Exception):
             self._close(connection)
 
-    def _receive(self, connection: _Connection) -> None:
+    def _receive(self, connection: Connection) -> None:
         while True:
             try:
                 chunk = connection.sock.recv(_RECEIVE_BYTES)
@@ -254,29 +180,17 @@ class Loop:
             document = None
         self._answer(connection, document)
 
-    def _answer(self, connection: _Connection, document: dict[str, object] | None) -> None:
+    def _answer(self, connection: Connection, document: dict[str, object] | None) -> None:
         if self._workers is not None:
             connection.working = True
             self._workers.submit(
-                connection, lambda: self._decide(connection, document, connection.deadline)
+                connection,
+                lambda: accepted.answer(
+                    self._service, connection.caller, document, connection.deadline
+                ),
             )
             return
-        self._reply(connection, self._decide(connection, document, None))
-
-    def _decide(
-        self, connection: _Connection, document: dict[str, object] | None, deadline: float | None
-    ) -> bytes:
-        try:
-            return self._service.answer(connection.caller, document, deadline)
-        except SigningFailed as error:
-            self._service.failure(connection.caller, str(error))
-            return protocol.failed(
-                protocol.INTERNAL, f"the signer cannot sign: {error.brief}; see its log"
-            )
-        except Exception as error:  # a signing failure must not take the signer down
-            log.debug("internal error", exc_info=True)
-            self._service.failure(connection.caller, f"{type(error).__name__}: {error}")
-            return protocol.failed(protocol.INTERNAL, "the signer failed to sign; see its log")
+        self._reply(connection, accepted.answer(self._service, connection.caller, document, None))
 
     def _collect(self) -> None:
         assert self._workers is not None  # noqa: S101 (its wake-up socket woke the loop)
@@ -290,11 +204,11 @@ class Loop:
             except Exception as error:  # one connection's, never the signer's
                 self._fail(connection, error)
 
-    def _reply(self, connection: _Connection, answer: bytes) -> None:
+    def _reply(self, connection: Connection, answer: bytes) -> None:
         connection.outgoing = memoryview(answer)
         self._send(connection)
 
-    def _send(self, connection: _Connection) -> None:
+    def _send(self, connection: Connection) -> None:
         assert connection.outgoing is not None  # noqa: S101
         try:
             while connection.outgoing:
@@ -307,7 +221,7 @@ class Loop:
             pass  # the caller left: nothing to tell it (the decision is audited)
         self._close(connection)
 
-    def _watch(self, connection: _Connection, event: int) -> None:
+    def _watch(self, connection: Connection, event: int) -> None:
         # Known rather than tried: the selector's KeyError formats the socket's repr, which
         # costs two system calls (getsockname, getpeername).
         if connection.watched:
@@ -316,7 +230,7 @@ class Loop:
             self._selector.register(connection.sock, event, connection)
             connection.watched = True
 
-    def _close(self, connection: _Connection) -> None:
+    def _close(self, connection: Connection) -> None:
         if connection.closed:
             return
         connection.closed = True
