@@ -24,7 +24,7 @@ from injector.clouds.base import (
     TokenFileCache,
 )
 from injector.clouds.hcp import boolean_form
-from injector.config import values
+from injector.config import urls, values
 from injector.config.job_context import JobContext
 from injector.errors import Problems
 
@@ -204,7 +204,7 @@ def read(env: Mapping[str, str]) -> AzureConfig:
         ),
         authority_host=problems.get(
             "",
-            values.https_url,
+            urls.https_url,
             AUTHORITY_HOST,
             values.optional(env, AUTHORITY_HOST) or DEFAULT_AUTHORITY_HOST,
             "an https:// URL such as https://login.microsoftonline.com/",

@@ -22,7 +22,7 @@ from injector.clouds.base import (
     TerraformShape,
 )
 from injector.clouds.hcp import boolean_form
-from injector.config import values
+from injector.config import urls, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
 
@@ -231,7 +231,7 @@ def _provider(env: Mapping[str, str]) -> str:
 
 def _url(env: Mapping[str, str], name: str, default: str) -> str:
     value = values.optional(env, name) or default
-    return values.endpoint_url(name, value, _URL_FORM).rstrip("/")
+    return urls.endpoint_url(name, value, _URL_FORM).rstrip("/")
 
 
 def _service_account(env: Mapping[str, str]) -> str | None:

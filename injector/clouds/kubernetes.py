@@ -30,7 +30,7 @@ from injector.clouds.base import (
     TokenFileCache,
 )
 from injector.clouds.hcp import boolean_form
-from injector.config import values
+from injector.config import urls, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
 
@@ -139,7 +139,7 @@ def _host(env: Mapping[str, str]) -> str | None:
     value = values.optional(env, HOST)
     if value is None:
         return None
-    return values.endpoint_url(HOST, value.rstrip("/"), _HOST_FORM)
+    return urls.endpoint_url(HOST, value.rstrip("/"), _HOST_FORM)
 
 
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")

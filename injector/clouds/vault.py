@@ -33,7 +33,7 @@ from injector.clouds.base import (
     TerraformShape,
 )
 from injector.clouds.hcp import boolean_form
-from injector.config import values
+from injector.config import urls, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems, require_modules
 from injector.jose import algorithms
@@ -209,7 +209,7 @@ def read(env: Mapping[str, str]) -> VaultConfig:
 
 def _address(env: Mapping[str, str]) -> str:
     value = values.required(env, ADDRESS, _ADDRESS_FORM).rstrip("/")
-    return values.endpoint_url(ADDRESS, value, _ADDRESS_FORM)
+    return urls.endpoint_url(ADDRESS, value, _ADDRESS_FORM)
 
 
 def _required_matching(

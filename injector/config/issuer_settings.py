@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from injector.config import subject, values
+from injector.config import subject, urls, values
 from injector.errors import ConfigError, Problems
 from injector.jose import algorithms
 
@@ -109,7 +109,7 @@ def issuer_url(name: str, value: str) -> str:
         raise ConfigError.of(
             name, f"is {len(url)} characters long: expected at most {MAX_ISSUER_LENGTH}"
         )
-    problem = values.url_problem(url, loopback_http=True, escapes=False, trailing_slash=False)
+    problem = urls.url_problem(url, loopback_http=True, escapes=False, trailing_slash=False)
     if problem is None and not _ISSUER_PATH.fullmatch(urlsplit(url).path):
         problem = "has a path with characters other than letters, digits and ._~-"
     if problem is not None:

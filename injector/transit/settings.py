@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector import files
-from injector.config import values
+from injector.config import urls, values
 from injector.config.issuer_settings import PRIVATE_KEY_PATH, PUBLIC_KEY_PATH
 from injector.errors import ConfigError, Problems
 
@@ -126,7 +126,7 @@ def from_env(env: Mapping[str, str]) -> TransitSettings | None:
             )
     address = problems.get(
         "",
-        lambda: values.endpoint_url(
+        lambda: urls.endpoint_url(
             ADDRESS, _required(env, ADDRESS, _ADDRESS_FORM), _ADDRESS_FORM
         ).rstrip("/"),
     )

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from injector.config import values
+from injector.config import urls, values
 from injector.errors import ConfigError
 
 NAME = "SOME_VARIABLE"
@@ -140,7 +140,7 @@ def test_positive_int_not_a_number(raw: str) -> None:
     ],
 )
 def test_https_url_accepts(raw: str) -> None:
-    assert values.https_url(NAME, raw, "an https URL") == raw
+    assert urls.https_url(NAME, raw, "an https URL") == raw
 
 
 @pytest.mark.parametrize(
@@ -165,7 +165,7 @@ def test_https_url_accepts(raw: str) -> None:
 )
 def test_https_url_refuses(raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        values.https_url(NAME, raw, "an https URL")
+        urls.https_url(NAME, raw, "an https URL")
     message = _problem(error)
     assert "an https URL" in message
     # The value is quoted, except a URL's user name and password, which never show.
@@ -176,7 +176,7 @@ def test_https_url_refuses(raw: str) -> None:
 @pytest.mark.parametrize("raw", ["https://example.com:65536", "https://example.com:99999/x"])
 def test_https_url_refuses_impossible_port(raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        values.https_url(NAME, raw, "an https URL")
+        urls.https_url(NAME, raw, "an https URL")
     _problem(error)
 
 
@@ -194,7 +194,7 @@ def test_https_url_refuses_impossible_port(raw: str) -> None:
     ],
 )
 def test_endpoint_url_accepts_https_or_loopback_http(raw: str) -> None:
-    assert values.endpoint_url(NAME, raw, "an endpoint") == raw
+    assert urls.endpoint_url(NAME, raw, "an endpoint") == raw
 
 
 @pytest.mark.parametrize(
@@ -218,7 +218,7 @@ def test_endpoint_url_accepts_https_or_loopback_http(raw: str) -> None:
 )
 def test_endpoint_url_refuses(raw: str) -> None:
     with pytest.raises(ConfigError) as error:
-        values.endpoint_url(NAME, raw, "an endpoint")
+        urls.endpoint_url(NAME, raw, "an endpoint")
     assert "an endpoint" in _problem(error)
 
 
