@@ -13,22 +13,8 @@ import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from injector.clouds.base import (
-    ALIAS_PREFIX,
-    Cloud,
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
-    Exchange,
-    Exchanged,
-    Finding,
-    Hcp,
-    Lease,
-    Rivals,
-    SdkLogin,
-    ServedToken,
-    TokenFileCache,
-)
+from injector.clouds.base import ALIAS_PREFIX, Cloud, CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.facets import Exchanged, Hcp, Rivals, SdkLogin, ServedToken, TokenFileCache
 from injector.clouds.rules import CloudRules
 from injector.config import values
 
@@ -40,11 +26,8 @@ __all__ = [
     "CloudOf",
     "CloudOutputs",
     "CloudRules",
-    "Exchange",
     "Exchanged",
-    "Finding",
     "Hcp",
-    "Lease",
     "Registered",
     "Rivals",
     "SdkLogin",

@@ -10,17 +10,8 @@ from pathlib import Path
 
 from injector.clouds import aws_login, aws_profiles, aws_roles, rules, tags
 from injector.clouds.aws_session_tags import TAGS_CLAIM, session_tags_for
-from injector.clouds.base import (
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
-    Conflict,
-    Hcp,
-    HcpName,
-    Rivals,
-    SdkLogin,
-    TerraformShape,
-)
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.facets import Conflict, Hcp, HcpName, Rivals, SdkLogin, TerraformShape
 from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext

@@ -3,7 +3,7 @@ the exports (injector.diagnostics.login_child runs it)."""
 
 from __future__ import annotations
 
-from injector.clouds.base import LoginOutcome
+from injector.clouds.facets import LoginOutcome
 
 
 def login() -> LoginOutcome:

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector.clouds import rules
-from injector.clouds.base import (
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.facets import (
     Hcp,
     HcpName,
     LoginOutcome,

@@ -1,6 +1,7 @@
 """The face every cloud shows: what it is called, which variables switch it on and configure it,
 what it refuses, the rules it applies to a token, and how its SDK logs in. A cloud module fills
-one `Cloud`; the rest of injector reads only this face.
+one `Cloud`, its optional parts as facets (clouds.facets); the rest of injector reads only this
+face.
 """
 
 from __future__ import annotations
@@ -9,12 +10,25 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from injector.clouds.facets import NO_RIVALS
 from injector.clouds.rules import CloudRules
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
+
+if TYPE_CHECKING:
+    from injector.clouds.exchange_facet import Exchange, Finding
+    from injector.clouds.facets import (
+        Exchanged,
+        Hcp,
+        Rivals,
+        SdkLogin,
+        ServedToken,
+        TerraformShape,
+        TokenFileCache,
+    )
 
 
 @dataclass(frozen=True)
@@ -27,173 +41,8 @@ class CloudOutputs:
 
 ALIAS_PREFIX = "INJECTOR_ENABLE_"
 
-
-def _same(value: str) -> str:
-    return value
-
-
-@dataclass(frozen=True)
-class HcpName:
-    """One of HCP Terraform's names for a variable of the cloud: `TFC_<CLOUD>_<name>` (with
-    `_<TAG>` after it, and `TFC_DEFAULT_<CLOUD>_<name>` for every configuration). A `name`
-    starting `RUN_` has phase forms too (`TFC_AWS_PLAN_ROLE_ARN`). With `parts`, several of
-    HCP's variables (all or none) make the value, through `join`."""
-
-    variable: str  # injector's name
-    name: str
-    convert: Callable[[str], str] = _same  # HCP's value in injector's form
-    canonical: Callable[[str], str] = _same  # for telling two spellings of one value apart
-    parts: tuple[str, ...] = ()
-    join: Callable[[list[str]], str] | None = None
-
-
-@dataclass(frozen=True)
-class TerraformShape:
-    """One configuration's object in HCP's variable, and the files it names that the cloud's
-    usual outputs do not write."""
-
-    value: dict[str, str]
-    files: dict[Path, bytes] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Hcp:
-    """HCP Terraform's face of a cloud: its names for the cloud's variables, read as
-    alternatives (clouds.hcp), and the variable `tfc_<cloud>_dynamic_credentials` through
-    which it hands the cloud's configurations to Terraform code (an object with `default` and
-    `aliases` by tag, each a configuration's `terraform_value`)."""
-
-    names: tuple[HcpName, ...]
-
-    def variable(self, cloud: str) -> str:
-        return f"tfc_{cloud}_dynamic_credentials"
-
-
 # Comma-separated clouds that must be enabled, or the job stops (the `--require` option).
 REQUIRE = "INJECTOR_REQUIRE"
-
-
-@dataclass(frozen=True)
-class TokenFileCache:
-    """An SDK that keeps what it read from the token file for `seconds` before reading it again:
-    a refreshed token reaches it only that much later."""
-
-    reader: str
-    seconds: int
-
-
-class Lease(Protocol):
-    """A credential obtained job-side (a Vault token): how long it lives, how to extend it and
-    how to end it. Never shows the credential itself."""
-
-    @property
-    def ttl_seconds(self) -> int: ...
-
-    @property
-    def renewable(self) -> bool: ...
-
-    def renew(self) -> int:
-        """Extend it; the new TTL in seconds (less than asked once a maximum TTL nears)."""
-        ...
-
-    def revoke(self) -> None: ...
-
-    def describe(self) -> str:
-        """What it is, for a log or doctor line: never the secret."""
-        ...
-
-
-@dataclass(frozen=True)
-class Exchanged:
-    """What a cloud's own exchange of the minted token gave (a Vault login): exports that are
-    safe to show, exports that are secrets (`VAULT_TOKEN`), files (each 0600) and the lease."""
-
-    exports: dict[str, str]
-    secrets: dict[str, str] = field(repr=False)
-    files: dict[Path, bytes] = field(repr=False)
-    lease: Lease
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One line of what `doctor` finds about a cloud's endpoint before any login."""
-
-    rule: str
-    ok: bool
-    message: str
-    code: str | None = None
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Credentials from outside the variables injector exports that an SDK would prefer over
-    the web identity (a profile in a config file...). `variable` is what a refusal names;
-    `dropped` the variables that lead there, which `injector run` removes from its command's
-    environment (empty when nothing but the defaults does). Never holds a secret."""
-
-    variable: str
-    detail: str
-    fix: str
-    dropped: tuple[str, ...] = ()
-
-
-def _no_conflicts(_env: Mapping[str, str]) -> list[Conflict]:
-    return []
-
-
-@dataclass(frozen=True)
-class ServedToken:
-    """How a cloud's SDKs pull a fresh token over HTTP from `injector run --token-endpoint`,
-    instead of reading a file once (azurerm) or to be told where to ask (GCP's url source).
-
-    `body` is the endpoint's answer for a token, in the shape the SDK parses; each
-    configuration's `served_outputs` points the SDK at the endpoint instead of the file."""
-
-    body: Callable[[str], bytes]
-    # For README and logs: which variables or files point the SDK at the endpoint.
-    exported: str = ""
-
-
-# What a login check says: {"ok": True, "detail": ...} or {"ok": False, "code": ...,
-# "message": ...}; never a token.
-LoginOutcome = dict[str, object]
-
-
-@dataclass(frozen=True)
-class Rivals:
-    """Credentials an SDK would prefer over the web identity, so that the job would quietly
-    run with them: variables (`static`), and what leads to others (`conflicts`: files,
-    profiles). `preferred_by` names the SDKs, for the refusal."""
-
-    preferred_by: str
-    static: tuple[str, ...] = ()
-    conflicts: Callable[[Mapping[str, str]], list[Conflict]] = _no_conflicts
-    # Variables by which the SDKs find an identity, which the usual outputs set: inherited
-    # where a mode does not set them, they would win (clouds.inherited).
-    identity: tuple[str, ...] = ()
-
-
-NO_RIVALS = Rivals(preferred_by="")
-
-
-@dataclass(frozen=True)
-class SdkLogin:
-    """How `doctor --login` logs in through the cloud's own SDK: `check` runs in a child process
-    fed only the exports (and the variables `passed_on`), and imports the SDK."""
-
-    sdk: str
-    check: Callable[[], LoginOutcome]
-    passed_on: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """A cloud whose credential injector obtains itself with the minted token (Vault's login)
-    rather than the SDK: `env`, `run` and `hook` call each configuration's `exchange` once the
-    token is minted, `doctor` its `preflight` (and `doctor --login` the exchange itself)."""
-
-    sdk: str  # what injector exchanges the token through, for doctor's lines
-
 
 ConfigT = TypeVar("ConfigT", bound="CloudConfig")
 

@@ -10,17 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector.clouds import gcp_login, rules
-from injector.clouds.base import (
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
-    Hcp,
-    HcpName,
-    Rivals,
-    SdkLogin,
-    ServedToken,
-    TerraformShape,
-)
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.facets import Hcp, HcpName, Rivals, SdkLogin, ServedToken, TerraformShape
 from injector.clouds.hcp import boolean_form
 from injector.config import urls, values
 from injector.config.job_context import JobContext

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from injector.clouds.base import LoginOutcome
+from injector.clouds.facets import LoginOutcome
 
 _ERROR_CODE = re.compile(
     r"\b(invalid_grant|invalid_request|invalid_target|invalid_scope|unauthorized_client|"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from injector.clouds import tags
-from injector.clouds.base import Cloud, HcpName
+from injector.clouds.base import Cloud
+from injector.clouds.facets import HcpName
 from injector.config import values
 from injector.config.variables import Variables
 from injector.errors import ConfigError, Problem

@@ -18,17 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from injector.clouds import kubeconfig, kubernetes_login, rules
-from injector.clouds.base import (
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
-    Hcp,
-    HcpName,
-    Rivals,
-    SdkLogin,
-    TerraformShape,
-    TokenFileCache,
-)
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.facets import Hcp, HcpName, Rivals, SdkLogin, TerraformShape, TokenFileCache
 from injector.clouds.hcp import boolean_form
 from injector.config import urls, values
 from injector.config.job_context import JobContext

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from injector.clouds.base import LoginOutcome
+from injector.clouds.facets import LoginOutcome
 
 REVIEW = "/apis/authentication.k8s.io/v1/selfsubjectreviews"
 TIMEOUT_SECONDS = 20

@@ -20,18 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.clouds import rules, tags, vault_login
-from injector.clouds.base import (
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
-    Exchange,
-    Exchanged,
-    Finding,
-    Hcp,
-    HcpName,
-    Rivals,
-    TerraformShape,
-)
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.exchange_facet import Exchange, Finding
+from injector.clouds.facets import Exchanged, Hcp, HcpName, Rivals, TerraformShape
 from injector.clouds.hcp import boolean_form
 from injector.config import urls, values
 from injector.config.job_context import JobContext

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from injector.clouds.base import Exchanged
+from injector.clouds.facets import Exchanged
 
 if TYPE_CHECKING:
     from injector.clouds.vault_backed_aws import VaultBackedAwsConfig

@@ -17,18 +17,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from injector.clouds import tags, vault, vault_aws_engine, vault_login
-from injector.clouds.base import (
-    CloudConfig,
-    CloudOf,
-    CloudOutputs,
-    Exchange,
-    Exchanged,
-    Finding,
-    Hcp,
-    HcpName,
-    Rivals,
-    TerraformShape,
-)
+from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
+from injector.clouds.exchange_facet import Exchange, Finding
+from injector.clouds.facets import Exchanged, Hcp, HcpName, Rivals, TerraformShape
 from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from injector.clouds.base import Exchanged, Finding
+from injector.clouds.exchange_facet import Finding
+from injector.clouds.facets import Exchanged
 
 if TYPE_CHECKING:
     from injector.clouds.vault import VaultConfig

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from injector.clouds import tags
-from injector.clouds.base import Finding
+from injector.clouds.exchange_facet import Finding
 from injector.diagnostics import checks
 from injector.diagnostics.checks import Line
 from injector.errors import InjectorError

@@ -9,7 +9,7 @@ import json
 import sys
 
 from injector import clouds, install_command
-from injector.clouds.base import LoginOutcome
+from injector.clouds.facets import LoginOutcome
 
 
 def outcome(name: str) -> LoginOutcome:

@@ -18,7 +18,8 @@ import pytest
 from injector import clouds
 from injector.cli import main
 from injector.clouds import CloudConfig, CloudOutputs, CloudRules, TokenFileCache
-from injector.clouds.base import CloudOf, Rivals
+from injector.clouds.base import CloudOf
+from injector.clouds.facets import Rivals
 from injector.clouds.rules import FAILURES
 from injector.config import values
 from injector.config.job_context import JobContext
