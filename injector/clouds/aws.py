@@ -8,16 +8,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from injector.clouds import aws_login, aws_profiles, aws_roles, rules, tags
+from injector.clouds import aws_login, aws_profiles, aws_roles, tags
+from injector.clouds.aws_rules import DEFAULT_AUDIENCE, RULES
 from injector.clouds.aws_session_tags import TAGS_CLAIM, session_tags_for
 from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
-from injector.clouds.facets import Conflict, Hcp, HcpName, Rivals, SdkLogin, TerraformShape
+from injector.clouds.facets import Hcp, HcpName, Rivals, SdkLogin, TerraformShape
 from injector.clouds.hcp import boolean_form
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.errors import Problems
 
-NAME = "aws"
+NAME = RULES.name
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_AWS"
 ROLE = "WORKLOAD_IDENTITY_ROLE_AWS"
 AUDIENCE = "WORKLOAD_IDENTITY_AUDIENCE_AWS"
@@ -25,11 +26,8 @@ REGION = "AWS_REGION"
 DEFAULT_REGION = "AWS_DEFAULT_REGION"
 SESSION_NAME = "AWS_ROLE_SESSION_NAME"
 SESSION_TAGS = "ENABLE_AWS_SESSION_TAGS"
-DEFAULT_AUDIENCE = "aws.workload.identity"
 # The shared config file with a profile per configuration, once there are tagged ones.
 PROFILES_FILE = "aws-profiles.config"
-# What AWS's own examples use as the audience (EKS, GitHub's documentation).
-STS_AUDIENCE = "sts.amazonaws.com"
 STATIC_CREDENTIALS: tuple[str, ...] = (
     "AWS_ACCESS_KEY_ID",
     "AWS_SECRET_ACCESS_KEY",
@@ -38,49 +36,11 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
 
 # IAM OIDC provider client IDs (the audiences it accepts): 1 to 255 characters.
 MAX_AUDIENCE = 255
-# AssumeRoleWithWebIdentity's WebIdentityToken: 4 to 20,000 characters.
-MAX_TOKEN_BYTES = 20_000
 _REGION = re.compile(r"[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}")
 _REGION_FORM = "a region code such as us-east-1"
 # STS RoleSessionName: 2 to 64 of [\w+=,.@-].
 _SESSION_NAME = re.compile(r"[\w+=,.@-]{2,64}", re.ASCII)
 _SESSION_UNSAFE = re.compile(r"[^\w+=,.@-]", re.ASCII)
-
-# Sources: AssumeRoleWithWebIdentity, its WebIdentityToken parameter and its errors.
-RULES = rules.CloudRules(
-    name=NAME,
-    label="AWS STS",
-    # WebIdentityToken: "signed using either RSA keys (RS256, RS384, or RS512) or ECDSA keys
-    # (ES256, ES384, or ES512)" (AssumeRoleWithWebIdentity API reference).
-    algorithms=("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"),
-    require_kid=False,
-    codes={
-        rules.MALFORMED: "InvalidIdentityToken",
-        # STS's parameter validation answers before the token is even read.
-        rules.SIZE: "ValidationError",
-        rules.ISSUER_FORM: "InvalidIdentityToken",
-        rules.ISSUER: "IDPCommunicationError",
-        rules.KEY: "InvalidIdentityToken",
-        rules.ALGORITHM: "InvalidIdentityToken",
-        rules.SIGNATURE: "InvalidIdentityToken",
-        rules.EXPIRED: "ExpiredTokenException",
-        rules.NOT_YET_VALID: "InvalidIdentityToken",
-        rules.AUDIENCE: "InvalidIdentityToken",
-        rules.SUBJECT: "AccessDenied",
-    },
-    default_audience=DEFAULT_AUDIENCE,
-    trusts="a private CA only through the IAM provider's thumbprint",
-    issuer_port=(
-        "IAM OIDC provider URLs should not contain one (CreateOpenIDConnectProvider); "
-        "serve the issuer on 443"
-    ),
-    thumbprint=(
-        "the top intermediate CA, what an IAM OIDC provider's ThumbprintList holds (AWS uses it "
-        "only when it does not already trust the root CA)"
-    ),
-    recognizes=lambda audience: audience in (DEFAULT_AUDIENCE, STS_AUDIENCE),
-    max_token_bytes=MAX_TOKEN_BYTES,
-)
 
 EXAMPLE = {
     ENABLE: "true",
@@ -238,32 +198,6 @@ def read(env: Mapping[str, str]) -> AwsConfig:
     return config
 
 
-def conflicts(env: Mapping[str, str]) -> list[Conflict]:
-    """The profile the environment selects, where it brings credentials of its own (keys, a
-    role to assume, a credential process, SSO): named with its file and key names only."""
-    found = []
-    for profile in aws_profiles.winning(env):
-        via = profile.variables or (profile.file_variable,)
-        found.append(
-            Conflict(
-                variable=via[0],
-                detail=(
-                    f"selects profile {values.shown(profile.profile)} in "
-                    f"{values.clipped(str(profile.file), values.PATH_LIMIT)}, which has "
-                    f"{', '.join(profile.keys)}"
-                ),
-                fix=(
-                    f"unset {' and '.join(profile.variables)}, or remove those keys"
-                    if profile.variables
-                    else "remove those keys from the profile, or point AWS_CONFIG_FILE and "
-                    "AWS_SHARED_CREDENTIALS_FILE at files without them"
-                ),
-                dropped=profile.variables,
-            )
-        )
-    return found
-
-
 CLOUD = CloudOf(
     name=NAME,
     label="AWS",
@@ -273,7 +207,7 @@ CLOUD = CloudOf(
     rivals=Rivals(
         "boto3 and Terraform",
         STATIC_CREDENTIALS,
-        conflicts,
+        aws_profiles.conflicts,
         # boto3 takes these over a profile's role_arn and web_identity_token_file.
         identity=("AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"),
     ),

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from injector.clouds.facets import Conflict
+from injector.config import values
 from injector.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -161,4 +163,30 @@ def winning(env: Mapping[str, str]) -> list[WinningProfile]:
                     found.append(
                         WinningProfile(profile, path, file_variable, keys, via + variables)
                     )
+    return found
+
+
+def conflicts(env: Mapping[str, str]) -> list[Conflict]:
+    """The profile the environment selects, where it brings credentials of its own (keys, a
+    role to assume, a credential process, SSO): named with its file and key names only."""
+    found = []
+    for profile in winning(env):
+        via = profile.variables or (profile.file_variable,)
+        found.append(
+            Conflict(
+                variable=via[0],
+                detail=(
+                    f"selects profile {values.shown(profile.profile)} in "
+                    f"{values.clipped(str(profile.file), values.PATH_LIMIT)}, which has "
+                    f"{', '.join(profile.keys)}"
+                ),
+                fix=(
+                    f"unset {' and '.join(profile.variables)}, or remove those keys"
+                    if profile.variables
+                    else "remove those keys from the profile, or point AWS_CONFIG_FILE and "
+                    "AWS_SHARED_CREDENTIALS_FILE at files without them"
+                ),
+                dropped=profile.variables,
+            )
+        )
     return found

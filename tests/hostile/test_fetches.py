@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import jwt
 import pytest
 
-from injector.clouds import aws
+from injector.clouds import aws_rules
 from tests.conftest import KeyFiles, run_injector
 from tests.hostile.servers import Handler, Hostile
 
@@ -31,7 +31,7 @@ def _token(key_files: KeyFiles, issuer: str, **overrides: object) -> str:
     claims: dict[str, object] = {
         "iss": issuer,
         "sub": "organization:acme:workspace:prod",
-        "aud": aws.DEFAULT_AUDIENCE,
+        "aud": aws_rules.DEFAULT_AUDIENCE,
         "iat": now,
         "exp": now + 1800,
     }
@@ -172,12 +172,12 @@ def test_a_token_over_the_clouds_size_limit_fails_its_rule(
     hostile: Callable[..., Hostile], key_files: KeyFiles, test_tls: TestTls, tmp_path: Path
 ) -> None:
     server = hostile(_redirect_to("https://127.0.0.1:1/nowhere"))
-    token = _token(key_files, server.base, padding="p" * aws.MAX_TOKEN_BYTES)
+    token = _token(key_files, server.base, padding="p" * aws_rules.MAX_TOKEN_BYTES)
     status, stdout = _verify(token, test_tls, tmp_path)
     assert status == 1
     size = _lines(stdout)["size"]
     assert size[0] == "FAIL"
-    assert f"at most {aws.MAX_TOKEN_BYTES}" in size[1]
+    assert f"at most {aws_rules.MAX_TOKEN_BYTES}" in size[1]
     assert "[ValidationError]" in size[1]
 
 

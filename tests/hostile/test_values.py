@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from injector.clouds import aws, aws_roles
+from injector.clouds import aws, aws_roles, aws_rules
 from injector.config import issuer_settings, job_context
 from tests.conftest import run_injector
 from tests.support.issuers import fetch_json, injector_serve, issuer_environment, make_issuer_keys
@@ -114,7 +114,7 @@ def test_longest_values_make_a_token_aws_takes(key_files: object, tmp_path: Path
     assert result.returncode == 0, result.stderr
     token = (folder / "aws.jwt").read_bytes()
     assert len(token) > 4 * job_context.MAX_LENGTH + issuer_settings.MAX_ISSUER_LENGTH
-    assert len(token) <= aws.MAX_TOKEN_BYTES
+    assert len(token) <= aws_rules.MAX_TOKEN_BYTES
 
 
 def test_five_thousand_digit_ttl(workspace: dict[str, str]) -> None:
