@@ -3,21 +3,21 @@ gcloud and the Terraform google provider (through GOOGLE_APPLICATION_CREDENTIALS
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector.clouds import gcp_login, rules
+from injector.clouds import gcp_credentials, gcp_login
 from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
-from injector.clouds.facets import Hcp, HcpName, Rivals, SdkLogin, ServedToken, TerraformShape
+from injector.clouds.facets import Hcp, HcpName, Rivals, SdkLogin, TerraformShape
+from injector.clouds.gcp_rules import PROVIDER, RULES, resource
 from injector.clouds.hcp import boolean_form
 from injector.config import urls, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems
 
-NAME = "gcp"
+NAME = RULES.name
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_GCP"
 AUDIENCE = "WORKLOAD_IDENTITY_AUDIENCE_GCP"
 SERVICE_ACCOUNT = "WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL"
@@ -33,8 +33,6 @@ WORKLOAD_POOL_TYPE = "workload_pool"
 
 DEFAULT_STS_URL = "https://sts.googleapis.com/v1/token"
 DEFAULT_IAM_URL = "https://iamcredentials.googleapis.com"
-SUBJECT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt"  # noqa: S105 (a type name)
-CREDENTIALS_FILE = "gcp-credentials.json"
 # The Terraform google provider prefers these over GOOGLE_APPLICATION_CREDENTIALS.
 STATIC_CREDENTIALS: tuple[str, ...] = (
     "GOOGLE_CREDENTIALS",
@@ -44,12 +42,6 @@ STATIC_CREDENTIALS: tuple[str, ...] = (
     "CLOUDSDK_AUTH_ACCESS_TOKEN_FILE",
 )
 
-# Pool and provider ids are 4 to 32 of [a-z0-9-]:
-# https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools
-PROVIDER = re.compile(
-    r"(?:https:)?(//iam\.googleapis\.com/projects/[0-9]{1,20}/locations/global/"
-    r"workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32})"
-)
 _PROVIDER_FORM = (
     "//iam.googleapis.com/projects/<project number>/locations/global/"
     "workloadIdentityPools/<pool>/providers/<provider>"
@@ -61,39 +53,6 @@ _PROJECT = re.compile(r"([a-z0-9.-]+:)?[a-z][a-z0-9-]{4,28}[a-z0-9]")
 _PROJECT_FORM = "a project id such as my-project-123"
 _EMAIL_FORM = "a service account email such as terraform@my-project.iam.gserviceaccount.com"
 _URL_FORM = "an https:// URL (http:// only to a loopback address)"
-
-
-def _resource(audience: str) -> str:
-    """A provider's resource name without `https:`: Google takes both spellings."""
-    return audience.removeprefix("https:")
-
-
-# Sources: Google's STS token exchange, and the workload identity provider reference
-# (`allowedAudiences`, `google.subject`).
-RULES = rules.CloudRules(
-    name=NAME,
-    label="Google STS",
-    algorithms=("RS256", "ES256"),
-    require_kid=True,
-    codes=dict.fromkeys(rules.FAILURES, "invalid_grant"),
-    max_lifetime_seconds=24 * rules.HOUR,
-    recommended_max=rules.LifetimeNote(6 * rules.HOUR, "Google recommends at most"),
-    # With no allowed audiences configured, a provider accepts its own resource name, with or
-    # without `https:` (`allowedAudiences` in the IAM API reference of the provider).
-    audience_form=rules.AudienceForm(
-        pattern=PROVIDER,
-        canonical=_resource,
-        refusal=(
-            "is not a provider resource name: Google accepts by default only "
-            "https://iam.googleapis.com/projects/<number>/locations/global/"
-            "workloadIdentityPools/<pool>/providers/<provider> (or the same without https:); "
-            "if the provider lists other allowed audiences, pass --expect-aud"
-        ),
-    ),
-    subject_limit=rules.SubjectLimit(max_bytes=127, attribute="google.subject"),
-    trusts="a public CA",
-    recognizes=lambda audience: PROVIDER.fullmatch(audience) is not None,
-)
 
 EXAMPLE = {
     ENABLE: "true",
@@ -127,33 +86,14 @@ class GcpConfig(CloudConfig):
         return "https:" + self.provider
 
     def credentials(self, token_file: Path) -> dict[str, object]:
-        document: dict[str, object] = {
-            "type": "external_account",
-            "audience": self.provider,
-            "subject_token_type": SUBJECT_TOKEN_TYPE,
-            "token_url": self.sts_url,
-        }
-        if self.service_account:
-            document["service_account_impersonation_url"] = (
-                f"{self.iam_url}/v1/projects/-/serviceAccounts/"
-                f"{self.service_account}:generateAccessToken"
-            )
-        document["credential_source"] = {"file": str(token_file), "format": {"type": "text"}}
-        return document
-
-    def credentials_from_url(self, token_file: Path, url: str, bearer: str) -> dict[str, object]:
-        """The credentials document with the token fetched from `url` at each exchange."""
-        document = self.credentials(token_file)
-        document["credential_source"] = {
-            "url": url,
-            "headers": {"Authorization": f"Bearer {bearer}"},
-            "format": {"type": "json", "subject_token_field_name": SERVED_FIELD},
-        }
-        return document
+        """This configuration's `external_account` document, the token read from `token_file`."""
+        return gcp_credentials.document(
+            self.provider, self.service_account, self.sts_url, self.iam_url, token_file
+        )
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
-        credentials_file = credentials_file_for(token_file)
-        content = json.dumps(self.credentials(token_file), indent=2).encode()
+        credentials_file = gcp_credentials.file_for(token_file)
+        content = gcp_credentials.rendered(self.credentials(token_file))
         if self.tag is not None:
             # Reached through its file only (TF_VAR_tfc_gcp_dynamic_credentials names it):
             # the environment is the untagged configuration's.
@@ -169,21 +109,16 @@ class GcpConfig(CloudConfig):
 
     def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
         # The credentials file is written anyway, tagged or not.
-        return TerraformShape(value={"credentials": str(credentials_file_for(token_file))})
+        return TerraformShape(value={"credentials": str(gcp_credentials.file_for(token_file))})
 
     def served_outputs(
         self, outputs: CloudOutputs, token_file: Path, url: str, bearer: str
     ) -> CloudOutputs:
-        document = self.credentials_from_url(token_file, url, bearer)
+        document = gcp_credentials.from_url(self.credentials(token_file), url, bearer)
         return CloudOutputs(
             exports=dict(outputs.exports),
-            extra_files={credentials_file_for(token_file): json.dumps(document, indent=2).encode()},
+            extra_files={gcp_credentials.file_for(token_file): gcp_credentials.rendered(document)},
         )
-
-
-def credentials_file_for(token_file: Path) -> Path:
-    """`gcp-credentials.json` next to `gcp.jwt`; `gcp_PROD-credentials.json` for a tag."""
-    return token_file.with_name(f"{token_file.stem}-credentials.json")
 
 
 def _hcp_provider(name: str) -> str:
@@ -195,21 +130,6 @@ def _hcp_provider_of(parts: list[str]) -> str:
     return _hcp_provider(
         f"projects/{number}/locations/global/workloadIdentityPools/{pool}/providers/{provider}"
     )
-
-
-# google-auth and Go's oauth2 (Terraform's google provider and gcs backend) read a `url`
-# credential source at each token exchange, as JSON with the token in this field.
-SERVED_FIELD = "value"
-
-
-def _served_body(token: str) -> bytes:
-    return json.dumps({SERVED_FIELD: token}).encode()
-
-
-SERVED_TOKEN = ServedToken(
-    body=_served_body,
-    exported=f"{CREDENTIALS_FILE}'s credential_source.url (with its bearer header)",
-)
 
 
 def _provider(env: Mapping[str, str]) -> str:
@@ -290,17 +210,17 @@ CLOUD = CloudOf(
             HcpName(PRINCIPAL_TYPE, "PRINCIPAL_TYPE", canonical=str.lower),
             # HCP's `projects/<number>/locations/global/workloadIdentityPools/<pool>/
             # providers/<id>`.
-            HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=_resource),
+            HcpName(AUDIENCE, "WORKLOAD_PROVIDER_NAME", convert=_hcp_provider, canonical=resource),
             HcpName(
                 AUDIENCE,
                 "WORKLOAD_PROVIDER_NAME",
-                canonical=_resource,
+                canonical=resource,
                 parts=("PROJECT_NUMBER", "WORKLOAD_POOL_ID", "WORKLOAD_PROVIDER_ID"),
                 join=_hcp_provider_of,
             ),
             # injector's token audience is the provider's resource (Google's default); HCP's
             # separate audience is accepted when it is that.
-            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE", canonical=_resource),
+            HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE", canonical=resource),
         )
     ),
     example=EXAMPLE,
@@ -314,6 +234,6 @@ CLOUD = CloudOf(
         PRINCIPAL_TYPE,
         *STATIC_CREDENTIALS,
     ),
-    served_token=SERVED_TOKEN,
+    served_token=gcp_credentials.SERVED_TOKEN,
 )
 GcpConfig.cloud = CLOUD
