@@ -3,7 +3,8 @@ socket, for callers the kernel identifies and a policy allows.
 
 - `protocol`: the wire format (one JSON request, one JSON answer per connection), stdlib only;
 - `client`: what the job side uses to ask, checking who listens (stdlib only);
-- `policy`: who may mint which `sub` and `aud` (TOML, default deny);
+- `policy`: who may mint which `sub` and `aud` (default deny);
+- `policy_file`: the `--policy` TOML file read into a policy, every problem listed;
 - `custody`: the files and folders the signer trusts, checked against other uids at start;
 - `peer`: the caller's uid/gid/groups/pid from the socket, with a pid-reuse guard;
 - `backend`: the signing backends' face and the PEM key file backend;
@@ -12,6 +13,8 @@ socket, for callers the kernel identifies and a policy allows.
 - `service`: one decision: the request checked, the policy asked, the tokens signed, the audit line;
 - `fairness`: a cap on each uid's open connections, its refusals audited once a second;
 - `connections`: the event loop that serves every connection from one thread;
+- `accepting`: the listening socket in the loop, paused when out of descriptors;
+- `accepted`: one accepted connection: admitted, its state, the answer to its request;
 - `workers`: the threads a blocking backend signs in, answers handed back to the loop;
 - `listener`: the socket, bound in a private folder and renamed into place;
 - `readiness`: the `ready` line and systemd's READY=1;
@@ -22,6 +25,8 @@ socket, for callers the kernel identifies and a policy allows.
 """
 
 __all__ = [
+    "accepted",
+    "accepting",
     "attestation",
     "audit",
     "backend",
@@ -33,6 +38,7 @@ __all__ = [
     "listener",
     "peer",
     "policy",
+    "policy_file",
     "protocol",
     "readiness",
     "server",
