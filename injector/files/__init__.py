@@ -18,7 +18,7 @@ from injector.files.folders import (
     make_folder,
     real_path,
 )
-from injector.files.held import Folder
+from injector.files.held import Folder, FolderReleased
 
 __all__ = [
     "FILE_MODE",
@@ -26,6 +26,7 @@ __all__ = [
     "MAX_READ_BYTES",
     "PUBLIC_FOLDER_MODE",
     "Folder",
+    "FolderReleased",
     "check_file_path",
     "check_folder",
     "make_folder",
