@@ -7,7 +7,6 @@ from injector.files.content import (
     MAX_READ_BYTES,
     read_file,
     remove_folder,
-    write_all,
     write_atomically,
 )
 from injector.files.folders import (
@@ -33,6 +32,5 @@ __all__ = [
     "read_file",
     "real_path",
     "remove_folder",
-    "write_all",
     "write_atomically",
 ]
