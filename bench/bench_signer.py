@@ -27,8 +27,9 @@ import signer_clients  # bench/ is on sys.path (bench/run.py)
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from injector import clouds
 from injector.config import job_context
-from injector.job.example import EXAMPLE_ENV
+from injector.job.example import EXAMPLE_ENV, JOB_EXAMPLE
 from injector.signer import client, protocol
 from tests.support import openbao
 from tests.support import signer as support
@@ -37,6 +38,12 @@ SECONDS = 4.0
 LATENCY_CLIENTS = 64
 RUNS = 15
 GCP_AUDIENCE = EXAMPLE_ENV["WORKLOAD_IDENTITY_AUDIENCE_GCP"]
+# The workspace the script mints for: the example job with the three clouds whose SDKs log in
+# themselves (the others need a Vault server or a cluster to log in to).
+THREE_CLOUDS_ENV: dict[str, str] = {
+    **JOB_EXAMPLE,
+    **{k: v for name in ("aws", "azure", "gcp") for k, v in clouds.named(name).example.items()},
+}
 # What `injector env` with the three clouds asks for in its one request.
 THREE_AUDIENCES = ("aws.workload.identity", "api://AzureADTokenExchange", GCP_AUDIENCE)
 
@@ -123,12 +130,10 @@ def _timed(command: list[str], env: dict[str, str]) -> float:
 
 
 def _env_comparison(folder: Path, key: Path, socket: Path) -> list[str]:
-    # The three clouds the script mints for: Vault's login would need a Vault server.
     base = {
         "PATH": os.environ["PATH"],
         "LANG": "C.UTF-8",
-        **EXAMPLE_ENV,
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
+        **THREE_CLOUDS_ENV,
     }
     job = {k: v for k, v in base.items() if not k.startswith("DynamicCredential")}
     # The signer and the job both run as root here: root is named as the signer's user.

@@ -32,7 +32,26 @@ __all__ = ["build_parser", "main"]
 log = logging.getLogger("injector")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Every subcommand, as the modules below add them: `build_parser` builds only the one a command
+# line names (tests/cli checks that this list is the parser's).
+COMMANDS = (
+    *job_commands.COMMANDS,
+    *issuer_commands.COMMANDS,
+    *diagnostic_commands.COMMANDS,
+    *signer_commands.COMMANDS,
+    completion.COMMAND,
+)
+
+
+def named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` runs, when one word of it alone is a command's name (else None:
+    a value that is also a command's name could hide the real one)."""
+    named = [word for word in argv if word in COMMANDS]
+    return named[0] if len(set(named)) == 1 else None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole command line; only the subcommand `argv` names, when it names one."""
     logging_options = options.logging_options()
     common = options.job_options(logging_options)
     labels = list(clouds.labels())
@@ -46,8 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"injector {__version__}")
     job_commands.add_to_main(parser)
     commands = parser.add_subparsers(
-        title="commands", metavar="COMMAND", parser_class=options.Parser
+        title="commands", metavar="COMMAND", parser_class=options.Parser, action=options.Commands
     )
+    assert isinstance(commands, options.Commands)  # noqa: S101
+    commands.only = None if argv is None else named_command(argv)
     job_commands.add_commands(commands, common)
     issuer_commands.add_commands(commands, logging_options)
     diagnostic_commands.add_commands(commands, common, logging_options)
@@ -94,7 +115,8 @@ def _error(message: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        given = sys.argv[1:] if argv is None else argv
+        args = build_parser(given).parse_args(given)
         _configure_logging(getattr(args, "log_level", None))
         return int(args.handler(args))
     except ConfigError as error:

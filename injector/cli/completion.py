@@ -14,6 +14,7 @@ from injector.cli.options import Parser
 if TYPE_CHECKING:
     from injector.cli.options import Commands
 
+COMMAND = "completion"
 SHELLS = ("bash", "zsh")
 FUNCTION = "_injector_complete"
 
@@ -22,8 +23,10 @@ def add_command(
     commands: Commands, logging: Parser, parser: Callable[[], argparse.ArgumentParser]
 ) -> None:
     """`parser` builds the whole command line (the script lists its commands and options)."""
+    if not commands.wanted(COMMAND):
+        return
     completion = commands.add_parser(
-        "completion",
+        COMMAND,
         parents=[logging],
         help="print a shell completion script: source <(injector completion bash)",
         description="Print the completion script of SHELL on stdout. bash: add "

@@ -31,7 +31,12 @@ def _doctor_description() -> str:
     )
 
 
+COMMANDS = ("verify", "doctor")
+
+
 def add_commands(commands: Commands, common: Parser, logging: Parser) -> None:
+    if not any(commands.wanted(name) for name in COMMANDS):
+        return  # another command runs: these few are built together when one of them does
     check = commands.add_parser(
         "verify",
         parents=[logging],

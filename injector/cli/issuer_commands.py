@@ -16,7 +16,12 @@ if TYPE_CHECKING:
     from injector.cli.options import Commands
 
 
+COMMANDS = ("keygen", "jwks", "discovery", "publish", "serve")
+
+
 def add_commands(commands: Commands, logging: Parser) -> None:
+    if not any(commands.wanted(name) for name in COMMANDS):
+        return  # another command runs: these few are built together when one of them does
     keygen = commands.add_parser(
         "keygen",
         parents=[logging],

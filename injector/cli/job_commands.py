@@ -39,7 +39,19 @@ def add_to_main(parser: Parser) -> None:
     parser.set_defaults(handler=dry_run)
 
 
+COMMANDS = ("env", "run", "hook")
+
+
 def add_commands(commands: Commands, common: Parser) -> None:
+    if commands.wanted("env"):
+        _add_env(commands, common)
+    if commands.wanted("run"):
+        _add_run(commands, common)
+    if commands.wanted("hook"):
+        _add_hook(commands, common)
+
+
+def _add_env(commands: Commands, common: Parser) -> None:
     env = commands.add_parser(
         "env",
         parents=[common],
@@ -58,6 +70,8 @@ def add_commands(commands: Commands, common: Parser) -> None:
     options.phase_option(env)
     env.set_defaults(handler=env_command)
 
+
+def _add_run(commands: Commands, common: Parser) -> None:
     run = commands.add_parser(
         "run",
         parents=[common],
@@ -85,6 +99,8 @@ def add_commands(commands: Commands, common: Parser) -> None:
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")
     run.set_defaults(handler=run_command)
 
+
+def _add_hook(commands: Commands, common: Parser) -> None:
     hook = commands.add_parser(
         "hook",
         parents=[common],

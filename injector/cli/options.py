@@ -64,8 +64,19 @@ class Parser(argparse.ArgumentParser):
         raise ConfigError.of("usage", f"{message} (see injector --help)")
 
 
-if TYPE_CHECKING:
-    Commands = argparse._SubParsersAction[Parser]
+class Commands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """The subcommands. When the command line names one of them, only that one is built:
+    each parser costs about a millisecond (argparse looks up its translations for every
+    string), which every `injector env` would pay for the commands it does not run."""
+
+    only: str | None = None
+
+    def wanted(self, name: str) -> bool:
+        return self.only is None or name == self.only
+
+    if TYPE_CHECKING:
+
+        def add_parser(self, name: str, **kwargs: Any) -> Parser: ...
 
 
 def logging_options() -> Parser:

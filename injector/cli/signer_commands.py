@@ -13,7 +13,12 @@ if TYPE_CHECKING:
     from injector.cli.options import Commands
 
 
+COMMANDS = ("signer",)
+
+
 def add_commands(commands: Commands, logging_options: Parser) -> None:
+    if not any(commands.wanted(name) for name in COMMANDS):
+        return  # another command runs: these few are built together when one of them does
     signer = commands.add_parser(
         "signer",
         parents=[logging_options],

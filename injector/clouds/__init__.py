@@ -30,6 +30,7 @@ from injector.clouds.base import (
     TokenFileCache,
 )
 from injector.clouds.rules import CloudRules
+from injector.config import values
 
 __all__ = [
     "BESIDE",
@@ -80,10 +81,15 @@ class Registered:
 
     def switched(self, env: Mapping[str, str]) -> bool:
         """Whether `env` has a variable that may switch the cloud on, under any of its names
-        (injector's, its alias, HCP's, with or without a tag), whatever its value: the cloud
-        must then be read to say."""
+        (injector's, its alias, HCP's, with or without a tag): the cloud must then be read to
+        say. Its own switch set to a false word (`false`, `0`, ...) switches nothing on, so
+        alone it loads nothing; any other value, a bad one included, is the cloud's to read."""
         heads = (self.switch, self.alias, *(f"{h}{self.name.upper()}_" for h in _HCP_HEADS))
-        return any(name.startswith(heads) for name in env)
+        return any(
+            name.startswith(heads)
+            and not (name in (self.switch, self.alias) and values.false_word(value))
+            for name, value in env.items()
+        )
 
     def load(self) -> Cloud:
         cloud: Cloud = importlib.import_module(self.module).CLOUD

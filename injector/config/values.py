@@ -106,6 +106,11 @@ def boolean(env: Mapping[str, str], name: str) -> bool:
     )
 
 
+def false_word(value: str) -> bool:
+    """Whether `boolean` reads `value` as off."""
+    return value.lower() in _FALSE
+
+
 def matching(name: str, value: str, pattern: re.Pattern[str], form: str) -> str:
     if not pattern.fullmatch(value):
         raise ConfigError.of(name, f"expected {form}, got {shown(value)}")

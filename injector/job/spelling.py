@@ -5,11 +5,11 @@ at its default without a word: say which name was probably meant."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from injector import clouds
 from injector.clouds import hcp, manual, tags
-from injector.clouds.base import ALIAS_PREFIX, REQUIRE
+from injector.clouds.base import ALIAS_PREFIX, REQUIRE, Cloud
 from injector.config import ci, issuer_settings, job_context
 from injector.job import phases
 from injector.job.settings import TERRAFORM_VARIABLES
@@ -20,10 +20,10 @@ log = logging.getLogger("injector")
 _MIN_LENGTH = 6
 
 
-def known(env: Mapping[str, str]) -> set[str]:
-    """Every variable injector reads for a job with `env`: the clouds it does not switch on
-    are not loaded, and only their switches are known (a typo in a setting of a cloud that is
-    off changes nothing)."""
+def known(switched: Sequence[Cloud]) -> set[str]:
+    """Every variable injector reads for a job whose environment may switch on the clouds
+    `switched`: the others are not loaded, and only their switches are known (a typo in a
+    setting of a cloud that is off changes nothing)."""
     names = {
         *job_context.OPTIONS,
         *issuer_settings.VARIABLES,
@@ -34,9 +34,9 @@ def known(env: Mapping[str, str]) -> set[str]:
     }
     for line in clouds.REGISTRY:
         names.update((line.switch, line.alias))
-    for cloud in clouds.switched(env):
+    for cloud in switched:
         names.update(cloud.known_variables())
-    names.update(hcp.names(clouds.switched(env)))
+    names.update(hcp.names(switched))
     names.add(manual.AUDIENCE)
     return names
 
@@ -55,23 +55,30 @@ def _one_edit(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :] or (len(a) == len(b) and a[i + 1 :] == b[i + 1 :])
 
 
-def likely_meant(name: str, names: Iterable[str]) -> str | None:
-    """The known variable `name` was most likely meant to be, or None."""
-    if len(name) < _MIN_LENGTH:
+class Known:
+    """The names injector reads, indexed by folded case and by first letter: a job's
+    environment holds a hundred variables or so, each checked against every name."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = frozenset(names)
+        self._folded = {name.casefold(): name for name in self.names}
+        self._by_head: dict[str, list[tuple[str, str]]] = {}
+        for name in self.names:
+            if len(name) >= _MIN_LENGTH:
+                folded = name.casefold()
+                self._by_head.setdefault(folded[0], []).append((folded, name))
+
+    def likely_meant(self, name: str) -> str | None:
+        """The known variable `name` was most likely meant to be, or None."""
+        if len(name) < _MIN_LENGTH:
+            return None
+        folded = name.casefold()
+        if folded in self._folded:
+            return self._folded[folded]
+        for candidate_folded, candidate in self._by_head.get(folded[0], ()):
+            if abs(len(candidate) - len(name)) <= 1 and _one_edit(folded, candidate_folded):
+                return candidate
         return None
-    folded = name.casefold()
-    for candidate in names:
-        if candidate.casefold() == folded:
-            return candidate
-    for candidate in names:
-        if (
-            len(candidate) >= _MIN_LENGTH
-            and abs(len(candidate) - len(name)) <= 1
-            and candidate[0].casefold() == folded[0]
-            and _one_edit(folded, candidate.casefold())
-        ):
-            return candidate
-    return None
 
 
 def switch_prefixes() -> tuple[str, ...]:
@@ -81,22 +88,24 @@ def switch_prefixes() -> tuple[str, ...]:
     return (*dict.fromkeys(shared), ALIAS_PREFIX)
 
 
-def tagged(name: str, env: Mapping[str, str]) -> bool:
-    """Whether `name` is a tagged form of a variable a cloud reads (`<VARIABLE>_PROD`)."""
+def tagged(name: str, switched: Sequence[Cloud]) -> bool:
+    """Whether `name` is a tagged form of a variable one of `switched` reads
+    (`<VARIABLE>_PROD`)."""
     return manual.is_variable(name) or any(
-        tags.untagged(cloud, name) is not None for cloud in clouds.switched(env)
+        tags.untagged(cloud, name) is not None for cloud in switched
     )
 
 
 def warn(env: Mapping[str, str]) -> None:
     """A warning for each variable of `env` that looks like a misspelt one injector reads."""
-    names = known(env)
-    prefixes = switch_prefixes()
+    # Resolved once: each lookup walks the registry over every variable of the environment.
     switched = clouds.switched(env)
+    names = Known(known(switched))
+    prefixes = switch_prefixes()
     for name in env:
-        if name in names or tagged(name, env) or hcp.recognizes(name, switched):
+        if name in names.names or tagged(name, switched) or hcp.recognizes(name, switched):
             continue
-        meant = likely_meant(name, names)
+        meant = names.likely_meant(name)
         if meant is not None:
             log.warning("%s is not a variable injector reads: did you mean %s?", name, meant)
         elif name.startswith(prefixes):

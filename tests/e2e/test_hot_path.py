@@ -201,5 +201,11 @@ def test_a_job_loads_only_the_clouds_it_switches_on(
     modules = {line.name: line.module for line in clouds.REGISTRY}
     assert modules["aws"] in loaded  # the listing is real
     assert [module for module in modules.values() if module in loaded] == [modules["aws"]]
+    # Another cloud switched off by name, in every spelling of off, is not loaded either;
+    # any other value is that cloud's to judge (a bad one is refused by it).
+    words = ("false", "0", "OFF", "No")
+    offs = {line.switch: words[i % len(words)] for i, line in enumerate(clouds.REGISTRY[1:])}
+    loaded = _loaded(args, {**aws_only, **offs, "workingDirectory": str(working)}, tmp_path)
+    assert [module for module in modules.values() if module in loaded] == [modules["aws"]]
     example = _loaded(["--example"], aws_only, tmp_path)
     assert set(modules.values()) <= set(example)  # the example workspace has every cloud
