@@ -4,7 +4,8 @@ through its descriptor, never through its path.
 The descriptor is O_PATH (the walk needs to look names up, not list them). Every file is a name
 relative to it (`dir_fd=`): a new temporary file is created O_EXCL|O_NOFOLLOW inside it and
 renamed within it, and removal is an unlink inside it. Nothing here resolves the folder's path
-again, so a link or a folder swapped in under that path after the check receives nothing.
+again, so a link or a folder swapped in under that path after the check receives nothing; the
+one exception is `remove_made`, which at the job's end removes by name the folders it made.
 
 A job holds its folder (job/session.py) from the check to its end, and every write of the job,
 its first files and those of the threads that run beside its command (the refresher, the lease
