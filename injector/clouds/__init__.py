@@ -85,10 +85,25 @@ class Registered:
         say. Its own switch set to a false word (`false`, `0`, ...) switches nothing on, so
         alone it loads nothing; any other value, a bad one included, is the cloud's to read."""
         heads = (self.switch, self.alias, *(f"{h}{self.name.upper()}_" for h in _HCP_HEADS))
+        longer = self._longer_switches()
         return any(
             name.startswith(heads)
             and not (name in (self.switch, self.alias) and values.false_word(value))
+            and not any(name == other or name.startswith(f"{other}_") for other in longer)
             for name, value in env.items()
+        )
+
+    def _longer_switches(self) -> tuple[str, ...]:
+        """Other clouds' switches that start as this one's does
+        (`ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS` under `..._VAULT`): theirs, not this
+        cloud's tags."""
+        mine = (f"{self.switch}_", f"{self.alias}_")
+        return tuple(
+            name
+            for line in REGISTRY
+            if line is not self
+            for name in (line.switch, line.alias)
+            if name.startswith(mine)
         )
 
     def load(self) -> Cloud:
