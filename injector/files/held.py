@@ -4,8 +4,9 @@ through its descriptor, never through its path.
 The descriptor is O_PATH (the walk needs to look names up, not list them). Every file is a name
 relative to it (`dir_fd=`): a new temporary file is created O_EXCL|O_NOFOLLOW inside it and
 renamed within it, and removal is an unlink inside it. Nothing here resolves the folder's path
-again, so a link or a folder swapped in under that path after the check receives nothing; the
-one exception is `remove_made`, which at the job's end removes by name the folders it made.
+again, so a link or a folder swapped in under that path after the check receives nothing. At the
+job's end `remove_made` empties the folder through its descriptor and removes its name only
+while that name still leads to it.
 
 A job holds its folder (job/session.py) from the check to its end, and every write of the job,
 its first files and those of the threads that run beside its command (the refresher, the lease
@@ -22,7 +23,7 @@ import fcntl
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -151,11 +152,43 @@ class Folder:
                 unlink_at(folder_fd, name)
 
     def remove_made(self) -> None:
-        """Remove the folder if this run made it, and the empty parents it made on the way."""
+        """Remove the folder if this run made it, and the empty parents it made on the way.
+        While held, its files go through the descriptor (wherever the folder is now), and its
+        name is removed only while it still names the folder held: a folder someone put under
+        that name since is not the job's to delete. Never held or let go (a failed check), it
+        holds nothing of the job's and goes by name."""
         if self.created:
-            remove_folder(self.path)
+            if self._fd is None:
+                remove_folder(self.path)
+            else:
+                self._empty()
+                if self.still_at_its_path():
+                    with suppress(OSError):
+                        self.path.rmdir()
         for parent in reversed(self.made[:-1] if self.created else self.made):
             try:
                 parent.rmdir()  # rmdir, not rmtree: a parent someone has filled since is kept
             except OSError:
                 break
+
+    def _empty(self) -> None:
+        """Remove everything in the held folder, through its descriptor."""
+        with self._writing:
+            if self._fd is None:
+                return
+            listing = os.open(".", READ_FLAGS, dir_fd=self._fd)
+            try:
+                with os.scandir(listing) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            import shutil  # here: slow to load, and a job's folder is flat
+
+                            # dir_fd is Python 3.11's; the stubs mypy ships lack it.
+                            shutil.rmtree(  # type: ignore[call-arg]
+                                entry.name, dir_fd=listing, ignore_errors=True
+                            )
+                        else:
+                            with suppress(FileNotFoundError):
+                                os.unlink(entry.name, dir_fd=listing)
+            finally:
+                os.close(listing)

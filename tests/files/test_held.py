@@ -10,6 +10,7 @@ import pytest
 
 from injector import files
 from injector.errors import InjectorError
+from tests.support.jobs import SWAPS, swap_away
 
 
 def test_a_path_elsewhere_is_a_callers_mistake(tmp_path: Path) -> None:
@@ -55,3 +56,28 @@ def test_after_release_a_new_folder_at_the_path_gets_nothing(tmp_path: Path) -> 
         folder.write(folder.path / "a.jwt", b"late")
     assert list((tmp_path / "creds").iterdir()) == []
     assert list((tmp_path / "checked").iterdir()) == []
+
+
+@pytest.mark.parametrize("how", SWAPS)
+def test_the_end_of_a_job_empties_the_held_folder_and_spares_what_is_at_its_path(
+    tmp_path: Path, how: str
+) -> None:
+    folder = files.make_folder(tmp_path / "creds", lock=True)
+    folder.write_all({folder.path / "aws.jwt": b"token", folder.path / "gcp.json": b"{}"})
+    held, elsewhere = swap_away(folder.path, how)
+    (elsewhere / "theirs").write_text("kept")
+    folder.remove_made()
+    folder.release()
+    assert sorted(p.name for p in held.iterdir()) == []  # the job's files went, wherever it is
+    assert (elsewhere / "theirs").read_text() == "kept"  # and nothing of the neighbour's
+    assert (tmp_path / "creds").exists()
+
+
+def test_the_end_of_a_job_removes_the_folder_it_made(tmp_path: Path) -> None:
+    folder = files.make_folder(tmp_path / "a" / "creds", lock=True)
+    folder.write_all({folder.path / "aws.jwt": b"token"})
+    (folder.path / "sub").mkdir()  # a folder in it too, should a cloud ever write one
+    (folder.path / "sub" / "x").write_text("x")
+    folder.remove_made()
+    folder.release()
+    assert not (tmp_path / "a").exists()
