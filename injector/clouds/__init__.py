@@ -14,7 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from injector.clouds.base import ALIAS_PREFIX, Cloud, CloudConfig, CloudOf, CloudOutputs
-from injector.clouds.facets import Exchanged, Hcp, Rivals, SdkLogin, ServedToken, TokenFileCache
+from injector.clouds.facets import (
+    Exchanged,
+    Hcp,
+    Lease,
+    Rivals,
+    SdkLogin,
+    ServedToken,
+    TokenFileCache,
+)
 from injector.clouds.rules import CloudRules
 from injector.config import values
 
@@ -28,6 +36,7 @@ __all__ = [
     "CloudRules",
     "Exchanged",
     "Hcp",
+    "Lease",
     "Registered",
     "Rivals",
     "SdkLogin",

@@ -1,33 +1,12 @@
 """The facet of a cloud whose credential injector obtains itself with the minted token (Vault's
-login) rather than through the SDK: `Exchange`, the `Lease` its credential lives under, and what
-`doctor` finds about its endpoint (`Finding`). Only such a cloud's module and `doctor` load it.
+login) rather than through the SDK: `Exchange`, and what `doctor` finds about its endpoint
+(`Finding`). Only such a cloud's module and `doctor` load it; what the exchange gives
+(`Exchanged`, `Lease`) is in clouds.facets, as the job reads it whichever clouds are on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
-
-
-class Lease(Protocol):
-    """A credential obtained job-side (a Vault token): how long it lives, how to extend it and
-    how to end it. Never shows the credential itself."""
-
-    @property
-    def ttl_seconds(self) -> int: ...
-
-    @property
-    def renewable(self) -> bool: ...
-
-    def renew(self) -> int:
-        """Extend it; the new TTL in seconds (less than asked once a maximum TTL nears)."""
-        ...
-
-    def revoke(self) -> None: ...
-
-    def describe(self) -> str:
-        """What it is, for a log or doctor line: never the secret."""
-        ...
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 part: the credentials that would win over the web identity (`Rivals`), HCP Terraform's names
 (`Hcp`), how an SDK caches or pulls the token (`TokenFileCache`, `ServedToken`) and how `doctor
 --login` logs in (`SdkLogin`). A login injector performs itself is clouds.exchange_facet; what
-it gives (`Exchanged`) is here, as the job reads it whichever clouds are on.
+it gives (`Exchanged`, its `Lease`) is here, as the job reads it whichever clouds are on.
 """
 
 from __future__ import annotations
@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from injector.clouds.exchange_facet import Lease
+from typing import Protocol
 
 
 def _same(value: str) -> str:
@@ -64,6 +61,27 @@ class TokenFileCache:
 
     reader: str
     seconds: int
+
+
+class Lease(Protocol):
+    """A credential obtained job-side (a Vault token): how long it lives, how to extend it and
+    how to end it. Never shows the credential itself."""
+
+    @property
+    def ttl_seconds(self) -> int: ...
+
+    @property
+    def renewable(self) -> bool: ...
+
+    def renew(self) -> int:
+        """Extend it; the new TTL in seconds (less than asked once a maximum TTL nears)."""
+        ...
+
+    def revoke(self) -> None: ...
+
+    def describe(self) -> str:
+        """What it is, for a log or doctor line: never the secret."""
+        ...
 
 
 @dataclass(frozen=True)
