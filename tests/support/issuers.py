@@ -24,16 +24,20 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwt as jose_jwt
-from joserfc.jwk import KeySet, KeySetSerialization
-from jwt.types import Options
+from joserfc.jwk import KeySet
 
 from tests.support import processes
+
+if TYPE_CHECKING:
+    # Only annotations use them: no import at run time, whatever the pinned release names.
+    from joserfc.jwk import KeySetSerialization
+    from jwt.types import Options
 
 NGINX_MISSING = (
     "nginx is not installed: the issuer tests serve the published documents with it. "
