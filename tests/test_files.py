@@ -213,38 +213,24 @@ def test_concurrent_reader_never_sees_partial_content(tmp_path: Path) -> None:
 # several files
 
 
-def test_write_all_writes_every_file(tmp_path: Path, umask: int) -> None:
-    wanted = {tmp_path / "a.jwt": b"a", tmp_path / "b.json": b'{"b": 1}', tmp_path / "c": b""}
-    files.write_all(wanted)
+def test_folder_write_all_writes_every_file(tmp_path: Path, umask: int) -> None:
+    with files.make_folder(tmp_path / "creds") as folder:
+        wanted = {
+            folder.path / "a.jwt": b"a",
+            folder.path / "b.json": b'{"b": 1}',
+            folder.path / "c": b"",
+        }
+        folder.write_all(wanted)
     for path, data in wanted.items():
         assert path.read_bytes() == data
         assert _mode(path) == 0o600
-    assert sorted(tmp_path.iterdir()) == sorted(wanted)
-
-
-def test_write_all_removes_what_it_wrote_when_a_later_write_fails(tmp_path: Path) -> None:
-    wanted = {
-        tmp_path / "aws.jwt": b"a",
-        tmp_path / "azure.jwt": b"b",
-        tmp_path / "missing" / "gcp.jwt": b"c",  # its folder does not exist: a real failure
-        tmp_path / "never.jwt": b"d",
-    }
-    with pytest.raises(InjectorError) as error:
-        files.write_all(wanted)
-    assert not isinstance(error.value, ConfigError)
-    assert list(tmp_path.iterdir()) == []
-
-
-def test_write_all_failure_names_the_file_asked_for(tmp_path: Path) -> None:
-    target = tmp_path / "missing" / "gcp.jwt"
-    with pytest.raises(InjectorError) as error:
-        files.write_all({tmp_path / "aws.jwt": b"a", target: b"c"})
-    assert str(target) in str(error.value)
+    assert sorted(folder.path.iterdir()) == sorted(wanted)
 
 
 def test_remove_folder(tmp_path: Path) -> None:
-    folder = files.make_folder(tmp_path / "creds").path
-    files.write_all({folder / "a": b"x"})
+    with files.make_folder(tmp_path / "creds") as held:
+        held.write(held.path / "a", b"x")
+    folder = held.path
     files.remove_folder(folder)
     assert not folder.exists()
     files.remove_folder(folder)  # already gone: no error
@@ -290,20 +276,6 @@ def test_folder_write_all_failure_leaves_none_and_names_the_file(tmp_path: Path)
             folder.write_all({folder.path / "a.jwt": b"a", folder.path / "b.jwt": b"b"})
     assert str(folder.path / "b.jwt") in str(error.value)
     assert [p.name for p in folder.path.iterdir()] == ["b.jwt"]
-
-
-def test_folder_refuses_a_path_elsewhere_and_writes_after_release(tmp_path: Path) -> None:
-    folder = files.make_folder(tmp_path / "creds", lock=True)
-    with pytest.raises(ValueError, match="not a file of the held folder"):
-        folder.write(tmp_path / "other.jwt", b"x")
-    folder.unlock()
-    folder.write(folder.path / "a.jwt", b"a")  # unlocked, still open
-    folder.release()
-    folder.release()  # idempotent
-    with pytest.raises(ValueError, match="not a file of the held folder"):
-        folder.write(folder.path / "a.jwt", b"x")
-    assert (folder.path / "a.jwt").read_bytes() == b"a"
-    assert not (tmp_path / "other.jwt").exists()
 
 
 def test_the_lock_is_dropped_by_unlock_and_a_second_holder_is_refused(tmp_path: Path) -> None:

@@ -7,7 +7,6 @@ from injector.files.content import (
     MAX_READ_BYTES,
     read_file,
     remove_folder,
-    write_all,
     write_atomically,
 )
 from injector.files.folders import (
@@ -18,7 +17,7 @@ from injector.files.folders import (
     make_folder,
     real_path,
 )
-from injector.files.held import Folder
+from injector.files.held import Folder, FolderReleased
 
 __all__ = [
     "FILE_MODE",
@@ -26,12 +25,12 @@ __all__ = [
     "MAX_READ_BYTES",
     "PUBLIC_FOLDER_MODE",
     "Folder",
+    "FolderReleased",
     "check_file_path",
     "check_folder",
     "make_folder",
     "read_file",
     "real_path",
     "remove_folder",
-    "write_all",
     "write_atomically",
 ]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Mapping
 from pathlib import Path
 
-from injector.errors import ConfigError, InjectorError
+from injector.errors import ConfigError
 
 FILE_MODE = 0o600
 MAX_READ_BYTES = 1 << 20  # far more than any key, token or env file; stops /dev/zero-like input
@@ -112,26 +111,14 @@ def write_at(folder_fd: int, name: str, data: bytes, mode: int = FILE_MODE) -> N
 
 
 def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
-    """`write_at` in `path`'s folder, opened by name. Only for a folder checked and still held
-    by this job (a `Folder`), whose name nobody else can change: prefer `Folder.write`."""
+    """`write_at` in `path`'s folder, opened by name: only for a file outside the folder a job
+    holds (Terrakube's env file, which `hook` merges into). A job's own files go through its
+    held `Folder`, which never looks the folder's name up again."""
     folder_fd = os.open(path.parent, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         write_at(folder_fd, path.name, data, mode)
     finally:
         os.close(folder_fd)
-
-
-def write_all(files: Mapping[Path, bytes]) -> None:
-    """Write every file, or (on failure) none: the ones already written are removed."""
-    written: list[Path] = []
-    for path, data in files.items():
-        try:
-            write_atomically(path, data)
-        except OSError as error:
-            for done in written:
-                done.unlink(missing_ok=True)
-            raise InjectorError(f"cannot write {path}: {error.strerror}") from None
-        written.append(path)
 
 
 def remove_folder(path: Path) -> None:

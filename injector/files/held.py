@@ -4,15 +4,27 @@ through its descriptor, never through its path.
 The descriptor is O_PATH (the walk needs to look names up, not list them). Every file is a name
 relative to it (`dir_fd=`): a new temporary file is created O_EXCL|O_NOFOLLOW inside it and
 renamed within it, and removal is an unlink inside it. Nothing here resolves the folder's path
-again, so a link or a folder swapped in under that path after the check receives nothing.
+again, so a link or a folder swapped in under that path after the check receives nothing. At the
+job's end `remove_made` empties the folder through its descriptor and removes its name only
+while that name still leads to it.
+
+A job holds its folder (job/session.py) from the check to its end, and every write of the job,
+its first files and those of the threads that run beside its command (the refresher, the lease
+keeper, the token endpoint), goes through it. Once released, the folder refuses writes
+(`FolderReleased`) instead of falling back to the path: a thread racing the end of the job
+writes nothing. A lock makes release wait for a write under way, so a descriptor number is
+never used after it was closed (and perhaps reused for another file).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector.errors import InjectorError
@@ -20,6 +32,14 @@ from injector.files.content import FILE_MODE, NEW_FILE, remove_folder, unlink_at
 
 # A folder opened for reading: fchmod and flock refuse an O_PATH descriptor.
 READ_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+class FolderReleased(OSError):
+    """A write asked of a folder its job has let go: refused, nothing written. An OSError, as
+    any failed write, so the callers' handling of one (a retry, an InjectorError) applies."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(errno.EBADF, "the job has ended and released its folder", str(path))
 
 
 @dataclass
@@ -32,6 +52,7 @@ class Folder:
     made: tuple[Path, ...] = ()
     _fd: int | None = None
     _lock_fd: int | None = None
+    _writing: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def created(self) -> bool:
@@ -72,39 +93,46 @@ class Folder:
             self._lock_fd = None
 
     def release(self) -> None:
-        """Drop the lock and close the folder: writes through it are then refused. Idempotent."""
+        """Drop the lock and close the folder, once no write is under way: writes through it
+        are then refused (FolderReleased). Idempotent."""
         self.unlock()
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        with self._writing:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
-    def _held(self, path: Path) -> tuple[int, str]:
-        """The folder's fd and the name of `path` in it; ValueError (a caller's mistake) for a
-        path elsewhere or a folder released."""
-        if path.parent != self.path or self._fd is None:
+    @contextmanager
+    def _held(self, path: Path) -> Iterator[tuple[int, str]]:
+        """The folder's fd and the name of `path` in it, the fd kept open meanwhile;
+        ValueError (a caller's mistake) for a path elsewhere, FolderReleased once released."""
+        if path.parent != self.path:
             raise ValueError(f"{path} is not a file of the held folder {self.path}")
-        return self._fd, path.name
+        with self._writing:
+            if self._fd is None:
+                raise FolderReleased(path)
+            yield self._fd, path.name
 
     def write(self, path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         """Replace the file `path` (directly in this folder) atomically, through the folder's fd.
-        Raises OSError."""
-        write_at(*self._held(path), data, mode)
+        Raises OSError (FolderReleased once released)."""
+        with self._held(path) as (folder_fd, name):
+            write_at(folder_fd, name, data, mode)
 
     def create(self, path: Path, data: bytes, mode: int) -> None:
         """Write the new file `path` (directly in this folder) with `mode` whatever the umask,
         durably (fsync: a key, not a token). Raises FileExistsError if it exists, a link
         included: O_EXCL makes the check and the creation one step."""
-        folder_fd, name = self._held(path)
-        fd = os.open(name, NEW_FILE, mode, dir_fd=folder_fd)
-        try:
-            os.fchmod(fd, mode)
-            with os.fdopen(fd, "wb") as file:
-                file.write(data)
-                file.flush()
-                os.fsync(file.fileno())
-        except BaseException:
-            os.unlink(name, dir_fd=folder_fd)
-            raise
+        with self._held(path) as (folder_fd, name):
+            fd = os.open(name, NEW_FILE, mode, dir_fd=folder_fd)
+            try:
+                os.fchmod(fd, mode)
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+                    file.flush()
+                    os.fsync(file.fileno())
+            except BaseException:
+                os.unlink(name, dir_fd=folder_fd)
+                raise
 
     def write_all(self, written: Mapping[Path, bytes]) -> None:
         """Write every file (all directly in this folder), or, on failure, none (InjectorError)."""
@@ -120,14 +148,47 @@ class Folder:
     def unlink(self, paths: Iterable[Path]) -> None:
         """Remove these files of the folder, through its fd; a missing one is no error."""
         for path in paths:
-            unlink_at(*self._held(path))
+            with self._held(path) as (folder_fd, name):
+                unlink_at(folder_fd, name)
 
     def remove_made(self) -> None:
-        """Remove the folder if this run made it, and the empty parents it made on the way."""
+        """Remove the folder if this run made it, and the empty parents it made on the way.
+        While held, its files go through the descriptor (wherever the folder is now), and its
+        name is removed only while it still names the folder held: a folder someone put under
+        that name since is not the job's to delete. Never held or let go (a failed check), it
+        holds nothing of the job's and goes by name."""
         if self.created:
-            remove_folder(self.path)
+            if self._fd is None:
+                remove_folder(self.path)
+            else:
+                self._empty()
+                if self.still_at_its_path():
+                    with suppress(OSError):
+                        self.path.rmdir()
         for parent in reversed(self.made[:-1] if self.created else self.made):
             try:
                 parent.rmdir()  # rmdir, not rmtree: a parent someone has filled since is kept
             except OSError:
                 break
+
+    def _empty(self) -> None:
+        """Remove everything in the held folder, through its descriptor."""
+        with self._writing:
+            if self._fd is None:
+                return
+            listing = os.open(".", READ_FLAGS, dir_fd=self._fd)
+            try:
+                with os.scandir(listing) as entries:
+                    for entry in entries:
+                        if entry.is_dir(follow_symlinks=False):
+                            import shutil  # here: slow to load, and a job's folder is flat
+
+                            # dir_fd is Python 3.11's; the stubs mypy ships lack it.
+                            shutil.rmtree(  # type: ignore[call-arg]
+                                entry.name, dir_fd=listing, ignore_errors=True
+                            )
+                        else:
+                            with suppress(FileNotFoundError):
+                                os.unlink(entry.name, dir_fd=listing)
+            finally:
+                os.close(listing)

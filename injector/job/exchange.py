@@ -15,11 +15,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TextIO
 
-from injector import files
-from injector.clouds import Exchanged, tags
+from injector.clouds import Exchanged, Lease, tags
+from injector.files import Folder
 from injector.job import pipeline
 from injector.job.pipeline import Prepared
 from injector.job.plan import CloudPlan, Plan
@@ -48,33 +47,37 @@ class Exchanges:
     def secrets(self) -> dict[str, str]:
         return {name: value for _, got in self.done for name, value in got.secrets.items()}
 
-    def undo(self) -> None:
-        """Remove the files the exchanges wrote, then end every lease, each once (a failure is
-        logged; the others are still tried)."""
+    def undo(self, folder: Folder) -> None:
+        """Remove the files the exchanges wrote (from the job's held `folder`), then end every
+        lease, each once (a failure is logged; the others are still tried)."""
         for _, got in self.done:
-            for path in got.files:
-                path.unlink(missing_ok=True)
+            folder.unlink(got.files)
         leases = [got.lease for _, got in self.done] + [got.lease for got in self.retired]
         self.done, self.retired = [], []
         for lease in leases:
-            try:
-                lease.revoke()
-            except Exception as error:
-                log.warning("could not revoke the %s: %s", lease.describe(), error)
-            else:
-                log.info("revoked the %s", lease.describe())
+            _revoke(lease)
 
 
-def obtain(exchanges: Exchanges, plan: Plan) -> None:
+def _revoke(lease: Lease) -> None:
+    """End `lease`; a failure is logged, not raised."""
+    try:
+        lease.revoke()
+    except Exception as error:
+        log.warning("could not revoke the %s: %s", lease.describe(), error)
+    else:
+        log.info("revoked the %s", lease.describe())
+
+
+def obtain(exchanges: Exchanges, plan: Plan, folder: Folder) -> None:
     """Exchange each minted token whose cloud has an exchange, and write what it gives (0600,
-    atomically). Each lease is in `exchanges` as soon as it exists, so that its owner can undo
-    it whatever fails next; the cloud's own error goes up."""
+    atomically) into the job's held `folder`. Each lease is in `exchanges` as soon as it
+    exists, so that its owner can undo it whatever fails next; the cloud's own error goes up."""
     for minted in plan.clouds:
         if minted.config.cloud.exchange is None:
             continue
-        got = minted.config.exchange(minted.token.compact, plan.folder)
+        got = minted.config.exchange(minted.token.compact, folder.path)
         exchanges.done.append((minted, got))
-        files.write_all(got.files)
+        folder.write_all(got.files)
         log.info("%s: obtained a %s", tags.configuration_id(minted.config), got.lease.describe())
 
 
@@ -117,7 +120,7 @@ class Keeper:
         self,
         exchanges: Exchanges,
         prepared: Prepared,
-        folder: Path,
+        folder: Folder,
         *,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -150,12 +153,12 @@ class Keeper:
             index = min(due, key=lambda i: due[i])
             if self._stopped.wait(max(0.0, due[index] - self._clock())):
                 return
-            due[index] = self._next(self._keep(index))
+            due[index] = self._next(self.renew_once(index))
 
     def _next(self, ttl: int) -> float:
         return self._clock() + max(1.0, ttl / 2)
 
-    def _keep(self, index: int) -> int:
+    def renew_once(self, index: int) -> int:
         """Renew lease `index` (or replace it); the TTL it then has."""
         plan, got = self._exchanges.done[index]
         if got.lease.renewable:
@@ -172,7 +175,7 @@ class Keeper:
 
     def _login_again(self, index: int, plan: CloudPlan, old: Exchanged) -> int:
         try:
-            fresh_plan = pipeline.mint(self._prepared, self._folder)
+            fresh_plan = pipeline.mint(self._prepared, self._folder.path)
             # Each configuration (a tag) has its own token, with its own aud.
             wanted = tags.configuration_id(plan.config)
             fresh_token = next(
@@ -180,14 +183,24 @@ class Keeper:
                 for c in fresh_plan.clouds
                 if tags.configuration_id(c.config) == wanted
             )
-            got = plan.config.exchange(fresh_token, self._folder)
+            got = plan.config.exchange(fresh_token, self._folder.path)
         except Exception as error:
             log.warning(
                 "%s: fresh login failed (%s); retrying in a minute", plan.config.name, error
             )
             return 2 * MIN_USEFUL_TTL_SECONDS
-        for path, data in got.files.items():
-            files.write_atomically(path, data)
+        try:
+            for path, data in got.files.items():
+                self._folder.write(path, data)
+        except OSError as error:  # FolderReleased too: the job ended meanwhile
+            log.warning(
+                "%s: cannot write the fresh login's files (%s); retrying in a minute",
+                plan.config.name,
+                error.strerror,
+            )
+            # Nobody can read this login: it must not outlive the job.
+            _revoke(got.lease)
+            return 2 * MIN_USEFUL_TTL_SECONDS
         self._exchanges.done[index] = (plan, got)
         self._exchanges.retired.append(old)
         self._granted[index] = got.lease.ttl_seconds

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from injector import files
 from injector.clouds import TokenFileCache
@@ -49,7 +48,8 @@ def interval_for(ttl_seconds: int, caches: Sequence[TokenFileCache]) -> float:
 
 
 class Refresher:
-    """Re-mints every token into `folder` every `interval` seconds, in a daemon thread.
+    """Re-mints every token into the job's held `folder` every `interval` seconds, in a daemon
+    thread.
 
     A failed refresh is logged and retried every `retry` seconds; the old file stays in place
     (writes are atomic), so a reader never sees a half-written token.
@@ -58,7 +58,7 @@ class Refresher:
     def __init__(
         self,
         prepared: Prepared,
-        folder: Path,
+        folder: files.Folder,
         interval: float,
         *,
         retry: float | None = None,
@@ -83,13 +83,14 @@ class Refresher:
             self._thread.join()
 
     def refresh_once(self) -> None:
-        """Mint fresh tokens and replace each token file. Raises OSError if a write fails."""
-        plan = pipeline.mint(self._prepared, self._folder, int(self._clock()))
+        """Mint fresh tokens and replace each token file. Raises OSError if a write fails
+        (FolderReleased once the job has ended)."""
+        plan = pipeline.mint(self._prepared, self._folder.path, int(self._clock()))
         for cloud in plan.clouds:
             # Only the token changes; the other files (GCP credentials) point at it.
-            files.write_atomically(cloud.token_file, cloud.files[cloud.token_file])
+            self._folder.write(cloud.token_file, cloud.files[cloud.token_file])
         self.refreshes += 1
-        log.info("refreshed %d tokens in %s", len(plan.clouds), self._folder)
+        log.info("refreshed %d tokens in %s", len(plan.clouds), self._folder.path)
 
     def _loop(self) -> None:
         delay = self._interval

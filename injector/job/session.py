@@ -64,6 +64,7 @@ class JobSession:
         self._stack = ExitStack()
         self._kept = False
         self._plan: Plan | None = None
+        self._folder_held: files.Folder | None = None
         self._exchanges = exchange.Exchanges()
         self._exports: dict[str, str] = {}
 
@@ -71,6 +72,13 @@ class JobSession:
     def plan(self) -> Plan:
         assert self._plan is not None  # noqa: S101 (only inside the `with` of a job with clouds)
         return self._plan
+
+    @property
+    def folder(self) -> files.Folder:
+        """The checked folder, held until the session ends: every write of the job goes
+        through it (then it refuses them)."""
+        assert self._folder_held is not None  # noqa: S101 (as `plan`)
+        return self._folder_held
 
     @property
     def exports(self) -> dict[str, str]:
@@ -113,6 +121,7 @@ class JobSession:
         folder = files.make_folder(
             self._folder, self._option, follow_up_to=self._follow_up_to, lock=True
         )
+        self._folder_held = folder
         stack.callback(folder.release)  # still held while the files go, so no job reuses it
         stack.callback(self._unless_kept, folder.remove_made)
         self._plan = plan = pipeline.mint(prepared, folder.path)
@@ -122,14 +131,16 @@ class JobSession:
             stack.callback(self._unless_kept, folder.unlink, plan.files)
         folder.write_all(plan.files)  # through the descriptor of the folder checked
         log.info("wrote %s to %s", ", ".join(path.name for path in plan.files), folder.path)
-        stack.callback(self._unless_kept, self._exchanges.undo)
+        stack.callback(self._unless_kept, self._exchanges.undo, folder)
         if self._exchanging:
-            exchange.obtain(self._exchanges, plan)
+            exchange.obtain(self._exchanges, plan, folder)
         self._exports = {**plan.exports, **self._exchanges.exports}
         if self._upkeep is not None:
-            self._keep_fresh(prepared, plan, self._upkeep)
+            self._keep_fresh(prepared, plan, folder, self._upkeep)
 
-    def _keep_fresh(self, prepared: Prepared, plan: Plan, upkeep: Upkeep) -> None:
+    def _keep_fresh(
+        self, prepared: Prepared, plan: Plan, folder: files.Folder, upkeep: Upkeep
+    ) -> None:
         from injector.job import refresh  # threads: only `run` keeps anything fresh
 
         caches = [
@@ -138,16 +149,16 @@ class JobSession:
             if (cache := config.cloud.token_file_cache) is not None
         ]
         interval = upkeep.refresh_interval or refresh.interval_for(plan.lifetime_seconds, caches)
-        refresher = refresh.Refresher(prepared, plan.folder, interval)
+        refresher = refresh.Refresher(prepared, folder, interval)
         refresher.start()
         self._stack.callback(refresher.stop)
-        keeper = exchange.Keeper(self._exchanges, prepared, plan.folder)
+        keeper = exchange.Keeper(self._exchanges, prepared, folder)
         keeper.start()
         self._stack.callback(keeper.stop)
         if upkeep.token_endpoint:
             from injector.job import token_endpoint  # an HTTP server: only when asked
 
-            endpoint = token_endpoint.serve(prepared, plan)
+            endpoint = token_endpoint.serve(prepared, plan, folder)
             self._stack.callback(endpoint.stop)
             self._exports = endpoint.apply(self._exports)
 

@@ -24,8 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from injector import files
 from injector.clouds import tags
+from injector.files import Folder
 from injector.job import pipeline
 from injector.job.pipeline import Prepared
 from injector.job.plan import Plan
@@ -127,10 +127,11 @@ def _handler(
 
 
 def serve(
-    prepared: Prepared, plan: Plan, *, clock: Callable[[], float] = time.time
+    prepared: Prepared, plan: Plan, folder: Folder, *, clock: Callable[[], float] = time.time
 ) -> TokenEndpoint:
     """Start the endpoint for the clouds of `plan` that describe a `ServedToken`, rewrite their
-    files to point at it, and return the exports that do. Clouds without one are untouched."""
+    files (in the job's held `folder`) to point at it, and return the exports that do. Clouds
+    without one are untouched."""
     bearer = secrets.token_urlsafe(32)
     # Untagged configurations only: a tagged one's SDK is pointed at its files by Terraform
     # code (HCP's variables), not by the environment the served outputs change.
@@ -151,7 +152,7 @@ def serve(
         url = f"http://{LOOPBACK}:{port}/{name}"
         outputs = cloud.config.served_outputs(cloud.outputs, cloud.token_file, url, bearer)
         for path, data in outputs.extra_files.items():
-            files.write_atomically(path, data)
+            folder.write(path, data)
         # Names the cloud dropped from its usual exports must not reach the command either.
         unset += [key for key in cloud.outputs.exports if key not in outputs.exports]
         exports.update(outputs.exports)

@@ -11,7 +11,7 @@ import pytest
 from injector.clouds import manual
 from injector.errors import ConfigError
 from injector.job import pipeline, refresh
-from tests.support import jobs
+from injector.job.session import JobSession
 
 
 def test_each_audience_variable_is_a_configuration_untagged_first() -> None:
@@ -46,13 +46,16 @@ def test_the_refresher_mints_the_manual_tokens_afresh_with_their_audiences(
     env = {**workspace, manual.AUDIENCE: "any.example", f"{manual.AUDIENCE}_PROD": "prod.example"}
     prepared = pipeline.prepare(env)
     assert prepared is not None
-    written = jobs.written(prepared, tmp_path / "d")
-    assert written.exports[manual.TOKEN_FILE_EXPORT] == str(tmp_path / "d" / "workload.jwt")
     fake_now = 2_000_000_000
-    refresher = refresh.Refresher(prepared, written.folder, 60, clock=lambda: fake_now)
-    refresher.refresh_once()
+    with JobSession(prepared, tmp_path / "d") as session:
+        assert session.exports[manual.TOKEN_FILE_EXPORT] == str(tmp_path / "d" / "workload.jwt")
+        refresher = refresh.Refresher(prepared, session.folder, 60, clock=lambda: fake_now)
+        refresher.refresh_once()
+        tokens = {
+            name: (tmp_path / "d" / f"{name}.jwt").read_text()
+            for name in ("workload", "workload_PROD")
+        }
 
     for name, audience in (("workload", "any.example"), ("workload_PROD", "prod.example")):
-        token = (tmp_path / "d" / f"{name}.jwt").read_text()
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims = jwt.decode(tokens[name], options={"verify_signature": False})
         assert (claims["aud"], claims["iat"]) == (audience, fake_now)

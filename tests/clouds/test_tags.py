@@ -292,8 +292,8 @@ def test_the_token_endpoint_serves_the_untagged_configuration(
     import base64
     import urllib.request
 
-    from injector import files
     from injector.job import token_endpoint
+    from injector.job.session import JobSession
 
     env = {
         **workspace,
@@ -305,24 +305,23 @@ def test_the_token_endpoint_serves_the_untagged_configuration(
     }
     prepared = pipeline.prepare(env)
     assert prepared is not None
-    plan = pipeline.mint(prepared, tmp_path)
-    files.write_all(plan.files)
-    endpoint = token_endpoint.serve(prepared, plan)
-    try:
-        request = urllib.request.Request(
-            endpoint.exports["ARM_OIDC_REQUEST_URL"],
-            headers={"Authorization": f"Bearer {endpoint.exports['ARM_OIDC_REQUEST_TOKEN']}"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            token = json.loads(answer.read())["value"]
-    finally:
-        endpoint.stop()
+    with JobSession(prepared, tmp_path / "creds") as session:
+        endpoint = token_endpoint.serve(prepared, session.plan, session.folder)
+        try:
+            request = urllib.request.Request(
+                endpoint.exports["ARM_OIDC_REQUEST_URL"],
+                headers={"Authorization": f"Bearer {endpoint.exports['ARM_OIDC_REQUEST_TOKEN']}"},
+            )
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                token = json.loads(answer.read())["value"]
+        finally:
+            endpoint.stop()
+        assert (tmp_path / "creds" / "azure_PROD.jwt").is_file()
     payload = token.split(".")[1]
     claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
 
     assert claims["aud"] == "api://AzureADTokenExchange"
     assert endpoint.requests == ["azure"]
-    assert (tmp_path / "azure_PROD.jwt").is_file()
 
 
 def test_a_clouds_rules_refuse_once_for_all_its_configurations(

@@ -9,8 +9,10 @@ from pathlib import Path
 import jwt
 import pytest
 
+from injector import files
 from injector.clouds import azure
 from injector.job import pipeline, refresh
+from injector.job.session import JobSession
 from tests.support import jobs
 
 
@@ -38,23 +40,56 @@ def _prepared(workspace: dict[str, str]) -> pipeline.Prepared:
     return prepared
 
 
+def _claims(path: Path) -> dict[str, object]:
+    return dict(jwt.decode(path.read_text(), options={"verify_signature": False}))
+
+
 def test_refresh_once_mints_at_the_clock_and_keeps_other_files(
     workspace: dict[str, str], tmp_path: Path
 ) -> None:
     prepared = _prepared(workspace)
-    written = jobs.written(prepared, tmp_path / "d")
-    credentials = (tmp_path / "d" / "gcp-credentials.json").read_bytes()
     fake_now = 2_000_000_000
-    refresher = refresh.Refresher(prepared, written.folder, 60, clock=lambda: fake_now)
-    refresher.refresh_once()
-    for cloud in ("aws", "azure", "gcp"):
-        claims = jwt.decode(
-            (tmp_path / "d" / f"{cloud}.jwt").read_text(), options={"verify_signature": False}
-        )
-        assert claims["iat"] == fake_now
-        assert claims["exp"] == fake_now + 30 * 60
-    assert (tmp_path / "d" / "gcp-credentials.json").read_bytes() == credentials
+    with JobSession(prepared, tmp_path / "d") as session:
+        credentials = (tmp_path / "d" / "gcp-credentials.json").read_bytes()
+        refresher = refresh.Refresher(prepared, session.folder, 60, clock=lambda: fake_now)
+        refresher.refresh_once()
+        for cloud in ("aws", "azure", "gcp"):
+            claims = _claims(tmp_path / "d" / f"{cloud}.jwt")
+            assert claims["iat"] == fake_now
+            assert claims["exp"] == fake_now + 30 * 60
+        assert (tmp_path / "d" / "gcp-credentials.json").read_bytes() == credentials
     assert refresher.refreshes == 1
+
+
+@pytest.mark.parametrize("how", jobs.SWAPS)
+def test_a_refresh_lands_in_the_held_folder_whatever_its_name_now_leads_to(
+    workspace: dict[str, str], tmp_path: Path, how: str
+) -> None:
+    prepared = _prepared(workspace)
+    fake_now = 2_000_000_000
+    with JobSession(prepared, tmp_path / "d") as session:
+        inode = (tmp_path / "d").stat().st_ino
+        held, impostor = jobs.swap_away(tmp_path / "d", how)
+        refresh.Refresher(prepared, session.folder, 60, clock=lambda: fake_now).refresh_once()
+        assert held.stat().st_ino == inode
+        for cloud in ("aws", "azure", "gcp"):
+            assert _claims(held / f"{cloud}.jwt")["iat"] == fake_now
+        assert list(impostor.iterdir()) == []
+
+
+def test_a_refresh_after_the_job_ended_is_refused_and_writes_nothing(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """A tick racing the end of the job: the folder is let go, and the name is not tried."""
+    prepared = _prepared(workspace)
+    with JobSession(prepared, tmp_path / "d") as session:
+        session.keep()  # the files stay, as `env` leaves them, so a write would show
+    before = {path.name: path.read_bytes() for path in (tmp_path / "d").iterdir()}
+    refresher = refresh.Refresher(prepared, session.folder, 60, clock=lambda: 2_000_000_000)
+    with pytest.raises(files.FolderReleased):
+        refresher.refresh_once()
+    assert {path.name: path.read_bytes() for path in (tmp_path / "d").iterdir()} == before
+    assert refresher.refreshes == 0
 
 
 def test_a_failed_refresh_is_reported_retried_and_leaves_no_partial_file(
@@ -62,36 +97,34 @@ def test_a_failed_refresh_is_reported_retried_and_leaves_no_partial_file(
 ) -> None:
     prepared = _prepared(workspace)
     folder = tmp_path / "d"
-    written = jobs.written(prepared, folder)
-    saved = {path: path.read_bytes() for path in written.files}
-    # Take the folder away: every write now fails for real.
-    for path in saved:
-        path.unlink()
-    folder.rmdir()
-    refresher = refresh.Refresher(prepared, folder, interval=0.05, retry=0.05)
-    with caplog.at_level(logging.WARNING, logger="injector"):
-        refresher.start()
-        deadline = time.monotonic() + 10
-        while refresher.failures < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert refresher.failures >= 2
-        # Put it back: the next retry succeeds.
-        folder.mkdir(mode=0o700)
-        while refresher.refreshes < 1 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        refresher.stop()
-    assert refresher.refreshes >= 1
-    assert "token refresh failed" in caplog.text and "retrying" in caplog.text
-    names = sorted(p.name for p in folder.iterdir())
-    assert names == ["aws.jwt", "azure.jwt", "gcp.jwt"]  # no temporary file left behind
+    with JobSession(prepared, folder) as session:
+        # A folder where a token file was: rename cannot replace it, a real failure.
+        (folder / "aws.jwt").unlink()
+        (folder / "aws.jwt").mkdir()
+        refresher = refresh.Refresher(prepared, session.folder, interval=0.05, retry=0.05)
+        with caplog.at_level(logging.WARNING, logger="injector"):
+            refresher.start()
+            deadline = time.monotonic() + 10
+            while refresher.failures < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert refresher.failures >= 2
+            # Take it away: the next retry succeeds.
+            (folder / "aws.jwt").rmdir()
+            while refresher.refreshes < 1 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            refresher.stop()
+        assert refresher.refreshes >= 1
+        assert "token refresh failed" in caplog.text and "retrying" in caplog.text
+        names = sorted(p.name for p in folder.iterdir())
+        assert names == ["aws.jwt", "azure.jwt", "gcp-credentials.json", "gcp.jwt"]  # no .tmp
 
 
 def test_stop_ends_the_thread_promptly(workspace: dict[str, str], tmp_path: Path) -> None:
     prepared = _prepared(workspace)
-    written = jobs.written(prepared, tmp_path / "d")
-    refresher = refresh.Refresher(prepared, written.folder, interval=3600)
-    refresher.start()
-    started = time.monotonic()
-    refresher.stop()
-    assert time.monotonic() - started < 5
+    with JobSession(prepared, tmp_path / "d") as session:
+        refresher = refresh.Refresher(prepared, session.folder, interval=3600)
+        refresher.start()
+        started = time.monotonic()
+        refresher.stop()
+        assert time.monotonic() - started < 5
     assert refresher.refreshes == 0

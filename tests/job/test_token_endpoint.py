@@ -16,6 +16,7 @@ import pytest
 from injector.job import pipeline, token_endpoint
 from injector.job.session import JobSession
 from injector.job.token_endpoint import TokenEndpoint
+from tests.support import jobs
 
 
 class Clock:
@@ -40,7 +41,7 @@ def served(
     prepared = pipeline.prepare(workspace)
     assert prepared is not None
     with JobSession(prepared, tmp_path / "creds") as written:
-        endpoint = token_endpoint.serve(prepared, written.plan, clock=clock)
+        endpoint = token_endpoint.serve(prepared, written.plan, written.folder, clock=clock)
         try:
             yield endpoint, written
         finally:
@@ -143,3 +144,20 @@ def test_the_endpoint_refuses_connections_once_stopped(
 
     with pytest.raises(urllib.error.URLError):
         _get(url, bearer)
+
+
+@pytest.mark.parametrize("how", jobs.SWAPS)
+def test_the_files_pointing_at_the_endpoint_land_in_the_held_folder(
+    workspace: dict[str, str], tmp_path: Path, how: str
+) -> None:
+    prepared = pipeline.prepare(workspace)
+    assert prepared is not None
+    with JobSession(prepared, tmp_path / "creds") as session:
+        inode = (tmp_path / "creds").stat().st_ino
+        held, impostor = jobs.swap_away(tmp_path / "creds", how)
+        endpoint = token_endpoint.serve(prepared, session.plan, session.folder)
+        endpoint.stop()
+        assert held.stat().st_ino == inode
+        document = json.loads((held / "gcp-credentials.json").read_text())
+        assert document["credential_source"]["url"].startswith("http://127.0.0.1:")
+        assert list(impostor.iterdir()) == []

@@ -47,3 +47,22 @@ def written(prepared: Prepared, folder: Path) -> Plan:
     with JobSession(prepared, folder) as session:
         session.keep()
     return session.plan
+
+
+SWAPS = ("symlink", "new-folder")
+
+
+def swap_away(path: Path, how: str) -> tuple[Path, Path]:
+    """What a neighbour with the parent's write access could do to a job's folder at `path`
+    while the job runs: move it away, and put at `path` a link to another folder (`symlink`)
+    or a folder of its own (`new-folder`). Returns where the held folder now is and the folder
+    `path` now leads to."""
+    held = path.with_name(path.name + "-held")
+    path.rename(held)
+    if how == "symlink":
+        elsewhere = path.with_name(path.name + "-elsewhere")
+        elsewhere.mkdir(mode=0o700)
+        path.symlink_to(elsewhere)
+        return held, elsewhere
+    path.mkdir(mode=0o700)
+    return held, path

@@ -163,7 +163,7 @@ def test_without_injector_between_them_azurerm_reads_the_inherited_file_not_the_
     prepared = pipeline.prepare(terraform.only(AZURE, strict_workspace))
     assert prepared is not None
     with JobSession(prepared, tmp_path / "creds") as written:
-        endpoint = token_endpoint.serve(prepared, written.plan)
+        endpoint = token_endpoint.serve(prepared, written.plan, written.folder)
         try:
             served = {**written.plan.exports, **endpoint.exports}
             del served[azure_cloud.TOKEN_FILE_PATH]

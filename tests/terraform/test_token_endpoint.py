@@ -43,7 +43,7 @@ def test_azurerm_reads_the_token_file_when_a_request_url_is_set_too(
     prepared = pipeline.prepare(env)
     assert prepared is not None
     with JobSession(prepared, tmp_path / "creds") as written:
-        endpoint = token_endpoint.serve(prepared, written.plan)
+        endpoint = token_endpoint.serve(prepared, written.plan, written.folder)
         try:
             both = {**written.plan.exports, **endpoint.exports}
             assert "ARM_OIDC_TOKEN_FILE_PATH" in both
