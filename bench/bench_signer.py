@@ -25,7 +25,7 @@ from pathlib import Path
 
 import signer_clients  # bench/ is on sys.path (bench/run.py)
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from injector import clouds
 from injector.config import job_context
@@ -86,13 +86,15 @@ def _signer_rate(socket: Path, pid: int, audiences: int = 1) -> tuple[float, flo
 
 def _raw_rate(key_path: Path, core: int) -> float:
     key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):  # the bench's key is RS256's
+        raise TypeError(f"{key_path}: not an RSA private key")
     data = b"x" * 700  # about a token's signing input
     cores = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {core})
     try:
         count, started = 0, time.perf_counter()
         while time.perf_counter() - started < SECONDS:
-            key.sign(data, padding.PKCS1v15(), hashes.SHA256())  # type: ignore[union-attr,call-arg]
+            key.sign(data, padding.PKCS1v15(), hashes.SHA256())
             count += 1
         return count / (time.perf_counter() - started)
     finally:

@@ -82,4 +82,4 @@ def test_an_unknown_shell_is_exit_2() -> None:
 def _subcommands() -> list[str]:
     parser = build_parser()
     [commands] = [a for a in parser._actions if a.dest == "==SUPPRESS==" and a.choices]
-    return list(commands.choices)
+    return list(commands.choices or ())

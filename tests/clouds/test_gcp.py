@@ -271,7 +271,7 @@ def test_google_auth_accepts_the_credentials() -> None:
     from google.auth import identity_pool
 
     document = _credentials_file(_config(**{gcp.SERVICE_ACCOUNT: ACCOUNT, gcp.PROJECT: "my-pj1"}))
-    credentials = identity_pool.Credentials.from_info(document)  # type: ignore[no-untyped-call]
+    credentials = identity_pool.Credentials.from_info(document)
     assert credentials.service_account_email == ACCOUNT
     assert credentials.info["audience"] == PROVIDER
 

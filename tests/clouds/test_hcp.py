@@ -10,9 +10,12 @@ from pathlib import Path
 import pytest
 
 from injector.claims import Token
+from injector.clouds.aws import AwsConfig
+from injector.clouds.vault import VaultConfig
 from injector.errors import ConfigError
 from injector.job import pipeline, settings, spelling
 from injector.job.plan import Plan
+from tests.support.jobs import config_as
 
 ROLE = "arn:aws:iam::123456789012:role/run"
 APPLY_ROLE = "arn:aws:iam::123456789012:role/apply"
@@ -129,7 +132,10 @@ def test_the_default_forms_apply_to_every_configuration_without_its_own(
         "TFC_AWS_PLAN_ROLE_ARN_PROD": APPLY_ROLE,
     }
     roles = {
-        phase: {c.config.tag: c.config.role_arn for c in _plan(env, tmp_path, phase).clouds}  # type: ignore[attr-defined]
+        phase: {
+            c.config.tag: config_as(AwsConfig, c.config).role_arn
+            for c in _plan(env, tmp_path, phase).clouds
+        }
         for phase in ("plan", "apply")
     }
 
@@ -212,9 +218,10 @@ def test_vaults_hcp_names(workspace: dict[str, str]) -> None:
     }
     loaded = settings.load(env)
     assert loaded is not None
-    [vault] = loaded.clouds
+    [config] = loaded.clouds
+    vault = config_as(VaultConfig, config)
 
-    assert (vault.address, vault.role, vault.namespace, vault.auth_path) == (  # type: ignore[attr-defined]
+    assert (vault.address, vault.role, vault.namespace, vault.auth_path) == (
         "https://vault.example.com:8200",
         "terraform",
         "admin",

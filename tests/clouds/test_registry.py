@@ -236,7 +236,9 @@ def test_verify_accepts_the_fourth_cloud_by_name(
 def test_an_unknown_token_is_checked_against_every_registered_cloud(registered: None) -> None:
     rules = clouds.any_rules()
     assert [member.name for member in rules.members] == [*BUILT_IN, "examplecloud"]
-    assert rules.code("expired").split("/")[-1] == "example_denied"
+    code = rules.code("expired")
+    assert code is not None
+    assert code.split("/")[-1] == "example_denied"
     assert "ES256" in rules.algorithms  # any of them accepts it (AWS, Google)
     assert rules.refusing("ES256")[-1] == "Example STS"
     assert "Entra ID" in rules.refusing("ES256")

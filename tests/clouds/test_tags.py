@@ -12,9 +12,11 @@ import pytest
 
 from injector import clouds
 from injector.clouds import tags
+from injector.clouds.aws import AwsConfig
 from injector.errors import ConfigError
 from injector.job import pipeline, settings, spelling
 from injector.job.plan import Plan
+from tests.support.jobs import config_as
 
 ROLE = "arn:aws:iam::123456789012:role/default-role"
 PROD_ROLE = "arn:aws:iam::210987654321:role/prod-role"
@@ -97,7 +99,7 @@ def test_the_phase_comes_after_the_tag(workspace: dict[str, str], tmp_path: Path
     )
     roles = {
         phase: {
-            tags.configuration_id(c.config): c.config.role_arn  # type: ignore[attr-defined]
+            tags.configuration_id(c.config): config_as(AwsConfig, c.config).role_arn
             for c in _plan(env, tmp_path / phase, phase).clouds
         }
         for phase in ("plan", "apply")

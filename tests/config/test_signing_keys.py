@@ -290,7 +290,7 @@ def test_a_damaged_rsa_key_is_refused(tmp_path: Path) -> None:
 
     good = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
     other_n = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    fields = (0, other_n.public_numbers().n, 65537, good.d, good.p, good.q)
+    fields: tuple[int, ...] = (0, other_n.public_numbers().n, 65537, good.d, good.p, good.q)
     fields += (good.dmp1, good.dmq1, good.iqmp)
     der = _der(0x30, b"".join(_der_int(value) for value in fields))
     body = base64.encodebytes(der).decode().replace("\n", "")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import RSAKey
 
 from tests.conftest import KeyFiles, run_injector
+from tests.support import issuers
 
 ISSUER = "https://terrakube-api.example.com"
 SUBJECT = "organization:simple:workspace:simple-cli"
@@ -38,7 +38,7 @@ def _env_json(workspace: dict[str, str], folder: Path) -> dict[str, str]:
 
 def _verify(token: str, public_pem: Path, audience: str) -> dict[str, object]:
     """Verify with pyjwt and, independently, joserfc; return the claims."""
-    public_key = serialization.load_pem_public_key(public_pem.read_bytes())
+    public_key = issuers.public_key(public_pem.read_bytes())
     claims: dict[str, object] = jwt.decode(
         token, public_key, algorithms=["RS256"], audience=audience, issuer=ISSUER
     )

@@ -10,11 +10,10 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 
 from injector.job import pipeline
 from tests.conftest import KeyFiles
-from tests.support import jobs
+from tests.support import issuers, jobs
 
 JOBS = 200
 
@@ -27,7 +26,7 @@ def _inject(workspace: dict[str, str], folder: str, job_id: str) -> dict[str, st
 
 
 def _check(results: list[tuple[Path, str, dict[str, str]]], public_pem: Path) -> None:
-    key = serialization.load_pem_public_key(public_pem.read_bytes())
+    key = issuers.public_key(public_pem.read_bytes())
     jtis = set()
     for folder, job_id, exports in results:
         assert sorted(p.name for p in folder.iterdir()) == [

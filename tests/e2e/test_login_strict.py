@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -97,9 +97,22 @@ def _exports(env: Mapping[str, str], folder: Path) -> dict[str, str]:
     return exports
 
 
-def _login(
-    cloud: str, exports: Mapping[str, str], standins: StandIns, home: Path
-) -> dict[str, object]:
+class Outcome(TypedDict, total=False):
+    """A login child's JSON line (the scripts above): `ok`, then what it saw or the error."""
+
+    ok: bool
+    type: str
+    code: str
+    message: str
+    arn: str
+    method: str
+    status: int
+    body: Any  # the cloud API's own JSON answer
+    project: str
+    credentials: str
+
+
+def _login(cloud: str, exports: Mapping[str, str], standins: StandIns, home: Path) -> Outcome:
     """Run the cloud's SDK in a child with only the exports (plus overrides); its JSON line."""
     base = {"PATH": os.environ["PATH"], "HOME": str(home)}
     ca = str(standins.tls.ca_file)
@@ -124,7 +137,7 @@ def _login(
         check=False,
     )
     assert child.returncode == 0, child.stderr
-    outcome: dict[str, object] = json.loads(child.stdout)
+    outcome: Outcome = json.loads(child.stdout)
     return outcome
 
 
@@ -151,7 +164,7 @@ def test_the_sdk_logs_in_through_the_strict_standin(
         )
     elif cloud == "azure":
         assert outcome["status"] == 200
-        assert outcome["body"]["subscriptionId"] == strict_workspace["ARM_SUBSCRIPTION_ID"]  # type: ignore[index]
+        assert outcome["body"]["subscriptionId"] == strict_workspace["ARM_SUBSCRIPTION_ID"]
         # azure-identity posts the assertion straight to the token endpoint: no discovery.
         tenant = strict_workspace["ARM_TENANT_ID"]
         subscription = strict_workspace["ARM_SUBSCRIPTION_ID"]
@@ -162,7 +175,7 @@ def test_the_sdk_logs_in_through_the_strict_standin(
     else:
         assert outcome["status"] == 200
         assert outcome["project"] == GCP_PROJECT
-        assert outcome["body"]["items"][0]["name"] == f"{GCP_PROJECT}-tfstate"  # type: ignore[index]
+        assert outcome["body"]["items"][0]["name"] == f"{GCP_PROJECT}-tfstate"
         assert outcome["credentials"] == "google.auth.identity_pool"
         account = strict_workspace["WORKLOAD_IDENTITY_SERVICE_ACCOUNT_EMAIL"]
         assert standin.seen[served:] == [

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from injector import DISTRIBUTION, install_command
-from tests.conftest import ROOT, run_injector
+from tests.conftest import ROOT, KeyFiles, run_injector
 
 
 def _only(workspace: dict[str, str], *names: str) -> dict[str, str]:
@@ -31,7 +31,7 @@ def _only(workspace: dict[str, str], *names: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("command", [["env"], ["run", "--", "true"], [], ["hook"]])
 def test_es256_with_azure_is_refused_before_minting(
-    workspace: dict[str, str], key_files: object, tmp_path: Path, command: list[str]
+    workspace: dict[str, str], key_files: KeyFiles, tmp_path: Path, command: list[str]
 ) -> None:
     env = {
         **workspace,
@@ -54,7 +54,7 @@ def test_es256_with_azure_is_refused_before_minting(
 
 
 def test_es256_without_azure_is_minted(
-    workspace: dict[str, str], key_files: object, tmp_path: Path
+    workspace: dict[str, str], key_files: KeyFiles, tmp_path: Path
 ) -> None:
     env = {
         **_only(workspace, "aws", "gcp"),

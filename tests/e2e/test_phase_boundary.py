@@ -143,8 +143,9 @@ def _workspace(strict_workspace: dict[str, str], ids: Identities, kind: str) -> 
         "WORKLOAD_IDENTITY_STS_URL_GCP": ids.standins.google.sts_url,
         "WORKLOAD_IDENTITY_IAM_URL_GCP": ids.standins.google.url,
     }
-    if TEMPLATES[kind] is not None:
-        env["DynamicCredentialSubjectTemplate"] = TEMPLATES[kind]
+    template = TEMPLATES[kind]
+    if template is not None:
+        env["DynamicCredentialSubjectTemplate"] = template
     for phase in PHASES:
         suffix = phase.upper()
         env[f"WORKLOAD_IDENTITY_ROLE_AWS_{suffix}"] = ids.role[kind, phase]

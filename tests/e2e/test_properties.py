@@ -22,7 +22,7 @@ from injector.job.example import EXAMPLE_ENV
 
 # Environment values are C strings of the locale's encoding: any character but NUL and the lone
 # surrogates that stand for undecodable bytes.
-characters = st.characters(exclude_characters="\x00", exclude_categories=("Cs",))
+characters = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
 env_text = st.text(characters, max_size=40)
 # Export names are fixed identifiers; `_` alone is bash's own.
 names = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True)
@@ -167,6 +167,7 @@ def test_settings_parser_accepts_or_names_the_problem(
         return
     if loaded is not None:
         assert isinstance(loaded.job, JobContext)
+        assert loaded.issuer is not None
         assert loaded.issuer.issuer.startswith(("https://", "http://"))
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.conftest import KeyFiles
 
@@ -22,7 +23,8 @@ def _secret_fragments(key_files: KeyFiles) -> list[str]:
     pem = key_files.private_pkcs8.read_text()
     body = [line for line in pem.splitlines() if line and not line.startswith("-----")]
     key = serialization.load_pem_private_key(pem.encode(), password=None)
-    numbers = key.private_numbers()  # type: ignore[union-attr]
+    assert isinstance(key, rsa.RSAPrivateKey)
+    numbers = key.private_numbers()
     der = key.private_bytes(
         serialization.Encoding.DER,
         serialization.PrivateFormat.PKCS8,

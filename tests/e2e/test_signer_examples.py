@@ -89,9 +89,15 @@ def test_the_sidecar_policy_allows_the_executors_uid_only() -> None:
     )
 
 
+class _Unit(configparser.ConfigParser):
+    """A systemd unit's keys keep their case (`ExecStart`), unlike an INI file's."""
+
+    def optionxform(self, optionstr: str) -> str:
+        return optionstr
+
+
 def test_the_systemd_unit_runs_the_signer_as_its_own_user_for_the_runners_group() -> None:
-    unit = configparser.ConfigParser(interpolation=None, strict=False)
-    unit.optionxform = str  # type: ignore[assignment,method-assign]
+    unit = _Unit(interpolation=None, strict=False)
     unit.read(FOLDER / "injector-signer.service")
     service = unit["Service"]
     command = shlex.split(service["ExecStart"])
@@ -111,8 +117,7 @@ def test_the_systemd_unit_runs_the_signer_as_its_own_user_for_the_runners_group(
 def test_the_transit_unit_has_no_key_file_and_the_same_command() -> None:
     units = []
     for name in ("injector-signer.service", "injector-signer-transit.service"):
-        unit = configparser.ConfigParser(interpolation=None, strict=False)
-        unit.optionxform = str  # type: ignore[assignment,method-assign]
+        unit = _Unit(interpolation=None, strict=False)
         unit.read(FOLDER / name)
         units.append(unit)
     with_key, transit = (unit["Service"] for unit in units)

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 import pytest
 
@@ -108,6 +108,17 @@ print(json.dumps(out))
 """
 
 
+class Login(TypedDict, total=False):
+    """One login's outcome as a child script above prints it: `ok`, and what it saw."""
+
+    ok: bool
+    arn: str
+    code: str
+    client_id: str
+    message: str
+    status: int
+
+
 def _only(cloud: str, env: Mapping[str, str]) -> dict[str, str]:
     return {
         **env,
@@ -122,9 +133,7 @@ def _exports(env: Mapping[str, str], folder: Path) -> dict[str, str]:
     return exports
 
 
-def _child(
-    script: str, env: Mapping[str, str], home: Path, *args: str
-) -> dict[str, dict[str, str]]:
+def _child(script: str, env: Mapping[str, str], home: Path, *args: str) -> dict[str, Login]:
     home.mkdir(exist_ok=True)
     child = subprocess.run(
         [sys.executable, "-c", script, *args],
@@ -135,7 +144,7 @@ def _child(
         check=False,
     )
     assert child.returncode == 0, child.stderr
-    outcome: dict[str, dict[str, str]] = json.loads(child.stdout)
+    outcome: dict[str, Login] = json.loads(child.stdout)
     return outcome
 
 
@@ -156,9 +165,7 @@ def _aws_env(strict_workspace: dict[str, str], role: str) -> dict[str, str]:
     }
 
 
-def _aws_logins(
-    env: dict[str, str], standins: StandIns, tmp_path: Path
-) -> dict[str, dict[str, str]]:
+def _aws_logins(env: dict[str, str], standins: StandIns, tmp_path: Path) -> dict[str, Login]:
     exports = _exports(env, tmp_path / "creds")
     overrides = {"AWS_ENDPOINT_URL_STS": standins.aws.url, "AWS_MAX_ATTEMPTS": "1"}
     return _child(AWS_LOGINS, {**exports, **overrides}, tmp_path / "home")
@@ -219,7 +226,7 @@ def _azure_logins(
     standins: StandIns,
     tmp_path: Path,
     client: str,
-) -> dict[str, dict[str, str]]:
+) -> dict[str, Login]:
     env = {
         **_only("AZURE", strict_workspace),
         "AZURE_AUTHORITY_HOST": entra.url + "/",
@@ -293,7 +300,7 @@ def _gcp_logins(
     standins: StandIns,
     tmp_path: Path,
     account: str,
-) -> dict[str, dict[str, str]]:
+) -> dict[str, Login]:
     env = {
         **_only("GCP", strict_workspace),
         "WORKLOAD_IDENTITY_STS_URL_GCP": google.sts_url,

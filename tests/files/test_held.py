@@ -4,6 +4,7 @@ nothing is written, neither in the folder nor at its path."""
 from __future__ import annotations
 
 import errno
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,7 @@ def test_every_write_after_release_is_refused_and_writes_nothing(tmp_path: Path)
     folder.write(folder.path / "a.jwt", b"a")  # unlocked, still open
     folder.release()
     folder.release()  # idempotent
-    attempts = {
+    attempts: dict[str, Callable[[], object]] = {
         "write": lambda: folder.write(folder.path / "a.jwt", b"late"),
         "create": lambda: folder.create(folder.path / "key.pem", b"late", 0o600),
         "unlink": lambda: folder.unlink([folder.path / "a.jwt"]),

@@ -28,7 +28,7 @@ def _der_integer(value: int) -> bytes:
     return b"\x02" + _der_length(len(raw)) + raw
 
 
-def _pem(label: str, der: bytes) -> bytes:
+def _pem(label: str, der: bytes) -> str:
     body = base64.b64encode(der).decode("ascii")
     lines = [body[i : i + 64] for i in range(0, len(body), 64)]
     return f"-----BEGIN {label}-----\n" + "\n".join(lines) + f"\n-----END {label}-----\n"

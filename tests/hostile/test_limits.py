@@ -5,6 +5,7 @@ set, a tagged one included; every value a message echoes is clipped, `run`'s com
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 
 # Every variable whose value goes into `sub` or another claim, and where it shows.
-CLAIM_VARIABLES = {
+CLAIM_VARIABLES: dict[str, Callable[[settings_module.Settings], object]] = {
     job_context.ORGANIZATION_NAME: lambda s: s.job.organization,
     job_context.WORKSPACE_NAME: lambda s: s.job.workspace,
     job_context.ORGANIZATION_ID: lambda s: s.job.organization_id,
@@ -32,7 +33,7 @@ CLAIM_VARIABLES = {
 
 def _audience(loaded: settings_module.Settings, cloud: str) -> object:
     config = next(c for c in loaded.clouds if c.name == cloud)
-    return dataclasses.asdict(config)["audience"]  # type: ignore[call-overload]
+    return dataclasses.asdict(config)["audience"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,10 +5,13 @@ terminal to prompt on."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import select
 import socket
 import subprocess
+import sys
+import termios
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,6 +95,15 @@ def _wait(port: int) -> None:
     raise RuntimeError("injector serve did not start")
 
 
+def _login_tty(fd: int) -> None:
+    """Make the terminal `fd` the child's controlling terminal, as a user's shell has it."""
+    if sys.version_info >= (3, 11):
+        os.login_tty(fd)
+    else:  # login_tty's first steps; Popen has already made `fd` the child's 0, 1 and 2
+        os.setsid()
+        fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
+
+
 def test_an_encrypted_tls_key_is_exit_2_not_a_prompt(test_tls: TestTls, tmp_path: Path) -> None:
     """With a terminal as its controlling tty and stdin, OpenSSL would prompt for the
     passphrase and wait for ever: `serve` must say exit 2 without asking."""
@@ -127,7 +139,7 @@ def test_an_encrypted_tls_key_is_exit_2_not_a_prompt(test_tls: TestTls, tmp_path
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        preexec_fn=lambda: os.login_tty(slave),
+        preexec_fn=lambda: _login_tty(slave),
     )
     os.close(slave)
     output = b""

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from injector.config import issuer_settings
 from injector.errors import ConfigError
 from injector.issuer import discovery, keygen
+from injector.jose import jwk
 from tests.conftest import KeyFiles, run_injector
 
 HOST = "terrakube-api.example.com"
@@ -88,7 +89,7 @@ def test_jwks_has_the_signing_key(keys_dir: Path) -> None:
     )
     n = _public_numbers(keys_dir / "rsa-a" / "public.pem")
     assert isinstance(n, rsa.RSAPublicNumbers)
-    assert key["n"] == discovery.jwk.uint(n.n)
+    assert key["n"] == jwk.uint(n.n)
 
 
 def test_bodies_are_indented_json_with_one_newline(keys_dir: Path) -> None:

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from injector.config import issuer_settings
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
+from tests.support import issuers
 from tests.support.jobs import refusing
 
 
@@ -122,7 +123,7 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         token = Path(json.loads(result.stdout)["AWS_WEB_IDENTITY_TOKEN_FILE"]).read_text()
-        public = serialization.load_pem_public_key((out / "public.pem").read_bytes())
+        public = issuers.public_key((out / "public.pem").read_bytes())
         claims = jwt.decode(
             token,
             public,

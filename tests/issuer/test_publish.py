@@ -3,6 +3,7 @@ serves them."""
 
 from __future__ import annotations
 
+import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +183,6 @@ def test_every_token_verifies_against_both_servers(
 def test_nginx_missing_is_a_clear_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     """No skip when nginx is absent: the fixture fails saying how to install it."""
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(issuers.shutil, "which", lambda *args, **kwargs: None)
+    monkeypatch.setattr(shutil, "which", lambda *args, **kwargs: None)
     with pytest.raises(RuntimeError, match="apt-get install -y --no-install-recommends nginx"):
         issuers.nginx_binary()

@@ -17,7 +17,7 @@ import trustme
 
 from injector.config import issuer_settings
 from injector.issuer import app, discovery, keygen
-from injector.issuer.app import DocumentApp
+from injector.issuer.app import DocumentApp, Message, Scope
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 from tests.support import issuers
@@ -345,14 +345,14 @@ def test_sigterm_shuts_down_cleanly(issuer_env: dict[str, str], workers: str) ->
 # the ASGI app without a server
 
 
-async def _call(app: DocumentApp, scope: dict[str, object]) -> list[dict[str, object]]:
-    sent: list[dict[str, object]] = []
-    messages = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
+async def _call(app: DocumentApp, scope: Scope) -> list[Message]:
+    sent: list[Message] = []
+    messages: list[Message] = [{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}]
 
-    async def receive() -> dict[str, object]:
+    async def receive() -> Message:
         return messages.pop(0)
 
-    async def send(message: dict[str, object]) -> None:
+    async def send(message: Message) -> None:
         sent.append(message)
 
     await app(scope, receive, send)

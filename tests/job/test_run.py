@@ -12,9 +12,9 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from tests.conftest import KeyFiles, run_injector
+from tests.support import issuers
 
 # A child that reports where its files are, then does what its argument says.
 CHILD = """
@@ -247,7 +247,7 @@ def test_token_file_is_verifiable_while_the_command_runs(
         "run", "--", "sh", "-c", 'cat "$AWS_WEB_IDENTITY_TOKEN_FILE"', env=workspace
     )
     assert result.returncode == 0
-    public_key = serialization.load_pem_public_key(key_files.public.read_bytes())
+    public_key = issuers.public_key(key_files.public.read_bytes())
     claims = jwt.decode(
         result.stdout, public_key, algorithms=["RS256"], audience="aws.workload.identity"
     )

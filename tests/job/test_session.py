@@ -125,13 +125,16 @@ def test_an_exception_in_process_revokes_the_lease_once(
     assert not (tmp_path / "job").exists()
 
 
-def _injector(*args: str, env: dict[str, str], **options: object) -> subprocess.Popen[str]:
+def _injector(
+    *args: str, env: dict[str, str], stdout: int | None = None, start_new_session: bool = False
+) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "injector", *args],
         env={"PATH": os.environ["PATH"], "INJECTOR_LOG_LEVEL": "info", **env},
+        stdout=stdout,
         stderr=subprocess.PIPE,
         text=True,
-        **options,  # type: ignore[call-overload]
+        start_new_session=start_new_session,
     )
 
 

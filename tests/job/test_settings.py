@@ -43,6 +43,7 @@ def test_all_three_clouds(workspace: dict[str, str]) -> None:
     assert [type(c) for c in loaded.clouds] == [aws.AwsConfig, azure.AzureConfig, gcp.GcpConfig]
     assert [c.name for c in loaded.clouds] == ["aws", "azure", "gcp"]
     assert loaded.subject == "organization:simple:workspace:simple-cli"
+    assert loaded.issuer is not None
     assert loaded.issuer.issuer == "https://terrakube-api.example.com"
     assert loaded.issuer.private_key_path == Path(workspace["DynamicCredentialPrivateKeyPath"])
 
@@ -61,7 +62,7 @@ def test_key_not_required_for_the_dry_run() -> None:
     env = dict(EXAMPLE_ENV)
     assert _problems(env) == ["DynamicCredentialPrivateKeyPath"]
     loaded = settings.load(env, require_key=False)
-    assert loaded is not None
+    assert loaded is not None and loaded.issuer is not None
     assert loaded.issuer.private_key_path is None
 
 

@@ -13,9 +13,10 @@ import pytest
 from injector.config import issuer_settings, job_context
 from injector.job.example import EXAMPLE_ENV
 from injector.signer import peer, policy, protocol
+from injector.signer.audit import Audit
 from injector.signer.backend import KeyFileBackend
 from injector.signer.peer import Peer, PeerChanged
-from injector.signer.service import Audit, Service
+from injector.signer.service import Service
 from tests.conftest import KeyFiles
 
 

@@ -25,6 +25,7 @@ def _request(**changes: object) -> dict[str, object]:
 
 def test_a_request_round_trips() -> None:
     parsed = protocol.parse_request(_request(phase="apply"))
+    assert parsed.job is not None
     assert (parsed.job.organization, parsed.job.workspace) == ("simple", "simple-cli")
     assert parsed.audiences == ("aws.workload.identity",) and parsed.phase == "apply"
     assert protocol.parse_request(json.loads(parsed.encoded())) == parsed

@@ -382,9 +382,9 @@ def test_oversized_trickled_and_probing_connections_on_one_loop(
         assert signer.stop() == 0
     assert oversized["ok"] is False and oversized["error"] == "invalid"
     assert trickled["ok"] is True
-    verify(
-        trickled["tokens"][0], custody.jwks, audience="aws.workload.identity", issuer=support.ISSUER
-    )
+    tokens = trickled["tokens"]
+    assert isinstance(tokens, list)
+    verify(tokens[0], custody.jwks, audience="aws.workload.identity", issuer=support.ISSUER)
     assert [line["decision"] for line in signer.audit()] == ["allow", "invalid", "allow"]
 
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import jwt
 import pytest
-from cryptography.hazmat.primitives import serialization
 
 from injector.jose import jwk
 from tests.signer.conftest import job_env
-from tests.support import openbao
+from tests.support import issuers, openbao
 from tests.support import signer as support
 from tests.support.issuers import verify
 
@@ -154,7 +153,7 @@ def test_the_published_jwks_holds_the_transit_keys_public_part(transit: Transit)
     document = _jwks(env)
     latest = transit.bao.ok("GET", f"transit/keys/{KEY}")["data"]
     pem = latest["keys"][str(latest["latest_version"])]["public_key"].encode()
-    expected = jwk.public_jwk(serialization.load_pem_public_key(pem), "transit-kid", "RS256")
+    expected = jwk.public_jwk(issuers.public_key(pem), "transit-kid", "RS256")
     assert document == {"keys": [expected]}
     discovery = json.loads(_injector(env, "discovery").stdout)
     assert discovery["issuer"] == support.ISSUER
@@ -195,7 +194,7 @@ def test_a_job_as_nobody_gets_tokens_that_verify_against_the_transit_jwks(
     assert len(audiences) == 3
     audit = signer.audit()
     assert [line["decision"] for line in audit] == ["allow"]
-    assert audit[0]["uid"] == NOBODY and len(audit[0]["jti"]) == 3  # type: ignore[arg-type]
+    assert audit[0]["uid"] == NOBODY and len(audit[0]["jti"]) == 3
     shown = _outputs(result, signer=signer)
     assert f"Transit key {key} at {transit.bao.address}/v1/transit, version 1" in shown
     assert vault_token not in shown

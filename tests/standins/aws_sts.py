@@ -13,8 +13,8 @@ import re
 import ssl
 import time
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import unquote, urlsplit
 from xml.sax.saxutils import escape
 
@@ -22,6 +22,9 @@ import boto3
 
 from tests.standins import oidc
 from tests.standins.server import Request, Response, StandInServer
+
+if TYPE_CHECKING:
+    from types_boto3_iam.type_defs import GetOpenIDConnectProviderResponseTypeDef
 
 # "Tokens must be signed using either RSA keys (RS256, RS384, or RS512) or ECDSA keys (ES256,
 # ES384, or ES512)": WebIdentityToken in
@@ -36,8 +39,17 @@ TAG_ACTION = "sts:TagSession"
 TAGS_CLAIM = "https://aws.amazon.com/tags"
 _TAG_CHARACTERS = re.compile(r"[\w .:/=+\-@]*")
 MAX_TAGS = 50
+
+
+class Credentials(TypedDict):
+    """boto3.client()'s keyword arguments for a static key."""
+
+    aws_access_key_id: str
+    aws_secret_access_key: str
+
+
 # The moto account: https://docs.getmoto.org/en/latest/docs/multi_account.html
-TEST_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+TEST_CREDENTIALS: Credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 _HOP_BY_HOP = {"host", "content-length", "connection", "transfer-encoding", "keep-alive"}
 
 
@@ -162,7 +174,7 @@ class AwsStsStandIn:
         )
         return tags
 
-    def _provider_for(self, issuer: str) -> tuple[str, dict[str, Any]]:
+    def _provider_for(self, issuer: str) -> tuple[str, GetOpenIDConnectProviderResponseTypeDef]:
         """The IAM OIDC provider registered for `iss`: its URL is the issuer without https://."""
         if issuer.startswith("https://"):
             host = issuer.removeprefix("https://")
@@ -361,7 +373,7 @@ def _statement_applies(
 
 
 def trusts(
-    policy: dict[str, Any],
+    policy: Mapping[str, Any],
     provider_arn: str,
     provider_url: str,
     claims: dict[str, Any],

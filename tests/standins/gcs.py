@@ -12,6 +12,7 @@ https://cloud.google.com/storage/docs/xml-api/get-object-download
 from __future__ import annotations
 
 import base64
+import email.message
 import email.parser
 import email.policy
 import hashlib
@@ -206,6 +207,11 @@ def _multipart(request: Request) -> tuple[dict[str, object], bytes, str]:
     parts = list(message.iter_parts())
     if len(parts) != 2:
         raise ApiError(400, "INVALID_ARGUMENT", "expected metadata and media parts")
-    metadata = json.loads(parts[0].get_payload(decode=True) or b"{}")
-    data = parts[1].get_payload(decode=True) or b""
-    return metadata, data, parts[1].get_content_type()
+    metadata = json.loads(_payload(parts[0]) or b"{}")
+    return metadata, _payload(parts[1]), parts[1].get_content_type()
+
+
+def _payload(part: email.message.Message) -> bytes:
+    # decode=True gives a leaf part's bytes, None for a multipart one (taken as empty).
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""

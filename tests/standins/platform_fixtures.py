@@ -21,13 +21,12 @@ def platforms(test_tls: TestTls) -> Iterator[Platforms]:
     from injector.signer.attestation import fetching
 
     fetching.use(fetch)  # what `injector signer` does at start
-    started = [
-        PlatformIssuer(test_tls.server_context()),
-        PlatformIssuer(test_tls.server_context()),
-        PlatformIssuer(test_tls.server_context(), curve=True),
-    ]
+    github = PlatformIssuer(test_tls.server_context())
+    gitlab = PlatformIssuer(test_tls.server_context())
+    kubernetes = PlatformIssuer(test_tls.server_context(), curve=True)
+    started = [github, gitlab, kubernetes]
     try:
-        yield Platforms(*started, ca_file=str(test_tls.ca_file))
+        yield Platforms(github, gitlab, kubernetes, ca_file=str(test_tls.ca_file))
     finally:
         for platform in started:
             platform.stop()

@@ -24,13 +24,20 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from joserfc import jwt as jose_jwt
 from joserfc.jwk import KeySet
 
 from tests.support import processes
+
+if TYPE_CHECKING:
+    # Only annotations use them: no import at run time, whatever the pinned release names.
+    from joserfc.jwk import KeySetSerialization
+    from jwt.types import Options
 
 NGINX_MISSING = (
     "nginx is not installed: the issuer tests serve the published documents with it. "
@@ -222,6 +229,15 @@ def nginx(root: Path, folder: Path, *, workers: int = 1, max_age: int = 300) -> 
 # verification
 
 
+def public_key(pem: bytes) -> rsa.RSAPublicKey | ec.EllipticCurvePublicKey:
+    """A PEM public key of the two kinds injector signs with, the only ones pyjwt and
+    `jwk.public_jwk` take; TypeError for any other kind."""
+    key = serialization.load_pem_public_key(pem)
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey):
+        raise TypeError(f"not an RSA or EC public key: {type(key).__name__}")
+    return key
+
+
 def verify(
     token: str, jwks: Mapping[str, Any], *, audience: str, issuer: str, now: int | None = None
 ) -> dict[str, Any]:
@@ -233,8 +249,8 @@ def verify(
     """
     kid = jwt.get_unverified_header(token)["kid"]
     pyjwk = jwt.PyJWKSet.from_dict(dict(jwks))[kid]
-    timeless = {"verify_exp": False, "verify_iat": False, "verify_nbf": False}
-    options = {} if now is None else timeless
+    timeless: Options = {"verify_exp": False, "verify_iat": False, "verify_nbf": False}
+    options: Options = {} if now is None else timeless
     claims: dict[str, Any] = jwt.decode(
         token,
         pyjwk.key,
@@ -243,7 +259,8 @@ def verify(
         issuer=issuer,
         options=options,
     )
-    key_set = KeySet.import_key_set(dict(jwks))
+    key_set_document: KeySetSerialization = {"keys": jwks["keys"]}
+    key_set = KeySet.import_key_set(key_set_document)
     decoded = jose_jwt.decode(token, key_set, algorithms=[pyjwk.algorithm_name])
     registry = jose_jwt.JWTClaimsRegistry(
         now=now,

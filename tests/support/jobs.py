@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from injector import clouds
+from injector.clouds import CloudConfig
 from injector.config import job_context
 from injector.job.example import JOB_EXAMPLE
 from injector.job.pipeline import Prepared
@@ -14,6 +16,14 @@ from injector.job.plan import Plan
 from injector.job.session import JobSession
 
 EXAMPLE_JOB = job_context.from_env(JOB_EXAMPLE)
+
+Config = TypeVar("Config", bound=CloudConfig)
+
+
+def config_as(kind: type[Config], config: CloudConfig) -> Config:
+    """`config`, which the test's workspace makes a `kind`, typed as one."""
+    assert isinstance(config, kind), config
+    return config
 
 
 def refusing(algorithm: str) -> dict[str, str]:

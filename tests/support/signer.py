@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict
 
 from tests.support import processes, reachable
 
@@ -87,6 +88,30 @@ def connects(path: Path) -> bool:
         return True
 
 
+class AuditLine(TypedDict, total=False):
+    """One audit line as injector/signer/service.py writes it; which keys a line has depends on
+    how far the request got."""
+
+    time: str
+    remote: str
+    uid: int
+    gid: int
+    pid: int
+    groups: list[int]
+    sub: str
+    aud: list[str]
+    attestation: str
+    platform_sub: str
+    caller_named: bool
+    decision: str
+    reason: str
+    refused: int
+    jti: list[str]
+    exp: int
+    ttl_minutes: int
+    clipped: bool
+
+
 @dataclass
 class Signer:
     process: subprocess.Popen[str]
@@ -94,7 +119,7 @@ class Signer:
     stderr_path: Path
     args: list[str] = field(default_factory=list)
 
-    def audit(self) -> list[dict[str, object]]:
+    def audit(self) -> list[AuditLine]:
         """The JSON audit lines written so far (other lines, logs, are skipped)."""
         lines = self.stderr_path.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]

@@ -15,7 +15,14 @@ import pytest
 from injector.job.example import EXAMPLE_ENV
 from tests.standins.accounts import AZURE_AUDIENCE, SUBJECT
 from tests.standins.azure_storage import STORAGE, AzureStorageStandIn
-from tests.standins.entra import MANAGEMENT, EntraStandIn, FederatedCredential, Tenant
+from tests.standins.entra import (
+    ACCESS_TOKEN_SECONDS,
+    CLOCK_SKEW_SECONDS,
+    MANAGEMENT,
+    EntraStandIn,
+    FederatedCredential,
+    Tenant,
+)
 from tests.support import terraform
 from tests.support.terraform import Workdir
 
@@ -29,7 +36,11 @@ CONTAINER = "tfstate"
 
 
 def azure_cloud(
-    issuer: Issuer, tls: TestTls, **entra_options: int
+    issuer: Issuer,
+    tls: TestTls,
+    *,
+    clock_skew_seconds: int = CLOCK_SKEW_SECONDS,
+    access_token_seconds: int = ACCESS_TOKEN_SECONDS,
 ) -> tuple[EntraStandIn, AzureStorageStandIn]:
     """Entra, the metadata host, ARM and a storage account, set up for the example workspace."""
     tenant = Tenant(
@@ -41,7 +52,13 @@ def azure_cloud(
         },
         subscriptions=(EXAMPLE_ENV["ARM_SUBSCRIPTION_ID"],),
     )
-    entra = EntraStandIn(tenant, tls.server_context(), tls.client_context(), **entra_options)
+    entra = EntraStandIn(
+        tenant,
+        tls.server_context(),
+        tls.client_context(),
+        clock_skew_seconds=clock_skew_seconds,
+        access_token_seconds=access_token_seconds,
+    )
     storage = AzureStorageStandIn(
         entra,
         tls.server_context(),
