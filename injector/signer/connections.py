@@ -57,10 +57,7 @@ class Loop:
         self._fairness = Fairness(service.refused_connections)
         self._on_wake: Callable[[], None] | None = None
         self._workers: Workers[Connection] | None = None
-        # Attested requests may wait on a platform's JWKS (seconds): never in the loop either.
-        if service.backend.blocking or service.policy.attestations:
-            self._workers = Workers()
-            self._selector.register(self._workers.reader, selectors.EVENT_READ, _WORKERS_DONE)
+        self._pool()
 
     def wake_on(self, reader: socket.socket, then: Callable[[], None] | None = None) -> None:
         """Wake the loop when `reader` becomes readable (a signal's wake-up byte), and call
@@ -180,10 +177,21 @@ class Loop:
             document = None
         self._answer(connection, document)
 
+    def _pool(self) -> Workers[Connection] | None:
+        """The worker threads, started when first needed: a backend that signs over the network,
+        or a policy with an `[[attestation]]` (an attested request may wait seconds on a
+        platform's JWKS), at start or added by a reload. None: answered in the loop."""
+        service = self._service
+        if self._workers is None and (service.backend.blocking or service.policy.attestations):
+            self._workers = Workers()
+            self._selector.register(self._workers.reader, selectors.EVENT_READ, _WORKERS_DONE)
+        return self._workers
+
     def _answer(self, connection: Connection, document: dict[str, object] | None) -> None:
-        if self._workers is not None:
+        workers = self._pool()
+        if workers is not None:
             connection.working = True
-            self._workers.submit(
+            workers.submit(
                 connection,
                 lambda: accepted.answer(
                     self._service, connection.caller, document, connection.deadline

@@ -4,6 +4,7 @@ stand-in platforms over TLS, requests over the real socket."""
 
 from __future__ import annotations
 
+import signal
 import socket
 import tempfile
 import threading
@@ -208,13 +209,14 @@ def test_a_policy_letting_callers_name_workspaces_is_exit_2(
     assert not (scratch / "signer.sock").exists()
 
 
-def test_a_slow_platform_does_not_hold_other_callers(
-    custody: Custody, scratch: Path, platforms: Platforms
-) -> None:
+PLAIN = '[[allow]]\nuid = 0\nsubjects = ["organization:simple:workspace:simple-cli"]\n'
+
+
+def _order_with_a_slow_platform(signer: support.Signer, platforms: Platforms) -> list[str]:
+    """Which of two requests is answered first: an attested one, whose platform takes seconds
+    to hand over its keys, or a plain one sent while the signer is fetching them."""
     from injector.config.job_context import JobContext
 
-    plain = '[[allow]]\nuid = 0\nsubjects = ["organization:simple:workspace:simple-cli"]\n'
-    signer = _signer(custody, scratch, _policy(platforms, plain))
     finished: list[str] = []
     platforms.github.delay = 1.5  # each of two documents: within the fetch deadline
     platforms.github.set_mode("slow")
@@ -231,10 +233,33 @@ def test_a_slow_platform_does_not_hold_other_callers(
             time.sleep(0.01)
         job = JobContext("simple", "simple-cli", "o", "w", "1")
         answer = _ask(signer, TokenRequest(job, (AWS,)))
+        assert answer["ok"] is True
         finished.append("plain")
         waiting.join()
     finally:
         platforms.github.set_mode("ok")
+    return finished
+
+
+def test_a_slow_platform_does_not_hold_other_callers(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    signer = _signer(custody, scratch, _policy(platforms, PLAIN))
+    try:
+        assert _order_with_a_slow_platform(signer, platforms) == ["plain", "attested"]
+    finally:
         signer.stop()
-    assert answer["ok"] is True
-    assert finished == ["plain", "attested"]
+
+
+def test_a_first_attestation_added_by_sighup_does_not_hold_other_callers_either(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    signer = _signer(custody, scratch, PLAIN)
+    try:
+        (scratch / "policy.toml").write_text(_policy(platforms, PLAIN))
+        signer.process.send_signal(signal.SIGHUP)
+        while "policy reloaded" not in signer.stderr_path.read_text():
+            time.sleep(0.01)
+        assert _order_with_a_slow_platform(signer, platforms) == ["plain", "attested"]
+    finally:
+        signer.stop()
