@@ -142,6 +142,9 @@ class Rivals:
     # Variables by which the SDKs find an identity, which the usual outputs set: inherited
     # where a mode does not set them, they would win (clouds.inherited).
     identity: tuple[str, ...] = ()
+    # Clouds whose untagged configuration gives the same SDKs an identity they take before
+    # this cloud's untagged one: both in one job are refused (clouds.crossed).
+    yields_to: tuple[str, ...] = ()
 
 
 NO_RIVALS = Rivals(preferred_by="")

@@ -180,7 +180,12 @@ CLOUD = CloudOf(
     read=read,
     # The token goes to Vault: Vault's rules are the ones it must pass.
     rules=replace(vault.RULES, name=NAME),
-    rivals=Rivals("the AWS SDKs and the AWS provider", STATIC_CREDENTIALS),
+    rivals=Rivals(
+        "the AWS SDKs and the AWS provider",
+        STATIC_CREDENTIALS,
+        # AWS's web identity (or its default profile's) comes before the credentials file.
+        yields_to=("aws",),
+    ),
     phased=(VAULT_ROLE, ROLE_ARN),
     tagged=(AUTH_TYPE, MOUNT_PATH, SLEEP_SECONDS, VAULT_CONFIG),
     hcp=Hcp(

@@ -20,11 +20,26 @@ JOB_EXAMPLE: dict[str, str] = {
 }
 
 
+# The tag of a cloud's example when another cloud's would cross it (clouds.crossed).
+EXAMPLE_TAG = "EXAMPLE"
+
+
 def example_env() -> dict[str, str]:
-    """The job context, the issuer host, and every registered cloud's example values."""
+    """The job context, the issuer host, and every registered cloud's example values; a cloud
+    whose SDKs would take another's untagged identity first (`Rivals.yields_to`) under a tag,
+    as a workspace running both must have it."""
     env = dict(JOB_EXAMPLE)
-    for cloud in clouds.registered():
-        env.update(cloud.example)
+    registered = clouds.registered()
+    names = {cloud.name for cloud in registered}
+    for cloud in registered:
+        example = cloud.example
+        if names & set(cloud.rivals.yields_to):
+            taking = cloud.taking_tags()
+            example = {
+                f"{name}_{EXAMPLE_TAG}" if name in taking else name: value
+                for name, value in example.items()
+            }
+        env.update(example)
     return env
 
 

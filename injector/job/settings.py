@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector import clouds
-from injector.clouds import CloudConfig, hcp, manual, tags
+from injector.clouds import CloudConfig, crossed, hcp, manual, tags
 from injector.clouds.base import REQUIRE
 from injector.config import ci, issuer_settings, job_context, subject, values
 from injector.config.issuer_settings import IssuerSettings
@@ -155,6 +155,7 @@ def _load(
         if configs and cloud.gather is not None:
             configs = cloud.gather(configs)
         enabled += configs
+    problems.run(crossed.refuse, enabled)
     # Tokens for providers injector does not know (HCP's manual generation): files only.
     enabled += problems.get((), manual.read_all, env)
     wanted = problems.get((), required_clouds, env, require)
