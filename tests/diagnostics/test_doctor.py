@@ -18,10 +18,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from injector.config import issuer_settings, signing_keys
 from injector.diagnostics import fetch, login, tls_chain
 from tests.conftest import KeyFiles, free_port, run_injector
 from tests.standins.accounts import ROLE_NAME, SERVICE_ACCOUNT
 from tests.standins.server import Response, StandInServer
+from tests.support.pinned import normalized
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import StandIns, TestTls
@@ -414,3 +416,112 @@ def test_doctor_through_a_real_signer_and_with_the_signer_down(
         )
     ]
     assert not any(rule.startswith(("aws.", "tls", "discovery")) for _, rule, _ in down.lines)
+
+
+# --- the whole output, pinned ---------------------------------------------------------------------
+
+
+def _made_up(env: Mapping[str, str]) -> dict[str, str]:
+    """What a run of the stand-ins makes up, by the name the pinned text shows it under."""
+    issuer = env["DynamicCredentialHostname"]
+    key = signing_keys.load(issuer_settings.from_env(env))
+    return {
+        "issuer": issuer,
+        "host": issuer.removeprefix("https://"),
+        "kid": key.key_id,
+        "private-key": env["DynamicCredentialPrivateKeyPath"],
+        "public-key": env["DynamicCredentialPublicKeyPath"],
+        "ca": env["SSL_CERT_FILE"],
+    }
+
+
+ISSUER_LINES = """\
+ok    private-key           <private-key>: RSA-2048 (RS256, kid <kid>)
+ok    key-permissions       mode 0600
+ok    public-key            <public-key> matches
+ok    issuer                <issuer>
+{port}\
+ok    tls                   <host> verifies (trusting SSL_CERT_FILE <ca>): OU=Testing cert \
+#<serial>,O=trustme v1.2.1 <- OU=Testing CA #<serial>,O=trustme v1.2.1
+ok    tls.expiry            the certificate is valid for <n> more days
+ok    thumbprint.aws        <sha1>  OU=Testing CA #<serial>,O=trustme v1.2.1: the top intermediate \
+CA, what an IAM OIDC provider's ThumbprintList holds (AWS uses it only when it does not already \
+trust the root CA)
+ok    thumbprint.leaf       <sha1>  OU=Testing cert #<serial>,O=trustme v1.2.1: the server's own \
+certificate (changes at every renewal: not for ThumbprintList)
+ok    thumbprint.root       <sha1>  OU=Testing CA #<serial>,O=trustme v1.2.1: the root CA
+ok    discovery             GET <issuer>/.well-known/openid-configuration: 200, JSON
+ok    discovery.issuer      equals iss
+ok    jwks_uri              <issuer>/.well-known/jwks
+ok    jwks                  GET <issuer>/.well-known/jwks: 1 key(s), kid: <kid>
+ok    alg.advertised        RS256 is advertised
+ok    jwks.signing-key      kid <kid> publishes the signing key (n=<modulus>, e=65537)
+"""
+PORT = (
+    "warn  issuer.port           <issuer> has a port: IAM OIDC provider URLs should not contain "
+    "one (CreateOpenIDConnectProvider); serve the issuer on 443\n"
+)
+
+
+def _line(rule: str, detail: str) -> str:
+    """One `ok` line as doctor lays it out: the rule in a column of its own."""
+    return f"ok    {rule.ljust(22)}{detail}\n"
+
+
+def _token_lines(cloud: str, audience: str, label: str) -> str:
+    """The lines checking the token minted for `cloud`."""
+    return "".join(
+        _line(f"{cloud}.{rule}", detail)
+        for rule, detail in (
+            *([("size", "1006 bytes (at most 20000)")] if cloud == "aws" else []),
+            ("alg", f"RS256 (accepted by {label})"),
+            ("kid", "<kid> is in the JWKS"),
+            ("signature", "verifies with the published key <kid>"),
+            ("exp", "expires in <n> min"),
+            ("iat", "issued <n> s ago"),
+            ("aud", f"{audience} (as expected)"),
+            ("sub", "organization:simple:workspace:simple-cli (as expected)"),
+        )
+    )
+
+
+def test_the_whole_output_of_the_issuer_alone(healthy: dict[str, str]) -> None:
+    env = {
+        name: value
+        for name, value in healthy.items()
+        if not name.startswith("ENABLE_DYNAMIC_CREDENTIALS_")
+        and name not in ("organizationName", "workspaceName", "organizationId", "workspaceId")
+    }
+    diagnosed = doctor(env, "--issuer")
+    # Every cloud's rules together: none has advice on the port of an issuer it was not told of.
+    assert normalized(diagnosed.stdout, _made_up(healthy)) == (
+        "ok    settings              issuer only (--issuer): <issuer>\n"
+        + ISSUER_LINES.format(port="")
+    )
+
+
+def test_the_whole_output_of_a_healthy_workspace(healthy: dict[str, str]) -> None:
+    diagnosed = doctor(healthy)
+    settings = (
+        "ok    settings              valid: aws, azure, gcp enabled, "
+        "sub 'organization:simple:workspace:simple-cli'\n"
+    )
+    lines = ISSUER_LINES.format(port=PORT).splitlines(keepends=True)
+    ttl = "".join(_line(f"ttl.{cloud}", "30 min") for cloud in AUDIENCES)
+    tokens = "".join(
+        _token_lines(cloud, audience, label) for cloud, (audience, label) in AUDIENCES.items()
+    )
+    expected = settings + "".join(lines[:3]) + ttl + "".join(lines[3:]) + tokens
+    assert normalized(diagnosed.stdout, _made_up(healthy)) == expected
+
+
+# Each enabled cloud's audience in the example workspace, and the label of its token service.
+AUDIENCES = {
+    "aws": ("aws.workload.identity", "AWS STS"),
+    "azure": ("api://AzureADTokenExchange", "Entra ID"),
+    "gcp": (
+        "https://iam.googleapis.com/projects/123456789012/locations/global/"
+        "workloadIdentityPools/terrakube/providers/terrakube",
+        "Google STS",
+    ),
+}

@@ -26,6 +26,7 @@ from injector.job.example import EXAMPLE_ENV
 from tests.conftest import ROOT, free_port, run_injector
 from tests.standins.accounts import AWS_AUDIENCE, AZURE_AUDIENCE, GCP_PROVIDER, SUBJECT
 from tests.standins.server import Request, Response, StandInServer
+from tests.support.pinned import normalized
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
@@ -542,3 +543,83 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     device = run_injector("verify", "--file", "/dev/null", env={})  # not a regular file
     assert device.returncode == 2
     assert "--file: cannot read the token file" in device.stderr
+
+
+# --- the whole output, pinned ---------------------------------------------------------------------
+
+
+def _made_up(env: Mapping[str, str], tls: TestTls) -> dict[str, str]:
+    """What a run of the stand-ins makes up, by the name the pinned text shows it under."""
+    issuer = env["DynamicCredentialHostname"]
+    return {
+        "issuer": issuer,
+        "host": issuer.removeprefix("https://"),
+        "kid": signing_key(env).key_id,
+        "ca": str(tls.ca_file),
+    }
+
+
+VERIFIED_FOR_AWS = """\
+ok    token                 decoded: alg=RS256, kid=<kid>, typ=JWT
+ok    cloud                 aws (AWS STS, from aud)
+ok    iss                   <issuer>
+ok    discovery             GET <issuer>/.well-known/openid-configuration: 200, JSON
+ok    discovery.issuer      equals iss
+ok    jwks_uri              <issuer>/.well-known/jwks
+ok    jwks                  GET <issuer>/.well-known/jwks: 1 key(s), kid: <kid>
+ok    size                  1006 bytes (at most 20000)
+ok    alg                   RS256 (accepted by AWS STS)
+ok    alg.advertised        in id_token_signing_alg_values_supported
+ok    kid                   <kid> is in the JWKS
+ok    signature             verifies with the published key <kid>
+ok    exp                   expires in <n> min
+ok    iat                   issued <n> s ago
+ok    lifetime              30 min
+ok    aud                   aws.workload.identity (not compared: no --expect-aud)
+ok    sub                   organization:simple:workspace:simple-cli (as expected)
+"""
+
+VERIFIED_FOR_ANY = """\
+ok    token                 decoded: alg=RS256, kid=<kid>, typ=JWT
+warn  cloud                 not told by aud: checked against the rules of all 6 clouds; \
+pass --cloud aws|azure|gcp|vault|kubernetes|vault_backed_aws
+ok    iss                   <issuer>
+ok    discovery             GET <issuer>/.well-known/openid-configuration: 200, JSON
+ok    discovery.issuer      equals iss
+ok    jwks_uri              <issuer>/.well-known/jwks
+ok    jwks                  GET <issuer>/.well-known/jwks: 1 key(s), kid: <kid>
+ok    alg                   RS256 (accepted by AWS STS and Entra ID and Google STS and Vault and \
+Kubernetes API server and Vault)
+ok    alg.advertised        in id_token_signing_alg_values_supported
+ok    kid                   <kid> is in the JWKS
+ok    signature             verifies with the published key <kid>
+FAIL  exp                   expired <n> min ago: mint a fresh token (or the clock of this machine \
+or the issuer's is off)  [ExpiredTokenException/AADSTS700024/invalid_grant/error validating \
+claims: token is expired/401 Unauthorized]
+ok    iat                   issued <n> h ago
+ok    lifetime              60 min
+ok    aud                   urn:example:other (not compared: no --expect-aud)
+ok    sub                   organization:simple:workspace:simple-cli (not compared: no --expect-sub)
+"""
+
+
+def test_the_whole_output_for_one_cloud_told_by_aud(
+    strict_workspace: dict[str, str], test_tls: TestTls, tmp_path: Path
+) -> None:
+    token = mint(strict_workspace, "aws")
+    checked = verify(
+        token, "--ca-bundle", str(test_tls.ca_file), "--expect-sub", SUBJECT, tmp_path=tmp_path
+    )
+    assert normalized(checked.stdout, _made_up(strict_workspace, test_tls)) == VERIFIED_FOR_AWS
+
+
+def test_the_whole_output_for_a_token_of_no_known_cloud(
+    strict_workspace: dict[str, str], test_tls: TestTls, tmp_path: Path
+) -> None:
+    """Every cloud's rules at once: the algorithms any of them takes, the codes of all."""
+    issuer = strict_workspace["DynamicCredentialHostname"]
+    token = sign(
+        signing_key(strict_workspace), issuer, "urn:example:other", issued_ago=7200, ttl_minutes=60
+    )
+    checked = verify(token, "--ca-bundle", str(test_tls.ca_file), tmp_path=tmp_path)
+    assert normalized(checked.stdout, _made_up(strict_workspace, test_tls)) == VERIFIED_FOR_ANY
