@@ -252,15 +252,19 @@ def test_no_cloud_enabled(healthy: dict[str, str]) -> None:
     assert "injector doctor --issuer checks the issuer alone" in diagnosed.failed()[0][1]
 
 
-def test_the_issuer_alone(healthy: dict[str, str]) -> None:
-    """An operator checks the issuer before any workspace uses it: no cloud, no job context."""
-    env = {
+def _no_workspace(healthy: dict[str, str]) -> dict[str, str]:
+    """The issuer's settings of `healthy`, without any cloud or job context."""
+    return {
         name: value
         for name, value in healthy.items()
         if not name.startswith("ENABLE_DYNAMIC_CREDENTIALS_")
         and name not in ("organizationName", "workspaceName", "organizationId", "workspaceId")
     }
-    diagnosed = doctor(env, "--issuer")
+
+
+def test_the_issuer_alone(healthy: dict[str, str]) -> None:
+    """An operator checks the issuer before any workspace uses it: no cloud, no job context."""
+    diagnosed = doctor(_no_workspace(healthy), "--issuer")
     assert diagnosed.returncode == 0, diagnosed.stdout
     assert diagnosed.only("settings") == (
         "ok",
@@ -486,13 +490,7 @@ def _token_lines(cloud: str, audience: str, label: str) -> str:
 
 
 def test_the_whole_output_of_the_issuer_alone(healthy: dict[str, str]) -> None:
-    env = {
-        name: value
-        for name, value in healthy.items()
-        if not name.startswith("ENABLE_DYNAMIC_CREDENTIALS_")
-        and name not in ("organizationName", "workspaceName", "organizationId", "workspaceId")
-    }
-    diagnosed = doctor(env, "--issuer")
+    diagnosed = doctor(_no_workspace(healthy), "--issuer")
     # Every cloud's rules together: none has advice on the port of an issuer it was not told of.
     assert normalized(diagnosed.stdout, _made_up(healthy)) == (
         "ok    settings              issuer only (--issuer): <issuer>\n"
