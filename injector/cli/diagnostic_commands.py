@@ -19,7 +19,7 @@ from injector.errors import require_modules
 
 def _doctor_description() -> str:
     registered = clouds.registered()
-    pinning = [cloud.label for cloud in registered if cloud.rules.thumbprint]
+    pinning = [cloud.label for cloud in registered if cloud.rules.advice.thumbprint]
     sdks = [cloud.sdk for cloud in registered if cloud.sdk]
     return (
         "Check the current environment: settings, keys and their permissions, TTL "

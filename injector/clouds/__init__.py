@@ -164,7 +164,7 @@ def guess(audience: object) -> Cloud | None:
     """The cloud a token is meant for, told from its `aud`; None when it cannot be told."""
     if not isinstance(audience, str):
         return None
-    return next((cloud for cloud in registered() if cloud.rules.recognizes(audience)), None)
+    return next((cloud for cloud in registered() if cloud.rules.checks.recognizes(audience)), None)
 
 
 def any_rules() -> CloudRules:

@@ -15,10 +15,14 @@ MAX_TOKEN_BYTES = 20_000
 RULES = rules.CloudRules(
     name="aws",
     label="AWS STS",
-    # WebIdentityToken: "signed using either RSA keys (RS256, RS384, or RS512) or ECDSA keys
-    # (ES256, ES384, or ES512)" (AssumeRoleWithWebIdentity API reference).
-    algorithms=("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"),
-    require_kid=False,
+    checks=rules.TokenChecks(
+        # WebIdentityToken: "signed using either RSA keys (RS256, RS384, or RS512) or ECDSA keys
+        # (ES256, ES384, or ES512)" (AssumeRoleWithWebIdentity API reference).
+        algorithms=("RS256", "RS384", "RS512", "ES256", "ES384", "ES512"),
+        max_token_bytes=MAX_TOKEN_BYTES,
+        default_audience=DEFAULT_AUDIENCE,
+        recognizes=lambda audience: audience in (DEFAULT_AUDIENCE, STS_AUDIENCE),
+    ),
     codes={
         rules.MALFORMED: "InvalidIdentityToken",
         # STS's parameter validation answers before the token is even read.
@@ -33,16 +37,15 @@ RULES = rules.CloudRules(
         rules.AUDIENCE: "InvalidIdentityToken",
         rules.SUBJECT: "AccessDenied",
     },
-    default_audience=DEFAULT_AUDIENCE,
-    trusts="a private CA only through the IAM provider's thumbprint",
-    issuer_port=(
-        "IAM OIDC provider URLs should not contain one (CreateOpenIDConnectProvider); "
-        "serve the issuer on 443"
+    advice=rules.OperatorAdvice(
+        trusts="a private CA only through the IAM provider's thumbprint",
+        issuer_port=(
+            "IAM OIDC provider URLs should not contain one (CreateOpenIDConnectProvider); "
+            "serve the issuer on 443"
+        ),
+        thumbprint=(
+            "the top intermediate CA, what an IAM OIDC provider's ThumbprintList holds (AWS uses "
+            "it only when it does not already trust the root CA)"
+        ),
     ),
-    thumbprint=(
-        "the top intermediate CA, what an IAM OIDC provider's ThumbprintList holds (AWS uses it "
-        "only when it does not already trust the root CA)"
-    ),
-    recognizes=lambda audience: audience in (DEFAULT_AUDIENCE, STS_AUDIENCE),
-    max_token_bytes=MAX_TOKEN_BYTES,
 )

@@ -68,8 +68,13 @@ MIN_LIFETIME_SECONDS = TOKEN_FILE_CACHE.seconds + 2 * rules.MINUTE
 RULES = rules.CloudRules(
     name=NAME,
     label="Entra ID",
-    algorithms=("RS256",),
-    require_kid=True,
+    checks=rules.TokenChecks(
+        algorithms=("RS256",),
+        require_kid=True,
+        clock_skew_seconds=5 * rules.MINUTE,
+        default_audience=DEFAULT_AUDIENCE,
+        recognizes=lambda audience: audience.startswith(DEFAULT_AUDIENCE),
+    ),
     codes={
         rules.MALFORMED: "AADSTS50027",
         rules.ISSUER_FORM: "AADSTS70021",
@@ -83,16 +88,15 @@ RULES = rules.CloudRules(
         rules.AUDIENCE: "AADSTS70021",
         rules.SUBJECT: "AADSTS70021",
     },
-    clock_skew_seconds=5 * rules.MINUTE,
-    recommended_min=rules.LifetimeNote(
-        MIN_LIFETIME_SECONDS,
-        f"{TOKEN_FILE_CACHE.reader} keeps the token file's content up to "
-        f"{TOKEN_FILE_CACHE.seconds // rules.MINUTE} min, so it can present this token after it "
-        "expired",
+    advice=rules.OperatorAdvice(
+        trusts="a public CA",
+        recommended_min=rules.LifetimeNote(
+            MIN_LIFETIME_SECONDS,
+            f"{TOKEN_FILE_CACHE.reader} keeps the token file's content up to "
+            f"{TOKEN_FILE_CACHE.seconds // rules.MINUTE} min, so it can present this token "
+            "after it expired",
+        ),
     ),
-    default_audience=DEFAULT_AUDIENCE,
-    trusts="a public CA",
-    recognizes=lambda audience: audience.startswith(DEFAULT_AUDIENCE),
 )
 
 EXAMPLE = {

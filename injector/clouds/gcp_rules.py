@@ -25,24 +25,28 @@ def resource(audience: str) -> str:
 RULES = rules.CloudRules(
     name="gcp",
     label="Google STS",
-    algorithms=("RS256", "ES256"),
-    require_kid=True,
-    codes=dict.fromkeys(rules.FAILURES, "invalid_grant"),
-    max_lifetime_seconds=24 * rules.HOUR,
-    recommended_max=rules.LifetimeNote(6 * rules.HOUR, "Google recommends at most"),
-    # With no allowed audiences configured, a provider accepts its own resource name, with or
-    # without `https:` (`allowedAudiences` in the IAM API reference of the provider).
-    audience_form=rules.AudienceForm(
-        pattern=PROVIDER,
-        canonical=resource,
-        refusal=(
-            "is not a provider resource name: Google accepts by default only "
-            "https://iam.googleapis.com/projects/<number>/locations/global/"
-            "workloadIdentityPools/<pool>/providers/<provider> (or the same without https:); "
-            "if the provider lists other allowed audiences, pass --expect-aud"
+    checks=rules.TokenChecks(
+        algorithms=("RS256", "ES256"),
+        require_kid=True,
+        max_lifetime_seconds=24 * rules.HOUR,
+        # With no allowed audiences configured, a provider accepts its own resource name, with
+        # or without `https:` (`allowedAudiences` in the IAM API reference of the provider).
+        audience_form=rules.AudienceForm(
+            pattern=PROVIDER,
+            canonical=resource,
+            refusal=(
+                "is not a provider resource name: Google accepts by default only "
+                "https://iam.googleapis.com/projects/<number>/locations/global/"
+                "workloadIdentityPools/<pool>/providers/<provider> (or the same without "
+                "https:); if the provider lists other allowed audiences, pass --expect-aud"
+            ),
         ),
+        subject_limit=rules.SubjectLimit(max_bytes=127, attribute="google.subject"),
+        recognizes=lambda audience: PROVIDER.fullmatch(audience) is not None,
     ),
-    subject_limit=rules.SubjectLimit(max_bytes=127, attribute="google.subject"),
-    trusts="a public CA",
-    recognizes=lambda audience: PROVIDER.fullmatch(audience) is not None,
+    codes=rules.every_failure("invalid_grant"),
+    advice=rules.OperatorAdvice(
+        trusts="a public CA",
+        recommended_max=rules.LifetimeNote(6 * rules.HOUR, "Google recommends at most"),
+    ),
 )

@@ -63,11 +63,12 @@ UNAUTHORIZED = "401 Unauthorized"
 RULES = rules.CloudRules(
     name=NAME,
     label="Kubernetes API server",
-    algorithms=("RS256", "ES256"),
-    require_kid=False,
-    codes=dict.fromkeys(rules.FAILURES, UNAUTHORIZED),
-    trusts="the CA in the authenticator's certificateAuthority (--oidc-ca-file), else the "
-    "API server host's CAs",
+    checks=rules.TokenChecks(algorithms=("RS256", "ES256")),
+    codes=rules.every_failure(UNAUTHORIZED),
+    advice=rules.OperatorAdvice(
+        trusts="the CA in the authenticator's certificateAuthority (--oidc-ca-file), else the "
+        "API server host's CAs",
+    ),
 )
 
 

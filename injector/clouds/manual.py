@@ -36,10 +36,8 @@ _AUDIENCE_FORM = "the audience the provider expects in the token's aud"
 RULES = rules.CloudRules(
     name=NAME,
     label="manual generation",
-    algorithms=algorithms.ANY_VERIFIER,
-    require_kid=False,
-    codes={},
-    trusts="whatever the provider trusts",
+    checks=rules.TokenChecks(algorithms=algorithms.ANY_VERIFIER),
+    advice=rules.OperatorAdvice(trusts="whatever the provider trusts"),
 )
 
 

@@ -79,8 +79,15 @@ _NAMESPACE_FORM = "a namespace path such as admin or admin/team-a"
 RULES = rules.CloudRules(
     name=NAME,
     label="Vault",
-    algorithms=algorithms.ANY_VERIFIER,
-    require_kid=False,
+    checks=rules.TokenChecks(
+        algorithms=algorithms.ANY_VERIFIER,
+        clock_skew_seconds=60,
+        default_audience=DEFAULT_AUDIENCE,
+        required_claims={
+            USER_CLAIM: "the role's user_claim (Terrakube's example binds it to this claim)",
+        },
+        recognizes=lambda audience: audience == DEFAULT_AUDIENCE,
+    ),
     codes={
         rules.MALFORMED: "error validating token",
         rules.ISSUER_FORM: "error validating token",
@@ -96,13 +103,9 @@ RULES = rules.CloudRules(
         "associated bound claim values",
         rules.CLAIM: f'claim "{USER_CLAIM}" not found in token',
     },
-    clock_skew_seconds=60,
-    default_audience=DEFAULT_AUDIENCE,
-    required_claims={
-        USER_CLAIM: "the role's user_claim (Terrakube's example binds it to this claim)",
-    },
-    trusts="the CA in the auth method's jwks_ca_pem, else the system's CAs",
-    recognizes=lambda audience: audience == DEFAULT_AUDIENCE,
+    advice=rules.OperatorAdvice(
+        trusts="the CA in the auth method's jwks_ca_pem, else the system's CAs"
+    ),
 )
 
 EXAMPLE = {

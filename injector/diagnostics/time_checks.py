@@ -58,7 +58,7 @@ def check(claims: Mapping[str, Any], rules: CloudRules, now: float) -> list[Line
         lines.append(
             checks.fail("iat", "missing or not an integer (NumericDate)", rules.code(MALFORMED))
         )
-    elif issued > now + rules.clock_skew_seconds:
+    elif issued > now + rules.checks.clock_skew_seconds:
         lines.append(
             checks.fail(
                 "iat",
@@ -69,7 +69,7 @@ def check(claims: Mapping[str, Any], rules: CloudRules, now: float) -> list[Line
     else:
         lines.append(checks.ok("iat", f"issued {_span(now - issued)} ago"))
     not_before = _integer(claims, "nbf")
-    if not_before is not None and not_before > now + rules.clock_skew_seconds:
+    if not_before is not None and not_before > now + rules.checks.clock_skew_seconds:
         lines.append(
             checks.fail(
                 "nbf", f"not valid for another {_span(not_before - now)}", rules.code(NOT_YET_VALID)
@@ -84,14 +84,17 @@ def lifetime(seconds: int, rules: CloudRules, rule: str = "lifetime") -> Line:
     """The line for a token lifetime of `seconds` under the cloud's rules."""
     if seconds <= 0:
         return checks.fail(rule, "exp is not after iat", rules.code(NOT_YET_VALID))
-    if rules.max_lifetime_seconds is not None and seconds > rules.max_lifetime_seconds:
+    if (
+        rules.checks.max_lifetime_seconds is not None
+        and seconds > rules.checks.max_lifetime_seconds
+    ):
         return checks.fail(
             rule,
             f"{_span(seconds)}: {rules.label} refuses tokens that live over "
-            f"{_span(rules.max_lifetime_seconds)} (exp - iat)",
+            f"{_span(rules.checks.max_lifetime_seconds)} (exp - iat)",
             rules.code(LIFETIME),
         )
-    high, low = rules.recommended_max, rules.recommended_min
+    high, low = rules.advice.recommended_max, rules.advice.recommended_min
     if high is not None and seconds > high.seconds:
         return checks.warn(rule, f"{_span(seconds)}: {high.why} {_span(high.seconds)}")
     if low is not None and seconds < low.seconds:

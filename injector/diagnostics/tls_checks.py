@@ -33,7 +33,7 @@ def check(
     if parts.scheme != "https":
         return [checks.fail("issuer", f"{issuer} is not https: clouds fetch over HTTPS", code)]
     lines = [checks.ok("issuer", issuer)]
-    port_advice = [cloud.issuer_port for cloud in enabled if cloud.issuer_port]
+    port_advice = [rules.advice.issuer_port for rules in enabled if rules.advice.issuer_port]
     if parts.port is not None and port_advice:
         lines.append(checks.warn("issuer.port", f"{issuer} has a port: {port_advice[0]}"))
     try:
@@ -66,11 +66,11 @@ def check(
     lines += _expiry(chain.leaf)
     top = chain.top_intermediate
     for cloud in clouds.registered():
-        if cloud.rules.thumbprint:
+        if cloud.rules.advice.thumbprint:
             lines.append(
                 checks.ok(
                     f"thumbprint.{cloud.name}",
-                    f"{_named(top)}: {cloud.rules.thumbprint}",
+                    f"{_named(top)}: {cloud.rules.advice.thumbprint}",
                 )
             )
     lines.append(

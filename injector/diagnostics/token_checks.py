@@ -70,7 +70,7 @@ def _required_claims(token: Decoded, rules: CloudRules) -> list[Line]:
     """A line per claim the cloud requires (Vault's user_claim): present and a non-empty
     string, or the cloud refuses the token."""
     lines = []
-    for name, why in rules.required_claims.items():
+    for name, why in rules.checks.required_claims.items():
         value = token.claims.get(name)
         if isinstance(value, str) and value:
             lines.append(checks.ok(f"claim.{name}", f"{value!r}"))
@@ -83,7 +83,7 @@ def _required_claims(token: Decoded, rules: CloudRules) -> list[Line]:
 
 def _size(token: Decoded, rules: CloudRules) -> list[Line]:
     """A FAIL line when the token is longer than the cloud takes; nothing when it has no limit."""
-    limit = rules.max_token_bytes
+    limit = rules.checks.max_token_bytes
     if limit is None:
         return []
     size = len(token.compact.encode())
@@ -102,11 +102,11 @@ def _algorithm(token: Decoded, documents: IssuerDocuments | None, rules: CloudRu
     algorithm = token.header.get("alg")
     lines = []
     refusing = rules.refusing(str(algorithm))
-    if algorithm not in rules.algorithms:
+    if algorithm not in rules.checks.algorithms:
         lines.append(
             checks.fail(
                 "alg",
-                f"{algorithm!r}: {rules.label} accepts {', '.join(rules.algorithms)} only",
+                f"{algorithm!r}: {rules.label} accepts {', '.join(rules.checks.algorithms)} only",
                 rules.code(ALGORITHM),
             )
         )
@@ -149,7 +149,7 @@ _PUBLISH_FIRST = "publish the key before tokens signed with it are used"
 def _signature(token: Decoded, documents: IssuerDocuments | None, rules: CloudRules) -> list[Line]:
     kid = token.header.get("kid")
     algorithm = token.header.get("alg")
-    if kid is None and rules.require_kid:
+    if kid is None and rules.checks.require_kid:
         return [checks.fail("kid", "the token header has no kid", rules.code(KEY))]
     if kid is not None and not isinstance(kid, str):
         return [checks.fail("kid", "the kid in the header is not a string", rules.code(MALFORMED))]
@@ -161,7 +161,7 @@ def _signature(token: Decoded, documents: IssuerDocuments | None, rules: CloudRu
                 rules.code(ISSUER),
             )
         ]
-    if not isinstance(algorithm, str) or algorithm not in clouds.any_rules().algorithms:
+    if not isinstance(algorithm, str) or algorithm not in clouds.any_rules().checks.algorithms:
         return [
             checks.fail(
                 "signature", f"not verified: alg {algorithm!r} is refused", rules.code(ALGORITHM)
@@ -251,16 +251,16 @@ def _audience(token: Decoded, rules: CloudRules, expected: str | None) -> Line:
     if not audiences:
         return checks.fail("aud", "missing", code)
     if expected is not None:
-        if not any(rules.same_audience(audience, expected) for audience in audiences):
+        if not any(rules.checks.same_audience(audience, expected) for audience in audiences):
             return checks.fail("aud", f"{shown!r}, expected {expected!r}", code)
         return checks.ok("aud", f"{shown} (as expected)")
-    form = rules.audience_form
+    form = rules.checks.audience_form
     if form is not None and not any(form.key(audience) for audience in audiences):
         return checks.fail("aud", f"{shown!r} {form.refusal}", code)
-    if rules.default_audience and rules.default_audience not in audiences:
+    if rules.checks.default_audience and rules.checks.default_audience not in audiences:
         return checks.warn(
             "aud",
-            f"{shown!r}: {rules.label} is usually set up with {rules.default_audience!r}; "
+            f"{shown!r}: {rules.label} is usually set up with {rules.checks.default_audience!r}; "
             "pass --expect-aud to compare with the trust setting",
         )
     return checks.ok("aud", f"{shown} (not compared: no --expect-aud)")
@@ -271,7 +271,7 @@ def _subject(token: Decoded, rules: CloudRules, expected: str | None) -> Line:
     code = rules.code(SUBJECT)
     if not isinstance(subject, str) or not subject:
         return checks.fail("sub", "missing or not a string", code)
-    limit = rules.subject_limit
+    limit = rules.checks.subject_limit
     if limit is not None and len(subject.encode()) > limit.max_bytes:
         return checks.fail(
             "sub",

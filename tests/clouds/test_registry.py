@@ -20,7 +20,7 @@ from injector.cli import main
 from injector.clouds import CloudConfig, CloudOutputs, CloudRules, TokenFileCache
 from injector.clouds.base import CloudOf
 from injector.clouds.facets import Rivals
-from injector.clouds.rules import FAILURES
+from injector.clouds.rules import OperatorAdvice, TokenChecks, every_failure
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.diagnostics import doctor, fetch, verify
@@ -71,13 +71,15 @@ EXAMPLE_CLOUD = CloudOf(
     rules=CloudRules(
         name="examplecloud",
         label="Example STS",
-        algorithms=("RS256",),
-        require_kid=True,
-        codes=dict.fromkeys(FAILURES, "example_denied"),
-        max_lifetime_seconds=3600,
-        default_audience=AUDIENCE,
-        trusts="a public CA",
-        recognizes=lambda audience: audience == AUDIENCE,
+        checks=TokenChecks(
+            algorithms=("RS256",),
+            require_kid=True,
+            max_lifetime_seconds=3600,
+            default_audience=AUDIENCE,
+            recognizes=lambda audience: audience == AUDIENCE,
+        ),
+        codes=every_failure("example_denied"),
+        advice=OperatorAdvice(trusts="a public CA"),
     ),
     rivals=Rivals("the example SDK", (SECRET,)),
     phased=(IDENTITY,),
@@ -239,7 +241,7 @@ def test_an_unknown_token_is_checked_against_every_registered_cloud(registered: 
     code = rules.code("expired")
     assert code is not None
     assert code.split("/")[-1] == "example_denied"
-    assert "ES256" in rules.algorithms  # any of them accepts it (AWS, Google)
+    assert "ES256" in rules.checks.algorithms  # any of them accepts it (AWS, Google)
     assert rules.refusing("ES256")[-1] == "Example STS"
     assert "Entra ID" in rules.refusing("ES256")
 

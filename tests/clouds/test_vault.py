@@ -100,5 +100,5 @@ def test_phases_pick_the_role() -> None:
 
 
 def test_rules_require_the_user_claim() -> None:
-    assert vault.USER_CLAIM in vault.RULES.required_claims
-    assert vault.RULES.clock_skew_seconds == 60
+    assert vault.USER_CLAIM in vault.RULES.checks.required_claims
+    assert vault.RULES.checks.clock_skew_seconds == 60

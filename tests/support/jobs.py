@@ -32,7 +32,7 @@ def refusing(algorithm: str) -> dict[str, str]:
     return {
         cloud.switch: "false"
         for cloud in clouds.registered()
-        if algorithm not in cloud.rules.algorithms
+        if algorithm not in cloud.rules.checks.algorithms
     }
 
 
