@@ -12,10 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from injector.job.example import EXAMPLE_ENV, EXAMPLE_TAG
+from injector.job.example import EXAMPLE_ENV
 from tests.standins import moto
 from tests.standins.server import free_port as free_port
 from tests.support import processes
+from tests.support.jobs import switched_off
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,11 +102,10 @@ def workspace(key_files: KeyFiles) -> dict[str, str]:
     starts one), and so Vault-backed AWS. So is Kubernetes, whose tests point it at a cluster of
     theirs."""
     return {
-        # The example's Vault-backed AWS is tagged (job.example), so switched off by name.
-        **{k: v for k, v in EXAMPLE_ENV.items() if not k.endswith(f"_{EXAMPLE_TAG}")},
+        **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
         "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES": "false",
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
+        **switched_off("vault_backed_aws"),
         "DynamicCredentialPrivateKeyPath": str(key_files.private_pkcs8),
         "DynamicCredentialPublicKeyPath": str(key_files.public),
     }

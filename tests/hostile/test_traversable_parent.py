@@ -14,6 +14,7 @@ import pytest
 
 from injector.job.example import EXAMPLE_ENV
 from tests.hostile.neighbour import NOBODY, injector_as_nobody
+from tests.support.jobs import switched_off
 
 
 @pytest.fixture
@@ -42,7 +43,7 @@ def job(home: Path) -> dict[str, str]:
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
         "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES": "false",
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
+        **switched_off("vault_backed_aws"),
         "DynamicCredentialPrivateKeyPath": str(home / "keys" / "private.pem"),
         "DynamicCredentialPublicKeyPath": str(home / "keys" / "public.pem"),
         "HOME": str(home),

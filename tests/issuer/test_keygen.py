@@ -16,7 +16,7 @@ from injector.config import issuer_settings
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 from tests.support import issuers
-from tests.support.jobs import refusing
+from tests.support.jobs import refusing, switched_off
 
 
 def _mode(path: Path) -> int:
@@ -112,7 +112,7 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
         env = {
             **EXAMPLE_ENV,
             "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
-            "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
+            **switched_off("vault_backed_aws"),  # the same login
             issuer_settings.PRIVATE_KEY_PATH: str(out / "private.pem"),
             issuer_settings.PUBLIC_KEY_PATH: str(out / "public.pem"),
             issuer_settings.ALGORITHM: algorithm,

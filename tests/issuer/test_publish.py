@@ -15,7 +15,7 @@ from injector.issuer import discovery
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 from tests.support import issuers
-from tests.support.jobs import minted_for, refusing
+from tests.support.jobs import minted_for, refusing, switched_off
 
 HOST = issuers.ISSUER_HOST
 ISSUER = f"https://{HOST}"
@@ -159,7 +159,7 @@ def test_every_token_verifies_against_both_servers(
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
+        **switched_off("vault_backed_aws"),  # the same login
         issuer_settings.KEY_ID: kid,
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
         issuer_settings.ALGORITHM: algorithm,

@@ -21,7 +21,7 @@ from injector.issuer.app import DocumentApp, Message, Scope
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
 from tests.support import issuers
-from tests.support.jobs import minted_for, refusing
+from tests.support.jobs import minted_for, refusing, switched_off
 
 HOST = issuers.ISSUER_HOST
 ISSUER = f"https://{HOST}"
@@ -202,7 +202,7 @@ def test_tokens_verify_against_the_served_jwks(
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
+        **switched_off("vault_backed_aws"),  # the same login
         issuer_settings.KEY_ID: kid,
         issuer_settings.PRIVATE_KEY_PATH: str(keys_dir / key / "private.pem"),
         issuer_settings.ALGORITHM: algorithm,
@@ -238,7 +238,7 @@ def test_a_token_of_an_unpublished_key_is_refused(server: issuers.Server, tmp_pa
     env = {
         **EXAMPLE_ENV,
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",  # its login needs a Vault server
-        "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",  # the same login
+        **switched_off("vault_backed_aws"),  # the same login
         issuer_settings.KEY_ID: "rsa-256",
         issuer_settings.PRIVATE_KEY_PATH: str(tmp_path / "stranger/private.pem"),
     }

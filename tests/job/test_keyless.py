@@ -24,6 +24,7 @@ from injector.job.example import EXAMPLE_ENV
 from tests.standins.platforms import AUDIENCE, Platforms, github_table
 from tests.standins.server import Request, Response, StandInServer
 from tests.support import signer as support
+from tests.support.jobs import switched_off
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
@@ -51,7 +52,7 @@ class Keyless:
         }
         env["ENABLE_DYNAMIC_CREDENTIALS_VAULT"] = "false"
         # Vault-backed AWS logs in through Vault too (httpx): not in a stdlib-only job.
-        env["ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS"] = "false"
+        env.update(switched_off("vault_backed_aws"))
         return {
             **env,
             "DynamicCredentialSigner": self.url,

@@ -14,6 +14,7 @@ from injector.config import job_context
 from injector.job.example import EXAMPLE_ENV
 from injector.signer import protocol
 from tests.support import signer as support
+from tests.support.jobs import switched_off
 
 NOBODY = support.NOBODY
 # A uid no policy names and no account has: the flooder, the impostor.
@@ -61,7 +62,7 @@ def job_env(socket: Path, **changes: str) -> dict[str, str]:
     }
     # Vault's login needs a Vault server (and httpx): tests/e2e/test_vault_login.py has one.
     env["ENABLE_DYNAMIC_CREDENTIALS_VAULT"] = "false"
-    env["ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS"] = "false"
+    env.update(switched_off("vault_backed_aws"))
     # Kubernetes' tests point it at a cluster of theirs (tests/support/kubernetes.py).
     env["ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES"] = "false"
     return {**env, "DynamicCredentialSigner": f"unix:{socket}", **changes}

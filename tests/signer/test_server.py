@@ -29,13 +29,14 @@ from tests.signer.conftest import start as _start
 from tests.support import signer as support
 from tests.support.aws import ROLE_ARN, ROLE_NAME, boto3_login, create_role
 from tests.support.issuers import verify
+from tests.support.jobs import switched_off
 
 SUBJECT = "organization:simple:workspace:simple-cli"
 
 # Vault's login needs a Vault server: tests/e2e/test_vault_login.py has one.
 VAULT_OFF = {
     "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "false",
-    "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS": "false",
+    **switched_off("vault_backed_aws"),
 }
 
 

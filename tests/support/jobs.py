@@ -10,7 +10,7 @@ from typing import TypeVar
 from injector import clouds
 from injector.clouds import CloudConfig
 from injector.config import job_context
-from injector.job.example import JOB_EXAMPLE
+from injector.job.example import EXAMPLE_ENV, JOB_EXAMPLE
 from injector.job.pipeline import Prepared
 from injector.job.plan import Plan
 from injector.job.session import JobSession
@@ -33,6 +33,24 @@ def refusing(algorithm: str) -> dict[str, str]:
         cloud.switch: "false"
         for cloud in clouds.registered()
         if algorithm not in cloud.rules.checks.algorithms
+    }
+
+
+def switched_off(name: str) -> dict[str, str]:
+    """Every switch of cloud `name` the example workspace sets, tagged ones included (the
+    example tags a cloud that yields to another, job.example), set to false."""
+    switch = clouds.named(name).switch
+    # Another cloud's switch that reads as this one's with a tag (…_VAULT_BACKED_AWS under
+    # …_VAULT) is that cloud's.
+    others = [line.switch for line in clouds.REGISTRY if line.switch.startswith(f"{switch}_")]
+    return {
+        variable: "false"
+        for variable in (switch, *EXAMPLE_ENV)
+        if variable == switch
+        or (
+            variable.startswith(f"{switch}_")
+            and not any(variable == o or variable.startswith(f"{o}_") for o in others)
+        )
     }
 
 

@@ -186,9 +186,11 @@ def injector_exports(env: Mapping[str, str], folder: Path) -> dict[str, str]:
 
 
 def only(cloud_switch: str, env: Mapping[str, str]) -> dict[str, str]:
-    """`env` with only the cloud whose switch is `cloud_switch` enabled."""
+    """`env` with only the cloud whose switch is `cloud_switch` enabled, untagged: every other
+    switch, a tagged one included (the example workspace tags one, job.example), is off."""
     switches = [cloud.switch for cloud in clouds.registered()]
-    return {**env, **{name: str(name == cloud_switch).lower() for name in switches}}
+    tagged = [name for name in env if name.startswith(tuple(f"{s}_" for s in switches))]
+    return {**env, **{name: str(name == cloud_switch).lower() for name in (*switches, *tagged)}}
 
 
 def remint(env: Mapping[str, str], cloud: str, folder: Path, now: int) -> None:
