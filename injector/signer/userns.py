@@ -10,8 +10,13 @@ user namespace and its map do not change under it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from injector.signer.policy import Policy
 
 _EVERY_ID = 4294967295  # ids 0 .. 2**32 - 2: (uid_t)-1 is no id
 _KERNEL_DEFAULT = 65534
@@ -37,6 +42,32 @@ class Overflow:
     def known_groups(self, groups: frozenset[int]) -> frozenset[int]:
         """`groups` without the overflow gid, which names no group the caller is sure to have."""
         return groups - {self.gid} if self.gid in groups else groups
+
+    def refused(self) -> str:
+        """For the `ready` line: which ids are refused here, or ""."""
+        ids = (("uid", self.uid), ("gid", self.gid))
+        named = [f"{kind} {value}" for kind, value in ids if value is not None]
+        if not named:
+            return ""
+        return f"; {' and '.join(named)} refused (ids this user namespace does not map)"
+
+    def warn_entries(self, chosen: Policy, log: logging.Logger) -> None:
+        """Say at start (and reload) which entries name an id that is refused here."""
+        for entry in chosen.entries:
+            for kind, value, overflow in (
+                ("uid", entry.uid, self.uid),
+                ("gid", entry.gid, self.gid),
+            ):
+                if value is not None and value == overflow:
+                    log.warning(
+                        "%s [[allow]] #%d: %s %d is the overflow id, which a caller of any id "
+                        "this user namespace does not map arrives as: it is refused, so this "
+                        "entry allows no one",
+                        chosen.source,
+                        entry.number,
+                        kind,
+                        value,
+                    )
 
 
 def _maps_every_id(map_file: Path) -> bool:

@@ -59,6 +59,7 @@ def test_only_the_overflow_ids_are_refused_and_stripped() -> None:
     assert overflow.known_groups(frozenset({27, 65534})) == {27}
     assert Overflow(None, None).reason(65534, 65534) is None
     assert Overflow(None, None).known_groups(frozenset({65534})) == {65534}
+    assert Overflow(None, None).refused() == ""
 
 
 def test_an_unmapped_supplementary_group_grants_nothing(custody: Custody, scratch: Path) -> None:
@@ -80,3 +81,6 @@ caller_names_context = true
     (line,) = signer.audit()
     assert line["decision"] == "refuse" and line["groups"] == [65534], line
     assert json.dumps(line).count("eyJ") == 0
+    said = signer.stderr_path.read_text()
+    assert "[[allow]] #1: gid 65534 is the overflow id" in said
+    assert "; uid 65534 and gid 65534 refused (ids this user namespace does not map)" in said
