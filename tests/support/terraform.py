@@ -186,11 +186,22 @@ def injector_exports(env: Mapping[str, str], folder: Path) -> dict[str, str]:
 
 
 def only(cloud_switch: str, env: Mapping[str, str]) -> dict[str, str]:
-    """`env` with only the cloud whose switch is `cloud_switch` enabled, untagged: every other
-    switch, a tagged one included (the example workspace tags one, job.example), is off."""
+    """`env` with the cloud whose switch is `cloud_switch` enabled (its tags as `env` has
+    them) and every other cloud off, its tagged switches included (the example workspace tags
+    one, job.example)."""
     switches = [cloud.switch for cloud in clouds.registered()]
-    tagged = [name for name in env if name.startswith(tuple(f"{s}_" for s in switches))]
-    return {**env, **{name: str(name == cloud_switch).lower() for name in (*switches, *tagged)}}
+
+    def owner(name: str) -> str | None:
+        # The longest switch `name` is or tags: …_VAULT_BACKED_AWS_X is not Vault's.
+        mine = [s for s in switches if name == s or name.startswith(f"{s}_")]
+        return max(mine, key=len, default=None)
+
+    others = [name for name in env if owner(name) not in (None, cloud_switch)]
+    return {
+        **env,
+        **dict.fromkeys((*switches, *others), "false"),
+        cloud_switch: "true",
+    }
 
 
 def remint(env: Mapping[str, str], cloud: str, folder: Path, now: int) -> None:
