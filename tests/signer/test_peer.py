@@ -167,8 +167,12 @@ def test_the_service_refuses_the_answer_when_the_pid_changed(key_files: KeyFiles
 
 
 # A pod without shareProcessNamespace: the signer and the job each in a pid namespace of its
-# own, neither an ancestor of the other, so SO_PEERCRED gives the signer pid 0.
-_OWN_PID_NAMESPACE = ("unshare", "--pid", "--fork", "--kill-child=SIGTERM")
+# own, neither an ancestor of the other, so SO_PEERCRED gives the signer pid 0. (A job in a new
+# pid namespace under a signer in the tests' own is seen: its pid is the signer's to see.) The
+# first process of a pid namespace ignores a signal it has no handler for: the signer handles
+# SIGTERM; the job, should unshare be killed (a timeout), gets SIGKILL.
+_SIGNERS_PID_NAMESPACE = ("unshare", "--pid", "--fork", "--kill-child=SIGTERM")
+_JOBS_PID_NAMESPACE = ("unshare", "--pid", "--fork", "--kill-child")
 # A signer in a user namespace that maps its own uid (root) only: a caller of any other uid
 # arrives as the overflow uid (65534), as SO_PEERCRED reports across user namespaces. (A job in
 # a user namespace of its own without a map is 65534 to itself only: the signer sees its uid.)
@@ -215,10 +219,10 @@ def test_a_caller_in_a_pid_namespace_the_signer_cannot_see_is_served(
 ) -> None:
     """Signer and job (nobody, whom the policy allows) in sibling pid namespaces: the kernel
     names the job by uid and gid only (pid 0), and that is what the policy decides on."""
-    signer = start(custody, scratch, POLICY, prefix=_OWN_PID_NAMESPACE)
+    signer = start(custody, scratch, POLICY, prefix=_SIGNERS_PID_NAMESPACE)
     creds = scratch / "job" / "creds"
     try:
-        result = _env_as(NOBODY, creds, signer.socket, *_OWN_PID_NAMESPACE)
+        result = _env_as(NOBODY, creds, signer.socket, *_JOBS_PID_NAMESPACE)
     finally:
         assert signer.stop() == 0
     assert result.returncode == 0, result.stderr
