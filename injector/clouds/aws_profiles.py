@@ -11,6 +11,7 @@ job would not run with the token injector minted. Only key names are ever report
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,16 +88,23 @@ def _sections_of(profile: str, *, config: bool) -> tuple[str, ...]:
 
 def _files(env: Mapping[str, str]) -> list[tuple[Path, str, tuple[str, ...]]]:
     """(file, its variable, the variables naming it) for the config and credentials files."""
-    home = Path(env.get("HOME") or Path.home())
+    home = Path(env.get("HOME") or _expanded("~"))
     found: list[tuple[Path, str, tuple[str, ...]]] = []
     for variable, default in (
         (CONFIG_FILE, home / ".aws" / "config"),
         (CREDENTIALS_FILE, home / ".aws" / "credentials"),
     ):
         value = env.get(variable)
-        path = Path(value).expanduser() if value else default
+        path = Path(_expanded(value)) if value else default
         found.append((path, variable, (variable,) if value else ()))
     return found
+
+
+def _expanded(path: str) -> str:
+    """`~` as botocore expands it. Path.expanduser raises for a uid with no HOME and no account
+    (a container's arbitrary uid); os.path.expanduser leaves the `~` as written, and botocore
+    then finds no ~/.aws either."""
+    return os.path.expanduser(path)  # noqa: PTH111
 
 
 def _sections(path: Path) -> configparser.RawConfigParser | None:

@@ -7,6 +7,7 @@ socket, for callers the kernel identifies and a policy allows.
 - `policy_file`: the `--policy` TOML file read into a policy, every problem listed;
 - `custody`: the files and folders the signer trusts, checked against other uids at start;
 - `peer`: the caller's uid/gid/groups/pid from the socket, with a pid-reuse guard;
+- `userns`: the overflow ids an unmapped caller arrives as, where the signer's namespace has any;
 - `backend`: the signing backends' face and the PEM key file backend;
 - `transit_backend`: a key kept in OpenBao/Vault Transit (signed in worker threads);
 - `audit`: the audit lines, each clipped to a bounded size;
@@ -45,5 +46,6 @@ __all__ = [
     "service",
     "token_exchange",
     "transit_backend",
+    "userns",
     "workers",
 ]

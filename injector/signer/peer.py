@@ -10,7 +10,9 @@ newcomer can take over: the process is still the caller while signalling it (sig
 say it is gone. Elsewhere, as SPIRE does, the process's start time (field 22 of
 /proc/<pid>/stat, in clock ticks since boot) is read when the caller is identified and again
 before the answer leaves; if the process is gone or the start time changed, the answer is
-refused.
+refused. A caller in a pid namespace the signer cannot see (pid 0: a pod's other container
+without a shared process namespace) has no pid to guard: it is its uid, gid and groups, and
+nothing is read about it.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class Peer:
     start_time: int | None  # None: the process could not be seen (gone, or another namespace)
     groups: frozenset[int] = frozenset()  # supplementary, when asked for (SO_PEERGROUPS)
     pidfd: int | None = None  # the connecting process itself, where the kernel gives one
+
+    @property
+    def visible(self) -> bool:
+        """Whether the signer sees the caller's pid (0: another pid namespace)."""
+        return self.pid > 0
 
 
 class PeerChanged(Exception):
@@ -116,7 +123,8 @@ def identify(
     supplementary groups too (only a policy that names a group needs them)."""
     pid, uid, gid = creds or credentials(connection)
     groups = peer_groups(connection) if with_groups else frozenset()
-    # pid 0: the caller is in a pid namespace the signer cannot see.
+    # pid 0: the caller is in a pid namespace the signer cannot see; the kernel would give a
+    # pidfd even so, but with no pid read about, there is nothing for it to guard.
     if pid <= 0:
         return Peer(pid=pid, uid=uid, gid=gid, start_time=None, groups=groups)
     pidfd = _pidfd(connection)
@@ -132,7 +140,10 @@ def release(caller: Peer) -> None:
 
 
 def check_unchanged(peer: Peer, read_start: StartTimeReader = start_time) -> None:
-    """Raise PeerChanged unless `peer.pid` still names the process first seen."""
+    """Raise PeerChanged unless `peer.pid` still names the process first seen (a caller
+    without a visible pid passes: nothing was read about it)."""
+    if not peer.visible:
+        return
     if peer.start_time is None:
         raise PeerChanged(f"process {peer.pid} cannot be seen under /proc")
     if peer.pidfd is not None:

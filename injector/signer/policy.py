@@ -3,7 +3,7 @@
 
 An entry names its callers by uid/user and/or gid/group (all given must match the caller's
 kernel credentials; a gid/group matches the caller's effective group or any of its
-supplementary groups, read from /proc under the pid-reuse guard). For each
+supplementary groups, the kernel's record at connect(): SO_PEERGROUPS). For each
 audience of a request, the first entry that matches the caller, the `sub` and that audience
 decides; a request any of whose audiences no entry allows is refused whole.
 

@@ -134,7 +134,9 @@ def load(
     if transit is not None:
         backend = _transit_backend(issuer, transit)
     assert backend is not None  # noqa: S101
-    return Service(issuer=issuer, backend=backend, policy=chosen), listening
+    service = Service(issuer=issuer, backend=backend, policy=chosen)
+    service.overflow.warn_entries(chosen, log)
+    return service, listening
 
 
 def _transit_backend(issuer: IssuerSettings, transit: TransitSettings) -> SigningBackend:
@@ -173,6 +175,7 @@ def reload_policy(service: Service, policy_path: Path | None) -> None:
         )
         return
     service.policy = fresh
+    service.overflow.warn_entries(fresh, log)
     readiness.say(f"policy reloaded from {fresh.source}: {len(fresh.entries)} entries")
 
 
@@ -182,6 +185,7 @@ def _ready_line(service: Service, listening: Listening) -> str:
         f"signer ready on unix:{listening.path} (mode {listening.mode:04o}{group}); policy "
         f"{service.policy.source} ({len(service.policy.entries)} entries); key "
         f"{service.backend.description}; issuer {service.issuer.issuer}"
+        f"{service.overflow.refused()}"
     )
 
 

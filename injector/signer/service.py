@@ -17,12 +17,13 @@ from injector import claims
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError
-from injector.signer import peer, protocol
+from injector.signer import peer, protocol, userns
 from injector.signer.audit import Audit
 from injector.signer.backend import SigningBackend
 from injector.signer.peer import Peer, PeerChanged, StartTimeReader
 from injector.signer.policy import Policy
 from injector.signer.protocol import TokenRequest
+from injector.signer.userns import Overflow
 
 if TYPE_CHECKING:
     from injector.signer.attestation.rate import RateLimit
@@ -53,6 +54,19 @@ class _Refused(Exception):
         self.error = error
 
 
+def _caller_record(caller: Peer, now: float) -> dict[str, object]:
+    """An audit line's start: when, and who as the kernel named them."""
+    record: dict[str, object] = {
+        "time": _utc(now),
+        "uid": caller.uid,
+        "gid": caller.gid,
+        "pid": caller.pid,
+    }
+    if not caller.visible:
+        record["pid_visible"] = False  # another pid namespace: no pid was guarded
+    return record
+
+
 def _listed(groups: frozenset[int]) -> str:
     return f", groups {', '.join(map(str, sorted(groups)))}" if groups else ""
 
@@ -65,6 +79,7 @@ class Service:
     audit: Audit = field(default_factory=Audit)
     clock: Callable[[], float] = time.time
     read_start: StartTimeReader = peer.start_time
+    overflow: Overflow = field(default_factory=userns.of_this_process)
     _rate: RateLimit | None = None
 
     def answer(
@@ -73,12 +88,12 @@ class Service:
         """The answer to send `caller`; `document` None: the request could not be read.
         `deadline` (time.monotonic): tokens signed after it are dropped, not sent."""
         now = self.clock()
-        record: dict[str, object] = {
-            "time": _utc(now),
-            "uid": caller.uid,
-            "gid": caller.gid,
-            "pid": caller.pid,
-        }
+        record = _caller_record(caller, now)
+        # An unmapped id is a number anyone in another user namespace may arrive as: what the
+        # policy says about it must not decide for them.
+        unmapped = self.overflow.reason(caller.uid, caller.gid)
+        if unmapped is not None:
+            return self._deny(record, protocol.REFUSED, unmapped)
         if document is None:
             return self._deny(record, protocol.INVALID, "not one JSON object within the size cap")
         try:
@@ -102,8 +117,9 @@ class Service:
             record["groups"] = sorted(groups)
         try:
             who = f"uid {caller.uid} (gid {caller.gid}{_listed(groups)})"
+            known = self.overflow.known_groups(groups)
             ttl = self._allowed_ttl(
-                (caller.uid, caller.gid, groups), who, request.audiences, subject, attested, record
+                (caller.uid, caller.gid, known), who, request.audiences, subject, attested, record
             )
         except _Refused as refused:
             return self._deny(record, protocol.REFUSED, str(refused))
@@ -266,26 +282,15 @@ class Service:
 
     def failure(self, caller: Peer, reason: str) -> None:
         """Audit a request that ended without an answer (the caller left, a signing error)."""
-        self.audit.write(
-            {
-                "time": _utc(self.clock()),
-                "uid": caller.uid,
-                "gid": caller.gid,
-                "pid": caller.pid,
-                "decision": protocol.INTERNAL,
-                "reason": reason,
-            }
-        )
+        record = _caller_record(caller, self.clock())
+        self.audit.write({**record, "decision": protocol.INTERNAL, "reason": reason})
 
     def refused_connections(self, caller: Peer, count: int, cap: int) -> None:
         """Audit `count` connections of `caller`'s uid refused unread (over `cap` open): one
         line per uid and second, whatever the flood's size."""
         self.audit.write(
             {
-                "time": _utc(self.clock()),
-                "uid": caller.uid,
-                "gid": caller.gid,
-                "pid": caller.pid,
+                **_caller_record(caller, self.clock()),
                 "decision": "refuse",
                 "reason": f"uid {caller.uid} already has {cap} connections open: "
                 f"{count} more refused unread",

@@ -15,6 +15,7 @@ from injector.signer import policy_file
 from tests.conftest import ROOT
 
 FOLDER = ROOT / "examples" / "signer"
+OVERFLOW_ID = 65534  # /proc/sys/kernel/overflowuid and overflowgid, the kernel's default
 SUB = "organization:simple:workspace:simple-cli"
 GCP = (
     "https://iam.googleapis.com/projects/123456789012/locations/global/"
@@ -73,7 +74,14 @@ def test_the_executor_has_no_key_and_asks_the_signer_over_the_shared_socket() ->
     key = Path(_env(signer)["DynamicCredentialPrivateKeyPath"])
     assert key.parent == Path(_mounts(signer)["signing-key"])
     assert executor["securityContext"]["runAsUser"] != signer["securityContext"]["runAsUser"]
-    assert pod["spec"]["shareProcessNamespace"] is True  # the pid guard must see the caller
+    # Each container keeps its own pid namespace: the signer decides on the uid and gid the
+    # kernel recorded (the executor's pid is 0 to it), and neither sees the other's processes.
+    assert pod["spec"].get("shareProcessNamespace", False) is False
+    # 65534 is also what an id the pod's user namespace (hostUsers: false) does not map
+    # arrives as, which the signer refuses: the executor must be another uid and gid.
+    assert OVERFLOW_ID not in (
+        executor["securityContext"][key] for key in ("runAsUser", "runAsGroup")
+    )
 
 
 def test_the_sidecar_policy_allows_the_executors_uid_only() -> None:

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -24,19 +24,23 @@ NOBODY = 65534
 SYSTEM_PYTHON = "/usr/bin/python3"
 
 
-def _drop() -> None:
-    """preexec_fn: become uid/gid 65534 in the child before exec (the point is the uid)."""
-    os.setgroups([])
-    os.setgid(NOBODY)
-    os.setuid(NOBODY)
+def _dropping_to(uid: int) -> Callable[[], None]:
+    """preexec_fn: become uid/gid `uid` in the child before exec (the point is the uid)."""
+
+    def drop() -> None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+
+    return drop
 
 
 def _run_as_nobody(
-    args: list[str], env: Mapping[str, str], cwd: Path | str
+    args: list[str], env: Mapping[str, str], cwd: Path | str, uid: int = NOBODY
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [SYSTEM_PYTHON, *args],
-        preexec_fn=_drop,
+        preexec_fn=_dropping_to(uid),
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
         text=True,
@@ -54,12 +58,12 @@ def as_nobody(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def injector_as_nobody(
-    *args: str, env: Mapping[str, str], cwd: Path | str = "/"
+    *args: str, env: Mapping[str, str], cwd: Path | str = "/", uid: int = NOBODY
 ) -> subprocess.CompletedProcess[str]:
-    """`python -m injector ARGS` as uid/gid 65534, from a copy of the package (and of the
-    libraries that read keys) that uid can read; the caller checks the result."""
+    """`python -m injector ARGS` as uid/gid 65534 (or `uid`), from a copy of the package (and
+    of the libraries that read keys) that uid can read; the caller checks the result."""
     path = {"LANG": "C.UTF-8", "PYTHONPATH": reachable.python_path(keys=True)}
-    return _run_as_nobody(["-m", "injector", *args], {**path, **env}, cwd)
+    return _run_as_nobody(["-m", "injector", *args], {**path, **env}, cwd, uid)
 
 
 @pytest.fixture

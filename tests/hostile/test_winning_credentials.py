@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_injector
+from tests.hostile.neighbour import injector_as_nobody
 
 SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"  # a fake, that must never show
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -234,3 +235,27 @@ def test_run_is_quiet_at_terraform_info(aws_only: dict[str, str]) -> None:
     result = run_injector("run", "--", "true", env={**aws_only, "TF_LOG": "INFO"})
     assert result.returncode == 0, result.stderr
     assert "TF_LOG" not in result.stderr
+
+
+# A uid with no entry in /etc/passwd, as a container runs under an arbitrary uid (OpenShift).
+NO_ACCOUNT = 4242
+
+
+@pytest.mark.parametrize("config_file", [None, "~/.aws/config"], ids=["default", "tilde"])
+def test_a_uid_without_an_account_or_a_home_gets_its_job(
+    aws_only: dict[str, str], config_file: str | None
+) -> None:
+    """No HOME and no account: there is no ~/.aws whose profiles could win (botocore finds none
+    either), so nothing to refuse and nothing to fail on."""
+    env = {
+        name: value
+        for name, value in aws_only.items()
+        if name != "HOME" and not name.startswith("DynamicCredential")  # the dry run's key
+    }
+    if config_file is not None:
+        env["AWS_CONFIG_FILE"] = config_file
+    env["DynamicCredentialHostname"] = aws_only["DynamicCredentialHostname"]
+    result = injector_as_nobody(env=env, uid=NO_ACCOUNT)
+    assert result.returncode == 0, result.stderr
+    assert "== aws: token" in result.stdout
+    assert "error" not in result.stderr

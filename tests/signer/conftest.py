@@ -4,7 +4,7 @@ the signer's uid (root), and the JWKS the issuer would publish for it."""
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,9 +83,15 @@ def write_policy(folder: Path, text: str = POLICY, name: str = "policy.toml") ->
     return path
 
 
-def start(custody: Custody, scratch: Path, policy: str = POLICY, *args: str) -> support.Signer:
+def start(
+    custody: Custody,
+    scratch: Path,
+    policy: str = POLICY,
+    *args: str,
+    prefix: Sequence[str] = (),
+) -> support.Signer:
     """The signer on `scratch`/signer.sock, mode 0666 (any uid may connect; the policy
-    decides)."""
+    decides); `prefix`: a command it runs under (`unshare ...`: namespaces of its own)."""
     return support.start_signer(
         custody.env,
         scratch / "signer.sock",
@@ -94,6 +100,7 @@ def start(custody: Custody, scratch: Path, policy: str = POLICY, *args: str) -> 
         "--socket-mode",
         "0666",
         *args,
+        prefix=prefix,
     )
 
 
@@ -122,16 +129,18 @@ for payload in json.load(sys.stdin):
 """
 
 
-def send_as(uid: int, socket: Path, payloads: list[bytes]) -> list[dict[str, object] | None]:
-    """Each payload on a connection of its own, sent by a process of `uid` with the raw wire
-    format; the answers (None: closed without one)."""
+def send_as(
+    uid: int, socket: Path, payloads: list[bytes], groups: Sequence[int] = ()
+) -> list[dict[str, object] | None]:
+    """Each payload on a connection of its own, sent by a process of `uid` (and `groups`) with
+    the raw wire format; the answers (None: closed without one)."""
     import json
     import subprocess
 
     result = subprocess.run(
         [support.SYSTEM_PYTHON, "-c", _SENDER, str(socket)],
         input=json.dumps([payload.decode("latin-1") for payload in payloads]),
-        preexec_fn=lambda: support.as_user(uid),
+        preexec_fn=lambda: support.as_user(uid, groups),
         capture_output=True,
         text=True,
         timeout=120,

@@ -6,7 +6,9 @@ import io
 import json
 import os
 import socket
+import subprocess
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 
@@ -18,6 +20,9 @@ from injector.signer.backend import KeyFileBackend
 from injector.signer.peer import Peer, PeerChanged
 from injector.signer.service import Service
 from tests.conftest import KeyFiles
+from tests.signer.conftest import NOBODY, POLICY, STRANGER, Custody, job_env, start
+from tests.support import reachable
+from tests.support import signer as support
 
 
 def _stat_line(start: int) -> str:
@@ -111,7 +116,13 @@ def test_a_caller_that_is_gone_or_unseen_is_refused() -> None:
     with pytest.raises(PeerChanged, match="ended"):
         peer.check_unchanged(Peer(4242, 1000, 1000, 100), lambda _pid: None)
     with pytest.raises(PeerChanged, match="cannot be seen"):
-        peer.check_unchanged(Peer(0, 1000, 1000, None))
+        peer.check_unchanged(Peer(4242, 1000, 1000, None))  # gone before it was identified
+
+
+def test_a_caller_without_a_pid_has_nothing_to_guard() -> None:
+    """pid 0: another pid namespace. Its uid and gid are the kernel's record; nothing is read
+    about a pid."""
+    peer.check_unchanged(Peer(0, 1000, 1000, None), lambda _pid: pytest.fail("read /proc"))
 
 
 def test_a_real_child_that_exits_is_no_longer_the_caller() -> None:
@@ -153,3 +164,103 @@ def test_the_service_refuses_the_answer_when_the_pid_changed(key_files: KeyFiles
     audit = json.loads(stream.getvalue())
     assert audit["decision"] == "refuse" and audit["pid"] == 4242
     assert "eyJ" not in stream.getvalue()  # no token, not even its header
+
+
+# A pod without shareProcessNamespace: the signer and the job each in a pid namespace of its
+# own, neither an ancestor of the other, so SO_PEERCRED gives the signer pid 0. (A job in a new
+# pid namespace under a signer in the tests' own is seen: its pid is the signer's to see.) The
+# first process of a pid namespace ignores a signal it has no handler for: the signer handles
+# SIGTERM; the job, should unshare be killed (a timeout), gets SIGKILL.
+_SIGNERS_PID_NAMESPACE = ("unshare", "--pid", "--fork", "--kill-child=SIGTERM")
+_JOBS_PID_NAMESPACE = ("unshare", "--pid", "--fork", "--kill-child")
+# A signer in a user namespace that maps its own uid (root) only: a caller of any other uid
+# arrives as the overflow uid (65534), as SO_PEERCRED reports across user namespaces. (A job in
+# a user namespace of its own without a map is 65534 to itself only: the signer sees its uid.)
+_ROOT_ONLY_USER_NAMESPACE = ("unshare", "--user", "--map-root-user", "--fork", "--kill-child")
+_ROOT_ONLY_USER_AND_OWN_PID_NAMESPACE = (*_ROOT_ONLY_USER_NAMESPACE, "--pid")
+
+
+def _env_as(uid: int, creds: Path, socket_path: Path, *namespaces: str) -> CompletedProcess[str]:
+    """`injector env` as `uid` (its gid too, no other groups) writing in `creds` (whose folder
+    `uid` owns) through the signer at `socket_path`, in the namespaces `namespaces` (a command
+    prefix) makes."""
+    return subprocess.run(
+        [
+            *namespaces,
+            "setpriv",
+            f"--reuid={uid}",
+            f"--regid={uid}",
+            "--clear-groups",
+            support.SYSTEM_PYTHON,
+            "-m",
+            "injector",
+            "env",
+            "--format",
+            "json",
+            "--dir",
+            str(creds),
+        ],
+        env={
+            "PATH": os.environ["PATH"],
+            "LANG": "C.UTF-8",
+            "PYTHONPATH": reachable.python_path(),
+            "HOME": str(creds.parent),  # a uid with no account has no home otherwise
+            **job_env(socket_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_a_caller_in_a_pid_namespace_the_signer_cannot_see_is_served(
+    custody: Custody, scratch: Path
+) -> None:
+    """Signer and job (nobody, whom the policy allows) in sibling pid namespaces: the kernel
+    names the job by uid and gid only (pid 0), and that is what the policy decides on."""
+    signer = start(custody, scratch, POLICY, prefix=_SIGNERS_PID_NAMESPACE)
+    creds = scratch / "job" / "creds"
+    try:
+        result = _env_as(NOBODY, creds, signer.socket, *_JOBS_PID_NAMESPACE)
+    finally:
+        assert signer.stop() == 0
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AWS_WEB_IDENTITY_TOKEN_FILE"] == str(creds / "aws.jwt")
+    assert (creds / "aws.jwt").stat().st_uid == NOBODY
+    (line,) = signer.audit()
+    assert line["decision"] == "allow", line
+    assert (line["uid"], line["gid"], line["pid"], line["pid_visible"]) == (
+        NOBODY,
+        NOBODY,
+        0,
+        False,
+    )
+
+
+def test_a_caller_the_signers_user_namespace_cannot_map_is_refused(
+    custody: Custody, scratch: Path
+) -> None:
+    """The policy allows nobody (65534); a caller of a uid the signer's user namespace does not
+    map arrives as that same number, the overflow uid, and is refused: with its pid hidden
+    (another pid namespace) or seen."""
+    for namespaces, visible in (
+        (_ROOT_ONLY_USER_AND_OWN_PID_NAMESPACE, False),
+        (_ROOT_ONLY_USER_NAMESPACE, True),
+    ):
+        folder = support.owned_by(scratch / f"visible-{visible}", 0, 0o755)
+        signer = start(custody, folder, POLICY, prefix=namespaces)
+        creds = support.owned_by(scratch / f"stranger-{visible}", STRANGER) / "creds"
+        try:
+            result = _env_as(STRANGER, creds, signer.socket)
+        finally:
+            assert signer.stop() == 0
+        assert result.returncode == 2, result.stderr
+        assert "overflow uid" in result.stderr
+        assert not creds.exists()
+        (line,) = signer.audit()
+        assert line["decision"] == "refuse", line
+        assert (line["uid"], line["gid"]) == (NOBODY, NOBODY)
+        assert (line["pid"] != 0) is visible
+        assert "65534 is the overflow uid" in line["reason"]
+        assert "no mapping in the signer's user namespace" in line["reason"]

@@ -97,6 +97,7 @@ class AuditLine(TypedDict, total=False):
     uid: int
     gid: int
     pid: int
+    pid_visible: bool
     groups: list[int]
     sub: str
     aud: list[str]
@@ -133,11 +134,21 @@ def start_signer(
     socket_path: Path,
     *args: str,
     stderr_path: Path | None = None,
+    prefix: Sequence[str] = (),
 ) -> Signer:
     """`injector signer --socket PATH ARGS` until it accepts connections (RuntimeError if it
-    exits first or takes over 30 s)."""
+    exits first or takes over 30 s); `prefix`: a command it runs under (`unshare ...`)."""
     stderr_path = stderr_path or socket_path.with_suffix(".stderr")
-    command = [sys.executable, "-m", "injector", "signer", "--socket", str(socket_path), *args]
+    command = [
+        *prefix,
+        sys.executable,
+        "-m",
+        "injector",
+        "signer",
+        "--socket",
+        str(socket_path),
+        *args,
+    ]
     with stderr_path.open("a") as stderr:
         process = processes.spawn(command, env=dict(env), stderr=stderr, text=True, cwd=ROOT)
     deadline = time.monotonic() + 30
