@@ -149,28 +149,6 @@ class CloudRules:
     # The clouds whose rules these combine; empty for one cloud's own rules.
     members: tuple[CloudRules, ...] = ()
 
-    # The job's preflight (injector/job/preflight.py, settings.py) reads these five by their
-    # former names; they go once it reads `checks` and `advice` itself.
-    @property
-    def algorithms(self) -> tuple[str, ...]:
-        return self.checks.algorithms
-
-    @property
-    def max_lifetime_seconds(self) -> int | None:
-        return self.checks.max_lifetime_seconds
-
-    @property
-    def subject_limit(self) -> SubjectLimit | None:
-        return self.checks.subject_limit
-
-    @property
-    def recommended_min(self) -> LifetimeNote | None:
-        return self.advice.recommended_min
-
-    @property
-    def recommended_max(self) -> LifetimeNote | None:
-        return self.advice.recommended_max
-
     def code(self, failure: str) -> str | None:
         return self.codes.get(failure)
 

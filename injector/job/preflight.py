@@ -33,24 +33,27 @@ def _refusals(settings: Settings) -> None:
     problems = Problems()
     # The rules are the cloud's: said once for all its configurations (tags).
     for cloud in {config.name: config.cloud for config in settings.clouds}.values():
-        rules = cloud.rules
         issuer = settings.issuer
         if issuer is None:
             continue
+        rules = cloud.rules
         lifetime = issuer.ttl_minutes * 60
-        if issuer.algorithm not in rules.algorithms:
+        if issuer.algorithm not in rules.checks.algorithms:
             problems.add(
                 issuer_settings.ALGORITHM,
                 f"{issuer.algorithm} is refused by {rules.label}, which {cloud.switch} needs: "
-                f"expected one of {', '.join(rules.algorithms)} (and a key of that type)",
+                f"expected one of {', '.join(rules.checks.algorithms)} (and a key of that type)",
             )
-        if rules.max_lifetime_seconds is not None and lifetime > rules.max_lifetime_seconds:
+        if (
+            rules.checks.max_lifetime_seconds is not None
+            and lifetime > rules.checks.max_lifetime_seconds
+        ):
             problems.add(
                 issuer_settings.TTL,
                 f"{values.minutes(issuer.ttl_minutes)}: {rules.label} refuses tokens that "
-                f"live over {values.minutes(rules.max_lifetime_seconds // 60)}",
+                f"live over {values.minutes(rules.checks.max_lifetime_seconds // 60)}",
             )
-        low, high = rules.recommended_min, rules.recommended_max
+        low, high = rules.advice.recommended_min, rules.advice.recommended_max
         if low is not None and lifetime < low.seconds:
             log.warning(
                 "%s: %s: %s; use at least %s for %s",

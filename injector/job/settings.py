@@ -243,7 +243,7 @@ def _subject_fits(subject: str, enabled: list[CloudConfig]) -> None:
     whose template the job does not know, doctor's token checks say it.)"""
     size = len(subject.encode())
     for config in enabled:
-        limit = config.cloud.rules.subject_limit
+        limit = config.cloud.rules.checks.subject_limit
         if limit is not None and size > limit.max_bytes:
             raise ConfigError.of(
                 job_context.WORKSPACE_NAME,
