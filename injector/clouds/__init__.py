@@ -45,11 +45,13 @@ __all__ = [
     "any_rules",
     "guess",
     "labels",
+    "longer_switches",
     "named",
     "names",
     "registered",
     "switched",
     "switches",
+    "under",
 ]
 
 # HCP Terraform's names for a cloud's variables start with these and the cloud's name
@@ -77,15 +79,15 @@ class Registered:
         say. Its own switch set to a false word (`false`, `0`, ...) switches nothing on, so
         alone it loads nothing; any other value, a bad one included, is the cloud's to read."""
         heads = (self.switch, self.alias, *(f"{h}{self.name.upper()}_" for h in _HCP_HEADS))
-        longer = self._longer_switches()
+        longer = self.longer_switches()
         return any(
             name.startswith(heads)
             and not (name in (self.switch, self.alias) and values.false_word(value))
-            and not any(name == other or name.startswith(f"{other}_") for other in longer)
+            and not under(name, longer)
             for name, value in env.items()
         )
 
-    def _longer_switches(self) -> tuple[str, ...]:
+    def longer_switches(self) -> tuple[str, ...]:
         """Other clouds' switches that start as this one's does
         (`ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS` under `..._VAULT`): theirs, not this
         cloud's tags."""
@@ -149,6 +151,16 @@ def names() -> tuple[str, ...]:
 def labels() -> tuple[str, ...]:
     """Every cloud's label, in the registry's order (nothing loaded)."""
     return tuple(line.label for line in REGISTRY)
+
+
+def under(name: str, switches: tuple[str, ...]) -> bool:
+    """Whether `name` is one of `switches` or a tagged form of one (`<switch>_<TAG>`)."""
+    return any(name == switch or name.startswith(f"{switch}_") for switch in switches)
+
+
+def longer_switches(name: str) -> tuple[str, ...]:
+    """`Registered.longer_switches` of the registered cloud called `name` (nothing loaded)."""
+    return next((line.longer_switches() for line in REGISTRY if line.name == name), ())
 
 
 def named(name: str) -> Cloud:

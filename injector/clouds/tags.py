@@ -52,12 +52,12 @@ def found(cloud: Cloud, env: Mapping[str, str]) -> tuple[tuple[str, ...], list[P
     tags: dict[str, None] = {}
     problems: list[Problem] = []
     known = set(cloud.known_variables())
-    others = _longer_switches(cloud)
+    others = clouds.longer_switches(cloud.name)
     for name in sorted(env):
         for switch in (cloud.switch, cloud.alias):
             if not name.startswith(f"{switch}_") or name in known:
                 continue
-            if any(name == other or name.startswith(f"{other}_") for other in others):
+            if clouds.under(name, others):
                 continue  # another cloud's switch (or its tagged form), not a tag of this one
             tag = name[len(switch) + 1 :]
             if not cloud.tagged:
@@ -69,19 +69,6 @@ def found(cloud: Cloud, env: Mapping[str, str]) -> tuple[tuple[str, ...], list[P
             else:
                 tags[tag] = None
     return tuple(tags), problems
-
-
-def _longer_switches(cloud: Cloud) -> tuple[str, ...]:
-    """The switches of other registered clouds that read as this cloud's switch with a tag:
-    `ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKED_AWS` is not Vault's configuration `BACKED_AWS`."""
-    mine = (f"{cloud.switch}_", f"{cloud.alias}_")
-    return tuple(
-        name
-        for line in clouds.REGISTRY
-        if line.name != cloud.name
-        for name in (line.switch, line.alias)
-        if name.startswith(mine)
-    )
 
 
 def view(cloud: Cloud, env: Mapping[str, str], tag: str) -> Variables:

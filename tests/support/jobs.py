@@ -40,17 +40,11 @@ def switched_off(name: str) -> dict[str, str]:
     """Every switch of cloud `name` the example workspace sets, tagged ones included (the
     example tags a cloud that yields to another, job.example), set to false."""
     switch = clouds.named(name).switch
-    # Another cloud's switch that reads as this one's with a tag (…_VAULT_BACKED_AWS under
-    # …_VAULT) is that cloud's.
-    others = [line.switch for line in clouds.REGISTRY if line.switch.startswith(f"{switch}_")]
+    longer = clouds.longer_switches(name)
     return {
         variable: "false"
         for variable in (switch, *EXAMPLE_ENV)
-        if variable == switch
-        or (
-            variable.startswith(f"{switch}_")
-            and not any(variable == o or variable.startswith(f"{o}_") for o in others)
-        )
+        if clouds.under(variable, (switch,)) and not clouds.under(variable, longer)
     }
 
 
