@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from injector.config.issuer_settings import DEFAULT_KEY_ID
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import KeyFiles
 from tests.e2e.test_login_strict import CLOUDS, _login, _only
@@ -33,29 +32,22 @@ def endpoint(
     key_files: KeyFiles, standins: StandIns, platforms: Platforms
 ) -> Iterator[tuple[str, Path]]:
     """The signer (the operator's key, the issuer the clouds trust) and a folder for the job."""
-    folder = support.shared_folder()
-    support.owned_by(folder / "job", support.NOBODY)
-    ca = folder / "ca.pem"
-    shutil.copy(standins.tls.ca_file, ca)
-    ca.chmod(0o644)
-    (folder / "policy.toml").write_text(
+    policy = (
         github_table(platforms.github.url, platforms.ca_file)
         + '[[allow]]\nattestation = "github"\n'
         + 'subjects = ["organization:simple:workspace:simple-cli"]\n'
     )
-    env = support.signer_env(
+    tls = standins.tls
+    with support.keyless_endpoint(
         key_files.private_pkcs8,
-        DynamicCredentialHostname=standins.issuer.url,
-        DynamicCredentialId=DEFAULT_KEY_ID,
-    )
-    signer, url = support.start_https_signer(
-        env, folder, standins.tls.certfile, standins.tls.keyfile
-    )
-    try:
+        standins.issuer.url,
+        policy,
+        ca_file=tls.ca_file,
+        certfile=tls.certfile,
+        keyfile=tls.keyfile,
+    ) as (_, url, folder):
+        support.owned_by(folder / "job", support.NOBODY)
         yield url, folder
-    finally:
-        signer.stop()
-        support.remove(folder)
 
 
 @pytest.mark.parametrize("cloud", CLOUDS)

@@ -15,10 +15,13 @@ from tests.standins.aws_sts import TEST_CREDENTIALS
 
 
 def trust_policy(
-    provider_arn: str, provider_url: str, subject: str = SUBJECT, audience: str = AWS_AUDIENCE
+    provider_arn: str,
+    provider_url: str,
+    subject: str | list[str] = SUBJECT,
+    audience: str = AWS_AUDIENCE,
 ) -> dict[str, object]:
     """The role trust policy of the Terrakube documentation (AWS dynamic credentials): this
-    provider's tokens with this `aud` and `sub` may assume the role."""
+    provider's tokens with this `aud` and `sub` (or one of these) may assume the role."""
     return {
         "Version": "2012-10-17",
         "Statement": [

@@ -1,5 +1,5 @@
-"""The `platforms` fixture: GitHub, GitLab and Kubernetes (EC key) stand-ins over HTTPS of the
-test CA. Load with `pytest_plugins = ["tests.standins.fixtures",
+"""The `platforms` fixture: GitHub, GitLab, Kubernetes (EC key) and Jenkins stand-ins over HTTPS
+of the test CA. Load with `pytest_plugins = ["tests.standins.fixtures",
 "tests.standins.platform_fixtures"]`."""
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ def platforms(test_tls: TestTls) -> Iterator[Platforms]:
     github = PlatformIssuer(test_tls.server_context())
     gitlab = PlatformIssuer(test_tls.server_context())
     kubernetes = PlatformIssuer(test_tls.server_context(), curve=True)
-    started = [github, gitlab, kubernetes]
+    jenkins = PlatformIssuer(test_tls.server_context(), path="/oidc")
+    started = [github, gitlab, kubernetes, jenkins]
     try:
-        yield Platforms(github, gitlab, kubernetes, ca_file=str(test_tls.ca_file))
+        yield Platforms(github, gitlab, kubernetes, jenkins, ca_file=str(test_tls.ca_file))
     finally:
         for platform in started:
             platform.stop()

@@ -1,4 +1,5 @@
-"""Stand-in platform issuers: GitHub Actions, GitLab CI and Kubernetes as the signer sees them.
+"""Stand-in platform issuers: GitHub Actions, GitLab CI, Kubernetes and Jenkins (the OpenID
+Connect Provider plugin) as the signer sees them.
 Each publishes a discovery document and a JWKS over HTTPS (a certificate of the test CA) on
 127.0.0.1, and mints tokens shaped as its platform mints them, signed with a key of its own.
 
@@ -45,10 +46,12 @@ def github_table(url: str, ca_file: object, *extra: str) -> str:
 
 class PlatformIssuer:
     """One platform: its URL is its issuer, its key signs with `kid` (EC keys for Kubernetes
-    clusters that use one)."""
+    clusters that use one). `path`: where under the server the issuer lives (Jenkins's plugin
+    issues as `<JENKINS_URL>oidc`, its documents under that path)."""
 
-    def __init__(self, tls: ssl.SSLContext, *, curve: bool = False) -> None:
+    def __init__(self, tls: ssl.SSLContext, *, curve: bool = False, path: str = "") -> None:
         self.algorithm = "ES256" if curve else "RS256"
+        self.path = path
         self.rotate()
         self.mode: Mode = "ok"
         self.delay = 0.0  # seconds the "slow" mode waits before answering
@@ -66,7 +69,7 @@ class PlatformIssuer:
 
     @property
     def url(self) -> str:
-        return self.server.url
+        return self.server.url + self.path
 
     @property
     def jwks_fetches(self) -> int:
@@ -85,11 +88,11 @@ class PlatformIssuer:
         if self.mode == "huge":
             return Response(200, b'{"keys": [' + b" " * HUGE_BYTES + b"]}", "application/json")
         if self.mode == "redirect":
-            plain = self.url.replace("https://", "http://")
+            plain = self.server.url.replace("https://", "http://")
             return Response(302, b"", "text/plain", {"Location": plain + request.path})
-        if request.path == DISCOVERY_PATH:
+        if request.path == self.path + DISCOVERY_PATH:
             return Response.json(200, {"issuer": self.url, "jwks_uri": self.url + "/jwks"})
-        if request.path == "/jwks":
+        if request.path == self.path + "/jwks":
             return Response.json(200, {"keys": [self.jwk()]})
         return Response.json(404, {"error": "not found"})
 
@@ -151,18 +154,38 @@ class PlatformIssuer:
         }
         return self.sign(_merged(claims, overrides))
 
-    def kubernetes(self, audience: str, **overrides: Any) -> str:
-        """A projected service-account token of `terraform/runner`, bound to a pod."""
+    def kubernetes(
+        self, audience: str, service_account: str = "terraform/runner", /, **overrides: Any
+    ) -> str:
+        """A projected token of the service account `<namespace>/<name>`, bound to a pod."""
+        namespace, account = service_account.split("/")
         claims: dict[str, Any] = {
             "iss": self.url,
             "aud": [audience],
-            "sub": "system:serviceaccount:terraform:runner",
+            "sub": f"system:serviceaccount:{namespace}:{account}",
             "kubernetes.io": {
-                "namespace": "terraform",
-                "serviceaccount": {"name": "runner", "uid": "sa-uid-1"},
+                "namespace": namespace,
+                "serviceaccount": {"name": account, "uid": "sa-uid-1"},
                 "pod": {"name": "job-abc", "uid": "pod-uid-9"},
             },
             **self._times(),
+        }
+        return self.sign(_merged(claims, overrides))
+
+    def jenkins(self, audience: str, job_name: str, build_number: int, **overrides: Any) -> str:
+        """A build's token as the OpenID Connect Provider plugin mints it: its default build
+        claims (`sub` the job's URL, `build_number` an integer) plus the template `job_name`
+        the keyless policy maps; no `nbf` and no `jti`, which the plugin does not set."""
+        job_url = self.server.url + "/" + "".join(f"job/{part}/" for part in job_name.split("/"))
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": self.url,
+            "aud": audience,
+            "exp": now + 3600,  # the plugin's tokens last an hour
+            "iat": now,
+            "sub": job_url,
+            "build_number": build_number,
+            "job_name": job_name,
         }
         return self.sign(_merged(claims, overrides))
 
@@ -178,6 +201,7 @@ class Platforms:
     github: PlatformIssuer
     gitlab: PlatformIssuer
     kubernetes: PlatformIssuer
+    jenkins: PlatformIssuer
     ca_file: str
 
     def attestation(self, kind: str, **table: Any) -> Attestation:

@@ -68,6 +68,34 @@ def _package_folder() -> Path:
     return _reachable_folder(_package)
 
 
+# boto3 and what it imports: botocore, jmespath, python-dateutil (with six), urllib3, s3transfer.
+_AWS_SDK = ("boto3", "botocore", "jmespath", "dateutil", "six", "urllib3", "s3transfer")
+
+
+def _aws_sdk(folder: Path) -> None:
+    import boto3  # only the tests that run the SDK as another uid pay for it
+
+    site = Path(boto3.__file__).resolve().parent.parent
+    for name in _AWS_SDK:
+        if (site / name).is_dir():
+            readable_copy(site / name, folder / name)
+        else:
+            shutil.copy(site / f"{name}.py", folder / f"{name}.py")
+            (folder / f"{name}.py").chmod(0o644)
+
+
+@functools.cache
+def aws_sdk_path() -> str:
+    """The PYTHONPATH under which another uid's Debian Python imports boto3 (hard links of the
+    venv's packages: 35 MB in a moment). Made on first use."""
+    folder = Path(tempfile.mkdtemp(prefix="injector-reachable-sdk-", dir="/tmp"))
+    atexit.register(shutil.rmtree, folder, True)
+    # Not _open_to_all: a mode changed on a hard link is the venv's file's mode.
+    folder.chmod(0o755)
+    _aws_sdk(folder)
+    return str(folder)
+
+
 @functools.cache
 def _dependencies_folder() -> Path:
     return _reachable_folder(_dependencies)

@@ -188,6 +188,33 @@ def start_https_signer(
 
 
 @contextmanager
+def keyless_endpoint(
+    key: Path, issuer_url: str, policy: str, *, ca_file: Path, certfile: Path, keyfile: Path
+) -> Iterator[tuple[Signer, str, Path]]:
+    """A signer minting as the issuer at `issuer_url` (`key` under the default kid, which the
+    clouds' stand-ins trust) with the `policy` text, its token exchange over TLS (`certfile`,
+    `keyfile` of the CA in `ca_file`): the signer, the endpoint's URL, and a folder every uid
+    may enter, holding that CA as `ca.pem` for the jobs. Stopped and removed on the way out."""
+    from injector.config.issuer_settings import DEFAULT_KEY_ID
+
+    folder = shared_folder()
+    try:
+        shutil.copy(ca_file, folder / "ca.pem")
+        (folder / "ca.pem").chmod(0o644)
+        (folder / "policy.toml").write_text(policy)
+        env = signer_env(
+            key, DynamicCredentialHostname=issuer_url, DynamicCredentialId=DEFAULT_KEY_ID
+        )
+        signer, url = start_https_signer(env, folder, certfile, keyfile)
+        try:
+            yield signer, url, folder
+        finally:
+            signer.stop()
+    finally:
+        remove(folder)
+
+
+@contextmanager
 def running_signer(env: Mapping[str, str], socket_path: Path, *args: str) -> Iterator[Signer]:
     signer = start_signer(env, socket_path, *args)
     try:

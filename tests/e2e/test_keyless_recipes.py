@@ -1,0 +1,326 @@
+"""The keyless recipes run as written: GitLab's `id_tokens`, Jenkins's OpenID Connect Provider
+plugin and the pod's projected token, each exchanged at the real signer over HTTPS, which runs
+the example policy (examples/signer/keyless-policy.toml) with only its platforms' issuers and CA
+bundles pointed at the stand-ins.
+
+Each recipe's variables and its `injector run -- ...` lines are read from the recipe file; the
+job gets the platform's token the way the platform hands it over, runs as uid nobody, and the
+command after `--` is swapped for boto3 logging in to the strict STS stand-in with nothing but
+what injector exported. The roles are the recipes' own, trusting the `sub` the policy derives.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+import yaml
+
+from tests.conftest import ROOT, KeyFiles
+from tests.e2e.test_login_strict import AWS_LOGIN
+from tests.standins import aws_account
+from tests.standins.accounts import ACCOUNT
+from tests.standins.aws_sts import TEST_CREDENTIALS
+from tests.standins.platforms import Platforms
+from tests.support import reachable
+from tests.support import signer as support
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import StandIns
+
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]
+
+RUNNERS = ROOT / "examples" / "runners"
+SIGNER = ROOT / "examples" / "signer"
+SIGNER_URL = "DynamicCredentialSigner"
+
+# The command after `--`, as the job's uid: boto3 in a child given only what `injector run`
+# added to the job's environment (and the AWS_* it exports with the recipe's own value), the
+# STS endpoint and the SDK; it prints what it saw (names and claims, never a token) and the
+# login's JSON line.
+_COMMAND = """
+import base64, json, os, subprocess, sys
+job_names, sts, sdk, home, login = sys.argv[1].split(","), *sys.argv[2:]
+exports = {k: v for k, v in os.environ.items() if k not in job_names or k.startswith("AWS_")}
+payload = open(exports["AWS_WEB_IDENTITY_TOKEN_FILE"]).read().split(".")[1]
+claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+child = subprocess.run(
+    [sys.executable, "-c", login],
+    env={**exports, "AWS_ENDPOINT_URL_STS": sts, "AWS_MAX_ATTEMPTS": "1",
+         "PYTHONPATH": sdk, "HOME": home, "PATH": "/usr/bin:/bin"},
+    capture_output=True, text=True, timeout=60,
+)
+print(json.dumps({"exports": sorted(exports), "role": exports.get("AWS_ROLE_ARN"),
+                  "token_file": exports["AWS_WEB_IDENTITY_TOKEN_FILE"], "claims": claims,
+                  "login": json.loads(child.stdout) if child.returncode == 0 else child.stderr}))
+"""
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """What a recipe file says: the job's variables and its `injector run` lines."""
+
+    env: dict[str, str]
+    runs: list[list[str]]
+    token_variable: str  # where the platform puts its token (a value, or a file's path)
+
+
+def _runs(lines: list[str]) -> list[list[str]]:
+    return [shlex.split(line) for line in lines if line.startswith("injector run ")]
+
+
+def _gitlab() -> Recipe:
+    job = yaml.safe_load((RUNNERS / "gitlab-ci.yml").read_text())["plan"]
+    (name,) = job["id_tokens"]
+    return Recipe(dict(job["variables"]), _runs(job["script"]), name)
+
+
+def _jenkins() -> Recipe:
+    text = (RUNNERS / "Jenkinsfile").read_text()
+    block = re.search(r"environment \{(.*?)\n    \}", text, re.S)
+    assert block is not None
+    env = dict(re.findall(r"^\s*(\w+) = '([^']*)'$", block.group(1), re.M))
+    (name,) = re.findall(
+        r"withCredentials\(\[string\(credentialsId: '[^']+', variable: '(\w+)'", text
+    )
+    return Recipe(env, _runs(re.findall(r"^\s*sh '([^']*)'$", text, re.M)), name)
+
+
+def _pod() -> Recipe:
+    pod = yaml.safe_load((SIGNER / "job-pod.yaml").read_text())
+    (container,) = pod["spec"]["containers"]
+    env = {item["name"]: item["value"] for item in container["env"]}
+    return Recipe(env, [container["command"]], "INJECTOR_SUBJECT_TOKEN_FILE")
+
+
+def _swapped(text: str, old: str, new: str) -> str:
+    """`text` with its one `old` replaced: a change to the example fails here, loudly."""
+    assert text.count(old) == 1, old
+    return text.replace(old, new)
+
+
+def _policy(platforms: Platforms, ca: Path) -> str:
+    """The example policy, its platforms' issuers and CA bundles on the stand-ins."""
+    text = (SIGNER / "keyless-policy.toml").read_text()
+    gitlab = re.search(r'^kind = "gitlab".*$', text, re.M)
+    assert gitlab is not None
+    text = _swapped(
+        text,
+        gitlab.group(0),
+        f'{gitlab.group(0)}\nissuer = "{platforms.gitlab.url}"\nca_bundle = "{ca}"',
+    )
+    text = _swapped(
+        text,
+        'issuer = "https://kubernetes.default.svc.cluster.local"',
+        f'issuer = "{platforms.kubernetes.url}"',
+    )
+    text = _swapped(text, "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", str(ca))
+    return _swapped(
+        text,
+        'issuer = "https://jenkins.example.com/oidc"',
+        f'issuer = "{platforms.jenkins.url}"\nca_bundle = "{ca}"',
+    )
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str  # the signer's token exchange
+    folder: Path  # reachable by nobody: the CA, the job's own folder
+    sts: str
+    signer: support.Signer
+
+
+def _trust_recipe_roles(moto_endpoint: str, issuer_url: str, roles: dict[str, list[str]]) -> None:
+    """The recipes' roles in moto's IAM, each trusting the issuer's tokens for `subjects`."""
+    iam = boto3.client(
+        "iam", endpoint_url=moto_endpoint, region_name="us-east-1", **TEST_CREDENTIALS
+    )
+    provider_url = issuer_url.removeprefix("https://")
+    provider_arn = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{provider_url}"
+    for name, subjects in roles.items():
+        iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=json.dumps(
+                aws_account.trust_policy(provider_arn, provider_url, subjects)
+            ),
+        )
+
+
+GITLAB_SUB = "organization:acme:workspace:infra"  # the stand-in's project acme/infra
+JENKINS_JOB = "infra/network"  # a job in a folder, as JOB_NAME spells it
+JENKINS_SUB = f"organization:jenkins:workspace:{JENKINS_JOB}"
+POD_SUB = "organization:terraform:workspace:network"  # the pod's namespace and account
+
+
+@pytest.fixture(scope="module")
+def site(
+    key_files: KeyFiles, standins: StandIns, platforms: Platforms, moto_endpoint: str
+) -> Iterator[Site]:
+    _trust_recipe_roles(
+        moto_endpoint,
+        standins.issuer.url,
+        {"terraform-plan": [GITLAB_SUB, JENKINS_SUB], "terraform-network": [POD_SUB]},
+    )
+    tls = standins.tls
+    with support.keyless_endpoint(
+        key_files.private_pkcs8,
+        standins.issuer.url,
+        _policy(platforms, Path(platforms.ca_file)),
+        ca_file=tls.ca_file,
+        certfile=tls.certfile,
+        keyfile=tls.keyfile,
+    ) as (signer, url, folder):
+        yield Site(url, folder, standins.aws.url, signer)
+
+
+@dataclass(frozen=True)
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+    scratch: Path  # the job's TMPDIR, where `injector run` keeps its files
+
+
+def _run(site: Site, recipe: Recipe, token: str, line: list[str], name: str) -> Ran:
+    """One `injector run -- ...` line of `recipe` as uid nobody, its command swapped for the
+    boto3 login, with the platform's `token` where the platform puts it."""
+    job = support.owned_by(site.folder / name, support.NOBODY)
+    scratch = support.owned_by(job / "tmp", support.NOBODY)
+    env = {
+        **recipe.env,
+        SIGNER_URL: site.url,
+        "DynamicCredentialSignerCA": str(site.folder / "ca.pem"),
+    }
+    if recipe.token_variable == "INJECTOR_SUBJECT_TOKEN_FILE":
+        # The kubelet's projected volume, re-rooted under the job's folder.
+        path = job / recipe.env[recipe.token_variable].lstrip("/")
+        path.parent.mkdir(parents=True)
+        path.write_text(token)
+        shutil.chown(path, support.NOBODY, support.NOBODY)
+        env[recipe.token_variable] = str(path)
+    else:
+        env[recipe.token_variable] = token
+    env["TMPDIR"] = str(scratch)
+    assert line[:3] == ["injector", "run", "--"], line
+    names = ",".join([*env, "PATH", "LANG", "PYTHONPATH"])
+    sdk = reachable.aws_sdk_path()
+    command = [support.SYSTEM_PYTHON, "-c", _COMMAND, names, site.sts, sdk, str(job), AWS_LOGIN]
+    result = support.job_as(support.NOBODY, ["run", "--", *command], env)
+    return Ran(result.returncode, result.stdout, result.stderr, scratch)
+
+
+@dataclass(frozen=True)
+class Case:
+    recipe: Recipe
+    role: str  # the role the recipe names
+    sub: str  # the identity the policy derives from the platform's token
+    job_id: str
+    token: str  # the platform's token for this job
+    refused: str  # a token of a job the policy does not allow
+    reason: str  # what the signer says of it
+
+
+def _case(name: str, platforms: Platforms) -> Case:
+    if name == "gitlab":
+        recipe = _gitlab()
+        # `id_tokens:` gives the job a token with the recipe's `aud`.
+        (audience,) = {
+            token["aud"]
+            for token in yaml.safe_load((RUNNERS / "gitlab-ci.yml").read_text())["plan"][
+                "id_tokens"
+            ].values()
+        }
+        gitlab = platforms.gitlab
+        return Case(
+            recipe,
+            recipe.env["WORKLOAD_IDENTITY_ROLE_AWS"],
+            GITLAB_SUB,
+            "77",
+            gitlab.gitlab(audience),
+            gitlab.gitlab(audience, namespace_path="other", project_path="other/infra"),
+            "may not mint sub 'organization:other:workspace:infra' for aud "
+            "'aws.workload.identity': no [[allow]] entry",
+        )
+    if name == "jenkins":
+        recipe = _jenkins()
+        # The credential's audience: the signer's URL, as the Jenkinsfile asks.
+        audience = recipe.env[SIGNER_URL]
+        jenkins = platforms.jenkins
+        return Case(
+            recipe,
+            recipe.env["WORKLOAD_IDENTITY_ROLE_AWS"],
+            JENKINS_SUB,
+            "57",
+            jenkins.jenkins(audience, JENKINS_JOB, 57),
+            jenkins.jenkins("https://vault.example.com", JENKINS_JOB, 58),
+            f"the subject token's aud is not {audience!r}",
+        )
+    recipe = _pod()
+    pod = yaml.safe_load((SIGNER / "job-pod.yaml").read_text())
+    (source,) = pod["spec"]["volumes"][0]["projected"]["sources"]
+    audience = source["serviceAccountToken"]["audience"]
+    namespace, account = pod["metadata"]["namespace"], pod["spec"]["serviceAccountName"]
+    kubernetes = platforms.kubernetes
+    return Case(
+        recipe,
+        recipe.env["WORKLOAD_IDENTITY_ROLE_AWS"],
+        POD_SUB,
+        "pod-uid-9",
+        kubernetes.kubernetes(audience, f"{namespace}/{account}"),
+        kubernetes.kubernetes(audience, f"default/{account}"),
+        "may not mint sub 'organization:default:workspace:network' for aud "
+        "'aws.workload.identity': no [[allow]] entry",
+    )
+
+
+RECIPES = ("gitlab", "jenkins", "pod")
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_the_recipe_logs_in_as_the_identity_the_policy_derives(
+    name: str, site: Site, platforms: Platforms
+) -> None:
+    case = _case(name, platforms)
+    assert case.recipe.runs, name
+    for number, line in enumerate(case.recipe.runs):
+        ran = _run(site, case.recipe, case.token, line, f"{name}-{number}")
+        assert ran.returncode == 0, ran.stderr
+        seen: dict[str, Any] = json.loads(ran.stdout)
+        assert seen["role"] == case.role
+        assert seen["token_file"].startswith(str(ran.scratch) + "/")
+        claims = seen["claims"]
+        assert claims["sub"] == case.sub
+        assert claims["aud"] == "aws.workload.identity"
+        assert claims["terrakube_job_id"] == case.job_id
+        login = seen["login"]
+        assert isinstance(login, dict) and login["ok"] is True, login
+        assert login["method"] == "assume-role-with-web-identity"
+        role_name = case.role.rsplit("/", 1)[1]
+        assert login["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/")
+        # The files went with the command; the platform's token was never shown.
+        assert list(ran.scratch.iterdir()) == []
+        assert case.token not in ran.stderr + ran.stdout
+
+
+@pytest.mark.parametrize("name", RECIPES)
+def test_a_job_the_policy_does_not_allow_is_refused_and_nothing_runs(
+    name: str, site: Site, platforms: Platforms
+) -> None:
+    case = _case(name, platforms)
+    ran = _run(site, case.recipe, case.refused, case.recipe.runs[0], f"{name}-refused")
+    assert ran.returncode == 2, ran.stderr
+    assert ran.stderr.startswith(
+        f"injector: error: {SIGNER_URL}: the signer at {site.url}/token refused: "
+    ), ran.stderr
+    assert case.reason in ran.stderr
+    assert ran.stdout == ""  # the command never started
+    assert list(ran.scratch.iterdir()) == []
+    assert case.refused not in ran.stderr
