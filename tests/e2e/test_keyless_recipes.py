@@ -245,7 +245,12 @@ def _case(name: str, platforms: Platforms) -> Case:
             GITLAB_SUB,
             "77",
             gitlab.gitlab(audience),
-            gitlab.gitlab(audience, namespace_path="other", project_path="other/infra"),
+            gitlab.gitlab(
+                audience,
+                sub="project_path:other/infra:ref_type:branch:ref:main",
+                namespace_path="other",
+                project_path="other/infra",
+            ),
             "may not mint sub 'organization:other:workspace:infra' for aud "
             "'aws.workload.identity': no [[allow]] entry",
         )
