@@ -21,7 +21,10 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from injector.config import subject
+
 if TYPE_CHECKING:
+    from injector.config.subject import SubjectTemplate
     from injector.signer.attestation.verify import Attestation, Attested
 
 
@@ -123,6 +126,25 @@ def warn_caller_named(chosen: Policy, log: logging.Logger) -> None:
             entry.number,
             ", ".join(entry.subjects),
         )
+
+
+def warn_phaseless(chosen: Policy, template: SubjectTemplate, log: logging.Logger) -> None:
+    """Say at start which attestations no token of can be minted for: the subject template
+    needs a phase, and they attest none."""
+    if not template.uses_phase:
+        return
+    for attestation in chosen.attestations:
+        if attestation.apply_values is None:
+            log.warning(
+                "%s [[attestation]] %r attests no phase (it has no phases), and %s uses {%s}: "
+                "every token of it is refused; give it phases, or run it on a signer with a "
+                "template without {%s}",
+                chosen.source,
+                attestation.name,
+                subject.SETTING,
+                subject.PHASE,
+                subject.PHASE,
+            )
 
 
 def own_user() -> Policy:

@@ -131,6 +131,7 @@ def load(
     problems.raise_if_any()
     assert issuer is not None and chosen is not None  # noqa: S101
     policy.warn_caller_named(chosen, log)
+    policy.warn_phaseless(chosen, issuer.subject_template, log)
     if transit is not None:
         backend = _transit_backend(issuer, transit)
     assert backend is not None  # noqa: S101
@@ -176,6 +177,7 @@ def reload_policy(service: Service, policy_path: Path | None) -> None:
         return
     service.policy = fresh
     service.overflow.warn_entries(fresh, log)
+    policy.warn_phaseless(fresh, service.issuer.subject_template, log)
     readiness.say(f"policy reloaded from {fresh.source}: {len(fresh.entries)} entries")
 
 

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from injector import claims
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
+from injector.config.subject import PHASE
+from injector.config.subject import SETTING as SUBJECT_TEMPLATE
 from injector.errors import ConfigError
 from injector.signer import peer, protocol, userns
 from injector.signer.audit import Audit
@@ -162,6 +164,13 @@ class Service:
         except verify.Unavailable as error:
             raise _Refused(str(error), protocol.UNAVAILABLE) from None
         record.update(attestation=attested.attestation.name, platform_sub=attested.subject)
+        if attested.phase is None and self.issuer.subject_template.uses_phase:
+            # Not the template's own "pass --phase": the job cannot give a phase the platform
+            # does not attest; the operator's policy and template disagree.
+            raise _Refused(
+                f"[[attestation]] {attested.attestation.name!r} attests no phase (it has no "
+                f"phases), and the signer's {SUBJECT_TEMPLATE} uses {{{PHASE}}}"
+            )
         if self._rate is None:
             self._rate = rate.RateLimit()
         if not self._rate.allow(attested.subject, attested.attestation.rate_per_minute):

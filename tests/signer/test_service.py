@@ -107,6 +107,49 @@ def test_the_platform_names_the_job_and_phase(
     assert production not in text and staging not in text
 
 
+def test_a_phase_template_with_an_attestation_of_no_phase_is_said_at_start_and_refused(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    """A `{phase}` template cannot render for a platform that attests no phase: the operator
+    hears it at start, and the job is told why, not to pass a `--phase` it cannot give."""
+    cluster = f"""[[attestation]]
+name = "cluster"
+kind = "kubernetes"
+issuer = "{platforms.kubernetes.url}"
+ca_bundle = "{platforms.ca_file}"
+audience = "{AUDIENCE}"
+
+[[allow]]
+attestation = "cluster"
+subjects = ["organization:terraform:workspace:*"]
+"""
+    signer = _signer(
+        custody, scratch, _policy(platforms, cluster), DynamicCredentialSubjectTemplate=PHASED
+    )
+    try:
+        token = platforms.kubernetes.kubernetes(AUDIENCE)
+        answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+        phased = _ask(
+            signer, TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE))
+        )
+    finally:
+        signer.stop()
+    assert answer["error"] == "refused"
+    assert answer["message"] == (
+        "[[attestation]] 'cluster' attests no phase (it has no phases), and the signer's "
+        "DynamicCredentialSubjectTemplate uses {phase}"
+    )
+    assert phased["ok"] is True  # the attestation with phases is served as before
+    lines = signer.stderr_path.read_text().splitlines()
+    warnings = [
+        line for line in lines if line.startswith("injector: warning:") and "{phase}" in line
+    ]
+    assert len(warnings) == 1, warnings
+    assert "[[attestation]] 'cluster' attests no phase" in warnings[0]
+    assert "every token of it is refused" in warnings[0]
+    assert signer.audit()[0]["decision"] == "refuse"
+
+
 def test_a_request_naming_another_workspace_is_refused(
     custody: Custody, scratch: Path, platforms: Platforms
 ) -> None:
