@@ -258,8 +258,7 @@ def test_a_first_attestation_added_by_sighup_does_not_hold_other_callers_either(
     try:
         (scratch / "policy.toml").write_text(_policy(platforms, PLAIN))
         signer.process.send_signal(signal.SIGHUP)
-        while "policy reloaded" not in signer.stderr_path.read_text():
-            time.sleep(0.01)
+        signer.wait_for_log("policy reloaded")
         assert _order_with_a_slow_platform(signer, platforms) == ["plain", "attested"]
     finally:
         signer.stop()
