@@ -1,4 +1,4 @@
-"""The registry is the only place that knows which clouds exist: a fourth cloud, defined here in
+"""The registry is the only place that knows which clouds exist: an extra cloud, defined here in
 the test and registered with one line, goes through the dry run, `env`, `run`, `doctor` and
 `verify` with no change anywhere else. And the registry's own helpers."""
 
