@@ -24,7 +24,7 @@ from injector.clouds.rules import OperatorAdvice, TokenChecks, every_failure
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.diagnostics import doctor, fetch, verify
-from injector.errors import Problems
+from injector.errors import ConfigError, Problems
 from injector.job.example import JOB_EXAMPLE
 from tests.conftest import KeyFiles
 
@@ -215,6 +215,13 @@ def test_doctor_and_verify_apply_the_fourth_clouds_rules(
         assert lines[f"examplecloud.{rule}"].status == "ok", lines[f"examplecloud.{rule}"]
 
     from injector.job import pipeline
+
+    # A job is refused the same lifetime before anything is minted (exit 2), naming the TTL.
+    with pytest.raises(ConfigError) as refused:
+        pipeline.prepare(env)
+    [problem] = refused.value.problems
+    assert problem.variable == "DynamicCredentialTtl"
+    assert "Example STS refuses tokens that live over 60 min" in problem.message
 
     prepared = pipeline.prepare({**env, "DynamicCredentialTtl": "30"})
     assert prepared is not None
