@@ -303,3 +303,12 @@ def test_each_registry_line_names_its_clouds_module() -> None:
             line.switch,
             line.alias,
         )
+
+
+def test_every_variable_a_cloud_takes_a_tag_for_is_one_it_reads() -> None:
+    """The misspelling warning and the reference page list what a cloud reads
+    (`known_variables`): a variable that takes a tag but is missing there would be read, yet
+    neither documented nor guarded against typos."""
+    for cloud in clouds.registered():
+        unread = set(cloud.taking_tags()) - set(cloud.known_variables())
+        assert unread == set(), (cloud.name, sorted(unread))
