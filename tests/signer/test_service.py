@@ -101,6 +101,7 @@ def test_the_platform_names_the_job_and_phase(
     audit = signer.audit()
     assert [line["decision"] for line in audit] == ["allow", "allow", "refuse", "allow"]
     assert audit[0]["attestation"] == "github"
+    assert audit[0]["platform_iss"] == platforms.github.url
     assert audit[0]["platform_sub"] == "github:repo:acme/infra:environment:production"
     assert "caller_named" not in audit[0]
     text = signer.stderr_path.read_text()

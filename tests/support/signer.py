@@ -102,6 +102,7 @@ class AuditLine(TypedDict, total=False):
     sub: str
     aud: list[str]
     attestation: str
+    platform_iss: str
     platform_sub: str
     caller_named: bool
     decision: str
