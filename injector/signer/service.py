@@ -163,7 +163,11 @@ class Service:
             raise _Refused(str(error)) from None
         except verify.Unavailable as error:
             raise _Refused(str(error), protocol.UNAVAILABLE) from None
-        record.update(attestation=attested.attestation.name, platform_sub=attested.subject)
+        record.update(
+            attestation=attested.attestation.name,
+            platform_iss=attested.attestation.issuer,
+            platform_sub=attested.subject,
+        )
         if attested.phase is None and self.issuer.subject_template.uses_phase:
             # Not the template's own "pass --phase": the job cannot give a phase the platform
             # does not attest; the operator's policy and template disagree.
