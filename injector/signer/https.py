@@ -4,13 +4,15 @@
 Stateless: every request carries the platform token that names its job, so replicas behind a
 load balancer answer alike (each with the key file mounted, or the same Transit key). Plain
 HTTP only on a loopback address (a sidecar, or TLS ended by a proxy on the same host). One
-thread per connection up to MAX_CONNECTIONS, keep-alive, each connection closed after
-IDLE_SECONDS without a request; the TLS handshake happens in the connection's thread, so a
-slow client never holds the others.
+thread per connection up to MAX_CONNECTIONS, at most MAX_CONNECTIONS_PER_ADDRESS of them from
+one address (so one host that opens connections and sends nothing cannot hold every slot),
+keep-alive, each connection closed after IDLE_SECONDS without a request; the TLS handshake
+happens in the connection's thread, so a slow client never holds the others.
 """
 
 from __future__ import annotations
 
+import collections
 import ipaddress
 import logging
 import socket
@@ -28,6 +30,9 @@ log = logging.getLogger("injector")
 
 OPTION = "--listen"
 MAX_CONNECTIONS = 512
+# A quarter of the slots: a proxy or load balancer in front keeps a pool of connections well
+# within it, and one host alone leaves three quarters to everyone else.
+MAX_CONNECTIONS_PER_ADDRESS = MAX_CONNECTIONS // 4
 IDLE_SECONDS = 30.0
 
 
@@ -79,6 +84,21 @@ def endpoint(listen: str, certfile: Path | None, keyfile: Path | None) -> Endpoi
     return Endpoint(host, int(port_text), context)
 
 
+def share_of(client_address: object) -> str:
+    """What one host cannot vary at will: its IPv4 address, or the /64 of its IPv6 address
+    (a host is commonly given a whole /64 and may pick any address in it)."""
+    text = str(client_address[0]) if isinstance(client_address, tuple) else str(client_address)
+    try:
+        address = ipaddress.ip_address(text.partition("%")[0])
+    except ValueError:
+        return text
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
@@ -87,12 +107,23 @@ class _Server(ThreadingHTTPServer):
         self.address_family = socket.AF_INET6 if ":" in where.host else socket.AF_INET
         self.service, self.tls = service, where.tls
         self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._held: collections.Counter[str] = collections.Counter()  # open, per address
+        self._held_lock = threading.Lock()
         super().__init__((where.host, where.port), _Handler)
+
+    def _admit(self, address: str) -> bool:
+        with self._held_lock:
+            if self._held[address] >= MAX_CONNECTIONS_PER_ADDRESS:
+                return False
+            if not self.slots.acquire(blocking=False):
+                return False
+            self._held[address] += 1
+            return True
 
     def process_request(
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
     ) -> None:
-        if not self.slots.acquire(blocking=False):
+        if not self._admit(share_of(client_address)):
             self.shutdown_request(request)  # full: this client retries, the others go on
             return
         super().process_request(request, client_address)
@@ -103,6 +134,11 @@ class _Server(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
+            address = share_of(client_address)
+            with self._held_lock:
+                self._held[address] -= 1
+                if not self._held[address]:
+                    del self._held[address]
             self.slots.release()
 
     def handle_error(self, request: object, client_address: object) -> None:

@@ -13,8 +13,8 @@ import httpx
 import jwt
 import pytest
 
-from tests.signer.conftest import Custody
-from tests.standins.platforms import AUDIENCE, Platforms, github_table
+from tests.signer.conftest import Custody, attested_endpoint
+from tests.standins.platforms import AUDIENCE, Platforms
 from tests.support import signer as support
 
 if TYPE_CHECKING:
@@ -29,25 +29,16 @@ JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 
 @pytest.fixture
 def endpoint(custody: Custody, platforms: Platforms, test_tls: TestTls) -> Iterator[str]:
-    folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    (folder / "policy.toml").write_text(
-        github_table(platforms.github.url, platforms.ca_file)
-        + f"""[[allow]]
+    allow = f"""[[allow]]
 attestation = "github"
 subjects = ["organization:acme:workspace:*"]
 audiences = ["{AWS}"]
 max_ttl_minutes = 20
 """
-    )
-    signer, url = support.start_https_signer(
-        support.signer_env(custody.key), folder, test_tls.certfile, test_tls.keyfile
-    )
-    try:
+    with attested_endpoint(custody, platforms, test_tls, allow) as (signer, url):
         yield url
-    finally:
-        signer.stop()
-        # Nothing of a token in the audit, whatever the test did.
-        assert "eyJ" not in signer.stderr_path.read_text()
+    # Nothing of a token in the audit, whatever the test did.
+    assert "eyJ" not in signer.stderr_path.read_text()
 
 
 def _form(token: str, **changes: str | None) -> dict[str, str]:
