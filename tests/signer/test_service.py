@@ -179,6 +179,34 @@ def test_a_platform_whose_keys_cannot_be_had_is_unavailable_and_rate_is_capped(
     assert "cannot be fetched" in str(down["message"]) and token not in str(down["message"])
 
 
+def test_a_workspace_sharing_its_platform_sub_cannot_spend_anothers_rate(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    # GitHub lets an organization shape `sub` from chosen claims: with `repository_owner` alone
+    # every repository of the owner has the same one. A budget per `sub` would then be one
+    # budget for all of the owner's workspaces, and one job in a loop would starve the rest.
+    shared = "repository_owner:acme"
+    signer = _signer(custody, scratch, _policy(platforms))
+    try:
+        hostile = [
+            _ask(
+                signer,
+                TokenRequest(
+                    None, (AWS,), subject_token=platforms.github.github(AUDIENCE, sub=shared)
+                ),
+            )
+            for _ in range(6)
+        ]
+        other = platforms.github.github(
+            AUDIENCE, sub=shared, repository="acme/infra-b", repository_id="2003"
+        )
+        answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=other))
+    finally:
+        signer.stop()
+    assert [reply["ok"] for reply in hostile] == [True] * 5 + [False]
+    assert _claims(answer)["sub"] == "organization:acme:workspace:infra-b"
+
+
 @pytest.mark.parametrize(
     ("policy", "expected"),
     [

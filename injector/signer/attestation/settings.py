@@ -10,7 +10,7 @@
     phases = { apply = ["production"] }    # optional: these values of phase_claim are apply
     phase_claim = "environment"            # optional (default: environment; none for kubernetes)
     max_age_minutes = 10                   # optional: refuse tokens issued longer ago
-    rate_per_minute = 120                  # optional: requests per attested subject per minute
+    rate_per_minute = 120                  # optional: requests a minute per sub and workspace
     algorithms = ["RS256"]                 # optional: a subset of what the kind allows
     # kind = "oidc" only, each a template over claim names ("{tenant}", "{org.id}"):
     organization = "{tenant}"              # and workspace, organization_id, workspace_id,

@@ -66,6 +66,13 @@ class Attested:
     claims: Mapping[str, Any]
     subject: str
 
+    @property
+    def budget(self) -> str:
+        """What one rate budget is kept for: the platform's `sub` within one attested
+        workspace. `sub` alone is not enough: a platform may give every workspace of an owner
+        the same one (GitHub's customized `sub`), and one job would spend them all."""
+        return "\0".join((self.subject, self.job.organization_id, self.job.workspace_id))
+
 
 def _header(token: str) -> dict[str, Any]:
     if len(token) > MAX_TOKEN_BYTES:
