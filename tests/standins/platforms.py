@@ -152,7 +152,10 @@ class PlatformIssuer:
             "project_id": "22",
             "job_id": "77",
             "ref": "main",
+            "ref_type": "branch",
+            "ref_protected": "true",
             "environment": "staging",
+            "environment_protected": "false",
             "jti": uuid.uuid4().hex,
             **self._times(),
         }

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from injector.config import ci, job_context
@@ -158,6 +158,14 @@ class Kind:
     algorithms: tuple[str, ...]
     phase_claim: str | None  # the claim `phases` looks at, unless the attestation names one
     context: Mapping_
+    # Phase claim -> the claim that must be "true" for its value to give apply: where the job's
+    # own CI file names the value, only the platform's protection of it is the platform's word.
+    protected_by: Mapping[str, str] = field(default_factory=dict)
+
+    def apply_allowed(self, phase_claim: str, claims: Mapping[str, Any]) -> bool:
+        """Whether the platform vouches for the value of `phase_claim` (protected_by)."""
+        guard = self.protected_by.get(phase_claim)
+        return guard is None or claims.get(guard) == "true"
 
 
 KINDS = {
@@ -171,7 +179,16 @@ KINDS = {
             "environment",
             _github,
         ),
-        Kind("gitlab", "https://gitlab.com", ("RS256",), "environment", _gitlab),
+        # A branch's .gitlab-ci.yml names any environment; GitLab says whether it (or the ref)
+        # is protected, as the text "true" or "false".
+        Kind(
+            "gitlab",
+            "https://gitlab.com",
+            ("RS256",),
+            "environment",
+            _gitlab,
+            {"environment": "environment_protected", "ref": "ref_protected"},
+        ),
         # The API server signs with an RSA or an EC key, whichever its key file holds.
         Kind("kubernetes", None, ("RS256", "ES256"), None, _kubernetes),
         Kind("oidc", None, ASYMMETRIC, "environment", _oidc),

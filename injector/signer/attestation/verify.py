@@ -136,7 +136,9 @@ def _phase(attestation: Attestation, claims: Mapping[str, Any]) -> str | None:
     if attestation.apply_values is None or attestation.phase_claim is None:
         return None
     value = kinds.claim(claims, attestation.phase_claim)
-    return APPLY if value is not None and value in attestation.apply_values else PLAN
+    listed = value is not None and value in attestation.apply_values
+    vouched = attestation.kind.apply_allowed(attestation.phase_claim, claims)
+    return APPLY if listed and vouched else PLAN
 
 
 def _job(attestation: Attestation, claims: Mapping[str, Any]) -> JobContext:

@@ -114,6 +114,29 @@ def test_the_phase_comes_from_the_environment_claim_only(platforms: Platforms) -
 
 
 @pytest.mark.parametrize(
+    ("phase_claim", "claims", "phase"),
+    [
+        ("environment", {"environment": "production", "environment_protected": "true"}, "apply"),
+        # Whoever may push a branch names the job's environment in .gitlab-ci.yml: only a
+        # protected one (GitLab decides who deploys to it) is the platform's word.
+        ("environment", {"environment": "production", "environment_protected": "false"}, "plan"),
+        ("environment", {"environment": "production", "environment_protected": None}, "plan"),
+        ("environment", {"environment": "production", "environment_protected": True}, "plan"),
+        ("ref", {"ref": "production", "ref_protected": "true"}, "apply"),
+        ("ref", {"ref": "production", "ref_protected": "false"}, "plan"),
+    ],
+)
+def test_a_gitlab_apply_needs_the_protected_environment_or_ref(
+    platforms: Platforms, phase_claim: str, claims: dict[str, Any], phase: str
+) -> None:
+    attestation = platforms.attestation(
+        "gitlab", phases={"apply": ["production"]}, phase_claim=phase_claim
+    )
+    token = platforms.gitlab.gitlab(AUDIENCE, **claims)
+    assert attest.verify(attestation, token).phase == phase
+
+
+@pytest.mark.parametrize(
     ("claims", "reason"),
     [
         # Seconds from now, added when the test runs (a long suite outlives collection time).
