@@ -183,6 +183,18 @@ def test_max_age_refuses_an_old_token_before_its_exp(platforms: Platforms) -> No
     assert attest.verify(attestation, platforms.github.github(AUDIENCE)).job.workspace == "infra"
 
 
+def test_a_token_valid_for_a_century_is_refused_a_day_after_its_iat(platforms: Platforms) -> None:
+    # A pod's author picks its projected token's expirationSeconds (up to 2^32), and the signer
+    # cannot see the pod go: without max_age_minutes, a day is the most any token is taken for.
+    attestation = platforms.attestation("kubernetes")
+    now = int(time.time())
+    day = 24 * 3600
+    old = platforms.kubernetes.kubernetes(AUDIENCE, iat=now - day - 120, exp=now + 100 * 365 * day)
+    _refused(attestation, old, "issued over 1440 minutes ago")
+    young = platforms.kubernetes.kubernetes(AUDIENCE, iat=now - 600, exp=now + 100 * 365 * day)
+    assert attest.verify(attestation, young).job.workspace == "runner"
+
+
 def _unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
     def part(data: bytes) -> str:
         return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
