@@ -169,6 +169,8 @@ def verify(attestation: Attestation, token: str, now: float | None = None) -> At
     except UnknownKey as error:
         raise InvalidToken(str(error)) from None
     claims = _decode(attestation, token, algorithm, key)
+    if not claims["sub"]:  # pyjwt requires a string; an empty one names nobody
+        raise InvalidToken("the subject token's sub is empty")
     _times(attestation, claims, time.time() if now is None else now)
     return Attested(
         attestation=attestation,

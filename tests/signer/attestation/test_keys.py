@@ -196,8 +196,8 @@ def test_a_known_kid_does_not_wait_for_a_stalled_fetch(
         order.append(name)
 
     made_up = threading.Thread(target=attempt, args=(_made_up_kid(platform, 1), "made-up"))
-    made_up.start()
     seen = len(platform.server.seen)
+    made_up.start()
     try:
         while len(platform.server.seen) == seen and made_up.is_alive():
             made_up.join(timeout=0.01)  # until the stalled fetch reaches the platform

@@ -88,8 +88,9 @@ def test_a_projected_kubernetes_token_names_namespace_account_and_pod(
     _refused(attestation, unbound, "not bound to a pod")
 
 
-def test_an_oidc_attestation_maps_claims_through_templates(platforms: Platforms) -> None:
-    attestation = platforms.attestation(
+def _tenant_templates(platforms: Platforms) -> attest.Attestation:
+    """An oidc attestation over the stand-in GitHub's tokens with a `tenant` object added."""
+    return platforms.attestation(
         "oidc",
         organization="{repository_owner}",
         workspace="ws-{tenant.name}",
@@ -97,6 +98,10 @@ def test_an_oidc_attestation_maps_claims_through_templates(platforms: Platforms)
         workspace_id="{tenant.id}",
         job_id="{run_id}",
     )
+
+
+def test_an_oidc_attestation_maps_claims_through_templates(platforms: Platforms) -> None:
+    attestation = _tenant_templates(platforms)
     token = platforms.github.github(AUDIENCE, tenant={"name": "blue", "id": 7})
     attested = attest.verify(attestation, token)
     assert (attested.job.workspace, attested.job.workspace_id) == ("ws-blue", "7")
@@ -148,6 +153,17 @@ def test_a_gitlab_apply_needs_the_protected_environment_or_ref(
         ({"repository": "evil/infra"}, "is not in repository_owner"),
         ({"run_id": None}, "no 'run_id' claim"),
         ({"repository": "acme/in\nfra"}, "make no job context"),
+        # GitHub's names are `owner/name`: anything else is not a repository it would sign.
+        ({"repository": "acme/infra/"}, "is not owner/name"),
+        ({"repository": "acme/infra/payments"}, "is not owner/name"),
+        # An empty sub would share one rate budget with every other empty one.
+        ({"sub": ""}, "sub is empty"),
+        ({"sub": ["repo:acme/infra"]}, "Subject must be a string"),
+        ({"repository": ["acme/infra"]}, "no 'repository' claim (or it is not text)"),
+        ({"repository_owner_id": True}, "no 'repository_owner_id' claim"),
+        ({"repository_owner_id": 1001.0}, "no 'repository_owner_id' claim"),
+        ({"aud": ["https://elsewhere", "sts.amazonaws.com"]}, "aud is not"),
+        ({"iat": "1700000000"}, "iat is not a number"),
     ],
 )
 def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], reason: str) -> None:
@@ -181,6 +197,19 @@ def test_max_age_refuses_an_old_token_before_its_exp(platforms: Platforms) -> No
     old = platforms.github.github(AUDIENCE, iat=now - 3600, nbf=now - 3600, exp=now + 600)
     _refused(attestation, old, "issued over 5 minutes ago")
     assert attest.verify(attestation, platforms.github.github(AUDIENCE)).job.workspace == "infra"
+
+
+def test_a_claim_a_dotted_name_and_a_nested_object_both_spell_is_no_claim(
+    platforms: Platforms,
+) -> None:
+    # An issuer that lets its users add claims could add a top-level "tenant.id" beside its own
+    # nested tenant.id: which one a template means must not be the token's choice.
+    attestation = _tenant_templates(platforms)
+    tenant = {"name": "blue", "id": 7}
+    both = platforms.github.github(AUDIENCE, tenant=tenant, **{"tenant.id": "8"})
+    _refused(attestation, both, "no 'tenant.id' claim")
+    alike = platforms.github.github(AUDIENCE, tenant=tenant, **{"tenant.id": 7})
+    assert attest.verify(attestation, alike).job.workspace_id == "7"
 
 
 def test_a_token_valid_for_a_century_is_refused_a_day_after_its_iat(platforms: Platforms) -> None:
