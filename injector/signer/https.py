@@ -172,6 +172,18 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.partition("?")[0] != token_exchange.PATH:
             self._send(404, b'{"error":"not_found"}', {})
             return
+        media_type = self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
+        if media_type != token_exchange.FORM_TYPE:
+            # RFC 6749 §3.2: the request is a form; the same bytes labelled otherwise are not.
+            self.close_connection = True
+            self._send(
+                415,
+                b'{"error":"invalid_request","error_description":"expected Content-Type '
+                + token_exchange.FORM_TYPE.encode()
+                + b'"}',
+                token_exchange.NO_STORE,
+            )
+            return
         length = self.headers.get("Content-Length", "")
         if not length.isdigit() or int(length) > token_exchange.MAX_FORM_BYTES:
             self.close_connection = True
