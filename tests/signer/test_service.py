@@ -117,6 +117,8 @@ def test_a_request_naming_another_workspace_is_refused(
     try:
         token = platforms.github.github(AUDIENCE)
         answer = _ask(signer, TokenRequest(forged, (AWS,), subject_token=token))
+        with_project = JobContext("acme", "infra", "1001", "2002", "4242", project="payments")
+        project = _ask(signer, TokenRequest(with_project, (AWS,), subject_token=token))
         wrong_ref = _ask(
             signer,
             TokenRequest(
@@ -141,6 +143,7 @@ def test_a_request_naming_another_workspace_is_refused(
         signer.stop()
     assert answer["error"] == "refused"
     assert "workspaceName 'payments' is not the attested 'infra'" in str(answer["message"])
+    assert "projectName 'payments' is not the attested None" in str(project["message"])
     assert wrong_ref["error"] == "refused"  # claims = { ref = "refs/heads/main" }
     assert "may not mint sub 'organization:acme:workspace:infra'" in str(wrong_ref["message"])
     assert other_owner["error"] == "refused"

@@ -262,6 +262,38 @@ def test_hs256_signed_with_the_jwks_key_bytes_is_refused(platforms: Platforms) -
     _refused(oidc, token, "alg 'HS256' is not one of")
 
 
+@pytest.mark.parametrize("kid", ["published", "made-up"])
+def test_keys_named_in_the_token_header_are_never_used_or_fetched(
+    platforms: Platforms, kid: str
+) -> None:
+    attestation = platforms.attestation("github")
+    attest.verify(attestation, platforms.github.github(AUDIENCE))
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(stranger.public_key()))
+    header = {
+        "kid": platforms.github.kid if kid == "published" else "made-up",
+        "jku": platforms.github.url + "/stranger-jwks",
+        "x5u": platforms.github.url + "/stranger-certificate",
+        "jwk": public,
+    }
+    claims = jwt.decode(platforms.github.github(AUDIENCE), options={"verify_signature": False})
+    token = platforms.github.sign(claims, header=header, key=stranger)
+    reason = "signature does not verify" if kid == "published" else "publishes no RS256 key"
+    _refused(attestation, token, reason)
+    assert not [seen for seen in platforms.github.server.seen if "stranger" in seen]
+
+
+def test_a_missing_kid_or_another_platforms_kid_is_refused(platforms: Platforms) -> None:
+    attestation = platforms.attestation("github")
+    claims = jwt.decode(platforms.github.github(AUDIENCE), options={"verify_signature": False})
+    _refused(attestation, jwt.encode(claims, platforms.github.key, "RS256"), "has no kid")
+    # Each issuer's keys are its own: GitLab's kid and key on a GitHub token name nothing.
+    borrowed = platforms.github.sign(
+        claims, header={"kid": platforms.gitlab.kid}, key=platforms.gitlab.key
+    )
+    _refused(attestation, borrowed, f"publishes no RS256 key {platforms.gitlab.kid!r}")
+
+
 def test_an_unknown_kid_refetches_at_most_once_a_minute(platforms: Platforms) -> None:
     attestation = platforms.attestation("github")
     attest.verify(attestation, platforms.github.github(AUDIENCE))
