@@ -5,8 +5,9 @@ minute, so a stream of made-up `kid`s cannot turn the signer into a fetch loop.
 
 A `kid` is read before any signature is checked, so anyone who can reach the signer chooses
 it. Hence: a failed fetch is remembered and tried again only after RETRY_SECONDS (else, while
-the platform is down or slow, every made-up `kid` would cost a fetch); one fetch at a time;
-and a token whose key is already held never waits for a fetch in progress.
+the platform is down or slow, every made-up `kid` would cost a fetch); one fetch at a time,
+which only requests needing it wait for, and not even they while the platform is failing; a
+token whose key is already held never waits.
 """
 
 from __future__ import annotations
@@ -91,11 +92,19 @@ class KeySet:
         cannot be fetched (or hold no key set)."""
         found = self._held(kid)
         if found is None:
-            with self._fetching:
+            # While the platform is failing, one request retries and the others are told at
+            # once, rather than each holding a worker for the retry's deadline.
+            with self._lock:
+                failure = self._failure
+            if not self._fetching.acquire(blocking=failure is None):
+                raise Unavailable(failure or f"the keys of {self.issuer} are being fetched")
+            try:
                 found = self._held(kid)  # fetched meanwhile, by the request that waited less
                 if found is None and self._due():
                     self._refresh()
                     found = self._held(kid)
+            finally:
+                self._fetching.release()
         if found is None:
             with self._lock:
                 failure, fresh = self._failure, self._fresh(self._clock())

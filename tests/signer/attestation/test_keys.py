@@ -177,37 +177,64 @@ def test_stale_keys_are_never_used_and_a_failed_refresh_is_retried_not_stormed(
     assert attestation.keys.fetches == 3
 
 
+def _while_a_fetch_stalls(
+    platform: PlatformIssuer, attestation: attest.Attestation, fetching: str, other: str
+) -> tuple[list[str], dict[str, Exception]]:
+    """Verify `fetching` (its fetch stalls at the platform), then `other`; release the stall
+    once `other` ends (or after 30 s). The order they ended in, and what each raised."""
+    order: list[str] = []
+    raised: dict[str, Exception] = {}
+
+    def attempt(token: str, name: str) -> None:
+        try:
+            attest.verify(attestation, token)
+        except (InvalidToken, Unavailable) as error:
+            raised[name] = error
+        order.append(name)
+
+    platform.released.clear()
+    platform.set_mode("stall")
+    seen = len(platform.server.seen)
+    first = threading.Thread(target=attempt, args=(fetching, "fetching"))
+    first.start()
+    try:
+        while len(platform.server.seen) == seen and first.is_alive():
+            first.join(timeout=0.01)  # until the stalled fetch reaches the platform
+        second = threading.Thread(target=attempt, args=(other, "other"))
+        second.start()
+        second.join(timeout=30)
+        order.append("released")
+    finally:
+        platform.released.set()
+        first.join(timeout=60)
+        platform.set_mode("ok")
+    return order, raised
+
+
 def test_a_known_kid_does_not_wait_for_a_stalled_fetch(
     platform: PlatformIssuer, test_tls: TestTls
 ) -> None:
     # A fetch deadline longer than the test: only the release ends the stalled fetch.
     clock, attestation, known = _fetched_once(platform, test_tls, timeout=60)
     clock.now += keys.REFRESH_SECONDS + 1
-    platform.released.clear()
-    platform.set_mode("stall")
-    order: list[str] = []
-    errors: list[BaseException] = []
+    order, raised = _while_a_fetch_stalls(platform, attestation, _made_up_kid(platform, 1), known)
+    assert order[:2] == ["other", "released"]
+    assert "other" not in raised and isinstance(raised["fetching"], InvalidToken)
 
-    def attempt(token: str, name: str) -> None:
-        try:
-            attest.verify(attestation, token)
-        except (InvalidToken, Unavailable) as error:
-            errors.append(error)
-        order.append(name)
 
-    made_up = threading.Thread(target=attempt, args=(_made_up_kid(platform, 1), "made-up"))
-    seen = len(platform.server.seen)
-    made_up.start()
-    try:
-        while len(platform.server.seen) == seen and made_up.is_alive():
-            made_up.join(timeout=0.01)  # until the stalled fetch reaches the platform
-        honest = threading.Thread(target=attempt, args=(known, "known"))
-        honest.start()
-        honest.join(timeout=30)
-        order.append("released")
-    finally:
-        platform.released.set()
-        made_up.join(timeout=60)
-        platform.set_mode("ok")
-    assert order[:2] == ["known", "released"]
-    assert len(errors) == 1 and isinstance(errors[0], InvalidToken)  # the made-up kid's
+def test_while_a_failing_platform_is_retried_nobody_else_waits_for_it(
+    platform: PlatformIssuer, test_tls: TestTls
+) -> None:
+    # Made-up kids from many callers at once: one retries, the others are told at once.
+    clock, attestation, _ = _fetched_once(platform, test_tls, timeout=60)
+    platform.set_mode("down")
+    clock.now += keys.REFRESH_SECONDS + 1
+    with pytest.raises(Unavailable):
+        attest.verify(attestation, _made_up_kid(platform, 1))
+    clock.now += keys.RETRY_SECONDS
+    order, raised = _while_a_fetch_stalls(
+        platform, attestation, _made_up_kid(platform, 2), _made_up_kid(platform, 3)
+    )
+    assert order[:2] == ["other", "released"]
+    assert isinstance(raised["other"], Unavailable)
+    assert "connection refused" in str(raised["other"])
