@@ -9,8 +9,11 @@ Every figure is a ratio against a floor measured in the same run on the same mac
   file for 3 clouds and for 1, and through `injector signer` for 3, each against a shell script
   minting the same three tokens with `openssl` (bench_signer.SCRIPT). Measured on a wheel
   installed into a venv of its own, as users get it from pip (this checkout's editable finder
-  costs every start and is shown once for comparison), beside two floors: the bare interpreter
-  and the interpreter loading the key with cryptography and signing once;
+  costs every start and is shown once for comparison), beside floors: the bare interpreter,
+  the interpreter loading the key with cryptography and signing once, and, for each run, the
+  interpreter importing exactly the modules outside injector that the run loads (standard
+  library and cryptography; the key file's also loading and signing once), which no program
+  built on those modules can go under;
 - what `injector env` imports (`-X importtime`): the total, and the costliest modules;
 - mint throughput: tokens per second through injector's own minting, in-process, against raw
   `cryptography` signing of the same bytes with the same key (RSA-2048 RS256, P-256 ES256), on
@@ -65,6 +68,28 @@ key.sign(b"x" * 600, padding.PKCS1v15(), hashes.SHA256())
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Runs injector's main() and prints, at exit, every module outside injector that the run loaded:
+# what a Python program doing the same job with the same libraries could not avoid importing.
+LOADED = """
+import atexit, sys
+def report():
+    names = sorted(n for n in sys.modules if n != "__main__" and n.split(".")[0] != "injector")
+    sys.stderr.write("LOADED " + ",".join(names) + "\\n")
+atexit.register(report)
+from injector.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+# Imports those modules, then (key file) loads the key and signs once as FLOOR does.
+IMPORTS_ONLY = """
+import importlib, sys
+for name in sys.argv.pop(1).split(","):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass  # a name another module put in sys.modules under a name of its own
+"""
 
 
 def _installed(folder: Path) -> Path:
@@ -147,6 +172,18 @@ def _side_by_side(commands: dict[str, tuple[list[str], dict[str, str]]]) -> dict
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+def _loaded(command: list[str], env: dict[str, str]) -> str:
+    """The modules outside injector that `command` (an installed `injector ...`) loads, as
+    IMPORTS_ONLY takes them."""
+    python = str(Path(command[0]).parent / "python")
+    probe = [python, "-c", LOADED, *command[1:]]
+    result = subprocess.run(probe, env=env, capture_output=True, text=True, cwd=ELSEWHERE)
+    said = [line for line in result.stderr.splitlines() if line.startswith("LOADED ")]
+    if result.returncode != 0 or not said:
+        raise RuntimeError(f"{probe} failed: {result.stderr[-500:]}")
+    return said[-1].removeprefix("LOADED ")
+
+
 def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
     """`injector env` with the key file (3 clouds, 1 cloud) and through the signer (3 clouds),
     installed from a wheel, against the openssl script, alternated in one loop; beside them the
@@ -174,6 +211,8 @@ def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
     path_only = {"PATH": env["PATH"]}
     signer = support.start_signer(signer_env, socket)
     try:
+        key_modules = _loaded(env_cmd(), env)
+        signer_modules = _loaded(env_cmd(), through)
         medians = _side_by_side(
             {
                 "key3": (env_cmd(), env),
@@ -183,6 +222,11 @@ def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
                 "script": (["sh", "-c", SCRIPT], {**script_env, "OUT": str(folder / "script")}),
                 "python": ([str(installed), "-c", "pass"], path_only),
                 "floor": ([str(installed), "-c", FLOOR, str(key)], path_only),
+                "modules_key": (
+                    [str(installed), "-c", IMPORTS_ONLY + FLOOR, key_modules, str(key)],
+                    path_only,
+                ),
+                "modules_signer": ([str(installed), "-c", IMPORTS_ONLY, signer_modules], path_only),
             }
         )
     finally:
@@ -208,10 +252,15 @@ def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
         row("editable install, key file, 3 clouds", "editable3", "  (this checkout, not users')"),
         row("floor: python -c pass", "python"),
         row("floor: python, load key, sign once", "floor"),
+        row("floor: modules of the key file run", "modules_key"),
+        row("floor: modules of the signer run", "modules_signer"),
         f"               injector's own cost (key file, 3 clouds, over the floor)"
         f" {(medians['key3'] - medians['floor']) * 1e3:5.1f} ms;"
         f" through the signer, over bare python"
         f" {(medians['signer3'] - medians['python']) * 1e3:5.1f} ms",
+        f"               of which injector's own modules and work (over the same modules without"
+        f" injector): key file {(medians['key3'] - medians['modules_key']) * 1e3:5.1f} ms,"
+        f" signer {(medians['signer3'] - medians['modules_signer']) * 1e3:5.1f} ms",
     ]
 
 

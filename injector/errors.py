@@ -14,9 +14,16 @@ class InjectorError(Exception):
     """A failure the user can act on (exit 1): a file not writable, a command not found."""
 
 
+# `injector run`'s statuses when its command cannot be started: a shell's (POSIX sh, "Command
+# Search and Execution"), so that a CI step or a script wrapping `injector run -- cmd` reads
+# them as it would for `cmd` run alone.
+COMMAND_NOT_FOUND = 127
+COMMAND_CANNOT_RUN = 126  # found, but not executable (permission, not a program)
+
+
 class CommandError(InjectorError):
     """A failure with an exit status of its own: `injector run`'s command could not be started
-    (127: not found, 126: not executable), as a shell would say."""
+    (COMMAND_NOT_FOUND, COMMAND_CANNOT_RUN)."""
 
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)

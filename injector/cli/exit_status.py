@@ -3,11 +3,13 @@ reference page (scripts/gen_reference.py) is generated from `MEANINGS`."""
 
 from __future__ import annotations
 
+from injector import errors
+
 DONE = 0
 FAILED = 1
 BAD_INPUT = 2
-CANNOT_RUN = 126
-NOT_FOUND = 127
+CANNOT_RUN = errors.COMMAND_CANNOT_RUN
+NOT_FOUND = errors.COMMAND_NOT_FOUND
 INTERRUPTED = 130
 
 MEANINGS: dict[int, str] = {

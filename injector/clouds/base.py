@@ -99,11 +99,15 @@ class CloudOf(Generic[ConfigT]):
             return ()
         return tuple(dict.fromkeys((self.switch, self.alias, *self.phased, *self.tagged)))
 
+    def switches_given(self, env: Mapping[str, str]) -> tuple[str, ...]:
+        """The names of the switch `env` holds (in injector's names): the switch, its alias or
+        both; `Variables.origin` says what the user set for each."""
+        return tuple(name for name in (self.switch, self.alias) if env.get(name) is not None)
+
     def enabled(self, env: Mapping[str, str]) -> bool:
         """Whether the switch (or its alias) is on. Raises ConfigError for a value that is not
         a boolean, or the two names set to different values."""
-        given = [name for name in (self.switch, self.alias) if env.get(name) is not None]
-        states = {name: values.boolean(env, name) for name in given}
+        states = {name: values.boolean(env, name) for name in self.switches_given(env)}
         if len(set(states.values())) > 1:
             raise ConfigError.of(
                 self.switch,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 # What each rule's failure is called, so each cloud can name its own error for it.
 MALFORMED = "malformed"
@@ -165,7 +165,9 @@ class CloudRules:
 def combined(clouds: tuple[CloudRules, ...], *, any_of: bool = False) -> CloudRules:
     """The rules the given clouds share: each failure names the codes of all of them. With
     `any_of`, the algorithms that any of them accepts (for a token whose cloud is unknown);
-    else those all of them accept (a check of the issuer on behalf of several clouds)."""
+    else those all of them accept (a check of the issuer on behalf of several clouds). Rules
+    shared by several clouds count once (`distinct`)."""
+    clouds = distinct(clouds)
     failures = dict.fromkeys(failure for rules in clouds for failure in rules.codes)
     every = dict.fromkeys(algorithm for rules in clouds for algorithm in rules.checks.algorithms)
     return CloudRules(
@@ -189,6 +191,22 @@ def combined(clouds: tuple[CloudRules, ...], *, any_of: bool = False) -> CloudRu
         advice=OperatorAdvice(trusts=_trusts(clouds)),
         members=clouds,
     )
+
+
+def same(rules: CloudRules, other: CloudRules) -> bool:
+    """Whether `rules` are `other`'s, whichever cloud's name each carries (Vault-backed AWS's
+    token goes to Vault: its rules are Vault's)."""
+    return replace(rules, name=other.name) == other
+
+
+def distinct(clouds: tuple[CloudRules, ...]) -> tuple[CloudRules, ...]:
+    """`clouds` with each set of rules once (the first cloud's): a copy under another cloud's
+    name, or a cloud's own again for a second configuration, names no verifier of its own."""
+    kept: list[CloudRules] = []
+    for rules in clouds:
+        if not any(same(rules, other) for other in kept):
+            kept.append(rules)
+    return tuple(kept)
 
 
 def _token_limit(clouds: tuple[CloudRules, ...], *, any_of: bool) -> int | None:

@@ -17,7 +17,7 @@ from typing import TextIO
 import jwt
 
 from injector import clouds, files
-from injector.clouds.rules import MALFORMED
+from injector.clouds.rules import MALFORMED, CloudRules, same
 from injector.diagnostics import checks, issuer_checks, token_checks
 from injector.diagnostics.checks import Line
 from injector.diagnostics.fetch import Fetcher
@@ -54,13 +54,13 @@ def check(
         guessed = clouds.guess(token.claims.get("aud"))
         if guessed is None:
             rules = clouds.any_rules()
-            names = [member.name for member in rules.members]
+            names = clouds.names()
             every = _COUNTS.get(len(names), f"all {len(names)}")
             lines.append(
                 checks.warn(
                     "cloud",
-                    f"not told by aud: checked against the rules of {every} clouds; "
-                    f"pass --cloud {'|'.join(names)}",
+                    f"not told by aud: checked against the rules of {every} clouds"
+                    f"{_shared(rules)}; pass --cloud {'|'.join(names)}",
                 )
             )
         else:
@@ -72,6 +72,17 @@ def check(
         token, documents, rules, expect_sub=expect_sub, expect_aud=expect_aud, now=now
     )
     return lines
+
+
+def _shared(rules: CloudRules) -> str:
+    """` (X's are Y's)` for each cloud whose rules are another's, which `rules` (every cloud's
+    together) lists once, under that other's label."""
+    said = []
+    for cloud in clouds.registered():
+        owner = next(member for member in rules.members if same(cloud.rules, member))
+        if owner.name != cloud.name:
+            said.append(f"{cloud.label}'s are {owner.label}'s")
+    return f" ({', '.join(said)})" if said else ""
 
 
 def read_token(argument: str | None, file: Path | None, stdin: TextIO) -> str:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from injector.errors import InjectorError
-from injector.files.content import FILE_MODE, NEW_FILE, remove_folder, unlink_at, write_at
+from injector.files.content import FILE_MODE, NEW_FILE, unlink_at, write_at
 
 # A folder opened for reading: fchmod and flock refuse an O_PATH descriptor.
 READ_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -156,10 +156,12 @@ class Folder:
         While held, its files go through the descriptor (wherever the folder is now), and its
         name is removed only while it still names the folder held: a folder someone put under
         that name since is not the job's to delete. Never held or let go (a failed check), it
-        holds nothing of the job's and goes by name."""
+        holds nothing of the job's: it goes with rmdir, by name, only while empty, so a folder
+        someone filled, or swapped in under that name, keeps all it holds."""
         if self.created:
             if self._fd is None:
-                remove_folder(self.path)
+                with suppress(OSError):
+                    self.path.rmdir()
             else:
                 self._empty()
                 if self.still_at_its_path():

@@ -21,7 +21,7 @@ from types import FrameType
 from injector import clouds
 from injector.clouds import inherited
 from injector.config import values
-from injector.errors import CommandError
+from injector.errors import COMMAND_CANNOT_RUN, COMMAND_NOT_FOUND, CommandError
 from injector.job import report
 from injector.job.leaks import warn_about_leaks
 from injector.job.pipeline import Prepared
@@ -166,11 +166,13 @@ def _start(
     try:
         return relay.start(command, env)
     except FileNotFoundError:
-        raise CommandError(f"command not found: {_named(command[0])}", 127) from None
+        raise CommandError(f"command not found: {_named(command[0])}", COMMAND_NOT_FOUND) from None
     except PermissionError:
-        raise CommandError(f"permission denied: {_named(command[0])}", 126) from None
+        raise CommandError(f"permission denied: {_named(command[0])}", COMMAND_CANNOT_RUN) from None
     except OSError as error:
         # ENOEXEC (a data file with the exec bit, a binary for another machine) and the like:
-        # found but not runnable, which a shell reports as 126.
+        # found but not runnable, which a shell reports as 126 too.
         reason = "not a program" if error.errno == errno.ENOEXEC else error.strerror
-        raise CommandError(f"cannot run {_named(command[0])}: {reason}", 126) from None
+        raise CommandError(
+            f"cannot run {_named(command[0])}: {reason}", COMMAND_CANNOT_RUN
+        ) from None

@@ -155,7 +155,7 @@ def _load(
         if configs and cloud.gather is not None:
             configs = cloud.gather(configs)
         enabled += configs
-    problems.run(crossed.refuse, enabled)
+    problems.run(crossed.refuse, enabled, env)
     # Tokens for providers injector does not know (HCP's manual generation): files only.
     enabled += problems.get((), manual.read_all, env)
     wanted = problems.get((), required_clouds, env, require)

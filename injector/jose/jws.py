@@ -42,8 +42,14 @@ def b64url(data: bytes) -> str:
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
 # Per algorithm, the padding or signature scheme objects, made once.
 _RSA_PADDING = padding.PKCS1v15()
-_ECDSA = {name: ec.ECDSA(hash_type()) for name, hash_type in _EC_HASHES.items()}
 _RSA_HASH = {name: hash_type() for name, hash_type in _RSA_HASHES.items()}
+
+
+@functools.cache
+def _ecdsa(algorithm: str) -> ec.ECDSA:
+    # Made on first use, not at import: cryptography's ECDSA() loads its OpenSSL backend module
+    # (about 2 ms), which an RS256 job never needs.
+    return ec.ECDSA(_EC_HASHES[algorithm]())
 
 
 def _segment(document: Mapping[str, object]) -> str:
@@ -76,7 +82,7 @@ def sign(
         signature = key.sign(signing_input, _RSA_PADDING, _RSA_HASH[algorithm])
     elif algorithm in _EC_HASHES and isinstance(key, ec.EllipticCurvePrivateKey):
         # cryptography returns DER; JWS wants r || s, each left-padded to the curve's size.
-        r, s = decode_dss_signature(key.sign(signing_input, _ECDSA[algorithm]))
+        r, s = decode_dss_signature(key.sign(signing_input, _ecdsa(algorithm)))
         size = _EC_SIZES[algorithm]
         signature = r.to_bytes(size, "big") + s.to_bytes(size, "big")
     else:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
+from injector import errors
 from injector.cli import exit_status
 from tests.conftest import run_injector
 
@@ -33,3 +35,23 @@ def test_every_status_has_a_meaning() -> None:
         value for name, value in vars(exit_status).items() if name.isupper() and name != "MEANINGS"
     }
     assert statuses == set(exit_status.MEANINGS)
+
+
+def test_every_status_a_command_error_carries_is_named_and_listed() -> None:
+    """`run`'s own statuses (a shell's 126 and 127) are the constants the reference page is
+    generated from, never numbers written where they are raised."""
+    package = Path(errors.__file__).parent
+    carried = []
+    for source in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(source.read_text(), str(source))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "CommandError"
+            ):
+                status = node.args[1] if len(node.args) > 1 else node.keywords[0].value
+                assert isinstance(status, ast.Name), f"{source}:{node.lineno}: a bare status"
+                carried.append(getattr(errors, status.id))
+    assert set(carried) == {errors.COMMAND_NOT_FOUND, errors.COMMAND_CANNOT_RUN}
+    assert {exit_status.NOT_FOUND, exit_status.CANNOT_RUN} == set(carried)
+    assert set(carried) <= set(exit_status.MEANINGS)

@@ -68,6 +68,73 @@ def test_untagged_aws_and_untagged_vault_backed_aws_are_exit_2_and_nothing_is_wr
     assert AWS.switch in result.stderr
 
 
+# Each family of switch names: injector's, the alias (INJECTOR_ENABLE_*) and HCP Terraform's.
+_FAMILIES = {
+    "injector": (AWS.switch, VAULT_BACKED.switch),
+    "alias": (AWS.alias, VAULT_BACKED.alias),
+    "hcp": ("TFC_AWS_PROVIDER_AUTH", "TFC_VAULT_BACKED_AWS_AUTH"),
+}
+
+
+def _crossed(workspace: dict[str, str], aws: str, vault_backed: str) -> dict[str, str]:
+    """Untagged AWS and untagged Vault-backed AWS, each switched on by the name given alone."""
+    switches = (AWS.switch, VAULT_BACKED.switch)
+    plain = {**workspace, **UNTAGGED}
+    for switch in switches:
+        plain.pop(switch)
+    return {**plain, aws: "true", vault_backed: "true"}
+
+
+@pytest.mark.parametrize(
+    ("aws", "vault_backed"),
+    [*_FAMILIES.values(), ("TFC_AWS_PROVIDER_AUTH", VAULT_BACKED.alias)],
+    ids=[*_FAMILIES, "hcp-and-alias"],
+)
+def test_the_refusal_names_both_switches_as_the_user_set_them(
+    workspace: dict[str, str], tmp_path: Path, aws: str, vault_backed: str
+) -> None:
+    folder = tmp_path / "creds"
+    result = run_injector("env", "--dir", str(folder), env=_crossed(workspace, aws, vault_backed))
+    assert result.returncode == 2, result.stderr
+    assert result.stdout == ""
+    assert not folder.exists()
+    assert result.stderr.startswith(f"injector: error: {vault_backed}: is on, and so is {aws},")
+    # The tag suggested is a name of the family each was set in.
+    assert f"({vault_backed}_<TAG> or {aws}_<TAG>," in result.stderr
+    for unset in {AWS.switch, VAULT_BACKED.switch} - {aws, vault_backed}:
+        assert unset not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_switch_set_under_two_names_is_named_under_both(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**_crossed(workspace, AWS.switch, VAULT_BACKED.switch), VAULT_BACKED.alias: "true"}
+    result = run_injector("env", "--dir", str(tmp_path / "creds"), env=env)
+    assert result.returncode == 2, result.stderr
+    said = f"{VAULT_BACKED.switch} (and {VAULT_BACKED.alias}) asks for"
+    assert said in result.stderr
+
+
+@pytest.mark.parametrize("family", _FAMILIES.values(), ids=list(_FAMILIES))
+def test_the_tag_suggested_lets_both_run(
+    workspace: dict[str, str], family: tuple[str, str]
+) -> None:
+    aws, vault_backed = family
+    env = _crossed(workspace, aws, vault_backed)
+    # Following the suggestion: Vault-backed AWS's switch tagged PROD, and its identity (the
+    # Vault role, which a tagged configuration never takes from the untagged one) too.
+    env[f"{vault_backed}_PROD"] = env.pop(vault_backed)
+    role = "WORKLOAD_IDENTITY_VAULT_BACKED_AWS_VAULT_ROLE"
+    env[f"{role}_PROD"] = env.pop(role)
+    loaded = settings.load(env)
+    assert loaded is not None
+    assert {(config.name, config.tag) for config in loaded.clouds} >= {
+        ("aws", None),
+        ("vault_backed_aws", "PROD"),
+    }
+
+
 @pytest.mark.parametrize(
     "tagged",
     [
@@ -101,7 +168,7 @@ def test_the_refusal_reads_the_registry_not_names() -> None:
     with pytest.raises(ConfigError) as refused:
         settings.load({**_switched_on(), **UNTAGGED})
     assert [problem.variable for problem in refused.value.problems] == [VAULT_BACKED.switch]
-    crossed.refuse([])  # nothing enabled: nothing to refuse
+    crossed.refuse([], {})  # nothing enabled: nothing to refuse
 
 
 def _switched_on() -> dict[str, str]:

@@ -3,6 +3,8 @@ rules combined for a check on behalf of all of them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from injector import clouds
 from injector.clouds import rules
 from injector.clouds.gcp_rules import RULES as GOOGLE
@@ -44,6 +46,26 @@ def test_combined_for_any_cloud_takes_what_one_of_them_takes() -> None:
     assert either.name == "any"
     assert either.checks.algorithms == ("RS256", "ES256")
     assert either.checks.max_token_bytes is None  # the bare cloud takes any size
+
+
+def test_rules_another_cloud_borrows_name_their_verifier_once() -> None:
+    """A cloud whose token goes to another's verifier (Vault-backed AWS: Vault) carries those
+    rules under its own name; a second configuration of a cloud carries its rules again."""
+    borrowed = replace(STRICT, name="borrower")
+    together = rules.combined((STRICT, BARE, borrowed, BARE), any_of=True)
+    assert together.members == (STRICT, BARE)
+    assert together.label == "Strict STS and Bare STS"
+    assert together.trust_note() == "Strict STS: a public CA"
+    assert rules.same(borrowed, STRICT)
+    assert not rules.same(BARE, STRICT)
+    every = clouds.any_rules()
+    assert [member.label for member in every.members] == [
+        "AWS STS",
+        "Entra ID",
+        "Google STS",
+        "Vault",
+        "Kubernetes API server",
+    ]
 
 
 def test_every_registered_cloud_names_a_code_for_each_failure_it_has_one_for() -> None:

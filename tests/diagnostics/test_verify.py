@@ -581,15 +581,15 @@ ok    sub                   organization:simple:workspace:simple-cli (as expecte
 
 VERIFIED_FOR_ANY = """\
 ok    token                 decoded: alg=RS256, kid=<kid>, typ=JWT
-warn  cloud                 not told by aud: checked against the rules of all 6 clouds; \
-pass --cloud aws|azure|gcp|vault|kubernetes|vault_backed_aws
+warn  cloud                 not told by aud: checked against the rules of all 6 clouds \
+(Vault-backed AWS's are Vault's); pass --cloud aws|azure|gcp|vault|kubernetes|vault_backed_aws
 ok    iss                   <issuer>
 ok    discovery             GET <issuer>/.well-known/openid-configuration: 200, JSON
 ok    discovery.issuer      equals iss
 ok    jwks_uri              <issuer>/.well-known/jwks
 ok    jwks                  GET <issuer>/.well-known/jwks: 1 key(s), kid: <kid>
 ok    alg                   RS256 (accepted by AWS STS and Entra ID and Google STS and Vault and \
-Kubernetes API server and Vault)
+Kubernetes API server)
 ok    alg.advertised        in id_token_signing_alg_values_supported
 ok    kid                   <kid> is in the JWKS
 ok    signature             verifies with the published key <kid>

@@ -82,3 +82,39 @@ def test_the_end_of_a_job_removes_the_folder_it_made(tmp_path: Path) -> None:
     folder.remove_made()
     folder.release()
     assert not (tmp_path / "a").exists()
+
+
+def _made_and_never_held(tmp_path: Path) -> files.Folder:
+    """A folder this run made, with the parent it made on the way, whose check then failed:
+    what folders.py leaves to `remove_made` before it ever holds the folder."""
+    parent = tmp_path / "a"
+    path = parent / "creds"
+    path.mkdir(mode=0o700, parents=True)
+    return files.Folder(path, (parent, path))
+
+
+def test_a_never_held_folder_it_made_goes_while_empty(tmp_path: Path) -> None:
+    _made_and_never_held(tmp_path).remove_made()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_never_held_folder_someone_filled_is_left_with_all_it_holds(tmp_path: Path) -> None:
+    folder = _made_and_never_held(tmp_path)
+    (folder.path / "theirs").write_text("kept")
+    (folder.path / "sub").mkdir()
+    (folder.path / "sub" / "theirs").write_text("kept")
+    folder.remove_made()
+    assert (folder.path / "theirs").read_text() == "kept"
+    assert (folder.path / "sub" / "theirs").read_text() == "kept"
+
+
+@pytest.mark.parametrize("how", SWAPS)
+def test_a_never_held_folder_swapped_for_another_leaves_the_other_whole(
+    tmp_path: Path, how: str
+) -> None:
+    folder = _made_and_never_held(tmp_path)
+    _, elsewhere = swap_away(folder.path, how)
+    (elsewhere / "theirs").write_text("kept")
+    folder.remove_made()
+    assert (elsewhere / "theirs").read_text() == "kept"
+    assert folder.path.is_symlink() == (how == "symlink")
