@@ -14,17 +14,20 @@ from __future__ import annotations
 
 import collections
 import ipaddress
+import json
 import logging
 import socket
 import ssl
 import threading
 from dataclasses import dataclass
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from injector.errors import ConfigError
 from injector.signer import token_exchange
 from injector.signer.service import Service
+from injector.signer.token_exchange import FORM_TYPE
 
 log = logging.getLogger("injector")
 
@@ -145,6 +148,22 @@ class _Server(ThreadingHTTPServer):
         pass  # a client that hangs up or fails its handshake is its own business
 
 
+def _unread(lengths: list[str], headers: Message) -> tuple[int, str] | None:
+    """Why a request's body is not to be read (its status and description), or None."""
+    if len(lengths) > 1 or (lengths and "Transfer-Encoding" in headers):
+        # A proxy in front reading the other framing would see a second request where this
+        # server sees a body (request smuggling): read neither.
+        return 400, "a body framed two ways: give one Content-Length and no Transfer-Encoding"
+    if headers.get("Content-Type", "").partition(";")[0].strip().lower() != FORM_TYPE:
+        # RFC 6749 §3.2: the request is a form; the same bytes labelled otherwise are not.
+        return 415, f"expected Content-Type {FORM_TYPE}"
+    if not lengths or not lengths[0].isdigit():
+        return 411, "a body of at most 64 KiB with Content-Length"
+    if int(lengths[0]) > token_exchange.MAX_FORM_BYTES:
+        return 413, "a body of at most 64 KiB with Content-Length"
+    return None
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -172,28 +191,15 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path.partition("?")[0] != token_exchange.PATH:
             self._send(404, b'{"error":"not_found"}', {})
             return
-        media_type = self.headers.get("Content-Type", "").partition(";")[0].strip().lower()
-        if media_type != token_exchange.FORM_TYPE:
-            # RFC 6749 §3.2: the request is a form; the same bytes labelled otherwise are not.
-            self.close_connection = True
-            self._send(
-                415,
-                b'{"error":"invalid_request","error_description":"expected Content-Type '
-                + token_exchange.FORM_TYPE.encode()
-                + b'"}',
-                token_exchange.NO_STORE,
-            )
+        lengths = self.headers.get_all("Content-Length") or []
+        refused = _unread(lengths, self.headers)
+        if refused is not None:
+            self.close_connection = True  # the body is not read: the connection ends here
+            status, description = refused
+            document = {"error": "invalid_request", "error_description": description}
+            self._send(status, json.dumps(document).encode(), token_exchange.NO_STORE)
             return
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit() or int(length) > token_exchange.MAX_FORM_BYTES:
-            self.close_connection = True
-            self._send(
-                413 if length.isdigit() else 411,
-                b'{"error":"invalid_request","error_description":"a body of at most 64 KiB '
-                b'with Content-Length"}',
-                token_exchange.NO_STORE,
-            )
-            return
+        length = lengths[0]
         body = self.rfile.read(int(length))
         remote = f"{self.client_address[0]}:{self.client_address[1]}"
         try:

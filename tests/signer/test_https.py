@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -83,3 +84,46 @@ def test_a_host_cannot_widen_its_share_by_picking_addresses_in_its_ipv6_64(
     address: tuple[object, ...], share: str
 ) -> None:
     assert https.share_of(address) == share
+
+
+def _raw_exchange(url: str, test_tls: TestTls, request: bytes) -> bytes:
+    """Everything the endpoint sends back on one TLS connection for the raw `request`, until
+    it closes the connection (or 30 s pass)."""
+    parts = urlsplit(url)
+    context = test_tls.client_context()
+    assert parts.port is not None
+    with (
+        socket.create_connection((parts.hostname, parts.port), timeout=30) as plain,
+        context.wrap_socket(plain, server_hostname=parts.hostname) as connection,
+    ):
+        connection.sendall(request)
+        received = b""
+        with contextlib.suppress(TimeoutError, ssl.SSLError, ConnectionError):
+            while chunk := connection.recv(65536):
+                received += chunk
+        return received
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        "Transfer-Encoding: chunked\r\nContent-Length: {length}",
+        "Content-Length: {length}\r\nContent-Length: 5",
+    ],
+    ids=["chunked-and-length", "two-lengths"],
+)
+def test_a_body_framed_two_ways_is_refused_and_the_connection_closed(
+    endpoint: str, platforms: Platforms, test_tls: TestTls, framing: str
+) -> None:
+    # A proxy in front that reads the other framing would see a second request where the
+    # signer sees a body (request smuggling): neither is read.
+    body = "grant_type=x&audience=aws.workload.identity"
+    smuggled = "POST /token HTTP/1.1\r\nHost: signer\r\nContent-Length: 0\r\n\r\n"
+    head = framing.format(length=len(body))
+    request = (
+        f"POST /token HTTP/1.1\r\nHost: signer\r\n{head}\r\n"
+        f"Content-Type: application/x-www-form-urlencoded\r\n\r\n{body}{smuggled}"
+    )
+    received = _raw_exchange(endpoint, test_tls, request.encode())
+    assert received.startswith(b"HTTP/1.1 400 "), received[:200]
+    assert received.count(b"HTTP/1.1 ") == 1  # one answer: nothing after the body was read

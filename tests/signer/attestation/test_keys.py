@@ -95,7 +95,8 @@ def test_a_rotated_key_is_fetched_after_a_minute_not_before(
 ) -> None:
     clock = Clock()
     attestation = _attestation(platform, test_tls, clock)
-    attest.verify(attestation, platform.github(AUDIENCE))
+    retired = platform.github(AUDIENCE)
+    attest.verify(attestation, retired)
     assert platform.jwks_fetches == 1
     platform.rotate()
     token = platform.github(AUDIENCE)
@@ -106,6 +107,9 @@ def test_a_rotated_key_is_fetched_after_a_minute_not_before(
     clock.now += 31
     assert attest.verify(attestation, token).job.workspace == "infra"
     assert platform.jwks_fetches == 2
+    # The key the platform stopped publishing is gone with the set it came in.
+    with pytest.raises(InvalidToken, match="publishes no RS256 key"):
+        attest.verify(attestation, retired)
     # Cached for the hour: the next tokens fetch nothing.
     for _ in range(3):
         attest.verify(attestation, platform.github(AUDIENCE))
