@@ -164,6 +164,10 @@ def test_a_gitlab_apply_needs_the_protected_environment_or_ref(
         ({"repository_owner_id": 1001.0}, "no 'repository_owner_id' claim"),
         ({"aud": ["https://elsewhere", "sts.amazonaws.com"]}, "aud is not"),
         ({"iat": "1700000000"}, "iat is not a number"),
+        ({"repository": "acme/infra\x00"}, "contains a control character"),
+        ({"repository": "acme/infra\uff1ab"}, "U+FF1A (fullwidth colon)"),
+        ({"repository": "acme/infra\u200b"}, "U+200B"),
+        ({"repository": "Acme/infra"}, "is not in repository_owner 'acme'"),
     ],
 )
 def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], reason: str) -> None:
@@ -173,6 +177,34 @@ def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], re
         for name, value in claims.items()
     }
     _refused(platforms.attestation("github"), platforms.github.github(AUDIENCE, **claims), reason)
+
+
+@pytest.mark.parametrize(
+    ("kind", "claims", "reason"),
+    [
+        ("gitlab", {"project_path": "acmex/infra"}, "is not a project of 'acme'"),
+        ("gitlab", {"project_path": "acme/team/infra"}, "is not a project of 'acme'"),
+        ("gitlab", {"project_path": "acme/"}, "make no job context"),
+        ("gitlab", {"namespace_path": ["acme"]}, "no 'namespace_path' claim"),
+        ("kubernetes", {"sub": "system:serviceaccount:prod:runner"}, "sub is not"),
+        (
+            "kubernetes",
+            {
+                "kubernetes.io": {
+                    "namespace": ["terraform"],
+                    "serviceaccount": {"name": "runner", "uid": "sa-uid-1"},
+                    "pod": {"name": "job-abc", "uid": "pod-uid-9"},
+                }
+            },
+            "no 'kubernetes.io.namespace' claim",
+        ),
+    ],
+)
+def test_claims_that_disagree_with_their_platforms_shape_are_refused(
+    platforms: Platforms, kind: str, claims: dict[str, Any], reason: str
+) -> None:
+    issuer = getattr(platforms, kind)
+    _refused(platforms.attestation(kind), getattr(issuer, kind)(AUDIENCE, **claims), reason)
 
 
 def test_a_wrong_issuer_is_refused_with_the_exact_check(platforms: Platforms) -> None:
