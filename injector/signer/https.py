@@ -157,9 +157,10 @@ def _unread(lengths: list[str], headers: Message) -> tuple[int, str] | None:
     if headers.get("Content-Type", "").partition(";")[0].strip().lower() != FORM_TYPE:
         # RFC 6749 §3.2: the request is a form; the same bytes labelled otherwise are not.
         return 415, f"expected Content-Type {FORM_TYPE}"
-    if not lengths or not lengths[0].isdigit():
+    # ASCII digits only: str.isdigit() takes "²", which int() then refuses.
+    if not lengths or not lengths[0].isascii() or not lengths[0].isdigit():
         return 411, "a body of at most 64 KiB with Content-Length"
-    if int(lengths[0]) > token_exchange.MAX_FORM_BYTES:
+    if len(lengths[0]) > 9 or int(lengths[0]) > token_exchange.MAX_FORM_BYTES:
         return 413, "a body of at most 64 KiB with Content-Length"
     return None
 

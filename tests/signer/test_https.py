@@ -127,3 +127,17 @@ def test_a_body_framed_two_ways_is_refused_and_the_connection_closed(
     received = _raw_exchange(endpoint, test_tls, request.encode())
     assert received.startswith(b"HTTP/1.1 400 "), received[:200]
     assert received.count(b"HTTP/1.1 ") == 1  # one answer: nothing after the body was read
+
+
+@pytest.mark.parametrize(
+    ("length", "status"), [("\u00b2", 411), ("9" * 5000, 413)], ids=["superscript", "5000-digits"]
+)
+def test_a_length_int_cannot_read_is_answered_not_dropped(
+    endpoint: str, test_tls: TestTls, length: str, status: int
+) -> None:
+    request = (
+        f"POST /token HTTP/1.1\r\nHost: signer\r\nContent-Length: {length}\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+    )
+    received = _raw_exchange(endpoint, test_tls, request.encode("latin-1"))
+    assert received.startswith(f"HTTP/1.1 {status} ".encode()), received[:200]
