@@ -6,7 +6,6 @@ from injector.files.content import (
     FILE_MODE,
     MAX_READ_BYTES,
     read_file,
-    remove_folder,
     write_atomically,
 )
 from injector.files.folders import (
@@ -31,6 +30,5 @@ __all__ = [
     "make_folder",
     "read_file",
     "real_path",
-    "remove_folder",
     "write_atomically",
 ]

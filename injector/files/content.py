@@ -119,9 +119,3 @@ def write_atomically(path: Path, data: bytes, mode: int = FILE_MODE) -> None:
         write_at(folder_fd, path.name, data, mode)
     finally:
         os.close(folder_fd)
-
-
-def remove_folder(path: Path) -> None:
-    import shutil  # here, not at the top: it loads bz2 and lzma, and the hot path rarely needs it
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -19,6 +19,7 @@ Why what is written lands where it was checked:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -26,7 +27,6 @@ import stat
 from pathlib import Path
 
 from injector.errors import ConfigError, InjectorError
-from injector.files.content import remove_folder
 from injector.files.held import READ_FLAGS, Folder
 
 FOLDER_MODE = 0o700
@@ -244,7 +244,9 @@ def make_folder(
         try:
             folder = _open(real_path(made), "TMPDIR", create=False, public=False, keep_open=True)
         except BaseException:
-            remove_folder(made)
+            # Fresh and refused, it holds nothing of the job's: rmdir, never rmtree by path.
+            with contextlib.suppress(OSError):
+                made.rmdir()
             raise
         folder.made = (folder.path,)
     else:
