@@ -232,6 +232,7 @@ CLOUD = CloudOf(
     rules=RULES,
     rivals=Rivals("the Vault provider and CLI", STATIC_CREDENTIALS),
     phased=(ROLE,),
+    variables=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT),
     tagged=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT),
     hcp=Hcp(
         names=(
