@@ -249,6 +249,7 @@ def _case(name: str, platforms: Platforms) -> Case:
                 audience,
                 sub="project_path:other/infra:ref_type:branch:ref:main",
                 namespace_path="other",
+                namespace_id="12",
                 project_path="other/infra",
             ),
             "may not mint sub 'organization:other:workspace:infra' for aud "
