@@ -283,7 +283,7 @@ CLOUD = CloudOf(
             HcpName(NAMESPACE, "NAMESPACE"),
             HcpName(AUTH_PATH, "AUTH_PATH"),
             HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
-            HcpName(ENCODED_CA_CERT, "ENCODED_CACERT", canonical=_unwrapped),
+            HcpName(ENCODED_CA_CERT, "ENCODED_CACERT", canonical=_unwrapped, quoted=False),
         )
     ),
     example=EXAMPLE,

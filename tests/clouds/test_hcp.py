@@ -17,6 +17,7 @@ from injector.clouds.vault import VaultConfig
 from injector.errors import ConfigError
 from injector.job import pipeline, settings, spelling
 from injector.job.plan import Plan
+from tests.conftest import KeyFiles
 from tests.support.jobs import config_as
 
 ROLE = "arn:aws:iam::123456789012:role/run"
@@ -364,3 +365,22 @@ def test_vaults_encoded_ca_names_are_read_not_warned_about(
         "TFC_VAULT_ENCODED_CACERTS is not a variable injector reads: did you mean "
         "TFC_VAULT_ENCODED_CACERT?"
     ]
+
+
+def test_the_encoded_ca_under_two_names_is_refused_without_quoting_either(
+    workspace: dict[str, str], key_files: KeyFiles
+) -> None:
+    """A value pasted by mistake may hold a key: the refusal names both, quotes neither."""
+    key = base64.b64encode(key_files.private_pkcs8.read_bytes()).decode()
+    env = {
+        **_job(workspace),
+        **VAULT_WITH_PROD,
+        "TFC_VAULT_ENCODED_CACERT": key,
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT": base64.b64encode(b"other").decode(),
+    }
+    problems = _problems(env)
+    assert problems[0] == (
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT: differs from TFC_VAULT_ENCODED_CACERT: one "
+        "setting under two names; set one, or both to the same value"
+    )
+    assert not any(key[:12] in p or key[-12:] in p for p in problems)
