@@ -225,3 +225,17 @@ def test_a_bad_encoded_ca_is_exit_2_and_nothing_is_written(
     assert result.stdout == ""
     assert not folder.exists()
     assert list(working.iterdir()) == []
+
+
+def test_doctor_reaches_vault_and_logs_in_through_the_encoded_ca(
+    hcp_workspace: dict[str, str], standins: StandIns
+) -> None:
+    env = {**hcp_workspace, "SSL_CERT_FILE": str(standins.tls.ca_file)}  # the issuer's CA
+    result = run_injector("doctor", "--login", env=env)
+    lines = result.stdout.splitlines()
+    for check in ("vault.address", "vault_PROD.address"):
+        assert any(line.startswith("ok") and check in line for line in lines), result.stdout
+    logins = [line for line in lines if "vault.login" in line]
+    assert len(logins) == 2 and all(line.startswith("ok") for line in logins), result.stdout
+    assert "(configuration PROD)" in logins[1]
+    assert result.returncode == 0, result.stdout
