@@ -65,8 +65,12 @@ class VaultClient:
         headers = {"X-Vault-Namespace": namespace} if namespace else {}
         verify: ssl.SSLContext | None = None
         if ca_pem is not None:
-            # Checked certificates (config.certificates): the same ones the job's file holds.
-            verify = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
+            # Parsed already (config.certificates): the same ones the job's file holds; OpenSSL
+            # may still refuse one that cryptography reads.
+            try:
+                verify = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
+            except ssl.SSLError as error:
+                raise VaultError(f"cannot trust the encoded CA certificates: {error}") from None
         elif ca_cert is not None:
             try:
                 verify = ssl.create_default_context(cafile=str(ca_cert))
