@@ -100,6 +100,7 @@ def doctor_command(args: argparse.Namespace) -> int:
         options.environment(args, os.environ),
         ca_bundle=args.ca_bundle,
         phase=getattr(args, "phase", None),
+        require=getattr(args, "require", None),
         login=args.login,
         issuer_only=args.issuer,
     )

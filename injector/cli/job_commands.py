@@ -93,7 +93,7 @@ def _add_run(commands: Commands, common: Parser) -> None:
         "--token-endpoint",
         action="store_true",
         help="serve fresh tokens to CMD on a loopback HTTP endpoint with a random bearer, for "
-        "SDKs that read a token file only once (see README: Long applies)",
+        "SDKs that read a token file only once (see docs/guides/long-applies.md)",
     )
     options.quiet_option(run)
     run.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ...")

@@ -87,6 +87,20 @@ def recognizes(name: str, registered: Sequence[Cloud]) -> bool:
     return False
 
 
+def claiming(name: str, registered: Sequence[Cloud]) -> Cloud | None:
+    """The cloud of `registered` under whose HCP names `name` starts (`TFC_<CLOUD>_`,
+    `TFC_DEFAULT_<CLOUD>_`), the longest such head first (`TFC_VAULT_BACKED_AWS_` before
+    `TFC_VAULT_`); None when it starts as none of them."""
+    heads = [
+        (head, cloud)
+        for cloud in registered
+        if cloud.hcp is not None
+        for head in (f"{PREFIX}{cloud.name.upper()}_", f"{DEFAULT}{cloud.name.upper()}_")
+        if name.startswith(head)
+    ]
+    return max(heads, key=lambda pair: len(pair[0]))[1] if heads else None
+
+
 def names(registered: Sequence[Cloud]) -> list[str]:
     """HCP's untagged names, for the warning about a misspelt one."""
     return [

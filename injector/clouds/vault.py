@@ -272,7 +272,7 @@ CLOUD = CloudOf(
     rules=RULES,
     rivals=Rivals("the Vault provider and CLI", STATIC_CREDENTIALS),
     phased=(ROLE,),
-    variables=(AUTH_PATH, NAMESPACE, CA_CERT, ENCODED_CA_CERT),
+    variables=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT, ENCODED_CA_CERT),
     tagged=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT, ENCODED_CA_CERT),
     # A configuration that gives its CA one way inherits none given the other way.
     alternatives=((CA_CERT, ENCODED_CA_CERT),),

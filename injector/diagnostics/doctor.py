@@ -77,15 +77,17 @@ def diagnose(
     trusted: fetch.Trust,
     *,
     phase: str | None = None,
+    require: str | None = None,
     login: bool = False,
     issuer_only: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> list[Line]:
-    """Every line of the checklist, in order. `issuer_only`: the issuer's settings, key, TLS and
-    documents, for an operator checking the issuer before any workspace uses it. `progress`
-    hears a line as each SDK login starts (they take seconds)."""
+    """Every line of the checklist, in order. `require`: `--require`, else INJECTOR_REQUIRE, as
+    for a job. `issuer_only`: the issuer's settings, key, TLS and documents, for an operator
+    checking the issuer before any workspace uses it. `progress` hears a line as each SDK login
+    starts (they take seconds)."""
     state = _State()
-    lines = _issuer_alone(env, state) if issuer_only else _settings(env, phase, state)
+    lines = _issuer_alone(env, state) if issuer_only else _settings(env, phase, require, state)
     if state.settings is not None and state.settings.signer is not None:
         lines += _signer(state, state.settings.signer)
     elif state.issuer is not None:
@@ -121,11 +123,13 @@ def _issuer_alone(env: Mapping[str, str], state: _State) -> list[Line]:
     return [checks.ok("settings", f"issuer only (--issuer): {state.issuer.issuer}")]
 
 
-def _settings(env: Mapping[str, str], phase: str | None, state: _State) -> list[Line]:
+def _settings(
+    env: Mapping[str, str], phase: str | None, require: str | None, state: _State
+) -> list[Line]:
     lines = []
     reported: set[str] = set()
     try:
-        state.settings = settings.load(env, phase=phase)
+        state.settings = settings.load(env, phase=phase, require=require)
     except ConfigError as error:
         for problem in error.problems:
             reported.add(str(problem))
@@ -223,6 +227,7 @@ def command(
     *,
     ca_bundle: Path | None,
     phase: str | None = None,
+    require: str | None = None,
     login: bool = False,
     issuer_only: bool = False,
 ) -> int:
@@ -233,6 +238,7 @@ def command(
         env,
         trusted,
         phase=phase,
+        require=require,
         login=login,
         issuer_only=issuer_only,
         progress=lambda line: print(f"injector: {line}", file=sys.stderr, flush=True),

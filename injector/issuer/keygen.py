@@ -3,7 +3,7 @@
 `private.pem` is PKCS#8 (`BEGIN PRIVATE KEY`, what those commands make), mode 0600; `public.pem`
 is SubjectPublicKeyInfo (`BEGIN PUBLIC KEY`), mode 0644. Existing files are never overwritten:
 a replaced signing key would break every token still in use, so rotation is a separate,
-deliberate step (see the README).
+deliberate step (docs/operations.md, "Rotating the signing key").
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ CDN), which is how the issuer scales past one machine.
 
 Files are public (0644, folders 0755) and replaced atomically, so a web server reading the
 folder while it is republished serves the old document or the new one, never half of one.
-The files have no extension: the host must serve them as `application/json` (see the README).
+The files have no extension: the host must serve them as `application/json` (docs/guides/issuer.md).
 """
 
 from __future__ import annotations

@@ -115,3 +115,22 @@ def warn(env: Mapping[str, str]) -> None:
                 clouds.switches(),
                 ALIAS_PREFIX,
             )
+        elif (cloud := hcp.claiming(name, switched)) is not None:
+            # HCP's names are read by name, so one of the wrong shape (another cloud's switch
+            # pattern, a setting injector does not take) would be dropped without a word.
+            log.warning(
+                "%s is not one of HCP Terraform's names that injector reads for %s: %s",
+                name,
+                cloud.label,
+                _closest_hcp_name(name, cloud),
+            )
+
+
+def _closest_hcp_name(name: str, cloud: Cloud) -> str:
+    """`did you mean <the HCP name most like it>?`, or that it is ignored when none is."""
+    import difflib  # here: only a job with such a name pays for it
+
+    close = difflib.get_close_matches(name, hcp.names([cloud]), n=1, cutoff=0.75)
+    if close:
+        return f"did you mean {close[0]}?"
+    return "it is ignored"

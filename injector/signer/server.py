@@ -193,13 +193,14 @@ def serve(service: Service, listening: Listening, policy_path: Path | None = Non
     """Serve until SIGTERM or SIGINT; 0 once the requests in flight are done. SIGHUP reloads
     the policy from `policy_path`."""
     raise_descriptor_limit()
-    bound = listener.listen(listening.path, listening.mode, listening.gid)
-    loop = connections.Loop(bound.socket, service)
     # The handlers only flag what to do; the wake-up byte (set_wakeup_fd) gets the loop out of
-    # its wait at once, and the loop's thread does it.
+    # its wait at once, and the loop's thread does it. They are in place before the socket is
+    # bound: from the moment a caller (or a supervisor waiting for the socket) can connect, a
+    # SIGHUP is a reload, never Python's default end of the process.
     wake_reader, wake_writer = socket.socketpair()
     wake_writer.setblocking(False)
-    reload_asked = False
+    reload_asked = stop_asked = False
+    loop: connections.Loop | None = None
 
     def _on_wake() -> None:
         nonlocal reload_asked
@@ -207,11 +208,12 @@ def serve(service: Service, listening: Listening, policy_path: Path | None = Non
             reload_asked = False
             reload_policy(service, policy_path)
 
-    loop.wake_on(wake_reader, _on_wake)
-
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stop_asked
         log.info("signal %d: finishing the requests in flight", signum)
-        loop.stop()
+        stop_asked = True
+        if loop is not None:
+            loop.stop()
 
     def _on_hangup(_signum: int, _frame: FrameType | None) -> None:
         nonlocal reload_asked
@@ -220,12 +222,19 @@ def serve(service: Service, listening: Listening, policy_path: Path | None = Non
     previous = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, _on_hangup)
     previous_wakeup = signal.set_wakeup_fd(wake_writer.fileno(), warn_on_full_buffer=False)
-    readiness.say(_ready_line(service, listening))
-    readiness.notify(os.environ)
     try:
-        loop.run()
+        bound = listener.listen(listening.path, listening.mode, listening.gid)
+        try:
+            loop = connections.Loop(bound.socket, service)
+            loop.wake_on(wake_reader, _on_wake)
+            if stop_asked:  # a SIGTERM while the socket was being made
+                loop.stop()
+            readiness.say(_ready_line(service, listening))
+            readiness.notify(os.environ)
+            loop.run()
+        finally:
+            bound.remove()
     finally:
-        bound.remove()
         signal.set_wakeup_fd(previous_wakeup)
         for signum, handler in previous.items():
             signal.signal(signum, handler)

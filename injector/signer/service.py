@@ -161,7 +161,11 @@ class Service:
             raise _Refused(str(error)) from None
         except verify.Unavailable as error:
             raise _Refused(str(error), protocol.UNAVAILABLE) from None
-        record.update(attestation=attested.attestation.name, platform_sub=attested.subject)
+        record.update(
+            attestation=attested.attestation.name,
+            platform_iss=attested.attestation.issuer,
+            platform_sub=attested.subject,
+        )
         if self._rate is None:
             self._rate = rate.RateLimit()
         if not self._rate.allow(attested.subject, attested.attestation.rate_per_minute):

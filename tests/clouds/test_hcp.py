@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 import trustme
 
+from injector import clouds
 from injector.claims import Token
+from injector.clouds import hcp
 from injector.clouds.aws import AwsConfig
 from injector.clouds.vault import VaultConfig
 from injector.errors import ConfigError
 from injector.job import pipeline, settings, spelling
 from injector.job.plan import Plan
-from tests.conftest import KeyFiles
+from tests.conftest import KeyFiles, run_injector
 from tests.support.jobs import config_as
 
 ROLE = "arn:aws:iam::123456789012:role/run"
@@ -384,3 +386,58 @@ def test_the_encoded_ca_under_two_names_is_refused_without_quoting_either(
         "setting under two names; set one, or both to the same value"
     )
     assert not any(key[:12] in p or key[-12:] in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        # Another cloud's switch pattern on Vault-backed AWS, whose switch is `..._AUTH`.
+        (
+            "TFC_VAULT_BACKED_AWS_PROVIDER_AUTH",
+            "for Vault-backed AWS: did you mean TFC_VAULT_BACKED_AWS_AUTH?",
+        ),
+        (
+            "TFC_GCP_SERVICE_ACCOUNT_EMAIL",
+            "for GCP: did you mean TFC_GCP_RUN_SERVICE_ACCOUNT_EMAIL?",
+        ),
+        # Under AWS's head but like none of its names: said to be ignored, not guessed at.
+        ("TFC_AWS_REGION", "for AWS: it is ignored"),
+    ],
+)
+def test_an_hcp_name_injector_does_not_read_is_said(
+    name: str, said: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="injector"):
+        spelling.warn({name: "true"})
+    assert f"{name} is not one of HCP Terraform's names that injector reads {said}" in caplog.text
+
+
+def test_no_hcp_name_injector_reads_is_said_to_be_ignored(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    every = [
+        form
+        for name in hcp.names(clouds.registered())
+        for form in (name, f"{name}_PROD", f"{name}_PROD_EU")
+    ]
+    with caplog.at_level(logging.WARNING, logger="injector"):
+        spelling.warn(dict.fromkeys(every, "x"))
+    assert "HCP Terraform's names" not in caplog.text
+
+
+def test_a_switch_of_the_wrong_shape_is_said_not_silently_dropped(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """Before, the job said only that no cloud is enabled, and the user had to guess why."""
+    job = {k: v for k, v in workspace.items() if not k.startswith(("ENABLE_", "WORKLOAD_"))}
+    result = run_injector(
+        "env",
+        "--dir",
+        str(tmp_path / "out"),
+        env={**job, "TFC_VAULT_BACKED_AWS_PROVIDER_AUTH": "true"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert "did you mean TFC_VAULT_BACKED_AWS_AUTH?" in result.stderr
+    assert "no cloud has dynamic credentials enabled" in result.stderr
+    assert not (tmp_path / "out").exists()

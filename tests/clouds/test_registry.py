@@ -1,4 +1,4 @@
-"""The registry is the only place that knows which clouds exist: a fourth cloud, defined here in
+"""The registry is the only place that knows which clouds exist: an extra cloud, defined here in
 the test and registered with one line, goes through the dry run, `env`, `run`, `doctor` and
 `verify` with no change anywhere else. And the registry's own helpers."""
 
@@ -24,7 +24,7 @@ from injector.clouds.rules import OperatorAdvice, TokenChecks, every_failure, sa
 from injector.config import values
 from injector.config.job_context import JobContext
 from injector.diagnostics import doctor, fetch, verify
-from injector.errors import Problems
+from injector.errors import ConfigError, Problems
 from injector.job.example import JOB_EXAMPLE
 from tests.conftest import KeyFiles
 
@@ -216,6 +216,13 @@ def test_doctor_and_verify_apply_the_fourth_clouds_rules(
 
     from injector.job import pipeline
 
+    # A job is refused the same lifetime before anything is minted (exit 2), naming the TTL.
+    with pytest.raises(ConfigError) as refused:
+        pipeline.prepare(env)
+    [problem] = refused.value.problems
+    assert problem.variable == "DynamicCredentialTtl"
+    assert "Example STS refuses tokens that live over 60 min" in problem.message
+
     prepared = pipeline.prepare({**env, "DynamicCredentialTtl": "30"})
     assert prepared is not None
     [minted] = pipeline.mint(prepared, Path("/nonexistent")).clouds
@@ -296,3 +303,12 @@ def test_each_registry_line_names_its_clouds_module() -> None:
             line.switch,
             line.alias,
         )
+
+
+def test_every_variable_a_cloud_takes_a_tag_for_is_one_it_reads() -> None:
+    """The misspelling warning and the reference page list what a cloud reads
+    (`known_variables`): a variable that takes a tag but is missing there would be read, yet
+    neither documented nor guarded against typos."""
+    for cloud in clouds.registered():
+        unread = set(cloud.taking_tags()) - set(cloud.known_variables())
+        assert unread == set(), (cloud.name, sorted(unread))

@@ -227,3 +227,36 @@ def test_all_problems_reported_at_once() -> None:
 )
 def test_issuer_port_out_of_range_refused(raw: str) -> None:
     assert _problems({**BASE, issuer_settings.HOSTNAME: raw}) == [issuer_settings.HOSTNAME]
+
+
+# The longest path a Unix socket address holds on Linux (108 bytes with its NUL).
+_LONGEST_SOCKET = "/" + "s" * 106
+
+
+@pytest.mark.parametrize(
+    ("raw", "socket"),
+    [
+        (f"unix:{_LONGEST_SOCKET}", Path(_LONGEST_SOCKET)),
+        ("https://signer.example.com", None),  # keyless: injector.job.keyless reads it
+        ("", None),
+    ],
+)
+def test_signer_socket(raw: str, socket: Path | None) -> None:
+    assert issuer_settings.signer_socket({issuer_settings.SIGNER: raw}) == socket
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (f"unix:{_LONGEST_SOCKET}s", "longer than a Unix socket allows (107 bytes)"),
+        ("unix:relative/signer.sock", "expected an absolute path"),
+        ("/run/injector/signer.sock", "expected unix:/absolute/path"),
+        ("tcp://127.0.0.1:9000", "expected unix:/absolute/path"),
+    ],
+)
+def test_signer_socket_refused(raw: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        issuer_settings.signer_socket({issuer_settings.SIGNER: raw})
+    [problem] = error.value.problems
+    assert problem.variable == issuer_settings.SIGNER
+    assert expected in problem.message

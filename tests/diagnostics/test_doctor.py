@@ -238,6 +238,21 @@ def test_settings_errors_are_each_a_fail_line(healthy: dict[str, str]) -> None:
     assert diagnosed.only("jwks.signing-key")[0] == "ok"
 
 
+def test_require_is_a_fail_line_from_the_option_or_the_variable(healthy: dict[str, str]) -> None:
+    """`doctor --require vault` checks what `env --require vault` would refuse, as does
+    INJECTOR_REQUIRE, each line naming what the user set."""
+    for args, env, named in (
+        (("--require", "vault"), healthy, "--require"),
+        ((), {**healthy, "INJECTOR_REQUIRE": "vault"}, "INJECTOR_REQUIRE"),
+    ):
+        diagnosed = doctor(env, *args)
+        assert diagnosed.returncode == 1
+        failed = [detail for rule, detail in diagnosed.failed() if rule == "settings"]
+        assert len(failed) == 1, diagnosed.stdout
+        assert failed[0].startswith(f"{named}: vault is required"), failed[0]
+    assert doctor(healthy, "--require", "aws,gcp").rules("FAIL") == set()
+
+
 def test_no_cloud_enabled(healthy: dict[str, str]) -> None:
     env = {
         **healthy,

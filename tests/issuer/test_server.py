@@ -265,6 +265,13 @@ def test_tls(issuer_env: dict[str, str], documents: discovery.Documents, tmp_pat
         status, headers, body = issuers.fetch(running.base + JWKS, context=context)
         assert (status, body) == (200, documents.bodies[JWKS])
         assert headers["content-type"] == "application/json"
+        # Some clouds' fetchers speak TLS 1.2 at most: Granian's own minimum (1.3) would lock
+        # them out, so the server is told to take 1.2.
+        only_tls12 = ssl.create_default_context()
+        authority.configure_trust(only_tls12)
+        only_tls12.maximum_version = ssl.TLSVersion.TLSv1_2
+        status, _, body = issuers.fetch(running.base + JWKS, context=only_tls12)
+        assert (status, body) == (200, documents.bodies[JWKS])
         # Plain HTTP on the TLS port gets no document (a TLS alert, or a closed connection).
         with pytest.raises((OSError, http.client.HTTPException)):
             issuers.fetch(f"http://127.0.0.1:{running.port}{JWKS}")

@@ -220,6 +220,12 @@ def test_refresh_replaces_tokens_and_readers_never_see_a_bad_one(
     # Two token files, each replaced every second for 6 s: many distinct tokens, all good.
     assert outcome["distinct"] >= 8
     assert outcome["reads"] > outcome["distinct"]
+    # Said once, before the command: the refreshes are not announced.
+    assert [line.split(":")[1].strip() for line in _minted_lines(result.stderr)] == [
+        "aws",
+        "azure",
+        "gcp",
+    ]
 
 
 def test_refresh_interval_must_be_positive(workspace: dict[str, str]) -> None:

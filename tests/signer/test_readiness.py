@@ -7,10 +7,12 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
 from tests.signer.conftest import NOBODY, POLICY, Custody, aws_request, send_as, write_policy
+from tests.support import processes
 from tests.support import signer as support
 
 
@@ -30,15 +32,6 @@ def test_ready_line_and_ready_1_to_the_service_manager(custody: Custody, scratch
     assert "kid signer-kid" in ready
 
 
-def _wait_for(path: Path, text: str) -> str:
-    """The signer's stderr once it holds `text` (the reload is done in the signer's loop)."""
-    deadline = time.monotonic() + 30
-    while text not in (found := path.read_text()):
-        assert time.monotonic() < deadline, found
-        time.sleep(0.05)
-    return found
-
-
 def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_on_a_bad(
     custody: Custody, scratch: Path
 ) -> None:
@@ -50,16 +43,16 @@ def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_on_a_bad(
         before = send_as(NOBODY, signer.socket, [aws_request()])
         policy.write_text(POLICY)
         signer.process.send_signal(signal.SIGHUP)
-        _wait_for(signer.stderr_path, "policy reloaded")
+        signer.wait_for_log("policy reloaded")
         after = send_as(NOBODY, signer.socket, [aws_request()])
         policy.write_text("allow = [")
         signer.process.send_signal(signal.SIGHUP)
-        log = _wait_for(signer.stderr_path, "not reloaded")
+        log = signer.wait_for_log("not reloaded")
         kept = send_as(NOBODY, signer.socket, [aws_request()])
         os.chown(policy, NOBODY, NOBODY)  # planted: refused on reload too
         policy.write_text(POLICY.replace(f"uid = {NOBODY}", "uid = 1"))
         signer.process.send_signal(signal.SIGHUP)
-        _wait_for(signer.stderr_path, f"belongs to uid {NOBODY}")
+        signer.wait_for_log(f"belongs to uid {NOBODY}")
         planted = send_as(NOBODY, signer.socket, [aws_request()])
     finally:
         assert signer.stop() == 0
@@ -72,3 +65,32 @@ def test_sighup_reloads_a_good_policy_and_keeps_the_old_one_on_a_bad(
     assert f"policy reloaded from {policy}: 2 entries" in log
     assert "SIGHUP: policy not reloaded, the 2 entries loaded before stay: --policy" in log
     assert "is not valid TOML" in log
+
+
+def test_a_sighup_the_moment_the_socket_accepts_is_a_reload(
+    custody: Custody, scratch: Path
+) -> None:
+    """A supervisor that waits for the socket, then reloads, must find a signer that reloads:
+    the handlers are in place before the socket is bound. Sent at the first connection that
+    succeeds, as fast as a loop can see it, on several starts: before, the SIGHUP landed in the
+    gap between the socket and the handlers and ended the signer (Python's default)."""
+    policy = write_policy(scratch)
+    for attempt in range(8):
+        socket_path = scratch / f"signer-{attempt}.sock"
+        stderr_path = scratch / f"signer-{attempt}.stderr"
+        command = [sys.executable, "-m", "injector", "signer", "--socket", str(socket_path)]
+        with stderr_path.open("a") as stderr:
+            process = processes.spawn(
+                [*command, "--policy", str(policy)], env=custody.env, stderr=stderr, text=True
+            )
+        try:
+            deadline = time.monotonic() + 30
+            while not support.connects(socket_path):
+                assert process.poll() is None, stderr_path.read_text()
+                assert time.monotonic() < deadline, stderr_path.read_text()
+            process.send_signal(signal.SIGHUP)
+            signer = support.Signer(process, socket_path, stderr_path, command)
+            signer.wait_for_log("policy reloaded")
+            assert process.poll() is None
+        finally:
+            processes.stop(process)

@@ -101,6 +101,7 @@ def test_the_platform_names_the_job_and_phase(
     audit = signer.audit()
     assert [line["decision"] for line in audit] == ["allow", "allow", "refuse", "allow"]
     assert audit[0]["attestation"] == "github"
+    assert audit[0]["platform_iss"] == platforms.github.url
     assert audit[0]["platform_sub"] == "github:repo:acme/infra:environment:production"
     assert "caller_named" not in audit[0]
     text = signer.stderr_path.read_text()
@@ -258,8 +259,7 @@ def test_a_first_attestation_added_by_sighup_does_not_hold_other_callers_either(
     try:
         (scratch / "policy.toml").write_text(_policy(platforms, PLAIN))
         signer.process.send_signal(signal.SIGHUP)
-        while "policy reloaded" not in signer.stderr_path.read_text():
-            time.sleep(0.01)
+        signer.wait_for_log("policy reloaded")
         assert _order_with_a_slow_platform(signer, platforms) == ["plain", "attested"]
     finally:
         signer.stop()

@@ -102,6 +102,7 @@ class AuditLine(TypedDict, total=False):
     sub: str
     aud: list[str]
     attestation: str
+    platform_iss: str
     platform_sub: str
     caller_named: bool
     decision: str
@@ -127,6 +128,16 @@ class Signer:
 
     def stop(self) -> int:
         return processes.stop(self.process)
+
+    def wait_for_log(self, text: str, seconds: float = 30) -> str:
+        """The signer's stderr once it holds `text` (a reload is done in the signer's loop, after
+        the signal); AssertionError with what it said if it exits or `seconds` pass first."""
+        deadline = time.monotonic() + seconds
+        while text not in (said := self.stderr_path.read_text()):
+            assert self.process.poll() is None, f"signer exited {self.process.returncode}: {said}"
+            assert time.monotonic() < deadline, f"no {text!r} within {seconds} s: {said}"
+            time.sleep(0.02)
+        return said
 
 
 def start_signer(
