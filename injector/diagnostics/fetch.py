@@ -188,7 +188,7 @@ class Fetcher:
 def _object(url: str, content: bytes) -> dict[str, Any]:
     try:
         body = json.loads(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         raise FetchError("json", url, "the body is not JSON") from None
     if not isinstance(body, dict):
         raise FetchError("json", url, "the body is JSON but not an object")

@@ -168,10 +168,11 @@ class Service:
         )
         if self._rate is None:
             self._rate = rate.RateLimit()
-        if not self._rate.allow(attested.subject, attested.attestation.rate_per_minute):
+        if not self._rate.allow(attested.budget, attested.attestation.rate_per_minute):
             raise _Refused(
-                f"{attested.subject}: over {attested.attestation.rate_per_minute} requests a "
-                "minute (rate_per_minute of its [[attestation]])"
+                f"{attested.subject} (workspace {attested.job.workspace_id}): over "
+                f"{attested.attestation.rate_per_minute} requests a minute (rate_per_minute of "
+                "its [[attestation]])"
             )
         if request.job is not None:
             for name, value in protocol.context_fields(request.job).items():

@@ -23,6 +23,7 @@ from injector.signer import protocol
 from injector.signer.service import INVALID_TARGET, Service
 
 PATH = "/token"
+FORM_TYPE = "application/x-www-form-urlencoded"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 SUBJECT_TOKEN_TYPES = (JWT_TYPE, "urn:ietf:params:oauth:token-type:id_token")

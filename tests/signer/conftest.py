@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -15,6 +17,10 @@ from injector.job.example import EXAMPLE_ENV
 from injector.signer import protocol
 from tests.support import signer as support
 from tests.support.jobs import switched_off
+
+if TYPE_CHECKING:
+    from tests.standins.fixtures import TestTls
+    from tests.standins.platforms import Platforms
 
 NOBODY = support.NOBODY
 # A uid no policy names and no account has: the flooder, the impostor.
@@ -75,6 +81,27 @@ def scratch(custody: Custody) -> Path:
     folder.chmod(0o755)
     support.owned_by(folder / "job", NOBODY)
     return folder
+
+
+@contextmanager
+def attested_endpoint(
+    custody: Custody, platforms: Platforms, test_tls: TestTls, allow: str
+) -> Iterator[tuple[support.Signer, str]]:
+    """A signer trusting the stand-in GitHub (`[[attestation]]` "github") with the `[[allow]]`
+    entries `allow`, its token endpoint over TLS of the test CA; the signer and its URL."""
+    from tests.standins.platforms import github_table
+
+    folder = Path(tempfile.mkdtemp(dir=custody.folder))
+    (folder / "policy.toml").write_text(
+        github_table(platforms.github.url, platforms.ca_file) + allow
+    )
+    signer, url = support.start_https_signer(
+        support.signer_env(custody.key), folder, test_tls.certfile, test_tls.keyfile
+    )
+    try:
+        yield signer, url
+    finally:
+        signer.stop()
 
 
 def write_policy(folder: Path, text: str = POLICY, name: str = "policy.toml") -> Path:

@@ -118,6 +118,8 @@ def test_a_request_naming_another_workspace_is_refused(
     try:
         token = platforms.github.github(AUDIENCE)
         answer = _ask(signer, TokenRequest(forged, (AWS,), subject_token=token))
+        with_project = JobContext("acme", "infra", "1001", "2002", "4242", project="payments")
+        project = _ask(signer, TokenRequest(with_project, (AWS,), subject_token=token))
         wrong_ref = _ask(
             signer,
             TokenRequest(
@@ -142,6 +144,7 @@ def test_a_request_naming_another_workspace_is_refused(
         signer.stop()
     assert answer["error"] == "refused"
     assert "workspaceName 'payments' is not the attested 'infra'" in str(answer["message"])
+    assert "projectName 'payments' is not the attested None" in str(project["message"])
     assert wrong_ref["error"] == "refused"  # claims = { ref = "refs/heads/main" }
     assert "may not mint sub 'organization:acme:workspace:infra'" in str(wrong_ref["message"])
     assert other_owner["error"] == "refused"
@@ -178,6 +181,34 @@ def test_a_platform_whose_keys_cannot_be_had_is_unavailable_and_rate_is_capped(
         signer.stop()
     assert down["error"] == "unavailable"
     assert "cannot be fetched" in str(down["message"]) and token not in str(down["message"])
+
+
+def test_a_workspace_sharing_its_platform_sub_cannot_spend_anothers_rate(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    # GitHub lets an organization shape `sub` from chosen claims: with `repository_owner` alone
+    # every repository of the owner has the same one. A budget per `sub` would then be one
+    # budget for all of the owner's workspaces, and one job in a loop would starve the rest.
+    shared = "repository_owner:acme"
+    signer = _signer(custody, scratch, _policy(platforms))
+    try:
+        hostile = [
+            _ask(
+                signer,
+                TokenRequest(
+                    None, (AWS,), subject_token=platforms.github.github(AUDIENCE, sub=shared)
+                ),
+            )
+            for _ in range(6)
+        ]
+        other = platforms.github.github(
+            AUDIENCE, sub=shared, repository="acme/infra-b", repository_id="2003"
+        )
+        answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=other))
+    finally:
+        signer.stop()
+    assert [reply["ok"] for reply in hostile] == [True] * 5 + [False]
+    assert _claims(answer)["sub"] == "organization:acme:workspace:infra-b"
 
 
 @pytest.mark.parametrize(

@@ -8,13 +8,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlencode
 
 import httpx
 import jwt
 import pytest
 
-from tests.signer.conftest import Custody
-from tests.standins.platforms import AUDIENCE, Platforms, github_table
+from injector.signer import token_exchange
+from tests.signer.conftest import Custody, attested_endpoint
+from tests.standins.platforms import AUDIENCE, Platforms
 from tests.support import signer as support
 
 if TYPE_CHECKING:
@@ -29,25 +31,16 @@ JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 
 @pytest.fixture
 def endpoint(custody: Custody, platforms: Platforms, test_tls: TestTls) -> Iterator[str]:
-    folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    (folder / "policy.toml").write_text(
-        github_table(platforms.github.url, platforms.ca_file)
-        + f"""[[allow]]
+    allow = f"""[[allow]]
 attestation = "github"
 subjects = ["organization:acme:workspace:*"]
 audiences = ["{AWS}"]
 max_ttl_minutes = 20
 """
-    )
-    signer, url = support.start_https_signer(
-        support.signer_env(custody.key), folder, test_tls.certfile, test_tls.keyfile
-    )
-    try:
+    with attested_endpoint(custody, platforms, test_tls, allow) as (signer, url):
         yield url
-    finally:
-        signer.stop()
-        # Nothing of a token in the audit, whatever the test did.
-        assert "eyJ" not in signer.stderr_path.read_text()
+    # Nothing of a token in the audit, whatever the test did.
+    assert "eyJ" not in signer.stderr_path.read_text()
 
 
 def _form(token: str, **changes: str | None) -> dict[str, str]:
@@ -112,6 +105,95 @@ def test_malformed_requests_get_rfc_8693_errors(
     assert (answer.status_code, answer.json()["error"]) == (status, error)
     assert answer.headers["cache-control"] == "no-store"
     assert token not in answer.text
+
+
+FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "headers", "status", "error", "reason"),
+    [
+        # RFC 8693's delegation and token-type choices are not offered: one shape of token out.
+        (
+            "&actor_token=x&actor_token_type=" + JWT_TYPE,
+            FORM_TYPE,
+            400,
+            "invalid_request",
+            "unknown parameter(s): actor_token, actor_token_type",
+        ),
+        (
+            "&requested_token_type=urn:ietf:params:oauth:token-type:access_token",
+            FORM_TYPE,
+            400,
+            "invalid_request",
+            "unknown parameter(s): requested_token_type",
+        ),
+        ("&resource=https://elsewhere", FORM_TYPE, 400, "invalid_target", "give one audience"),
+        ("&scope=admin", FORM_TYPE, 400, "invalid_target", "give one audience"),
+        # A second audience (or a second subject token) is not picked from: refused whole.
+        ("&audience=api://AzureADTokenExchange", FORM_TYPE, 400, "invalid_request", "audience"),
+        ("&subject_token=x", FORM_TYPE, 400, "invalid_request", "subject_token"),
+        ("&a=1" * 17, FORM_TYPE, 400, "invalid_request", "not an application/x-www-form"),
+        # A form is a form: the same bytes under another type are not read as one.
+        ("", {"Content-Type": "application/json"}, 415, "invalid_request", "urlencoded"),
+        ("", {"Content-Type": "text/plain"}, 415, "invalid_request", "urlencoded"),
+        ("&pad=" + "x" * token_exchange.MAX_FORM_BYTES, FORM_TYPE, 413, "invalid_request", "64"),
+    ],
+    ids=[
+        "actor",
+        "requested-type",
+        "resource",
+        "scope",
+        "two-audiences",
+        "two-tokens",
+        "many-fields",
+        "json",
+        "text",
+        "oversized",
+    ],
+)
+def test_what_a_hostile_client_adds_is_refused_whole(
+    endpoint: str,
+    platforms: Platforms,
+    test_tls: TestTls,
+    extra: str,
+    headers: dict[str, str],
+    status: int,
+    error: str,
+    reason: str,
+) -> None:
+    token = platforms.github.github(AUDIENCE)
+    body = urlencode(_form(token)) + extra
+    answer = httpx.post(
+        endpoint + "/token", content=body, headers=headers, verify=test_tls.client_context()
+    )
+    assert (answer.status_code, answer.json()["error"]) == (status, error), answer.text
+    assert reason in answer.json()["error_description"]
+    assert answer.headers["cache-control"] == "no-store"
+    assert token not in answer.text
+
+
+def test_the_query_string_is_not_part_of_the_request(
+    endpoint: str, platforms: Platforms, test_tls: TestTls
+) -> None:
+    form = _form(platforms.github.github(AUDIENCE), audience=None)
+    answer = httpx.post(
+        endpoint + "/token?audience=" + AWS, data=form, verify=test_tls.client_context()
+    )
+    assert (answer.status_code, answer.json()["error"]) == (400, "invalid_request")
+    assert "audience is required" in answer.json()["error_description"]
+
+
+def test_a_body_without_its_length_is_refused(
+    endpoint: str, platforms: Platforms, test_tls: TestTls
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield urlencode(_form(platforms.github.github(AUDIENCE))).encode()
+
+    answer = httpx.post(
+        endpoint + "/token", content=chunks(), headers=FORM_TYPE, verify=test_tls.client_context()
+    )
+    assert answer.status_code == 411
 
 
 @pytest.mark.parametrize(

@@ -3,13 +3,15 @@ Each publishes a discovery document and a JWKS over HTTPS (a certificate of the 
 127.0.0.1, and mints tokens shaped as its platform mints them, signed with a key of its own.
 
 The `platforms` fixture is in tests.standins.platform_fixtures. `mode` turns the server hostile
-for the JWKS fetch: slow, huge, redirecting to plain http, or down (connections refused).
+for the JWKS fetch: slow, huge, redirecting to plain http, down (connections refused), stalled
+until the test releases it, or answering JSON nested deeper than any parser's recursion.
 """
 
 from __future__ import annotations
 
 import json
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -22,7 +24,7 @@ from injector.signer.attestation import settings
 from injector.signer.attestation.verify import Attestation
 from tests.standins.server import Request, Response, StandInServer
 
-Mode = Literal["ok", "slow", "huge", "redirect", "down"]
+Mode = Literal["ok", "slow", "huge", "redirect", "down", "stall", "deep"]
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 HUGE_BYTES = 3 << 20
 AUDIENCE = "https://signer.example.com"  # what the signer's attestations expect
@@ -52,6 +54,7 @@ class PlatformIssuer:
         self.rotate()
         self.mode: Mode = "ok"
         self.delay = 0.0  # seconds the "slow" mode waits before answering
+        self.released = threading.Event()  # what the "stall" mode waits for
         self.server = StandInServer(self._handle, tls)
         self.server.start()
 
@@ -82,6 +85,10 @@ class PlatformIssuer:
     def _handle(self, request: Request) -> Response:
         if self.mode == "slow":
             time.sleep(self.delay)
+        if self.mode == "stall":
+            self.released.wait(timeout=60)
+        if self.mode == "deep":
+            return Response(200, b"[" * 200_000 + b"]" * 200_000, "application/json")
         if self.mode == "huge":
             return Response(200, b'{"keys": [' + b" " * HUGE_BYTES + b"]}", "application/json")
         if self.mode == "redirect":
@@ -145,7 +152,10 @@ class PlatformIssuer:
             "project_id": "22",
             "job_id": "77",
             "ref": "main",
+            "ref_type": "branch",
+            "ref_protected": "true",
             "environment": "staging",
+            "environment_protected": "false",
             "jti": uuid.uuid4().hex,
             **self._times(),
         }

@@ -2,6 +2,12 @@
 fetch as `doctor` (https only, a size cap, one deadline per document, no redirect off https),
 kept for an hour, and fetched again when a token names a `kid` the set lacks, at most once a
 minute, so a stream of made-up `kid`s cannot turn the signer into a fetch loop.
+
+A `kid` is read before any signature is checked, so anyone who can reach the signer chooses
+it. Hence: a failed fetch is remembered and tried again only after RETRY_SECONDS (else, while
+the platform is down or slow, every made-up `kid` would cost a fetch); one fetch at a time,
+which only requests needing it wait for, and not even they while the platform is failing; a
+token whose key is already held never waits.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ FETCH_SECONDS = 2.0
 KEEP_SECONDS = 3600.0
 # The least time between two fetches caused by unknown `kid`s.
 REFRESH_SECONDS = 60.0
+# The least time between a failed fetch and the next attempt: a platform back up is used again
+# within seconds, one that stays down costs one fetch per this many seconds, whatever comes in.
+RETRY_SECONDS = 10.0
 
 
 class Unavailable(Exception):
@@ -71,24 +80,72 @@ class KeySet:
         self.issuer, self._jwks_uri, self._trust, self._clock = issuer, jwks_uri, trusted, clock
         self._timeout = timeout
         self._keys: dict[str, jwt.PyJWK] = {}
-        self._fetched_at: float | None = None
-        self._lock = threading.Lock()
+        self._fetched_at: float | None = None  # when the keys held were fetched
+        self._tried_at: float | None = None  # when the last fetch was attempted
+        self._failure: str | None = None  # why it failed, if it did
+        self._lock = threading.Lock()  # the fields above: held for reads and writes only
+        self._fetching = threading.Lock()  # one fetch at a time
         self.fetches = 0  # how many times the documents were fetched (tests, the audit)
 
     def key(self, kid: str, algorithm: str) -> jwt.PyJWK:
         """The key `kid` for `algorithm`. Raises UnknownKey, or Unavailable when the documents
         cannot be fetched (or hold no key set)."""
-        with self._lock:
-            now = self._clock()
-            stale = self._fetched_at is None or now - self._fetched_at >= KEEP_SECONDS
-            may_refresh = self._fetched_at is None or now - self._fetched_at >= REFRESH_SECONDS
-            if stale or (kid not in self._keys and may_refresh):
-                self._keys = self._fetch()
-                self._fetched_at = now
-            found = self._keys.get(kid)
-        if found is None or (found.algorithm_name != algorithm):
+        found = self._held(kid)
+        if found is None:
+            # While the platform is failing, one request retries and the others are told at
+            # once, rather than each holding a worker for the retry's deadline.
+            with self._lock:
+                failure = self._failure
+            if not self._fetching.acquire(blocking=failure is None):
+                raise Unavailable(failure or f"the keys of {self.issuer} are being fetched")
+            try:
+                found = self._held(kid)  # fetched meanwhile, by the request that waited less
+                if found is None and self._due():
+                    self._refresh()
+                    found = self._held(kid)
+            finally:
+                self._fetching.release()
+        if found is None:
+            with self._lock:
+                failure, fresh = self._failure, self._fresh(self._clock())
+            if failure is not None or not fresh:
+                raise Unavailable(failure or f"the keys of {self.issuer} are not fetched yet")
+            raise UnknownKey(f"the issuer {self.issuer} publishes no {algorithm} key {kid!r}")
+        if found.algorithm_name != algorithm:
             raise UnknownKey(f"the issuer {self.issuer} publishes no {algorithm} key {kid!r}")
         return found
+
+    def _fresh(self, now: float) -> bool:
+        return self._fetched_at is not None and now - self._fetched_at < KEEP_SECONDS
+
+    def _held(self, kid: str) -> jwt.PyJWK | None:
+        """Key `kid` of a set fetched within KEEP_SECONDS; None otherwise."""
+        with self._lock:
+            return self._keys.get(kid) if self._fresh(self._clock()) else None
+
+    def _due(self) -> bool:
+        """Whether a fetch may be attempted now (the caller holds `_fetching`)."""
+        with self._lock:
+            if self._tried_at is None:
+                return True
+            since = self._clock() - self._tried_at
+            if self._failure is not None:
+                return since >= RETRY_SECONDS
+            return since >= REFRESH_SECONDS or not self._fresh(self._clock())
+
+    def _refresh(self) -> None:
+        """Fetch the documents (the caller holds `_fetching`); Unavailable, also remembered."""
+        now = self._clock()
+        with self._lock:
+            self._tried_at = now
+        try:
+            fetched = self._fetch()
+        except Unavailable as failure:
+            with self._lock:
+                self._failure = str(failure)
+            raise
+        with self._lock:
+            self._keys, self._fetched_at, self._failure = fetched, now, None
 
     def _fetch(self) -> dict[str, jwt.PyJWK]:
         self.fetches += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from injector.config import ci, job_context
@@ -47,9 +47,9 @@ class ClaimsError(Exception):
 def claim(claims: Mapping[str, Any], dotted: str) -> str | None:
     """The claim at `dotted` (`kubernetes.io.pod.uid` walks nested objects; a name that holds
     dots itself, such as `kubernetes.io`, is found whole) as text; numbers as their decimal
-    form; None otherwise."""
+    form; None otherwise, and when two spellings of the path disagree."""
     value = _walk(claims, dotted.split("."))
-    if isinstance(value, bool):
+    if value is _AMBIGUOUS or isinstance(value, bool):
         return None
     if isinstance(value, (str, int)):
         text = str(value)
@@ -57,19 +57,28 @@ def claim(claims: Mapping[str, Any], dotted: str) -> str | None:
     return None
 
 
+_AMBIGUOUS = object()  # a dotted name and nested objects spell one path, with other values
+
+
 def _walk(value: Any, parts: list[str]) -> Any:
+    """The value at `parts`, None when there is none, or _AMBIGUOUS when two spellings of the
+    path hold different values: which one a template means is not the token's to choose."""
     if not parts:
         return value
     if not isinstance(value, Mapping):
         return None
-    # The longest name first: `kubernetes.io` before `kubernetes`.
-    for cut in range(len(parts), 0, -1):
-        name = ".".join(parts[:cut])
-        if name in value:
-            found = _walk(value[name], parts[cut:])
-            if found is not None:
-                return found
-    return None
+    readings = [
+        found
+        for cut in range(len(parts), 0, -1)
+        if (name := ".".join(parts[:cut])) in value
+        and (found := _walk(value[name], parts[cut:])) is not None
+    ]
+    if not readings:
+        return None
+    first = readings[0]
+    if any(reading is _AMBIGUOUS or reading != first for reading in readings):
+        return _AMBIGUOUS
+    return first
 
 
 def _required(claims: Mapping[str, Any], name: str) -> str:
@@ -91,6 +100,9 @@ def _as_ci(name: str, variables: Mapping[str, str]) -> dict[str, str]:
 def _github(claims: Mapping[str, Any], _templates: Mapping[str, str]) -> dict[str, str]:
     repository = _required(claims, "repository")
     owner = _required(claims, "repository_owner")
+    name = repository.partition("/")[2]
+    if not name or "/" in name:
+        raise ClaimsError(f"repository {repository!r} is not owner/name")
     if repository.partition("/")[0] != owner:
         raise ClaimsError(f"repository {repository!r} is not in repository_owner {owner!r}")
     return _as_ci(
@@ -158,6 +170,14 @@ class Kind:
     algorithms: tuple[str, ...]
     phase_claim: str | None  # the claim `phases` looks at, unless the attestation names one
     context: Mapping_
+    # Phase claim -> the claim that must be "true" for its value to give apply: where the job's
+    # own CI file names the value, only the platform's protection of it is the platform's word.
+    protected_by: Mapping[str, str] = field(default_factory=dict)
+
+    def apply_allowed(self, phase_claim: str, claims: Mapping[str, Any]) -> bool:
+        """Whether the platform vouches for the value of `phase_claim` (protected_by)."""
+        guard = self.protected_by.get(phase_claim)
+        return guard is None or claims.get(guard) == "true"
 
 
 KINDS = {
@@ -171,7 +191,16 @@ KINDS = {
             "environment",
             _github,
         ),
-        Kind("gitlab", "https://gitlab.com", ("RS256",), "environment", _gitlab),
+        # A branch's .gitlab-ci.yml names any environment; GitLab says whether it (or the ref)
+        # is protected, as the text "true" or "false".
+        Kind(
+            "gitlab",
+            "https://gitlab.com",
+            ("RS256",),
+            "environment",
+            _gitlab,
+            {"environment": "environment_protected", "ref": "ref_protected"},
+        ),
         # The API server signs with an RSA or an EC key, whichever its key file holds.
         Kind("kubernetes", None, ("RS256", "ES256"), None, _kubernetes),
         Kind("oidc", None, ASYMMETRIC, "environment", _oidc),

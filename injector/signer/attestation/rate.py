@@ -1,6 +1,7 @@
-"""A request budget per attested subject: a platform token replayed in a loop (or one job
-gone wild) cannot keep the signer busy for everyone else. A token bucket per subject, refilled
-continuously at the attestation's `rate_per_minute`, holding at most one minute's worth."""
+"""A request budget per attested subject and workspace (verify.Attested.budget): a platform
+token replayed in a loop (or one job gone wild) cannot keep the signer busy for everyone else,
+nor spend another workspace's budget. A token bucket per budget, refilled continuously at the
+attestation's `rate_per_minute`, holding at most one minute's worth."""
 
 from __future__ import annotations
 

@@ -9,8 +9,8 @@
     audience = "https://signer.example.com"                   # the aud platform tokens carry
     phases = { apply = ["production"] }    # optional: these values of phase_claim are apply
     phase_claim = "environment"            # optional (default: environment; none for kubernetes)
-    max_age_minutes = 10                   # optional: refuse tokens issued longer ago
-    rate_per_minute = 120                  # optional: requests per attested subject per minute
+    max_age_minutes = 10                   # optional (default and most: 1440, a day)
+    rate_per_minute = 120                  # optional: requests a minute per sub and workspace
     algorithms = ["RS256"]                 # optional: a subset of what the kind allows
     # kind = "oidc" only, each a template over claim names ("{tenant}", "{org.id}"):
     organization = "{tenant}"              # and workspace, organization_id, workspace_id,
@@ -30,6 +30,8 @@ from injector.signer.attestation.keys import KeySet, trust
 from injector.signer.attestation.verify import Attestation
 
 DEFAULT_RATE_PER_MINUTE = 120
+# Also the default: a token's `exp` is its issuer's (a pod's author picks it for a projected
+# token, up to 2^32 seconds), and the signer cannot see a job or pod end.
 MAX_AGE_LIMIT_MINUTES = 24 * 60
 _COMMON = frozenset(
     {
@@ -155,7 +157,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
             MAX_AGE_LIMIT_MINUTES,
         )
         if "max_age_minutes" in table
-        else None
+        else MAX_AGE_LIMIT_MINUTES
     )
     rate = problems.get(
         DEFAULT_RATE_PER_MINUTE,

@@ -66,6 +66,13 @@ class Attested:
     claims: Mapping[str, Any]
     subject: str
 
+    @property
+    def budget(self) -> str:
+        """What one rate budget is kept for: the platform's `sub` within one attested
+        workspace. `sub` alone is not enough: a platform may give every workspace of an owner
+        the same one (GitHub's customized `sub`), and one job would spend them all."""
+        return "\0".join((self.subject, self.job.organization_id, self.job.workspace_id))
+
 
 def _header(token: str) -> dict[str, Any]:
     if len(token) > MAX_TOKEN_BYTES:
@@ -129,7 +136,9 @@ def _phase(attestation: Attestation, claims: Mapping[str, Any]) -> str | None:
     if attestation.apply_values is None or attestation.phase_claim is None:
         return None
     value = kinds.claim(claims, attestation.phase_claim)
-    return APPLY if value is not None and value in attestation.apply_values else PLAN
+    listed = value is not None and value in attestation.apply_values
+    vouched = attestation.kind.apply_allowed(attestation.phase_claim, claims)
+    return APPLY if listed and vouched else PLAN
 
 
 def _job(attestation: Attestation, claims: Mapping[str, Any]) -> JobContext:
@@ -160,6 +169,8 @@ def verify(attestation: Attestation, token: str, now: float | None = None) -> At
     except UnknownKey as error:
         raise InvalidToken(str(error)) from None
     claims = _decode(attestation, token, algorithm, key)
+    if not claims["sub"]:  # pyjwt requires a string; an empty one names nobody
+        raise InvalidToken("the subject token's sub is empty")
     _times(attestation, claims, time.time() if now is None else now)
     return Attested(
         attestation=attestation,

@@ -4,10 +4,13 @@ read without bound; keys are fetched again for a new `kid` at most once a minute
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from injector.signer.attestation import keys, settings
 from injector.signer.attestation import verify as attest
@@ -42,14 +45,16 @@ def platform(test_tls: TestTls) -> Iterator[PlatformIssuer]:
         started.stop()
 
 
-def _attestation(platform: PlatformIssuer, test_tls: TestTls, clock: Clock) -> attest.Attestation:
+def _attestation(
+    platform: PlatformIssuer, test_tls: TestTls, clock: Clock, timeout: float = 1.0
+) -> attest.Attestation:
     (made,) = settings.load(
         "policy.toml",
         [{"name": "gh", "kind": "github", "issuer": platform.url, "audience": AUDIENCE}],
     )
     trusted = keys.trust(test_tls.ca_file)
-    # The same attestation, with a key set on a clock the test moves and a 1 s fetch deadline.
-    made_keys = KeySet(platform.url, None, trusted, clock=clock, timeout=1.0)
+    # The same attestation, with a key set on a clock the test moves and a short fetch deadline.
+    made_keys = KeySet(platform.url, None, trusted, clock=clock, timeout=timeout)
     return attest.Attestation(**{**made.__dict__, "keys": made_keys})
 
 
@@ -60,6 +65,7 @@ def _attestation(platform: PlatformIssuer, test_tls: TestTls, clock: Clock) -> a
         ("huge", "over 1048576 bytes"),
         ("redirect", "which is not https"),
         ("down", "connection refused"),
+        ("deep", "the body is not JSON"),
     ],
 )
 def test_a_hostile_or_absent_jwks_server_is_unavailable(
@@ -89,7 +95,8 @@ def test_a_rotated_key_is_fetched_after_a_minute_not_before(
 ) -> None:
     clock = Clock()
     attestation = _attestation(platform, test_tls, clock)
-    attest.verify(attestation, platform.github(AUDIENCE))
+    retired = platform.github(AUDIENCE)
+    attest.verify(attestation, retired)
     assert platform.jwks_fetches == 1
     platform.rotate()
     token = platform.github(AUDIENCE)
@@ -100,6 +107,9 @@ def test_a_rotated_key_is_fetched_after_a_minute_not_before(
     clock.now += 31
     assert attest.verify(attestation, token).job.workspace == "infra"
     assert platform.jwks_fetches == 2
+    # The key the platform stopped publishing is gone with the set it came in.
+    with pytest.raises(InvalidToken, match="publishes no RS256 key"):
+        attest.verify(attestation, retired)
     # Cached for the hour: the next tokens fetch nothing.
     for _ in range(3):
         attest.verify(attestation, platform.github(AUDIENCE))
@@ -107,3 +117,128 @@ def test_a_rotated_key_is_fetched_after_a_minute_not_before(
     clock.now += keys.KEEP_SECONDS
     attest.verify(attestation, platform.github(AUDIENCE))
     assert platform.jwks_fetches == 3
+
+
+def _made_up_kid(platform: PlatformIssuer, number: int) -> str:
+    """A token of the platform's shape, signed by a stranger under a kid nobody publishes."""
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    claims = jwt.decode(platform.github(AUDIENCE), options={"verify_signature": False})
+    return platform.sign(claims, header={"kid": f"made-up-{number}"}, key=stranger)
+
+
+def _fetched_once(
+    platform: PlatformIssuer, test_tls: TestTls, timeout: float = 1.0
+) -> tuple[Clock, attest.Attestation, str]:
+    """A clock, an attestation whose keys were fetched once, and a token they verify."""
+    clock = Clock()
+    attestation = _attestation(platform, test_tls, clock, timeout)
+    known = platform.github(AUDIENCE)
+    attest.verify(attestation, known)
+    assert attestation.keys.fetches == 1
+    return clock, attestation, known
+
+
+def test_a_failing_jwks_is_not_fetched_again_for_every_made_up_kid(
+    platform: PlatformIssuer, test_tls: TestTls
+) -> None:
+    # The kid is read before any signature is checked, so anyone may send made-up ones: while
+    # the platform is down, each would otherwise cost a fetch (and hold the others up).
+    clock, attestation, known = _fetched_once(platform, test_tls)
+    platform.set_mode("down")
+    clock.now += keys.REFRESH_SECONDS + 1
+    for number in range(5):
+        with pytest.raises(Unavailable, match="connection refused"):
+            attest.verify(attestation, _made_up_kid(platform, number))
+    assert attestation.keys.fetches == 2
+    # The keys had within the hour still verify their tokens, fetching nothing.
+    assert attest.verify(attestation, known).job.workspace == "infra"
+    assert attestation.keys.fetches == 2
+    clock.now += keys.RETRY_SECONDS
+    with pytest.raises(Unavailable):
+        attest.verify(attestation, _made_up_kid(platform, 9))
+    assert attestation.keys.fetches == 3
+    # Back up: the next attempt fetches, and a made-up kid is then the token's fault.
+    platform.set_mode("ok")
+    clock.now += keys.RETRY_SECONDS
+    with pytest.raises(InvalidToken, match="publishes no RS256 key 'made-up-10'"):
+        attest.verify(attestation, _made_up_kid(platform, 10))
+    assert attestation.keys.fetches == 4
+
+
+def test_stale_keys_are_never_used_and_a_failed_refresh_is_retried_not_stormed(
+    platform: PlatformIssuer, test_tls: TestTls
+) -> None:
+    clock, attestation, known = _fetched_once(platform, test_tls)
+    platform.set_mode("down")
+    clock.now += keys.KEEP_SECONDS
+    for _ in range(3):
+        with pytest.raises(Unavailable, match="connection refused"):
+            attest.verify(attestation, known)
+    assert attestation.keys.fetches == 2
+    platform.set_mode("ok")
+    clock.now += keys.RETRY_SECONDS
+    assert attest.verify(attestation, known).job.workspace == "infra"
+    assert attestation.keys.fetches == 3
+
+
+def _while_a_fetch_stalls(
+    platform: PlatformIssuer, attestation: attest.Attestation, fetching: str, other: str
+) -> tuple[list[str], dict[str, Exception]]:
+    """Verify `fetching` (its fetch stalls at the platform), then `other`; release the stall
+    once `other` ends (or after 30 s). The order they ended in, and what each raised."""
+    order: list[str] = []
+    raised: dict[str, Exception] = {}
+
+    def attempt(token: str, name: str) -> None:
+        try:
+            attest.verify(attestation, token)
+        except (InvalidToken, Unavailable) as error:
+            raised[name] = error
+        order.append(name)
+
+    platform.released.clear()
+    platform.set_mode("stall")
+    seen = len(platform.server.seen)
+    first = threading.Thread(target=attempt, args=(fetching, "fetching"))
+    first.start()
+    try:
+        while len(platform.server.seen) == seen and first.is_alive():
+            first.join(timeout=0.01)  # until the stalled fetch reaches the platform
+        second = threading.Thread(target=attempt, args=(other, "other"))
+        second.start()
+        second.join(timeout=30)
+        order.append("released")
+    finally:
+        platform.released.set()
+        first.join(timeout=60)
+        platform.set_mode("ok")
+    return order, raised
+
+
+def test_a_known_kid_does_not_wait_for_a_stalled_fetch(
+    platform: PlatformIssuer, test_tls: TestTls
+) -> None:
+    # A fetch deadline longer than the test: only the release ends the stalled fetch.
+    clock, attestation, known = _fetched_once(platform, test_tls, timeout=60)
+    clock.now += keys.REFRESH_SECONDS + 1
+    order, raised = _while_a_fetch_stalls(platform, attestation, _made_up_kid(platform, 1), known)
+    assert order[:2] == ["other", "released"]
+    assert "other" not in raised and isinstance(raised["fetching"], InvalidToken)
+
+
+def test_while_a_failing_platform_is_retried_nobody_else_waits_for_it(
+    platform: PlatformIssuer, test_tls: TestTls
+) -> None:
+    # Made-up kids from many callers at once: one retries, the others are told at once.
+    clock, attestation, _ = _fetched_once(platform, test_tls, timeout=60)
+    platform.set_mode("down")
+    clock.now += keys.REFRESH_SECONDS + 1
+    with pytest.raises(Unavailable):
+        attest.verify(attestation, _made_up_kid(platform, 1))
+    clock.now += keys.RETRY_SECONDS
+    order, raised = _while_a_fetch_stalls(
+        platform, attestation, _made_up_kid(platform, 2), _made_up_kid(platform, 3)
+    )
+    assert order[:2] == ["other", "released"]
+    assert isinstance(raised["other"], Unavailable)
+    assert "connection refused" in str(raised["other"])

@@ -88,8 +88,9 @@ def test_a_projected_kubernetes_token_names_namespace_account_and_pod(
     _refused(attestation, unbound, "not bound to a pod")
 
 
-def test_an_oidc_attestation_maps_claims_through_templates(platforms: Platforms) -> None:
-    attestation = platforms.attestation(
+def _tenant_templates(platforms: Platforms) -> attest.Attestation:
+    """An oidc attestation over the stand-in GitHub's tokens with a `tenant` object added."""
+    return platforms.attestation(
         "oidc",
         organization="{repository_owner}",
         workspace="ws-{tenant.name}",
@@ -97,6 +98,10 @@ def test_an_oidc_attestation_maps_claims_through_templates(platforms: Platforms)
         workspace_id="{tenant.id}",
         job_id="{run_id}",
     )
+
+
+def test_an_oidc_attestation_maps_claims_through_templates(platforms: Platforms) -> None:
+    attestation = _tenant_templates(platforms)
     token = platforms.github.github(AUDIENCE, tenant={"name": "blue", "id": 7})
     attested = attest.verify(attestation, token)
     assert (attested.job.workspace, attested.job.workspace_id) == ("ws-blue", "7")
@@ -114,6 +119,29 @@ def test_the_phase_comes_from_the_environment_claim_only(platforms: Platforms) -
 
 
 @pytest.mark.parametrize(
+    ("phase_claim", "claims", "phase"),
+    [
+        ("environment", {"environment": "production", "environment_protected": "true"}, "apply"),
+        # Whoever may push a branch names the job's environment in .gitlab-ci.yml: only a
+        # protected one (GitLab decides who deploys to it) is the platform's word.
+        ("environment", {"environment": "production", "environment_protected": "false"}, "plan"),
+        ("environment", {"environment": "production", "environment_protected": None}, "plan"),
+        ("environment", {"environment": "production", "environment_protected": True}, "plan"),
+        ("ref", {"ref": "production", "ref_protected": "true"}, "apply"),
+        ("ref", {"ref": "production", "ref_protected": "false"}, "plan"),
+    ],
+)
+def test_a_gitlab_apply_needs_the_protected_environment_or_ref(
+    platforms: Platforms, phase_claim: str, claims: dict[str, Any], phase: str
+) -> None:
+    attestation = platforms.attestation(
+        "gitlab", phases={"apply": ["production"]}, phase_claim=phase_claim
+    )
+    token = platforms.gitlab.gitlab(AUDIENCE, **claims)
+    assert attest.verify(attestation, token).phase == phase
+
+
+@pytest.mark.parametrize(
     ("claims", "reason"),
     [
         # Seconds from now, added when the test runs (a long suite outlives collection time).
@@ -125,6 +153,21 @@ def test_the_phase_comes_from_the_environment_claim_only(platforms: Platforms) -
         ({"repository": "evil/infra"}, "is not in repository_owner"),
         ({"run_id": None}, "no 'run_id' claim"),
         ({"repository": "acme/in\nfra"}, "make no job context"),
+        # GitHub's names are `owner/name`: anything else is not a repository it would sign.
+        ({"repository": "acme/infra/"}, "is not owner/name"),
+        ({"repository": "acme/infra/payments"}, "is not owner/name"),
+        # An empty sub would share one rate budget with every other empty one.
+        ({"sub": ""}, "sub is empty"),
+        ({"sub": ["repo:acme/infra"]}, "Subject must be a string"),
+        ({"repository": ["acme/infra"]}, "no 'repository' claim (or it is not text)"),
+        ({"repository_owner_id": True}, "no 'repository_owner_id' claim"),
+        ({"repository_owner_id": 1001.0}, "no 'repository_owner_id' claim"),
+        ({"aud": ["https://elsewhere", "sts.amazonaws.com"]}, "aud is not"),
+        ({"iat": "1700000000"}, "iat is not a number"),
+        ({"repository": "acme/infra\x00"}, "contains a control character"),
+        ({"repository": "acme/infra\uff1ab"}, "U+FF1A (fullwidth colon)"),
+        ({"repository": "acme/infra\u200b"}, "U+200B"),
+        ({"repository": "Acme/infra"}, "is not in repository_owner 'acme'"),
     ],
 )
 def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], reason: str) -> None:
@@ -134,6 +177,34 @@ def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], re
         for name, value in claims.items()
     }
     _refused(platforms.attestation("github"), platforms.github.github(AUDIENCE, **claims), reason)
+
+
+@pytest.mark.parametrize(
+    ("kind", "claims", "reason"),
+    [
+        ("gitlab", {"project_path": "acmex/infra"}, "is not a project of 'acme'"),
+        ("gitlab", {"project_path": "acme/team/infra"}, "is not a project of 'acme'"),
+        ("gitlab", {"project_path": "acme/"}, "make no job context"),
+        ("gitlab", {"namespace_path": ["acme"]}, "no 'namespace_path' claim"),
+        ("kubernetes", {"sub": "system:serviceaccount:prod:runner"}, "sub is not"),
+        (
+            "kubernetes",
+            {
+                "kubernetes.io": {
+                    "namespace": ["terraform"],
+                    "serviceaccount": {"name": "runner", "uid": "sa-uid-1"},
+                    "pod": {"name": "job-abc", "uid": "pod-uid-9"},
+                }
+            },
+            "no 'kubernetes.io.namespace' claim",
+        ),
+    ],
+)
+def test_claims_that_disagree_with_their_platforms_shape_are_refused(
+    platforms: Platforms, kind: str, claims: dict[str, Any], reason: str
+) -> None:
+    issuer = getattr(platforms, kind)
+    _refused(platforms.attestation(kind), getattr(issuer, kind)(AUDIENCE, **claims), reason)
 
 
 def test_a_wrong_issuer_is_refused_with_the_exact_check(platforms: Platforms) -> None:
@@ -158,6 +229,31 @@ def test_max_age_refuses_an_old_token_before_its_exp(platforms: Platforms) -> No
     old = platforms.github.github(AUDIENCE, iat=now - 3600, nbf=now - 3600, exp=now + 600)
     _refused(attestation, old, "issued over 5 minutes ago")
     assert attest.verify(attestation, platforms.github.github(AUDIENCE)).job.workspace == "infra"
+
+
+def test_a_claim_a_dotted_name_and_a_nested_object_both_spell_is_no_claim(
+    platforms: Platforms,
+) -> None:
+    # An issuer that lets its users add claims could add a top-level "tenant.id" beside its own
+    # nested tenant.id: which one a template means must not be the token's choice.
+    attestation = _tenant_templates(platforms)
+    tenant = {"name": "blue", "id": 7}
+    both = platforms.github.github(AUDIENCE, tenant=tenant, **{"tenant.id": "8"})
+    _refused(attestation, both, "no 'tenant.id' claim")
+    alike = platforms.github.github(AUDIENCE, tenant=tenant, **{"tenant.id": 7})
+    assert attest.verify(attestation, alike).job.workspace_id == "7"
+
+
+def test_a_token_valid_for_a_century_is_refused_a_day_after_its_iat(platforms: Platforms) -> None:
+    # A pod's author picks its projected token's expirationSeconds (up to 2^32), and the signer
+    # cannot see the pod go: without max_age_minutes, a day is the most any token is taken for.
+    attestation = platforms.attestation("kubernetes")
+    now = int(time.time())
+    day = 24 * 3600
+    old = platforms.kubernetes.kubernetes(AUDIENCE, iat=now - day - 120, exp=now + 100 * 365 * day)
+    _refused(attestation, old, "issued over 1440 minutes ago")
+    young = platforms.kubernetes.kubernetes(AUDIENCE, iat=now - 600, exp=now + 100 * 365 * day)
+    assert attest.verify(attestation, young).job.workspace == "runner"
 
 
 def _unsigned(header: dict[str, Any], claims: dict[str, Any], signature: bytes = b"") -> str:
@@ -196,6 +292,38 @@ def test_hs256_signed_with_the_jwks_key_bytes_is_refused(platforms: Platforms) -
         job_id="{run_id}",
     )
     _refused(oidc, token, "alg 'HS256' is not one of")
+
+
+@pytest.mark.parametrize("kid", ["published", "made-up"])
+def test_keys_named_in_the_token_header_are_never_used_or_fetched(
+    platforms: Platforms, kid: str
+) -> None:
+    attestation = platforms.attestation("github")
+    attest.verify(attestation, platforms.github.github(AUDIENCE))
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(stranger.public_key()))
+    header = {
+        "kid": platforms.github.kid if kid == "published" else "made-up",
+        "jku": platforms.github.url + "/stranger-jwks",
+        "x5u": platforms.github.url + "/stranger-certificate",
+        "jwk": public,
+    }
+    claims = jwt.decode(platforms.github.github(AUDIENCE), options={"verify_signature": False})
+    token = platforms.github.sign(claims, header=header, key=stranger)
+    reason = "signature does not verify" if kid == "published" else "publishes no RS256 key"
+    _refused(attestation, token, reason)
+    assert not [seen for seen in platforms.github.server.seen if "stranger" in seen]
+
+
+def test_a_missing_kid_or_another_platforms_kid_is_refused(platforms: Platforms) -> None:
+    attestation = platforms.attestation("github")
+    claims = jwt.decode(platforms.github.github(AUDIENCE), options={"verify_signature": False})
+    _refused(attestation, jwt.encode(claims, platforms.github.key, "RS256"), "has no kid")
+    # Each issuer's keys are its own: GitLab's kid and key on a GitHub token name nothing.
+    borrowed = platforms.github.sign(
+        claims, header={"kid": platforms.gitlab.kid}, key=platforms.gitlab.key
+    )
+    _refused(attestation, borrowed, f"publishes no RS256 key {platforms.gitlab.kid!r}")
 
 
 def test_an_unknown_kid_refetches_at_most_once_a_minute(platforms: Platforms) -> None:
