@@ -24,7 +24,13 @@ _BLANKS = re.compile(rb"\s+")
 
 
 def parsed(name: str, pem: bytes, form: str) -> list[Certificate]:
-    """The certificates of `pem`. Raises ConfigError naming `name` when there is none."""
+    """The certificates of `pem`. Raises ConfigError naming `name` when there is none, or when
+    a private key is in it."""
+    if _PRIVATE_KEY.search(pem):
+        # A key must not be written where a CA file goes, nor trusted as one.
+        raise ConfigError.of(
+            name, f"holds a private key: expected {form}, certificates only (remove the key)"
+        )
     from cryptography import x509
 
     try:
@@ -43,11 +49,6 @@ def decoded(name: str, value: str, form: str) -> bytes:
         pem = base64.b64decode(_BLANKS.sub(b"", value.encode()), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise ConfigError.of(name, f"is not base64: expected {form}") from None
-    if _PRIVATE_KEY.search(pem):
-        # A key must not be written where a CA file goes, nor trusted as one.
-        raise ConfigError.of(
-            name, f"holds a private key: expected {form}, certificates only (remove the key)"
-        )
     from cryptography.hazmat.primitives.serialization import Encoding
 
     return b"".join(cert.public_bytes(Encoding.PEM) for cert in parsed(name, pem, form))
