@@ -67,6 +67,9 @@ class CloudOf(Generic[ConfigT]):
     # Variables that take a `_<TAG>` suffix for a configuration of its own (with the switch,
     # its alias and the phased ones); empty: the cloud has one configuration only.
     tagged: tuple[str, ...] = ()
+    # Tagged variables that give one setting in different forms (a CA as a path or as a
+    # value): a configuration giving one of them inherits none of the others' untagged values.
+    alternatives: tuple[tuple[str, ...], ...] = ()
     # Every configuration of the cloud at once, for a cloud whose configurations share
     # something (AWS: one config file with a profile per tag); returns them, amended.
     gather: Callable[[tuple[ConfigT, ...]], tuple[ConfigT, ...]] | None = None

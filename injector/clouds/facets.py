@@ -30,6 +30,8 @@ class HcpName:
     canonical: Callable[[str], str] = _same  # for telling two spellings of one value apart
     parts: tuple[str, ...] = ()
     join: Callable[[list[str]], str] | None = None
+    # False: a message never quotes the value (it may hold a private key pasted by mistake).
+    quoted: bool = True
 
 
 @dataclass(frozen=True)

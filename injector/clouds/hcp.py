@@ -57,14 +57,19 @@ def translate(
                         problems.append(
                             Problem(
                                 given_by,
-                                f"is {values.shown(given)} but {source} is "
-                                f"{values.shown(value)}: one setting under two names; set one, "
-                                "or both to the same value",
+                                f"{_differs(name, given, source, value)}: one setting under "
+                                "two names; set one, or both to the same value",
                             )
                         )
                     elif given is None:
                         out[target], origins[target] = value, source
     return Variables.of(env).over(out, origins), tuple(dict.fromkeys(problems))
+
+
+def _differs(name: HcpName, given: str, source: str, value: str) -> str:
+    if not name.quoted:
+        return f"differs from {source}"
+    return f"is {values.shown(given)} but {source} is {values.shown(value)}"
 
 
 def recognizes(name: str, registered: Sequence[Cloud]) -> bool:

@@ -21,9 +21,9 @@ from injector.clouds import kubeconfig, kubernetes_login, rules
 from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
 from injector.clouds.facets import Hcp, HcpName, Rivals, SdkLogin, TerraformShape, TokenFileCache
 from injector.clouds.hcp import boolean_form
-from injector.config import urls, values
+from injector.config import certificates, urls, values
 from injector.config.job_context import JobContext
-from injector.errors import ConfigError, Problems
+from injector.errors import Problems
 
 NAME = "kubernetes"
 ENABLE = "ENABLE_DYNAMIC_CREDENTIALS_KUBERNETES"
@@ -116,14 +116,7 @@ def _ca_pem(env: Mapping[str, str]) -> str | None:
     value = values.optional(env, CA_DATA)
     if value is None:
         return None
-    from cryptography import x509  # the signing dependency already; only for a given CA
-
-    try:
-        certificates = x509.load_pem_x509_certificates(value.encode())
-    except ValueError:
-        certificates = []
-    if not certificates:
-        raise ConfigError.of(CA_DATA, f"expected {_CA_FORM}: no certificate could be read")
+    certificates.parsed(CA_DATA, value.encode(), _CA_FORM)
     return value
 
 

@@ -85,11 +85,19 @@ def view(cloud: Cloud, env: Mapping[str, str], tag: str) -> Variables:
         }
     )
     # The identity (switch, phased variables) is the configuration's own; for the rest an
-    # untagged value applies to every configuration that does not give its own.
-    identity = {*pairs} - set(cloud.tagged) | set(cloud.phased)
-    seen = {name: value for name, value in env.items() if name not in identity}
+    # untagged value applies to every configuration that does not give its own, in any of the
+    # setting's forms (`Cloud.alternatives`).
+    not_inherited = {*pairs} - set(cloud.tagged) | set(cloud.phased)
+    for group in cloud.alternatives:
+        if any(env.get(pairs[plain]) for plain in group):
+            not_inherited.update(group)
+    seen = {name: value for name, value in env.items() if name not in not_inherited}
+    # An inherited value's problem is the untagged variable's; any other, the tagged one's.
+    origins = {
+        plain: tagged for plain, tagged in pairs.items() if tagged in env or plain not in seen
+    }
     seen.update({plain: env[tagged] for plain, tagged in pairs.items() if tagged in env})
-    return Variables.of(env).over(seen, pairs)
+    return Variables.of(env).over(seen, origins)
 
 
 def untagged(cloud: Cloud, name: str) -> str | None:

@@ -24,7 +24,7 @@ from injector.clouds.base import CloudConfig, CloudOf, CloudOutputs
 from injector.clouds.exchange_facet import Exchange, Finding
 from injector.clouds.facets import Exchanged, Hcp, HcpName, Rivals, TerraformShape
 from injector.clouds.hcp import boolean_form
-from injector.config import urls, values
+from injector.config import certificates, urls, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, Problems, require_modules
 from injector.jose import algorithms
@@ -40,6 +40,9 @@ AUDIENCE = "WORKLOAD_IDENTITY_VAULT_AUDIENCE"
 AUTH_PATH = "WORKLOAD_IDENTITY_VAULT_AUTH_PATH"
 NAMESPACE = "VAULT_NAMESPACE"
 CA_CERT = "VAULT_CACERT"
+# The same CA as a value (HCP's TFC_VAULT_ENCODED_CACERT): injector's name, as Vault's own
+# clients read no such variable; written into the job's folder, VAULT_CACERT pointing at it.
+ENCODED_CA_CERT = "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT"
 # Variable and file names, not secrets.
 TOKEN = "VAULT_TOKEN"  # noqa: S105
 TOKEN_FILE_EXPORT = "INJECTOR_VAULT_TOKEN_FILE"  # noqa: S105
@@ -71,6 +74,7 @@ _ROLE = re.compile(r"[A-Za-z0-9_.@-]+")
 _ROLE_FORM = "a JWT auth role name (letters, digits and _.@-)"
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?")
 _NAMESPACE_FORM = "a namespace path such as admin or admin/team-a"
+_ENCODED_CA_FORM = "Vault's PEM CA certificates encoded in base64 (base64 -w0 ca.pem)"
 
 # The JWT auth method (vault-plugin-auth-jwt, which OpenBao ships too): for a `jwt` role the
 # supported algorithms default to all of them; `bound_audiences` must hold the token's aud;
@@ -124,6 +128,8 @@ class VaultConfig(CloudConfig):
     auth_path: str
     namespace: str | None
     ca_cert: Path | None
+    # The certificates of ENCODED_CA_CERT, in PEM: the job's folder gets them as a file.
+    ca_pem: bytes | None = None
 
     @property
     def identity(self) -> str:
@@ -131,14 +137,28 @@ class VaultConfig(CloudConfig):
 
     def outputs(self, token_file: Path, job: JobContext) -> CloudOutputs:
         # The minted JWT (token_file) stays injector's: Vault's own token is what the job uses.
+        files: dict[Path, bytes] = {}
+        if self.ca_pem is not None:
+            files[self.written_ca_file(token_file.parent)] = self.ca_pem
         if self.tag is not None:
-            return CloudOutputs(exports={})  # the environment is the untagged configuration's
+            # The environment is the untagged configuration's: files only.
+            return CloudOutputs(exports={}, extra_files=files)
         exports = {ADDRESS: self.address}
         if self.namespace:
             exports[NAMESPACE] = self.namespace
-        if self.ca_cert is not None:
-            exports[CA_CERT] = str(self.ca_cert)
-        return CloudOutputs(exports=exports)
+        ca_file = self.ca_file(token_file.parent)
+        if ca_file is not None:
+            exports[CA_CERT] = str(ca_file)
+        return CloudOutputs(exports=exports, extra_files=files)
+
+    def written_ca_file(self, folder: Path) -> Path:
+        """Where the encoded CA goes: `vault-ca.pem`, `vault_<TAG>-ca.pem` for a tag."""
+        return folder / f"{tags.configuration_id(self)}-ca.pem"
+
+    def ca_file(self, folder: Path) -> Path | None:
+        """The CA file the job's Vault clients trust: VAULT_CACERT's, or the encoded one's in
+        `folder`; None for the system's CAs."""
+        return self.written_ca_file(folder) if self.ca_pem is not None else self.ca_cert
 
     def token_file(self, folder: Path) -> Path:
         """Where the login's Vault token goes: `vault-token`, `vault_<TAG>-token` for a tag."""
@@ -150,7 +170,7 @@ class VaultConfig(CloudConfig):
         require_modules(ENABLE, "vault", ("httpx",))
         from injector.clouds.vault_http import VaultClient
 
-        return VaultClient(self.address, self.namespace, self.ca_cert)
+        return VaultClient(self.address, self.namespace, self.ca_cert, self.ca_pem)
 
     def exchange(self, token: str, folder: Path) -> Exchanged:
         return vault_login.exchange(self, token, folder)
@@ -160,12 +180,13 @@ class VaultConfig(CloudConfig):
 
     def terraform_value(self, token_file: Path, job: JobContext) -> TerraformShape:
         """HCP's object: `token_filename` is the Vault token the login writes (not the JWT)."""
+        ca_file = self.ca_file(token_file.parent)
         return TerraformShape(
             value={
                 "token_filename": str(self.token_file(token_file.parent)),
                 "address": self.address,
                 "namespace": self.namespace or "",
-                "ca_cert_file": str(self.ca_cert) if self.ca_cert is not None else "",
+                "ca_cert_file": str(ca_file) if ca_file is not None else "",
             }
         )
 
@@ -196,6 +217,7 @@ def read(env: Mapping[str, str]) -> VaultConfig:
             None, values.optional_matching, env, NAMESPACE, _NAMESPACE, _NAMESPACE_FORM
         ),
         ca_cert=problems.get(None, _ca_cert, env),
+        ca_pem=problems.get(None, _encoded_ca_cert, env),
     )
     problems.raise_if_any()
     return config
@@ -224,6 +246,24 @@ def _ca_cert(env: Mapping[str, str]) -> Path | None:
     return path.absolute()
 
 
+def _unwrapped(value: str) -> str:
+    """base64 as one line: wrapped (`base64 ca.pem`) or not, the same certificates."""
+    return "".join(value.split())
+
+
+def _encoded_ca_cert(env: Mapping[str, str]) -> bytes | None:
+    value = values.optional(env, ENCODED_CA_CERT)
+    if value is None:
+        return None
+    if values.optional(env, CA_CERT) is not None:
+        raise ConfigError.of(
+            ENCODED_CA_CERT,
+            f"is set and so is {CA_CERT}: give Vault's CA once, either {_ENCODED_CA_FORM} "
+            f"here or a PEM file's path in {CA_CERT}",
+        )
+    return certificates.decoded(ENCODED_CA_CERT, value, _ENCODED_CA_FORM)
+
+
 CLOUD = CloudOf(
     name=NAME,
     label="Vault",
@@ -232,8 +272,10 @@ CLOUD = CloudOf(
     rules=RULES,
     rivals=Rivals("the Vault provider and CLI", STATIC_CREDENTIALS),
     phased=(ROLE,),
-    variables=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT),
-    tagged=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT),
+    variables=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT, ENCODED_CA_CERT),
+    tagged=(ADDRESS, AUDIENCE, AUTH_PATH, NAMESPACE, CA_CERT, ENCODED_CA_CERT),
+    # A configuration that gives its CA one way inherits none given the other way.
+    alternatives=((CA_CERT, ENCODED_CA_CERT),),
     hcp=Hcp(
         names=(
             HcpName(ENABLE, "PROVIDER_AUTH", canonical=boolean_form),
@@ -242,6 +284,7 @@ CLOUD = CloudOf(
             HcpName(NAMESPACE, "NAMESPACE"),
             HcpName(AUTH_PATH, "AUTH_PATH"),
             HcpName(AUDIENCE, "WORKLOAD_IDENTITY_AUDIENCE"),
+            HcpName(ENCODED_CA_CERT, "ENCODED_CACERT", canonical=_unwrapped, quoted=False),
         )
     ),
     example=EXAMPLE,

@@ -52,13 +52,26 @@ class Secret:
 
 class VaultClient:
     """One Vault server: its address, namespace (X-Vault-Namespace) and the CA it is trusted
-    with (VAULT_CACERT; else the system's)."""
+    with (VAULT_CACERT, or the certificates of its encoded form; else the system's)."""
 
-    def __init__(self, address: str, namespace: str | None, ca_cert: Path | None) -> None:
+    def __init__(
+        self,
+        address: str,
+        namespace: str | None,
+        ca_cert: Path | None,
+        ca_pem: bytes | None = None,
+    ) -> None:
         self.address = address.rstrip("/")
         headers = {"X-Vault-Namespace": namespace} if namespace else {}
         verify: ssl.SSLContext | None = None
-        if ca_cert is not None:
+        if ca_pem is not None:
+            # Parsed already (config.certificates): the same ones the job's file holds; OpenSSL
+            # may still refuse one that cryptography reads.
+            try:
+                verify = ssl.create_default_context(cadata=ca_pem.decode("ascii"))
+            except ssl.SSLError as error:
+                raise VaultError(f"cannot trust the encoded CA certificates: {error}") from None
+        elif ca_cert is not None:
             try:
                 verify = ssl.create_default_context(cafile=str(ca_cert))
             except (OSError, ssl.SSLError) as error:

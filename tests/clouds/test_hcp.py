@@ -3,11 +3,13 @@ workspace written for HCP Terraform gets the same identities as one written for 
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from pathlib import Path
 
 import pytest
+import trustme
 
 from injector import clouds
 from injector.claims import Token
@@ -17,7 +19,7 @@ from injector.clouds.vault import VaultConfig
 from injector.errors import ConfigError
 from injector.job import pipeline, settings, spelling
 from injector.job.plan import Plan
-from tests.conftest import run_injector
+from tests.conftest import KeyFiles, run_injector
 from tests.support.jobs import config_as
 
 ROLE = "arn:aws:iam::123456789012:role/run"
@@ -279,6 +281,111 @@ def test_gcps_principal_type_disagreeing_with_a_service_account_names_hcps_names
     }
     [problem] = _problems(env)
     assert problem.startswith("TFC_GCP_PRINCIPAL_TYPE: is workload_pool")
+
+
+# Vault under HCP's names, untagged and tagged PROD.
+VAULT_WITH_PROD = {
+    "TFC_VAULT_PROVIDER_AUTH": "true",
+    "TFC_VAULT_ADDR": "https://vault.example.com:8200",
+    "TFC_VAULT_RUN_ROLE": "terraform",
+    "TFC_VAULT_PROVIDER_AUTH_PROD": "true",
+    "TFC_VAULT_RUN_ROLE_PROD": "prod",
+}
+
+
+def test_vaults_encoded_ca_under_hcps_names_tagged_and_default(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """TFC_VAULT_ENCODED_CACERT is injector's WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT; its
+    `_<TAG>` form a tag's own, its TFC_DEFAULT_ form every configuration's without one."""
+    own, shared = trustme.CA().cert_pem.bytes(), trustme.CA().cert_pem.bytes()
+    env = {
+        **_job(workspace),
+        **VAULT_WITH_PROD,
+        "TFC_VAULT_ENCODED_CACERT_PROD": base64.encodebytes(own).decode(),  # wrapped
+        "TFC_DEFAULT_VAULT_ENCODED_CACERT": base64.b64encode(shared).decode(),
+    }
+    plan = _plan(env, tmp_path)
+
+    assert plan.files[tmp_path / "vault-ca.pem"] == shared
+    assert plan.files[tmp_path / "vault_PROD-ca.pem"] == own
+    assert plan.exports["VAULT_CACERT"] == str(tmp_path / "vault-ca.pem")
+    aliases = json.loads(plan.exports["TF_VAR_tfc_vault_dynamic_credentials"])["aliases"]
+    assert aliases["PROD"]["ca_cert_file"] == str(tmp_path / "vault_PROD-ca.pem")
+
+
+@pytest.mark.parametrize(
+    ("hcp_name", "value", "message"),
+    [
+        ("TFC_VAULT_ENCODED_CACERT", "not base64!", "is not base64: expected"),
+        ("TFC_VAULT_ENCODED_CACERT", "aGVsbG8=", "no certificate could be read"),
+        ("TFC_VAULT_ENCODED_CACERT_PROD", "aGVsbG8=", "no certificate could be read"),
+        ("TFC_DEFAULT_VAULT_ENCODED_CACERT", "aGVsbG8=", "no certificate could be read"),
+    ],
+)
+def test_a_bad_encoded_ca_names_hcps_variable(
+    workspace: dict[str, str], hcp_name: str, value: str, message: str
+) -> None:
+    env = {
+        **_job(workspace),
+        **VAULT_WITH_PROD,
+        hcp_name: value,
+    }
+    [problem] = _problems(env)
+    assert problem.startswith(f"{hcp_name}: ")
+    assert message in problem
+
+
+def test_the_encoded_ca_wrapped_or_not_is_one_setting(workspace: dict[str, str]) -> None:
+    pem = trustme.CA().cert_pem.bytes()
+    env = {
+        **_job(workspace),
+        "TFC_VAULT_PROVIDER_AUTH": "true",
+        "TFC_VAULT_ADDR": "https://vault.example.com:8200",
+        "TFC_VAULT_RUN_ROLE": "terraform",
+        "TFC_VAULT_ENCODED_CACERT": base64.encodebytes(pem).decode(),
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT": base64.b64encode(pem).decode(),
+    }
+    loaded = settings.load(env)
+    assert loaded is not None
+    assert config_as(VaultConfig, loaded.clouds[0]).ca_pem == pem
+
+
+def test_vaults_encoded_ca_names_are_read_not_warned_about(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    env = {
+        "TFC_VAULT_PROVIDER_AUTH": "true",
+        "TFC_VAULT_ENCODED_CACERT": "x",
+        "TFC_VAULT_ENCODED_CACERT_PROD": "x",
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT_DEV": "x",
+        "TFC_VAULT_ENCODED_CACERTS": "x",
+    }
+    with caplog.at_level(logging.WARNING, logger="injector"):
+        spelling.warn(env)
+    assert caplog.messages == [
+        "TFC_VAULT_ENCODED_CACERTS is not a variable injector reads: did you mean "
+        "TFC_VAULT_ENCODED_CACERT?"
+    ]
+
+
+def test_the_encoded_ca_under_two_names_is_refused_without_quoting_either(
+    workspace: dict[str, str], key_files: KeyFiles
+) -> None:
+    """A value pasted by mistake may hold a key: the refusal names both, quotes neither."""
+    key = base64.b64encode(key_files.private_pkcs8.read_bytes()).decode()
+    env = {
+        **_job(workspace),
+        **VAULT_WITH_PROD,
+        "TFC_VAULT_ENCODED_CACERT": key,
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT": base64.b64encode(b"other").decode(),
+    }
+    problems = _problems(env)
+    assert problems[0] == (
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT: differs from TFC_VAULT_ENCODED_CACERT: one "
+        "setting under two names; set one, or both to the same value"
+    )
+    assert not any(key[:12] in p or key[-12:] in p for p in problems)
 
 
 @pytest.mark.parametrize(

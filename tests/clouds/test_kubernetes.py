@@ -12,6 +12,7 @@ import trustme
 from injector.clouds import kubernetes
 from injector.errors import ConfigError
 from injector.job import pipeline, settings
+from tests.conftest import KeyFiles
 from tests.support.jobs import EXAMPLE_JOB
 
 AUDIENCE = "kubernetes.workload.identity"
@@ -87,6 +88,16 @@ def test_a_namespace_goes_into_the_context() -> None:
 )
 def test_malformed_values_are_refused_by_name(name: str, value: str) -> None:
     assert _problems({**ENABLED, name: value}) == [name]
+
+
+def test_a_private_key_in_the_ca_data_is_refused_never_written(key_files: KeyFiles) -> None:
+    """Pasted with the CA by mistake, it would go into the kubeconfig as a CA to trust."""
+    bundle = trustme.CA().cert_pem.bytes().decode() + key_files.private_pkcs8.read_text()
+    with pytest.raises(ConfigError) as error:
+        kubernetes.CLOUD.configure({**ENABLED, kubernetes.CA_DATA: bundle})
+    (problem,) = error.value.problems
+    assert problem.variable == kubernetes.CA_DATA
+    assert "holds a private key" in str(problem) and "PRIVATE" not in str(problem)
 
 
 @pytest.mark.parametrize("static", kubernetes.STATIC_CREDENTIALS)

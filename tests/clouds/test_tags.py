@@ -3,12 +3,14 @@ its own token, files and identity; the untagged one is what it always was."""
 
 from __future__ import annotations
 
+import base64
 import configparser
 import json
 import logging
 from pathlib import Path
 
 import pytest
+import trustme
 
 from injector import clouds
 from injector.clouds import tags
@@ -367,3 +369,44 @@ def test_another_clouds_longer_switch_is_not_a_tag() -> None:
         "ENABLE_DYNAMIC_CREDENTIALS_VAULT_BACKEDUP": "true",
     }
     assert tags.found(vault, env) == (("BACKEDUP",), [])
+
+
+VAULT_TAGGED = {
+    "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false",
+    "ENABLE_DYNAMIC_CREDENTIALS_GCP": "false",
+    "ENABLE_DYNAMIC_CREDENTIALS_AWS": "false",
+    "ENABLE_DYNAMIC_CREDENTIALS_VAULT": "true",
+    "VAULT_ADDR": "https://vault.example.com",
+    "WORKLOAD_IDENTITY_VAULT_ROLE": "default-role",
+    "ENABLE_DYNAMIC_CREDENTIALS_VAULT_PROD": "true",
+    "WORKLOAD_IDENTITY_VAULT_ROLE_PROD": "prod-role",
+}
+
+
+def test_an_inherited_values_problem_names_the_variable_the_user_set(
+    workspace: dict[str, str],
+) -> None:
+    """A bad untagged value that a tag inherits is one problem, under its own name."""
+    env = {**workspace, **VAULT_TAGGED, "VAULT_NAMESPACE": "bad namespace"}
+    [problem] = _problems(env)
+    assert problem.startswith("VAULT_NAMESPACE: expected a namespace path")
+
+
+def test_a_setting_given_one_way_by_the_tag_inherits_no_other_way(
+    workspace: dict[str, str], tmp_path: Path
+) -> None:
+    """The untagged configuration's CA as a path, the tag's as a value: each its own."""
+    ca_file = tmp_path / "ca.pem"
+    ca_file.write_bytes(trustme.CA().cert_pem.bytes())
+    pem = trustme.CA().cert_pem.bytes()
+    env = {
+        **workspace,
+        **VAULT_TAGGED,
+        "VAULT_CACERT": str(ca_file),
+        "WORKLOAD_IDENTITY_VAULT_ENCODED_CACERT_PROD": base64.b64encode(pem).decode(),
+    }
+    plan = _plan(env, tmp_path / "job")
+
+    assert plan.exports["VAULT_CACERT"] == str(ca_file)
+    assert plan.files[tmp_path / "job" / "vault_PROD-ca.pem"] == pem
+    assert tmp_path / "job" / "vault-ca.pem" not in plan.files

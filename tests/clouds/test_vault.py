@@ -3,12 +3,15 @@ the login (the login itself runs against a real OpenBao in tests/e2e/test_vault_
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
+import trustme
 
 from injector import clouds
 from injector.clouds import vault
+from injector.clouds.base import CloudOutputs
 from injector.config import job_context
 from injector.errors import ConfigError
 
@@ -102,3 +105,46 @@ def test_phases_pick_the_role() -> None:
 def test_rules_require_the_user_claim() -> None:
     assert vault.USER_CLAIM in vault.RULES.checks.required_claims
     assert vault.RULES.checks.clock_skew_seconds == 60
+
+
+def _encoded(pem: bytes) -> str:
+    return base64.b64encode(pem).decode()
+
+
+def test_an_encoded_ca_goes_into_the_jobs_folder_and_vault_cacert_names_it(
+    tmp_path: Path,
+) -> None:
+    pem = trustme.CA().cert_pem.bytes()
+    config = _config(**{vault.ENCODED_CA_CERT: _encoded(pem)})
+    outputs = config.outputs(tmp_path / "vault.jwt", JOB)
+    written = tmp_path / "vault-ca.pem"
+
+    assert outputs.extra_files == {written: pem}
+    assert outputs.exports[vault.CA_CERT] == str(written)
+    value = config.terraform_value(tmp_path / "vault.jwt", JOB).value
+    assert value["ca_cert_file"] == str(written)
+
+
+def test_a_tagged_encoded_ca_is_a_file_of_its_own_named_by_hcps_variable_only(
+    tmp_path: Path,
+) -> None:
+    pem = trustme.CA().cert_pem.bytes()
+    config = _config(**{vault.ENCODED_CA_CERT: _encoded(pem)}).tagged("PROD")
+    outputs = config.outputs(tmp_path / "vault_PROD.jwt", JOB)
+    written = tmp_path / "vault_PROD-ca.pem"
+
+    assert outputs == CloudOutputs(exports={}, extra_files={written: pem})
+    value = config.terraform_value(tmp_path / "vault_PROD.jwt", JOB).value
+    assert value["ca_cert_file"] == str(written)
+
+
+def test_the_ca_as_a_path_and_as_a_value_is_refused(tmp_path: Path) -> None:
+    ca = tmp_path / "ca.pem"
+    pem = trustme.CA().cert_pem.bytes()
+    ca.write_bytes(pem)
+    env = {**ENABLED, vault.CA_CERT: str(ca), vault.ENCODED_CA_CERT: _encoded(pem)}
+    with pytest.raises(ConfigError) as error:
+        vault.CLOUD.configure(env)
+    [problem] = error.value.problems
+    assert problem.variable == vault.ENCODED_CA_CERT
+    assert f"is set and so is {vault.CA_CERT}: give Vault's CA once" in problem.message

@@ -51,11 +51,8 @@ print(json.dumps({"arn": arn, "mode": os.stat(path).st_mode,
 def bao(
     tmp_path_factory: pytest.TempPathFactory, standins: StandIns, key_files: KeyFiles
 ) -> Iterator[OpenBao]:
-    with openbao.serving(
-        tmp_path_factory.mktemp("openbao"),
-        standins.issuer.url,
-        standins.tls.ca.cert_pem.bytes().decode(),
-        key_files.public.read_text(),
+    with openbao.trusting_the_issuer(
+        tmp_path_factory.mktemp("openbao"), standins, key_files
     ) as server:
         yield server
 

@@ -17,13 +17,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from tests.conftest import free_port
 from tests.standins.accounts import SUBJECT
 from tests.support import processes
+
+if TYPE_CHECKING:
+    from tests.conftest import KeyFiles
+    from tests.standins.fixtures import StandIns
 
 ROLE = "terrakube-simple-cli"
 SHORT_ROLE = "terrakube-short"  # a token_max_ttl of seconds, to see a fresh login
@@ -165,6 +169,19 @@ def serving(
         yield server
     finally:
         server.stop()
+
+
+@contextmanager
+def trusting_the_issuer(folder: Path, standins: StandIns, key_files: KeyFiles) -> Iterator[OpenBao]:
+    """`serving`, its JWT auth trusting the stand-ins' issuer (its keys over their TLS) and the
+    test key's public PEM."""
+    with serving(
+        folder,
+        standins.issuer.url,
+        standins.tls.ca.cert_pem.bytes().decode(),
+        key_files.public.read_text(),
+    ) as server:
+        yield server
 
 
 def accessor_exists(bao: OpenBao, accessor: str) -> bool:
