@@ -34,6 +34,9 @@ SUBJECT_TOKEN_FILE = "INJECTOR_SUBJECT_TOKEN_FILE"  # noqa: S105 (a variable nam
 ID_TOKEN = "INJECTOR_ID_TOKEN"  # noqa: S105 (a variable name)
 SIGNER_AUDIENCE = "DynamicCredentialSignerAudience"
 SUBJECT_SOURCES = (SUBJECT_TOKEN_FILE, ID_TOKEN, SIGNER_AUDIENCE)
+# Values that are credentials injector consumes (the platform's token, which the signer would
+# exchange for this job's cloud tokens): `run` does not hand them to its command.
+CONSUMED_SECRETS = (ID_TOKEN,)
 VARIABLES = (
     PRIVATE_KEY_PATH,
     PUBLIC_KEY_PATH,

@@ -20,7 +20,7 @@ from types import FrameType
 
 from injector import clouds
 from injector.clouds import inherited
-from injector.config import values
+from injector.config import issuer_settings, values
 from injector.errors import COMMAND_CANNOT_RUN, COMMAND_NOT_FOUND, CommandError
 from injector.job import report
 from injector.job.leaks import warn_about_leaks
@@ -110,7 +110,11 @@ def _named(program: str) -> str:
 def child_environment(
     base: Mapping[str, str], exports: Mapping[str, str], dropped: Sequence[str]
 ) -> dict[str, str]:
-    env = {name: value for name, value in base.items() if name not in dropped}
+    env = {
+        name: value
+        for name, value in base.items()
+        if name not in dropped and name not in issuer_settings.CONSUMED_SECRETS
+    }
     env.update(exports)
     return env
 

@@ -58,7 +58,8 @@ child = subprocess.run(
          "PYTHONPATH": sdk, "HOME": home, "PATH": "/usr/bin:/bin"},
     capture_output=True, text=True, timeout=60,
 )
-print(json.dumps({"exports": sorted(exports), "role": exports.get("AWS_ROLE_ARN"),
+print(json.dumps({"exports": sorted(exports), "environment": sorted(os.environ),
+                  "role": exports.get("AWS_ROLE_ARN"),
                   "token_file": exports["AWS_WEB_IDENTITY_TOKEN_FILE"], "claims": claims,
                   "login": json.loads(child.stdout) if child.returncode == 0 else child.stderr}))
 """
@@ -311,9 +312,11 @@ def test_the_recipe_logs_in_as_the_identity_the_policy_derives(
         assert login["method"] == "assume-role-with-web-identity"
         role_name = case.role.rsplit("/", 1)[1]
         assert login["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{role_name}/")
-        # The files went with the command; the platform's token was never shown.
+        # The files went with the command; the platform's token was never shown, nor handed to
+        # the command (the workspace's code), which has no use for it.
         assert list(ran.scratch.iterdir()) == []
         assert case.token not in ran.stderr + ran.stdout
+        assert "INJECTOR_ID_TOKEN" not in seen["environment"]
 
 
 @pytest.mark.parametrize("name", RECIPES)
