@@ -13,12 +13,33 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+
+if TYPE_CHECKING:
+    from injector.signer.peer import Peer
 
 LINE_BYTES = 4096
 # (characters of a string, items of a list) kept, tried in turn until the line fits.
 _CLIPS = ((512, 8), (128, 4), (32, 2), (8, 1))
+
+
+def utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def caller_record(caller: Peer, now: float) -> dict[str, object]:
+    """An audit line's start: when, and who as the kernel named them."""
+    record: dict[str, object] = {
+        "time": utc(now),
+        "uid": caller.uid,
+        "gid": caller.gid,
+        "pid": caller.pid,
+    }
+    if not caller.visible:
+        record["pid_visible"] = False  # another pid namespace: no pid was guarded
+    return record
 
 
 def _clip(value: object, chars: int, items: int) -> object:

@@ -20,7 +20,7 @@ from injector.config.subject import PHASE
 from injector.config.subject import SETTING as SUBJECT_TEMPLATE
 from injector.errors import ConfigError
 from injector.signer import peer, protocol, userns
-from injector.signer.audit import Audit
+from injector.signer.audit import Audit, caller_record, utc
 from injector.signer.backend import SigningBackend
 from injector.signer.peer import Peer, PeerChanged, StartTimeReader
 from injector.signer.policy import Policy
@@ -30,10 +30,6 @@ from injector.signer.userns import Overflow
 if TYPE_CHECKING:
     from injector.signer.attestation.rate import RateLimit
     from injector.signer.attestation.verify import Attested
-
-
-def _utc(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 # An audience the policy does not allow this attested job (RFC 8693 §2.2.2's invalid_target).
@@ -54,19 +50,6 @@ class _Refused(Exception):
     def __init__(self, message: str, error: str = protocol.REFUSED) -> None:
         super().__init__(message)
         self.error = error
-
-
-def _caller_record(caller: Peer, now: float) -> dict[str, object]:
-    """An audit line's start: when, and who as the kernel named them."""
-    record: dict[str, object] = {
-        "time": _utc(now),
-        "uid": caller.uid,
-        "gid": caller.gid,
-        "pid": caller.pid,
-    }
-    if not caller.visible:
-        record["pid_visible"] = False  # another pid namespace: no pid was guarded
-    return record
 
 
 def _listed(groups: frozenset[int]) -> str:
@@ -90,7 +73,7 @@ class Service:
         """The answer to send `caller`; `document` None: the request could not be read.
         `deadline` (time.monotonic): tokens signed after it are dropped, not sent."""
         now = self.clock()
-        record = _caller_record(caller, now)
+        record = caller_record(caller, now)
         # An unmapped id is a number anyone in another user namespace may arrive as: what the
         # policy says about it must not decide for them.
         unmapped = self.overflow.reason(caller.uid, caller.gid)
@@ -239,7 +222,7 @@ class Service:
         """One RFC 8693 exchange (signer.token_exchange): the platform's token for one of ours
         for `audience`, or the refusal, audited with the `remote` address."""
         now = self.clock()
-        record: dict[str, object] = {"time": _utc(now), "remote": remote}
+        record: dict[str, object] = {"time": utc(now), "remote": remote}
         request = TokenRequest(None, (audience,), subject_token=subject_token)
         try:
             job, phase, attested = self.context(request, record)
@@ -296,7 +279,7 @@ class Service:
 
     def failure(self, caller: Peer, reason: str) -> None:
         """Audit a request that ended without an answer (the caller left, a signing error)."""
-        record = _caller_record(caller, self.clock())
+        record = caller_record(caller, self.clock())
         self.audit.write({**record, "decision": protocol.INTERNAL, "reason": reason})
 
     def refused_connections(self, caller: Peer, count: int, cap: int) -> None:
@@ -304,7 +287,7 @@ class Service:
         line per uid and second, whatever the flood's size."""
         self.audit.write(
             {
-                **_caller_record(caller, self.clock()),
+                **caller_record(caller, self.clock()),
                 "decision": "refuse",
                 "reason": f"uid {caller.uid} already has {cap} connections open: "
                 f"{count} more refused unread",
