@@ -203,6 +203,8 @@ KINDS = {
         ),
         # The API server signs with an RSA or an EC key, whichever its key file holds.
         Kind("kubernetes", None, ("RS256", "ES256"), None, _kubernetes),
-        Kind("oidc", None, ASYMMETRIC, "environment", _oidc),
+        # No default phase claim: which of a generic issuer's claims its users cannot set is the
+        # operator's to know, so phases there need phase_claim named.
+        Kind("oidc", None, ASYMMETRIC, None, _oidc),
     )
 }

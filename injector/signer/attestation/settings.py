@@ -141,7 +141,11 @@ def _one(where: str, number: int, table: object) -> Attestation:
         else kind.phase_claim
     )
     if apply_values is not None and phase_claim is None:
-        problems.add(f"{where} phases", f'needs phase_claim for kind "{kind.name}"')
+        problems.add(
+            f"{where} phases",
+            f'needs phase_claim for kind "{kind.name}": the claim whose value the platform '
+            "sets, not the job",
+        )
     algorithms = (
         problems.get((), _algorithms, f"{where} algorithms", table["algorithms"], kind)
         if "algorithms" in table

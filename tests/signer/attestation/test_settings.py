@@ -43,6 +43,18 @@ def test_every_problem_is_named() -> None:
         {"name": "g", "kind": "github", "audience": "a", "organization": "{x}"},
         {"name": "g", "kind": "github", "audience": "a", "ca_bundle": "/nonexistent/ca.pem"},
         {"name": "x", "kind": "terraform-cloud", "audience": "a"},
+        {
+            "name": "j",
+            "kind": "oidc",
+            "issuer": "https://jenkins.example.com/oidc",
+            "audience": "a",
+            "organization": "jenkins",
+            "organization_id": "jenkins",
+            "workspace": "{job_name}",
+            "workspace_id": "{job_name}",
+            "job_id": "{build_number}",
+            "phases": {"apply": ["production"]},
+        },
     )
     where = "policy.toml [[attestation]]"
     expected = [
@@ -56,6 +68,8 @@ def test_every_problem_is_named() -> None:
         f'{where} #3: organization: only kind = "oidc" maps claims by templates',
         f"{where} #4 ca_bundle: cannot load CA certificates from /nonexistent/ca.pem",
         f"{where} #5 kind: expected one of github, gitlab, kubernetes, oidc",
+        # A generic issuer's claim its users may set (environment) is never assumed.
+        f'{where} #6 phases: needs phase_claim for kind "oidc"',
     ]
     for start in expected:
         assert any(problem.startswith(start) for problem in problems), (start, problems)
