@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from injector.errors import ConfigError
 from injector.signer import addresses, token_exchange
 from injector.signer.addresses import share_of
+from injector.signer.attestation.pending import waited
 from injector.signer.service import Service
 from injector.signer.token_exchange import FORM_TYPE
 
@@ -227,7 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length))
         remote = f"{self.client_address[0]}:{self.client_address[1]}"
         try:
-            answer = token_exchange.answer(self.server.service, body, remote)
+            # A thread per connection: waiting here for keys being fetched holds nobody else.
+            answer = waited(lambda: token_exchange.answer(self.server.service, body, remote))
         except Exception:  # one request's failure is that request's, never the server's
             log.exception("token exchange failed")
             self._send(500, b'{"error":"server_error"}', token_exchange.NO_STORE)

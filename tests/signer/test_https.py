@@ -9,6 +9,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -248,3 +249,43 @@ def test_refusals_by_either_cap_are_audited_once_a_second_with_a_count(
             f"the endpoint already has {addresses.MAX_CONNECTIONS} connections open: "
         )
     assert len(lines) < over / 10
+
+
+def test_requests_waiting_for_a_platforms_keys_hold_no_other_platforms_request(
+    custody: Custody, platforms: Platforms, test_tls: TestTls
+) -> None:
+    """Requests with GitHub tokens wait on a stalled first fetch of GitHub's keys (each in its
+    connection's thread); a GitLab token sent after them is exchanged before that fetch ends."""
+    github, gitlab = platforms.github, platforms.gitlab
+    tables = (
+        f'[[attestation]]\nname = "gitlab"\nkind = "gitlab"\nissuer = "{gitlab.url}"\n'
+        f'ca_bundle = "{platforms.ca_file}"\naudience = "{AUDIENCE}"\n\n{ALLOW}\n'
+        '[[allow]]\nattestation = "gitlab"\nsubjects = ["organization:acme:workspace:*"]\n'
+    )
+    context = test_tls.client_context()
+    github.released.clear()
+    github.set_mode("stall")
+    try:
+        with (
+            attested_endpoint(custody, platforms, test_tls, tables) as (signer, url),
+            httpx.Client(verify=context) as client,
+            ThreadPoolExecutor(8) as pool,
+        ):
+            seen = len(github.server.seen)
+            form = {**FORM_TYPES, "subject_token": github.github(AUDIENCE)}
+            waiting = [pool.submit(client.post, url + "/token", data=form) for _ in range(8)]
+            deadline = time.monotonic() + 30
+            while len(github.server.seen) == seen and time.monotonic() < deadline:
+                time.sleep(0.01)  # until the fetch reaches the platform, where it stalls
+            other = {**FORM_TYPES, "subject_token": gitlab.gitlab(AUDIENCE)}
+            answer = client.post(url + "/token", data=other)
+            github.released.set()
+            late = [future.result(timeout=60) for future in waiting]
+    finally:
+        github.released.set()
+        github.set_mode("ok")
+    assert answer.status_code == 200, answer.text
+    assert all(one.status_code in (200, 503) for one in late), [one.text for one in late]
+    attestations = [line.get("attestation") for line in signer.audit()]
+    assert attestations[0] == "gitlab", attestations
+    assert len(attestations) == 9
