@@ -37,7 +37,7 @@ subjects = ["organization:acme:workspace:*"]
 audiences = ["{AWS}"]
 max_ttl_minutes = 20
 """
-    with attested_endpoint(custody, platforms, test_tls, allow) as (signer, url):
+    with attested_endpoint(custody, platforms.github.url, test_tls, allow) as (signer, url):
         yield url
     # Nothing of a token in the audit, whatever the test did.
     assert "eyJ" not in signer.stderr_path.read_text()
