@@ -187,6 +187,9 @@ def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], re
         ("gitlab", {"project_path": "acme/"}, "make no job context"),
         ("gitlab", {"namespace_path": ["acme"]}, "no 'namespace_path' claim"),
         ("kubernetes", {"sub": "system:serviceaccount:prod:runner"}, "sub is not"),
+        # A pod's author picks a projected token's lifetime: a text exp is still no number.
+        ("kubernetes", {"exp": "99999999999"}, "exp is not a NumericDate"),
+        ("gitlab", {"nbf": True}, "nbf is not a NumericDate"),
         (
             "kubernetes",
             {
