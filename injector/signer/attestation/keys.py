@@ -188,7 +188,7 @@ class KeySet:
         listed = document.get("keys")
         if not isinstance(listed, list):
             raise Unavailable(f"{jwks_uri} holds no 'keys' list")
-        return _sorted(listed)
+        return _keys_of(listed)
 
     def _discover(self, fetcher: Any) -> str:
         discovery = fetcher.json(self.issuer.rstrip("/") + DISCOVERY_PATH).body
@@ -203,7 +203,7 @@ class KeySet:
         return jwks_uri
 
 
-def _sorted(listed: list[Any]) -> Fetched:
+def _keys_of(listed: list[Any]) -> Fetched:
     """The usable keys of a JWKS's `keys`, leaving out every entry of a `kid` that more than
     one entry names, whatever its `alg`, `use` or `kty`, usable or not: a verifier picking by
     `kid` could take any of them."""
