@@ -36,7 +36,7 @@ ALLOW = '[[allow]]\nattestation = "github"\nsubjects = ["organization:acme:works
 
 @pytest.fixture
 def endpoint(custody: Custody, platforms: Platforms, test_tls: TestTls) -> Iterator[str]:
-    with attested_endpoint(custody, platforms, test_tls, ALLOW) as (_, url):
+    with attested_endpoint(custody, platforms.github.url, test_tls, ALLOW) as (_, url):
         yield url
 
 
@@ -188,7 +188,7 @@ def test_a_client_trickling_its_handshake_or_request_is_closed_and_its_slot_free
     half = addresses.MAX_CONNECTIONS_PER_ADDRESS // 2
     context = test_tls.client_context()
     with (
-        attested_endpoint(custody, platforms, test_tls, ALLOW) as (signer, url),
+        attested_endpoint(custody, platforms.github.url, test_tls, ALLOW) as (signer, url),
         held_connections(url, half) as handshaking,
         held_connections(url, half) as requesting,
     ):
@@ -227,7 +227,7 @@ def test_refusals_by_either_cap_are_audited_once_a_second_with_a_count(
     hosts = ["127.0.0.3", "127.0.0.4", "127.0.0.5"]
     assert per_host * (1 + len(hosts)) == addresses.MAX_CONNECTIONS
     with (
-        attested_endpoint(custody, platforms, test_tls, ALLOW) as (signer, url),
+        attested_endpoint(custody, platforms.github.url, test_tls, ALLOW) as (signer, url),
         contextlib.ExitStack() as held,
     ):
         flood = held.enter_context(held_connections(url, per_host + over))
@@ -267,7 +267,7 @@ def test_requests_waiting_for_a_platforms_keys_hold_no_other_platforms_request(
     github.set_mode("stall")
     try:
         with (
-            attested_endpoint(custody, platforms, test_tls, tables) as (signer, url),
+            attested_endpoint(custody, platforms.github.url, test_tls, tables) as (signer, url),
             httpx.Client(verify=context) as client,
             ThreadPoolExecutor(8) as pool,
         ):
