@@ -28,6 +28,7 @@ from injector.claims import Token
 from injector.config import issuer_settings, job_context, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
+from injector.net import redact
 
 SIGNER = issuer_settings.SIGNER
 SIGNER_CA = "DynamicCredentialSignerCA"
@@ -138,7 +139,7 @@ def _github(env: Mapping[str, str]) -> str:
     request = urllib.request.Request(  # noqa: S310 (the runner's own https endpoint)
         url, headers={"Authorization": f"bearer {env[GITHUB_BEARER]}", "Accept": "application/json"}
     )
-    document = _json(request, None, GITHUB_URL)
+    document = _json(request, None, GITHUB_URL, (env[GITHUB_BEARER],))
     value = document.get("value")
     if not isinstance(value, str):
         raise InjectorError(f"{GITHUB_URL}: the answer holds no token")
@@ -155,15 +156,22 @@ def _opener(context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
 
 
 def _json(
-    request: urllib.request.Request, context: ssl.SSLContext | None, name: str
+    request: urllib.request.Request,
+    context: ssl.SSLContext | None,
+    name: str,
+    secrets: Sequence[str] = (),
 ) -> dict[str, object]:
+    """The answer's JSON object. An error's description is the server's words: blanked of the
+    `secrets` the request carried (a server may echo the request) and kept to one line."""
     try:
         with _opener(context).open(request, timeout=TIMEOUT_SECONDS) as response:
             body = response.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as error:
         body = error.read(MAX_ANSWER_BYTES + 1)
         document = _decoded(body)
-        description = str(document.get("error_description", document.get("error", "")))[:500]
+        description = redact.clean(
+            str(document.get("error_description", document.get("error", ""))), secrets, 500
+        )
         if error.code == 400 and name == SIGNER:
             raise ConfigError.of(
                 SIGNER, f"the signer at {request.full_url} refused: {description}"
@@ -189,10 +197,11 @@ def _decoded(body: bytes) -> dict[str, object]:
 
 def exchange(where: Endpoint, audience: str) -> Token:
     """One token for `audience`, checked for its `aud`. ConfigError (refused), InjectorError."""
+    subject = where.subject_token()
     form = urllib.parse.urlencode(
         {
             "grant_type": GRANT_TYPE,
-            "subject_token": where.subject_token(),
+            "subject_token": subject,
             "subject_token_type": JWT_TYPE,
             "audience": audience,
         }
@@ -200,7 +209,7 @@ def exchange(where: Endpoint, audience: str) -> Token:
     request = urllib.request.Request(  # noqa: S310 (https, or http to loopback: endpoint())
         where.url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
-    document = _json(request, where.context, SIGNER)
+    document = _json(request, where.context, SIGNER, (subject,))
     compact = document.get("access_token")
     if not isinstance(compact, str) or compact.count(".") != 2:
         raise InjectorError(f"{SIGNER}: the signer at {where.url} answered without a token")
