@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from injector import claims
+from injector import claims, files
 from injector.claims import Token
 from injector.config import issuer_settings, job_context, values
 from injector.config.job_context import JobContext
@@ -41,6 +41,7 @@ GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
 TIMEOUT_SECONDS = 15.0
 MAX_ANSWER_BYTES = 256 * 1024
+MAX_TOKEN_FILE_BYTES = 64 * 1024  # a platform's JWT is a few KiB
 # Where each job context variable stands in the signer's tokens (injector.claims).
 CLAIMS = {
     job_context.ORGANIZATION_NAME: "terrakube_organization_name",
@@ -100,10 +101,12 @@ def subject_token(env: Mapping[str, str]) -> str:
     """The platform's token for this job. ConfigError naming what to set when there is none."""
     path = values.optional(env, TOKEN_FILE)
     if path is not None:
+        # A regular file of sane size: a FIFO would hold the job, /dev/zero fill its memory.
+        data = files.read_file(Path(path), TOKEN_FILE, "a JWT file", limit=MAX_TOKEN_FILE_BYTES)
         try:
-            text = Path(path).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError) as error:
-            raise ConfigError.of(TOKEN_FILE, f"cannot read {path}: {error}") from None
+            text = data.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise ConfigError.of(TOKEN_FILE, f"{path} is not ASCII: expected a JWT") from None
         return _shaped(TOKEN_FILE, text)
     if values.optional(env, GITHUB_URL) is not None and values.optional(env, GITHUB_BEARER):
         return _github(env)
