@@ -14,6 +14,7 @@ first answer attested (`aud`, `sub`, `terrakube_*`) before anything is written.
 
 from __future__ import annotations
 
+import http.client
 import json
 import ssl
 import urllib.error
@@ -29,6 +30,7 @@ from injector.config import issuer_settings, job_context, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
 from injector.net import redact
+from injector.net.watchdog import Watchdog
 
 SIGNER = issuer_settings.SIGNER
 SIGNER_CA = "DynamicCredentialSignerCA"
@@ -149,13 +151,13 @@ def _github(env: Mapping[str, str]) -> str:
     return _shaped(GITHUB_URL, value)
 
 
-def _opener(context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+def _opener(context: ssl.SSLContext | None, watchdog: Watchdog) -> urllib.request.OpenerDirector:
     # No redirect is followed: the platform token goes only to the URL the operator named.
     class _NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: object, **kwargs: object) -> None:
             return None
 
-    return urllib.request.build_opener(urllib.request.HTTPSHandler(context=context), _NoRedirect())
+    return urllib.request.build_opener(*watchdog.handlers(context), _NoRedirect())
 
 
 def _json(
@@ -166,9 +168,10 @@ def _json(
 ) -> dict[str, object]:
     """The answer's JSON object. An error's description is the server's words: blanked of the
     `secrets` the request carried (a server may echo the request) and kept to one line."""
+    watchdog = Watchdog(TIMEOUT_SECONDS)
     try:
-        with _opener(context).open(request, timeout=TIMEOUT_SECONDS) as response:
-            body = response.read(MAX_ANSWER_BYTES + 1)
+        with watchdog, _opener(context, watchdog).open(request, timeout=TIMEOUT_SECONDS) as answer:
+            body = answer.read(MAX_ANSWER_BYTES + 1)
     except urllib.error.HTTPError as error:
         body = error.read(MAX_ANSWER_BYTES + 1)
         document = _decoded(body)
@@ -182,12 +185,22 @@ def _json(
         raise InjectorError(
             f"{name}: {request.full_url} answered HTTP {error.code}: {description}"
         ) from None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        if watchdog.fired:
+            raise _late(name, request) from None
         reason = getattr(error, "reason", None) or error
         raise InjectorError(f"{name}: cannot reach {request.full_url}: {reason}") from None
+    if watchdog.fired:  # the answer was cut short without an error
+        raise _late(name, request)
     if len(body) > MAX_ANSWER_BYTES:
         raise InjectorError(f"{name}: the answer of {request.full_url} is too large")
     return _decoded(body)
+
+
+def _late(name: str, request: urllib.request.Request) -> InjectorError:
+    return InjectorError(
+        f"{name}: no complete answer from {request.full_url} within {TIMEOUT_SECONDS:g} s"
+    )
 
 
 def _decoded(body: bytes) -> dict[str, object]:

@@ -6,7 +6,9 @@ make calls: Vault's login, Transit, the diagnostics' fetches; never on the hot p
   to the same origin, header values checked before sending, errors that never carry a header
   value or a secret the server echoes;
 - `redact`: a server's words on one line with the call's secrets blanked (standard library
-  only, for the keyless exchange's urllib too).
+  only, for the keyless exchange's urllib too);
+- `watchdog`: one total deadline for a urllib exchange (the keyless job's), by shutting its
+  socket down.
 """
 
-__all__ = ["deadline", "guarded", "redact"]
+__all__ = ["deadline", "guarded", "redact", "watchdog"]

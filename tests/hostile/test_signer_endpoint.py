@@ -1,12 +1,14 @@
 """A keyless job's signer endpoint (`DynamicCredentialSigner=https://...`) as a hostile server:
 a stand-in on 127.0.0.1 over TLS of the test CA that echoes the request it got, the platform
-token in it, into its error. The real `injector env` runs; the platform token never reaches
-stderr, and the server's words stay on one line."""
+token in it, into its error, or drips its answer a byte at a time. The real `injector env`
+runs; the platform token never reaches stderr, the server's words stay on one line, and the
+job ends in time."""
 
 from __future__ import annotations
 
 import json
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,10 +42,8 @@ def _echo(connection: socket.socket, server: Hostile) -> None:
     connection.sendall(head.encode() + body)
 
 
-def test_a_signer_echoing_the_platform_token_into_its_error_never_shows_it(
-    hostile: Callable[..., Hostile], test_tls: TestTls, tmp_path: Path
-) -> None:
-    server = hostile(_echo)
+def _keyless(server: Hostile, test_tls: TestTls, tmp_path: Path) -> dict[str, str]:
+    """The example workspace without Vault, keyless against `server`."""
     token_file = tmp_path / "platform.jwt"
     token_file.write_text(PLATFORM_TOKEN)
     env = {
@@ -57,6 +57,14 @@ def test_a_signer_echoing_the_platform_token_into_its_error_never_shows_it(
         DynamicCredentialSignerCA=str(test_tls.ca_file),
         INJECTOR_SUBJECT_TOKEN_FILE=str(token_file),
     )
+    return env
+
+
+def test_a_signer_echoing_the_platform_token_into_its_error_never_shows_it(
+    hostile: Callable[..., Hostile], test_tls: TestTls, tmp_path: Path
+) -> None:
+    server = hostile(_echo)
+    env = _keyless(server, test_tls, tmp_path)
     result = run_injector("env", "--dir", str(tmp_path / "creds"), env=env)
     assert server.connections == 1 and PLATFORM_TOKEN.encode() in server.requests[0]
     assert result.returncode == 2, result.stderr
@@ -65,4 +73,27 @@ def test_a_signer_echoing_the_platform_token_into_its_error_never_shows_it(
     assert "the signer at" in result.stderr and "refused" in result.stderr
     assert "\ninjector: all clouds ready" not in result.stderr
     assert result.stdout == ""
+    assert not (tmp_path / "creds").exists()
+
+
+def _drip(connection: socket.socket, server: Hostile) -> None:
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    connection.sendall(b"Content-Length: 1000\r\n\r\n{")
+    while not server.stopped.is_set():
+        time.sleep(1)  # every read is quick; the answer never ends
+        connection.sendall(b" ")
+
+
+def test_a_dripping_signer_cannot_hold_the_job(
+    hostile: Callable[..., Hostile], test_tls: TestTls, tmp_path: Path
+) -> None:
+    """One deadline for the whole exchange: before, each read had 15 s, so a byte a second
+    held the job for ever (`run_injector` gives up after 60 s)."""
+    server = hostile(_drip)
+    result = run_injector(
+        "env", "--dir", str(tmp_path / "creds"), env=_keyless(server, test_tls, tmp_path)
+    )
+    assert result.returncode == 1, result.stderr
+    assert f"no complete answer from {server.base}/token within 15 s" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
     assert not (tmp_path / "creds").exists()
