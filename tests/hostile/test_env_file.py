@@ -136,3 +136,21 @@ def test_a_working_directory_terrakube_could_not_carry_is_named(
     assert result.returncode == 2
     assert "injector: error: workingDirectory: " in result.stderr and "'='" in result.stderr
     assert list(working.iterdir()) == []
+
+
+def test_an_env_file_open_to_others_is_replaced_by_one_only_its_owner_reads(
+    job: dict[str, str],
+) -> None:
+    """The hook puts secret exports (a Vault token) into the env file: one Terrakube or an
+    earlier step left readable by all (0644) is replaced by a 0600 file, never written in
+    place."""
+    env_file = Path(job["workingDirectory"]) / ".terrakube_temp_env"
+    env_file.write_bytes(b"EARLIER=step\n")
+    env_file.chmod(0o644)
+    before = env_file.stat().st_ino
+    result = run_injector("hook", env=job)
+    assert result.returncode == 0, result.stderr
+    after = env_file.stat()
+    assert after.st_mode & 0o777 == 0o600
+    assert after.st_ino != before
+    assert env_file.read_bytes().startswith(b"EARLIER=step\n")
