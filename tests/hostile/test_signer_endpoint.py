@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.job.example import EXAMPLE_ENV
 from tests.conftest import run_injector
-from tests.hostile.servers import Hostile
+from tests.hostile.servers import Hostile, drip
 from tests.support.jobs import switched_off
 
 if TYPE_CHECKING:
@@ -76,20 +75,12 @@ def test_a_signer_echoing_the_platform_token_into_its_error_never_shows_it(
     assert not (tmp_path / "creds").exists()
 
 
-def _drip(connection: socket.socket, server: Hostile) -> None:
-    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-    connection.sendall(b"Content-Length: 1000\r\n\r\n{")
-    while not server.stopped.is_set():
-        time.sleep(1)  # every read is quick; the answer never ends
-        connection.sendall(b" ")
-
-
 def test_a_dripping_signer_cannot_hold_the_job(
     hostile: Callable[..., Hostile], test_tls: TestTls, tmp_path: Path
 ) -> None:
     """One deadline for the whole exchange: before, each read had 15 s, so a byte a second
     held the job for ever (`run_injector` gives up after 60 s)."""
-    server = hostile(_drip)
+    server = hostile(drip)
     result = run_injector(
         "env", "--dir", str(tmp_path / "creds"), env=_keyless(server, test_tls, tmp_path)
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ import pytest
 from injector.clouds import vault
 from injector.net import guarded
 from tests.conftest import run_injector
-from tests.hostile.servers import Hostile
+from tests.hostile.servers import Hostile, drip
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
@@ -78,20 +77,12 @@ def _failed(result_stderr: str, returncode: int, *secrets: str) -> None:
         assert secret not in result_stderr
 
 
-def _drip(connection: socket.socket, server: Hostile) -> None:
-    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-    connection.sendall(b"Content-Length: 1000\r\n\r\n{")
-    while not server.stopped.is_set():
-        time.sleep(1)  # every read is quick; the answer never ends
-        connection.sendall(b" ")
-
-
 @pytest.mark.parametrize("command", ["env", "doctor"])
 def test_a_dripping_vault_cannot_hold_the_job(
     hostile: Start, job: Callable[[Hostile], dict[str, str]], tmp_path: Path, command: str
 ) -> None:
     """One deadline per request: `run_injector`'s 60 s guard fires if it is per read."""
-    server = hostile(_drip)
+    server = hostile(drip)
     args = ("env", "--dir", str(tmp_path / "creds")) if command == "env" else ("doctor",)
     result = run_injector(*args, env=job(server))
     assert "Traceback" not in result.stderr
