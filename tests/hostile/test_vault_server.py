@@ -214,3 +214,26 @@ def test_the_auth_path_is_a_plain_mount_name(
     assert "no . or .. segment" in result.stderr
     assert server.connections == 0
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("ttl", [10**30, -5], ids=["beyond-any-clock", "negative"])
+def test_a_lease_duration_no_clock_can_wait_on_is_capped(
+    hostile: Start, job: Callable[[Hostile], dict[str, str]], tmp_path: Path, ttl: int
+) -> None:
+    """A login answer's lease_duration of 10**30 s: before, `run`'s renewal thread died on it
+    with a traceback (no wait can be that long), and no lease was ever renewed. A negative one
+    counts as none."""
+
+    def vault_server(connection: socket.socket, server: Hostile) -> None:
+        if b"/login " in server.requests[-1].split(b"\r\n")[0]:
+            _answer(connection, "200 OK", _login_body(ttl=ttl))
+        else:
+            _answer(connection, "204 No Content", b"")
+
+    server = hostile(vault_server)
+    command = [sys.executable, "-c", "import time; time.sleep(1)"]
+    result = run_injector("run", "--dir", str(tmp_path / "creds"), "--", *command, env=job(server))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+    assert "/v1/auth/token/revoke-self" in _paths(server)
