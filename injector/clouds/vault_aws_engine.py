@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.clouds.facets import Exchanged
+from injector.net.redact import clean
 
 # Every AWS key, secret and session token is base64 or letters and digits.
 _ONE_WORD = re.compile(r"[\x21-\x7e]+", re.ASCII)
@@ -58,10 +59,12 @@ class AwsLease:
 
     def describe(self) -> str:
         tag = "" if self.config.tag is None else f" (configuration {self.config.tag})"
+        # The lease id is the server's: one line, so it cannot pose as lines of injector's.
+        lease = clean(self.secret.lease_id, limit=120) or "none"
         return (
             f"AWS {self.config.auth_type} credentials{tag} from {_path(self.config)} "
-            f"(lease {self.secret.lease_id or 'none'}, TTL {self.ttl_seconds} s) through the "
-            f"Vault token {self.auth.accessor}"
+            f"(lease {lease}, TTL {self.ttl_seconds} s) through the Vault token "
+            f"{self.auth.accessor}"
         )
 
 
