@@ -23,6 +23,7 @@ from pathlib import Path
 
 _FOLDER_FLAGS = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _OPEN_TO_OTHERS = stat.S_IWGRP | stat.S_IWOTH
+_SUN_PATH_BYTES = 108  # struct sockaddr_un's sun_path on Linux, its final NUL included
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,11 @@ class Way:
 
     @property
     def address(self) -> str:
-        """What to connect() to: the name inside the held folder, where /proc shows it."""
+        """What to connect() to: the name inside the held folder, where /proc shows it and a
+        socket address can hold it; else the real path, as the check saw it."""
         pinned = f"/proc/self/fd/{self._fd}/{self.name}"
-        return pinned if Path(f"/proc/self/fd/{self._fd}").is_dir() else self._socket_path
+        fits = len(os.fsencode(pinned)) < _SUN_PATH_BYTES
+        return pinned if fits and Path(f"/proc/self/fd/{self._fd}").is_dir() else self._socket_path
 
     @property
     def _socket_path(self) -> str:
