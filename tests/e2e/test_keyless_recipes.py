@@ -1,12 +1,14 @@
-"""The keyless recipes run as written: GitLab's `id_tokens`, Jenkins's OpenID Connect Provider
-plugin and the pod's projected token, each exchanged at the real signer over HTTPS, which runs
-the example policy (examples/signer/keyless-policy.toml) with only its platforms' issuers and CA
-bundles pointed at the stand-ins.
+"""The keyless recipes run as written: GitHub's workflow through this repository's action,
+GitLab's `id_tokens`, Jenkins's OpenID Connect Provider plugin and the pod's projected token,
+each exchanged at one real signer over HTTPS, which runs the example policy
+(examples/signer/keyless-policy.toml) with only its platforms' issuers and CA bundles pointed at
+the stand-ins.
 
-Each recipe's variables and its `injector run -- ...` lines are read from the recipe file; the
-job gets the platform's token the way the platform hands it over, runs as uid nobody, and the
-command after `--` is swapped for boto3 logging in to the strict STS stand-in with nothing but
-what injector exported. The roles are the recipes' own, trusting the `sub` the policy derives.
+Each recipe's variables and its `injector run -- ...` lines (GitHub: the action's `with:` and
+the `run:` step after it) are read from the recipe file; the job gets the platform's token the
+way the platform hands it over, runs as uid nobody, and the command is swapped for boto3 logging
+in to the strict STS stand-in with nothing but what injector exported. The roles are the
+recipes' own, trusting the `sub` the policy derives.
 """
 
 from __future__ import annotations
