@@ -12,6 +12,9 @@
     max_age_minutes = 10                   # optional (default and most: 1440, a day)
     rate_per_minute = 120                  # optional: requests a minute per sub and workspace
     algorithms = ["RS256"]                 # optional: a subset of what the kind allows
+    subject_template = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
+                                           # optional: `sub` of its tokens (default: the signer's
+                                           # DynamicCredentialSubjectTemplate); {phase} needs phases
     # kind = "oidc" only, each a template over claim names ("{tenant}", "{org.id}"):
     organization = "{tenant}"              # and workspace, organization_id, workspace_id,
     workspace = "{project.name}"           # job_id, all five required
@@ -21,9 +24,12 @@ Every problem is reported at start (exit 2), naming the table and the key.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from injector.config import subject
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError, Problems
 from injector.signer.attestation import kinds
 from injector.signer.attestation.keys import KeySet, trust
@@ -46,6 +52,7 @@ _COMMON = frozenset(
         "max_age_minutes",
         "rate_per_minute",
         "algorithms",
+        "subject_template",
     }
 )
 
@@ -102,6 +109,23 @@ def _templates(where: str, table: dict[str, Any], kind: kinds.Kind) -> dict[str,
             problems.get("", _text, f"{where} {key}", table[key])
     problems.raise_if_any()
     return present
+
+
+def _subject_template(where: str, name: str, value: object, phased: bool) -> SubjectTemplate:
+    """The attestation's own subject template, checked by the signer's rules. Messages at
+    start name the policy's key; those a job gets name the attestation (not the policy's path)."""
+    key = f"{where} subject_template"
+    if not isinstance(value, str):
+        raise ConfigError.of(key, "expected a string such as " + repr(subject.DEFAULT))
+    template = subject.parse(value, key)
+    if template.uses_phase and not phased:
+        raise ConfigError.of(
+            key,
+            f"uses {{{subject.PHASE}}}, but the attestation has no phases: every token of it "
+            f"would be refused; expected phases = {{ apply = [...] }}, or a template without "
+            f"{{{subject.PHASE}}}",
+        )
+    return replace(template, setting=f"[[attestation]] {name!r} subject_template")
 
 
 def _kind(where: str, value: object) -> kinds.Kind:
@@ -172,6 +196,18 @@ def _one(where: str, number: int, table: object) -> Attestation:
         1_000_000,
     )
     templates = problems.get({}, _templates, where, table, kind)
+    own_template = (
+        problems.get(
+            None,
+            _subject_template,
+            where,
+            name,
+            table["subject_template"],
+            apply_values is not None,
+        )
+        if "subject_template" in table
+        else None
+    )
     trusted = None
     try:
         trusted = trust(Path(table["ca_bundle"]) if "ca_bundle" in table else None)
@@ -191,6 +227,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
         templates=templates,
         max_age_minutes=max_age,
         rate_per_minute=rate,
+        subject_template=own_template,
     )
 
 

@@ -21,6 +21,7 @@ import jwt
 from injector import claims
 from injector.config import job_context
 from injector.config.job_context import JobContext
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError
 from injector.signer.attestation import claim_types, kinds
 from injector.signer.attestation.keys import KeySet, Unavailable, UnknownKey
@@ -54,6 +55,8 @@ class Attestation:
     templates: Mapping[str, str] = field(default_factory=dict)  # kind oidc only
     max_age_minutes: int | None = None
     rate_per_minute: int = 120
+    # The `sub` of the tokens minted for it; None: the signer's DynamicCredentialSubjectTemplate.
+    subject_template: SubjectTemplate | None = None
 
 
 @dataclass(frozen=True)
