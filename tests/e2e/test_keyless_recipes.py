@@ -527,4 +527,5 @@ def test_a_github_job_the_policy_does_not_allow_is_refused_and_exports_nothing(
     assert ran.seen is None  # the next steps get nothing
     assert ran.github_env == ""
     assert not (ran.runner_temp / "injector-credentials").exists()
+    assert list(ran.runner_temp.glob("injector-exports.*")) == []  # the action's scratch file
     assert not any(token in ran.action.stderr for token in runner.handed)
