@@ -24,8 +24,16 @@ from injector.job.example import EXAMPLE_ENV
 # surrogates that stand for undecodable bytes.
 characters = st.characters(exclude_characters="\x00", exclude_categories=["Cs"])
 env_text = st.text(characters, max_size=40)
-# Export names are fixed identifiers; `_` alone is bash's own.
-names = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True)
+# Export names are fixed identifiers; `_` alone is bash's own, and so are the names bash keeps
+# read-only or sets itself (UID, RANDOM, ...), which no cloud exports and bash cannot round-trip.
+BASH_OWN = frozenset(
+    "COMP_CWORD COMP_KEY COMP_LINE COMP_POINT COMP_TYPE COMP_WORDBREAKS COMP_WORDS DIRSTACK "
+    "EPOCHREALTIME EPOCHSECONDS EUID FUNCNAME GROUPS HISTCMD IFS LINENO OPTIND PIPESTATUS PPID "
+    "RANDOM SECONDS SHELLOPTS SRANDOM UID".split()
+)
+names = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True).filter(
+    lambda name: name not in BASH_OWN and not name.startswith("BASH")
+)
 exports = st.dictionaries(names, env_text, min_size=1, max_size=6)
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
