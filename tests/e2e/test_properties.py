@@ -27,9 +27,12 @@ env_text = st.text(characters, max_size=40)
 # Export names are fixed identifiers; `_` alone is bash's own, and so are the names bash keeps
 # read-only or sets itself (UID, RANDOM, ...), which no cloud exports and bash cannot round-trip.
 BASH_OWN = frozenset(
-    "COMP_CWORD COMP_KEY COMP_LINE COMP_POINT COMP_TYPE COMP_WORDBREAKS COMP_WORDS DIRSTACK "
-    "EPOCHREALTIME EPOCHSECONDS EUID FUNCNAME GROUPS HISTCMD IFS LINENO OPTIND PIPESTATUS PPID "
-    "RANDOM SECONDS SHELLOPTS SRANDOM UID".split()
+    (
+        *("COMP_CWORD", "COMP_KEY", "COMP_LINE", "COMP_POINT", "COMP_TYPE", "COMP_WORDBREAKS"),
+        *("COMP_WORDS", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS", "EUID", "FUNCNAME"),
+        *("GROUPS", "HISTCMD", "IFS", "LINENO", "OPTIND", "PIPESTATUS", "PPID", "RANDOM"),
+        *("SECONDS", "SHELLOPTS", "SRANDOM", "UID"),
+    )
 )
 names = st.from_regex(r"[A-Z][A-Z0-9_]{0,20}", fullmatch=True).filter(
     lambda name: name not in BASH_OWN and not name.startswith("BASH")
