@@ -5,7 +5,6 @@ stand-in platforms over TLS, requests over the real socket."""
 from __future__ import annotations
 
 import signal
-import socket
 import tempfile
 import threading
 import time
@@ -15,7 +14,6 @@ from pathlib import Path
 import jwt
 import pytest
 
-from injector.signer import protocol
 from injector.signer.protocol import TokenRequest
 from tests.signer.conftest import Custody
 from tests.standins.platforms import AUDIENCE, Platforms, github_table
@@ -60,14 +58,6 @@ def _signer(custody: Custody, scratch: Path, policy: str, **env: str) -> support
     )
 
 
-def _ask(signer: support.Signer, request: TokenRequest) -> dict[str, object]:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        connection.settimeout(30)
-        connection.connect(str(signer.socket))
-        connection.sendall(request.encoded())
-        return protocol.read_message(connection, protocol.MAX_ANSWER_BYTES)
-
-
 def _claims(answer: dict[str, object]) -> dict[str, object]:
     assert answer["ok"] is True, answer
     tokens = answer["tokens"]
@@ -82,12 +72,12 @@ def test_the_platform_names_the_job_and_phase(
     try:
         production = platforms.github.github(AUDIENCE)
         staging = platforms.github.github(AUDIENCE, environment="staging")
-        apply = _claims(_ask(signer, TokenRequest(None, (AWS,), subject_token=production)))
-        plan = _claims(_ask(signer, TokenRequest(None, (AWS,), subject_token=staging)))
+        apply = _claims(support.ask(signer, TokenRequest(None, (AWS,), subject_token=production)))
+        plan = _claims(support.ask(signer, TokenRequest(None, (AWS,), subject_token=staging)))
         # A plan-environment token asking for apply: refused, naming both phases.
-        upgrade = _ask(signer, TokenRequest(None, (AWS,), "apply", subject_token=staging))
+        upgrade = support.ask(signer, TokenRequest(None, (AWS,), "apply", subject_token=staging))
         other = platforms.github.github(AUDIENCE, repository="acme/infra-b")
-        other_answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=other))
+        other_answer = support.ask(signer, TokenRequest(None, (AWS,), subject_token=other))
     finally:
         signer.stop()
     assert apply["sub"] == "organization:acme:workspace:infra:run_phase:apply"
@@ -129,8 +119,8 @@ subjects = ["organization:terraform:workspace:*"]
     )
     try:
         token = platforms.kubernetes.kubernetes(AUDIENCE)
-        answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
-        phased = _ask(
+        answer = support.ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+        phased = support.ask(
             signer, TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE))
         )
     finally:
@@ -160,16 +150,16 @@ def test_a_request_naming_another_workspace_is_refused(
     signer = _signer(custody, scratch, _policy(platforms))
     try:
         token = platforms.github.github(AUDIENCE)
-        answer = _ask(signer, TokenRequest(forged, (AWS,), subject_token=token))
+        answer = support.ask(signer, TokenRequest(forged, (AWS,), subject_token=token))
         with_project = JobContext("acme", "infra", "1001", "2002", "4242", project="payments")
-        project = _ask(signer, TokenRequest(with_project, (AWS,), subject_token=token))
-        wrong_ref = _ask(
+        project = support.ask(signer, TokenRequest(with_project, (AWS,), subject_token=token))
+        wrong_ref = support.ask(
             signer,
             TokenRequest(
                 None, (AWS,), subject_token=platforms.github.github(AUDIENCE, ref="refs/heads/x")
             ),
         )
-        other_owner = _ask(
+        other_owner = support.ask(
             signer,
             TokenRequest(
                 None,
@@ -179,7 +169,7 @@ def test_a_request_naming_another_workspace_is_refused(
                 ),
             ),
         )
-        expired = _ask(
+        expired = support.ask(
             signer,
             TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE, exp=1)),
         )
@@ -201,13 +191,13 @@ def test_a_platform_whose_keys_cannot_be_had_is_unavailable_and_rate_is_capped(
     signer = _signer(custody, scratch, _policy(platforms))
     try:
         answers = [
-            _ask(
+            support.ask(
                 signer, TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE))
             )
             for _ in range(7)
         ]
         gitlab = platforms.gitlab.gitlab(AUDIENCE)
-        untrusted = _ask(signer, TokenRequest(None, (AWS,), subject_token=gitlab))
+        untrusted = support.ask(signer, TokenRequest(None, (AWS,), subject_token=gitlab))
     finally:
         signer.stop()
     assert [answer["ok"] for answer in answers] == [True] * 5 + [False] * 2
@@ -219,7 +209,7 @@ def test_a_platform_whose_keys_cannot_be_had_is_unavailable_and_rate_is_capped(
     signer = _signer(custody, scratch, down_policy)
     try:
         token = platforms.github.github(AUDIENCE, iss="https://127.0.0.1:9")
-        down = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+        down = support.ask(signer, TokenRequest(None, (AWS,), subject_token=token))
     finally:
         signer.stop()
     assert down["error"] == "unavailable"
@@ -236,7 +226,7 @@ def test_a_workspace_sharing_its_platform_sub_cannot_spend_anothers_rate(
     signer = _signer(custody, scratch, _policy(platforms))
     try:
         hostile = [
-            _ask(
+            support.ask(
                 signer,
                 TokenRequest(
                     None, (AWS,), subject_token=platforms.github.github(AUDIENCE, sub=shared)
@@ -247,7 +237,7 @@ def test_a_workspace_sharing_its_platform_sub_cannot_spend_anothers_rate(
         other = platforms.github.github(
             AUDIENCE, sub=shared, repository="acme/infra-b", repository_id="2003"
         )
-        answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=other))
+        answer = support.ask(signer, TokenRequest(None, (AWS,), subject_token=other))
     finally:
         signer.stop()
     assert [reply["ok"] for reply in hostile] == [True] * 5 + [False]
@@ -299,7 +289,7 @@ def _order_with_a_slow_platform(signer: support.Signer, platforms: Platforms) ->
         token = platforms.github.github(AUDIENCE)
 
         def attested() -> None:
-            late = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+            late = support.ask(signer, TokenRequest(None, (AWS,), subject_token=token))
             finished.append("attested" if late["ok"] is True else str(late))
 
         waiting = threading.Thread(target=attested)
@@ -307,7 +297,7 @@ def _order_with_a_slow_platform(signer: support.Signer, platforms: Platforms) ->
         while not platforms.github.server.seen:  # the signer is fetching the platform's keys
             time.sleep(0.01)
         job = JobContext("simple", "simple-cli", "o", "w", "1")
-        answer = _ask(signer, TokenRequest(job, (AWS,)))
+        answer = support.ask(signer, TokenRequest(job, (AWS,)))
         assert answer["ok"] is True
         finished.append("plain")
         waiting.join()

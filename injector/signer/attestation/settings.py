@@ -12,6 +12,10 @@
     max_age_minutes = 10                   # optional (default and most: 1440, a day)
     rate_per_minute = 120                  # optional: requests a minute per sub and workspace
     algorithms = ["RS256"]                 # optional: a subset of what the kind allows
+    token_review = true                    # kind = "kubernetes" only: ask the API server, at
+                                           # each request, that the token is live (in-cluster
+                                           # defaults), or a table of api_server, ca_file and
+                                           # token_file (the signer's credential)
     # kind = "oidc" only, each a template over claim names ("{tenant}", "{org.id}"):
     organization = "{tenant}"              # and workspace, organization_id, workspace_id,
     workspace = "{project.name}"           # job_id, all five required
@@ -23,10 +27,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from injector.errors import ConfigError, Problems
-from injector.signer.attestation import kinds
+from injector.signer.attestation import kinds, token_review
 from injector.signer.attestation.keys import KeySet, trust
+from injector.signer.attestation.token_review import TokenReview
 from injector.signer.attestation.verify import Attestation
 
 DEFAULT_RATE_PER_MINUTE = 120
@@ -46,7 +52,13 @@ _COMMON = frozenset(
         "max_age_minutes",
         "rate_per_minute",
         "algorithms",
+        "token_review",
     }
+)
+_REVIEW_KEYS = ("api_server", "ca_file", "token_file")
+_REVIEW_FORM = (
+    'true, or a table { api_server = "https://...", ca_file = "<PEM file>", '
+    'token_file = "<file holding the signer\'s bearer token>" } (each optional)'
 )
 
 
@@ -102,6 +114,54 @@ def _templates(where: str, table: dict[str, Any], kind: kinds.Kind) -> dict[str,
             problems.get("", _text, f"{where} {key}", table[key])
     problems.raise_if_any()
     return present
+
+
+def _api_server(name: str, value: object) -> str:
+    text = _https(name, value)
+    parts = urlsplit(text)
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError.of(name, f"expected https://host[:port][/path], got {text!r}")
+    return text
+
+
+def _token_review(where: str, value: object, kind: kinds.Kind) -> TokenReview | None:
+    name = f"{where} token_review"
+    if value is False:
+        return None
+    if kind.name != "kubernetes":
+        raise ConfigError.of(name, 'only kind = "kubernetes" has a TokenReview API')
+    table = {} if value is True else value
+    if not isinstance(table, dict):
+        raise ConfigError.of(name, f"expected {_REVIEW_FORM}")
+    problems = Problems()
+    unknown = sorted(set(table) - set(_REVIEW_KEYS))
+    if unknown:
+        problems.add(name, f"unknown key(s) {', '.join(unknown)}: expected {_REVIEW_FORM}")
+    api_server = problems.get(
+        "",
+        _api_server,
+        f"{name}.api_server",
+        table.get("api_server", token_review.DEFAULT_API_SERVER),
+    )
+    ca_file, token_file = (
+        problems.get(
+            "", _text, f"{name}.{key}", table.get(key, str(token_review.IN_CLUSTER / default))
+        )
+        for key, default in (("ca_file", "ca.crt"), ("token_file", "token"))
+    )
+    context = None
+    try:
+        context = token_review.trust(Path(ca_file)) if ca_file else None
+    except ValueError as error:
+        problems.add(f"{name}.ca_file", str(error))
+    try:
+        if token_file:  # read now and dropped: a wrong path is said at start, not at a request
+            token_review.credential(Path(token_file))
+    except ValueError as error:
+        problems.add(f"{name}.token_file", str(error))
+    problems.raise_if_any()
+    assert context is not None  # noqa: S101 (raised otherwise)
+    return TokenReview(api_server, context, Path(ca_file), Path(token_file))
 
 
 def _kind(where: str, value: object) -> kinds.Kind:
@@ -172,6 +232,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
         1_000_000,
     )
     templates = problems.get({}, _templates, where, table, kind)
+    review = problems.get(None, _token_review, where, table.get("token_review", False), kind)
     trusted = None
     try:
         trusted = trust(Path(table["ca_bundle"]) if "ca_bundle" in table else None)
@@ -191,6 +252,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
         templates=templates,
         max_age_minutes=max_age,
         rate_per_minute=rate,
+        review=review,
     )
 
 
