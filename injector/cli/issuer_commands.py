@@ -27,7 +27,9 @@ def add_commands(commands: Commands, logging: Parser) -> None:
         parents=[logging],
         help="make a signing key pair: DIR/private.pem (0600) and DIR/public.pem",
         description="Generate a key pair (PKCS#8 private key, mode 0600; PEM public key) "
-        "into DIR, made 0700 if new. Never overwrites a key.",
+        "into DIR, made 0700 if new. Never overwrites a key. Prints on stdout only the "
+        'settings to use, as `export` lines (eval "$(injector keygen --out DIR)" sets '
+        "them); what it wrote goes to stderr.",
     )
     keygen.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder to write")
     keygen.add_argument("--type", choices=("rsa", "ec"), default="rsa", help="default: rsa")
@@ -72,7 +74,9 @@ def add_commands(commands: Commands, logging: Parser) -> None:
 def keygen_command(args: argparse.Namespace) -> int:
     from injector.issuer import keygen
 
-    sys.stdout.write(keygen.command(args.out, args.type, args.bits))
+    told, settings = keygen.command(args.out, args.type, args.bits)
+    sys.stderr.write(told)
+    sys.stdout.write(settings)
     return 0
 
 

@@ -89,8 +89,10 @@ def _write(folder: files.Folder, private_pem: bytes, public_pem: bytes) -> tuple
     return private_path, public_path
 
 
-def command(out: Path, kind: str, bits: int | None) -> str:
-    """Generate and write a key pair; return what to tell the operator (no key material)."""
+def command(out: Path, kind: str, bits: int | None) -> tuple[str, str]:
+    """Generate and write a key pair; return what to tell the operator (for stderr) and the
+    settings to use (for stdout: only `export` lines, so `eval "$(injector keygen ...)"` runs
+    them). Neither holds key material."""
     key = generate(kind, bits)
     private_path, public_path = write(out, key)
     # Quoted by the shell's rules, so that a path with a blank or a quote pastes as it is.
@@ -103,9 +105,10 @@ def command(out: Path, kind: str, bits: int | None) -> str:
     ]
     if kind == "ec":
         settings.append(f"{ALGORITHM}=ES256")
-    return (
+    told = (
         f"wrote {private_path} ({signing_keys.kind(key)} private key, PKCS#8, mode 0600)\n"
         f"wrote {public_path} (public key, mode 0644)\n"
-        "settings for the issuer (paste into a shell, or set them where tokens are minted):\n"
-        + "".join(f"export {line}\n" for line in settings)
+        "settings for the issuer on stdout (run them in a shell, or set them where tokens are "
+        "minted)\n"
     )
+    return told, "".join(f"export {line}\n" for line in settings)

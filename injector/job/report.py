@@ -56,7 +56,9 @@ def dry_run(settings: Settings, signed_by: str, plan: Plan, now: int) -> str:
             "files",
         ]
         for path, data in cloud.files.items():
-            what = "the signed token" if path == cloud.token_file else "credentials"
+            # A file beside the token is a CA, a kubeconfig, a profile or a credential
+            # configuration: none holds a secret, so its content is shown below.
+            what = "the signed token" if path == cloud.token_file else "read by the cloud's tools"
             lines.append(f"  {path}  ({what}, {len(data)} bytes, mode {FILE_MODE:04o})")
             if path != cloud.token_file:
                 lines.append("    " + data.decode().replace("\n", "\n    "))

@@ -98,3 +98,27 @@ def test_the_readmes_links_lead_somewhere() -> None:
                     if line.startswith("#")
                 }
                 assert anchor in titles, target
+
+
+def test_the_hcp_table_marks_every_name_that_takes_a_tag() -> None:
+    """The guide's table of HCP Terraform's names is written by hand: each name of a cloud that
+    takes tags is shown with `[_TAG]` where it first appears in a row."""
+    from injector import clouds
+    from injector.clouds import hcp
+
+    rows = [
+        line
+        for line in (ROOT / "docs" / "guides" / "tags-and-hcp.md").read_text().splitlines()
+        if line.startswith("| `TFC_")
+    ]
+    unmarked = []
+    for cloud in clouds.registered():
+        taking = cloud.taking_tags()
+        for name in cloud.hcp.names if cloud.hcp is not None else ():
+            if name.parts or name.variable not in taking:
+                continue
+            shown = f"`{hcp.PREFIX}{cloud.name.upper()}_{name.name}"
+            row = next((row for row in rows if row.startswith(f"| {shown}")), None)
+            if row is not None and not row.startswith(f"| {shown}[_TAG]`"):
+                unmarked.append(shown.strip("`"))
+    assert unmarked == []

@@ -31,8 +31,12 @@ def _keygen(*args: str) -> tuple[int, str, str]:
 def test_rsa_by_default(tmp_path: Path) -> None:
     out = tmp_path / "keys"
     code, stdout, stderr = _keygen("--out", str(out))
-    assert (code, stderr) == (0, "")
+    assert code == 0, stderr
     private, public = out / "private.pem", out / "public.pem"
+    assert stderr.splitlines()[:2] == [
+        f"wrote {private} (RSA-2048 private key, PKCS#8, mode 0600)",
+        f"wrote {public} (public key, mode 0644)",
+    ]
     assert _mode(out) == 0o700
     assert _mode(private) == 0o600
     assert _mode(public) == 0o644
@@ -48,12 +52,12 @@ def test_rsa_by_default(tmp_path: Path) -> None:
     # What to set next, and never the key itself.
     assert f"{issuer_settings.PRIVATE_KEY_PATH}={private}" in stdout
     assert f"{issuer_settings.PUBLIC_KEY_PATH}={public}" in stdout
-    assert "BEGIN" not in stdout
+    assert "BEGIN" not in stdout + stderr
 
 
 def test_rsa_bits(tmp_path: Path) -> None:
     code, _, stderr = _keygen("--out", str(tmp_path / "k"), "--bits", "3072")
-    assert (code, stderr) == (0, "")
+    assert code == 0, stderr
     key = serialization.load_pem_private_key((tmp_path / "k/private.pem").read_bytes(), None)
     assert isinstance(key, rsa.RSAPrivateKey)
     assert key.key_size == 3072
@@ -136,18 +140,20 @@ def test_generated_keys_sign_tokens_that_verify(tmp_path: Path) -> None:
 
 
 def test_keygen_prints_export_lines_a_shell_runs(tmp_path: Path) -> None:
-    """What keygen prints, pasted into a shell, sets the settings: even for a folder whose name
-    has a blank and a quote."""
-    out = tmp_path / "it's my keys"
+    """keygen's stdout is only the settings, so `eval "$(injector keygen ...)"` sets them: even
+    for a folder whose name has a blank, a quote and a dollar. What it wrote goes to stderr."""
+    out = tmp_path / "it's my keys $HOME"
     result = run_injector("keygen", "--out", str(out), env={})
     assert result.returncode == 0, result.stderr
-    exports = [line for line in result.stdout.splitlines() if line.startswith("export ")]
-    assert len(exports) == 3
+    assert "wrote" not in result.stdout and "wrote" in result.stderr
+    shown = 'printf "%s|%s" "$DynamicCredentialPrivateKeyPath" "$DynamicCredentialId"'
     shell = subprocess.run(
-        ["sh", "-c", "\n".join([*exports, 'printf "%s\\n" "$DynamicCredentialPrivateKeyPath"'])],
+        ["sh", "-c", f'eval "$1"; {shown}', "sh", result.stdout],
         capture_output=True,
         text=True,
         timeout=30,
         check=True,
     )
-    assert shell.stdout == f"{out / 'private.pem'}\n"
+    private, kid = shell.stdout.split("|")
+    assert private == str(out / "private.pem")
+    assert len(kid) == 36 and kid in result.stdout

@@ -82,6 +82,18 @@ def test_gcp_credentials_document_is_shown(throwaway: signing_keys.SigningKey) -
     assert '"type": "external_account"' in text
 
 
+def test_files_beside_the_token_are_not_called_credentials(
+    throwaway: signing_keys.SigningKey,
+) -> None:
+    """A CA, a kubeconfig or a credential configuration holds no secret: the report says who
+    reads it, not "credentials"."""
+    text, built = _report(dict(EXAMPLE_ENV), throwaway)
+    beside = [path for cloud in built.clouds for path in cloud.files if path != cloud.token_file]
+    assert beside
+    for path in beside:
+        assert f"{path}  (read by the cloud's tools, " in text
+
+
 def test_only_enabled_clouds_are_shown(throwaway: signing_keys.SigningKey) -> None:
     env = {**EXAMPLE_ENV, "ENABLE_DYNAMIC_CREDENTIALS_AZURE": "false"}
     env["ENABLE_DYNAMIC_CREDENTIALS_GCP"] = "false"
