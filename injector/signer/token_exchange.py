@@ -10,7 +10,13 @@
 "token_type": "N_A", "expires_in"}. Errors as §2.2.2 and RFC 6749 §5.2 say: 400 with
 `invalid_request` (malformed, an invalid subject token, a policy refusal), `invalid_target`
 (an audience the policy does not allow), `unsupported_grant_type`; 503 when a platform's keys
-cannot be fetched. No description ever holds the subject token.
+cannot be fetched. No description ever holds the subject token, and each keeps to the ASCII
+subset §5.2 allows (the reasons quote claims, which may hold anything).
+
+The form is read as RFC 6749 §3.2 says: a parameter without a value is one not given, and one
+neither RFC defines is ignored. Of the parameters they do define, the signer refuses (never
+ignores) those asking for something it does not do: a second value, delegation, another token
+type, a resource or scope (a narrower grant the client would wrongly believe it got).
 """
 
 from __future__ import annotations
@@ -31,6 +37,10 @@ MAX_FORM_BYTES = 64 * 1024
 _FIELDS = frozenset(
     {"grant_type", "subject_token", "subject_token_type", "audience", "resource", "scope"}
 )
+# RFC 8693 §2.1's delegation and token-type choice: understood, and not offered.
+_DELEGATION = ("actor_token", "actor_token_type")
+_REQUESTED_TYPE = "requested_token_type"
+_UNDERSTOOD = _FIELDS | {*_DELEGATION, _REQUESTED_TYPE}
 # Both headers: HTTP/1.0 caches know only Pragma (RFC 6749 §5.1).
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
@@ -46,7 +56,22 @@ class Answer:
 
 
 def _error(code: str, description: str, status: int = 400) -> Answer:
-    return Answer(status, {"error": code, "error_description": description})
+    return Answer(status, {"error": code, "error_description": described(description)})
+
+
+def described(text: str) -> str:
+    """`text` within RFC 6749 §5.2's characters for an error_description: printable ASCII but
+    `"` and `\\`. A double quote becomes a single one; anything else outside is spelled U+XXXX,
+    so a claim's odd character is still told, not dropped."""
+    return "".join(map(_spelled, text))
+
+
+def _spelled(character: str) -> str:
+    if character == '"':
+        return "'"
+    if " " <= character <= "~" and character != "\\":
+        return character
+    return f"U+{ord(character):04X}"
 
 
 def _form(body: bytes) -> dict[str, list[str]] | Answer:
@@ -59,15 +84,24 @@ def _form(body: bytes) -> dict[str, list[str]] | Answer:
         return _error(
             "invalid_request", "the body is not an application/x-www-form-urlencoded form"
         )
-    unknown = sorted(set(fields) - _FIELDS)
-    if unknown:
-        return _error("invalid_request", f"unknown parameter(s): {', '.join(unknown)[:200]}")
-    repeated = sorted(name for name, values in fields.items() if len(values) > 1)
+    # A blank value is no value (§3.2), and a parameter no RFC here defines is ignored.
+    given = {
+        name: [value for value in values if value]
+        for name, values in fields.items()
+        if name in _UNDERSTOOD
+    }
+    given = {name: values for name, values in given.items() if values}
+    repeated = sorted(name for name, values in given.items() if len(values) > 1)
     if repeated:
         return _error(
             "invalid_request", f"parameter(s) given more than once: {', '.join(repeated)}"
         )
-    return fields
+    delegation = [name for name in _DELEGATION if name in given]
+    if delegation:
+        return _error("invalid_request", f"delegation is not offered: {', '.join(delegation)}")
+    if given.get(_REQUESTED_TYPE, [JWT_TYPE]) != [JWT_TYPE]:
+        return _error("invalid_request", f"{_REQUESTED_TYPE}: only {JWT_TYPE} is issued")
+    return given
 
 
 def answer(service: Service, body: bytes, remote: str) -> Answer:

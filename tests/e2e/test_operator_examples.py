@@ -348,7 +348,7 @@ def test_rotation_starts_from_the_setup_folder() -> None:
     setup = issuer.split("# Stand up the issuer", 1)[1].split("## Static hosting", 1)[0]
     operations = (ROOT / "docs" / "operations.md").read_text()
     rotation = operations.split("## Rotating the signing key", 1)[1].split("\n## ", 1)[0]
-    assert "injector keygen --out /etc/injector/keys)" in setup  # eval "$(...)"
+    assert "injector keygen --out /etc/injector/keys)" in setup  # eval "$(...)", not keys-2
     assert "DynamicCredentialId" in setup
     assert "OLD_KID=/etc/injector/keys/public.pem" in rotation
 

@@ -20,7 +20,6 @@ from tests.support.jobs import switched_off
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
-    from tests.standins.platforms import Platforms
 
 NOBODY = support.NOBODY
 # A uid no policy names and no account has: the flooder, the impostor.
@@ -85,16 +84,15 @@ def scratch(custody: Custody) -> Path:
 
 @contextmanager
 def attested_endpoint(
-    custody: Custody, platforms: Platforms, test_tls: TestTls, allow: str
+    custody: Custody, github_url: str, test_tls: TestTls, allow: str
 ) -> Iterator[tuple[support.Signer, str]]:
-    """A signer trusting the stand-in GitHub (`[[attestation]]` "github") with the `[[allow]]`
-    entries `allow`, its token endpoint over TLS of the test CA; the signer and its URL."""
+    """A signer trusting the stand-in GitHub at `github_url` (`[[attestation]]` "github") with
+    the `[[allow]]` entries `allow`, its token endpoint over TLS of the test CA; the signer and
+    its URL."""
     from tests.standins.platforms import github_table
 
     folder = Path(tempfile.mkdtemp(dir=custody.folder))
-    (folder / "policy.toml").write_text(
-        github_table(platforms.github.url, platforms.ca_file) + allow
-    )
+    (folder / "policy.toml").write_text(github_table(github_url, test_tls.ca_file) + allow)
     signer, url = support.start_https_signer(
         support.signer_env(custody.key), folder, test_tls.certfile, test_tls.keyfile
     )

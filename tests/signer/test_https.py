@@ -29,7 +29,7 @@ ANOTHER_HOST = "127.0.0.2"
 @pytest.fixture
 def endpoint(custody: Custody, platforms: Platforms, test_tls: TestTls) -> Iterator[str]:
     allow = '[[allow]]\nattestation = "github"\nsubjects = ["organization:acme:workspace:*"]\n'
-    with attested_endpoint(custody, platforms, test_tls, allow) as (_, url):
+    with attested_endpoint(custody, platforms.github.url, test_tls, allow) as (_, url):
         yield url
 
 

@@ -37,7 +37,7 @@ subjects = ["organization:acme:workspace:*"]
 audiences = ["{AWS}"]
 max_ttl_minutes = 20
 """
-    with attested_endpoint(custody, platforms, test_tls, allow) as (signer, url):
+    with attested_endpoint(custody, platforms.github.url, test_tls, allow) as (signer, url):
         yield url
     # Nothing of a token in the audit, whatever the test did.
     assert "eyJ" not in signer.stderr_path.read_text()
@@ -65,6 +65,7 @@ def test_an_attested_job_gets_a_token_over_keep_alive(
     for answer in answers:
         assert answer.status_code == 200, answer.text
         assert answer.headers["cache-control"] == "no-store"
+        assert answer.headers["pragma"] == "no-cache"
         assert answer.http_version == "HTTP/1.1"
     document = answers[0].json()
     assert set(document) == {"access_token", "issued_token_type", "token_type", "expires_in"}
@@ -86,9 +87,20 @@ def test_an_attested_job_gets_a_token_over_keep_alive(
         ({"subject_token_type": "urn:ietf:params:oauth:token-type:saml2"}, 400, "invalid_request"),
         ({"audience": "api://AzureADTokenExchange"}, 400, "invalid_target"),
         ({"audience": None}, 400, "invalid_request"),
-        ({"colour": "blue"}, 400, "invalid_request"),
+        # RFC 6749 §3.2: a parameter without a value is one not given.
+        ({"grant_type": ""}, 400, "invalid_request"),
+        ({"subject_token": ""}, 400, "invalid_request"),
     ],
-    ids=["grant", "no-grant", "no-token", "token-type", "audience", "no-audience", "unknown"],
+    ids=[
+        "grant",
+        "no-grant",
+        "no-token",
+        "token-type",
+        "audience",
+        "no-audience",
+        "blank-grant",
+        "blank-token",
+    ],
 )
 def test_malformed_requests_get_rfc_8693_errors(
     endpoint: str,
@@ -104,7 +116,42 @@ def test_malformed_requests_get_rfc_8693_errors(
     )
     assert (answer.status_code, answer.json()["error"]) == (status, error)
     assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["pragma"] == "no-cache"
     assert token not in answer.text
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        # RFC 6749 §3.2: unrecognised parameters are ignored (a client library's client_id).
+        {"client_id": "terraform", "colour": "blue"},
+        # ... and one without a value is not given: no resource, no scope, one audience.
+        {"resource": "", "scope": ""},
+        # The one token type the signer issues may be asked for by name.
+        {"requested_token_type": JWT_TYPE},
+    ],
+    ids=["unrecognised", "blank", "requested-jwt"],
+)
+def test_what_rfc_6749_tells_a_server_to_ignore_is_ignored(
+    endpoint: str, platforms: Platforms, test_tls: TestTls, changes: dict[str, str]
+) -> None:
+    form = _form(platforms.github.github(AUDIENCE), **changes)
+    answer = httpx.post(endpoint + "/token", data=form, verify=test_tls.client_context())
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["issued_token_type"] == JWT_TYPE
+
+
+def test_an_error_description_keeps_to_the_characters_rfc_6749_allows(
+    endpoint: str, platforms: Platforms, test_tls: TestTls
+) -> None:
+    # The refusal quotes the claim: a double quote, a non-ASCII letter and a backslash.
+    token = platforms.github.github(AUDIENCE, repository_owner='ac"m\u00e9\\')
+    answer = httpx.post(endpoint + "/token", data=_form(token), verify=test_tls.client_context())
+    description = answer.json()["error_description"]
+    assert "is not in repository_owner 'ac'mU+00E9U+005CU+005C'" in description
+    allowed = {chr(code) for code in (0x20, 0x21, *range(0x23, 0x5C), *range(0x5D, 0x7F))}
+    assert set(description) <= allowed, description
+    assert set(answer.json()["error"]) <= allowed
 
 
 FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -119,14 +166,14 @@ FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
             FORM_TYPE,
             400,
             "invalid_request",
-            "unknown parameter(s): actor_token, actor_token_type",
+            "delegation is not offered: actor_token, actor_token_type",
         ),
         (
             "&requested_token_type=urn:ietf:params:oauth:token-type:access_token",
             FORM_TYPE,
             400,
             "invalid_request",
-            "unknown parameter(s): requested_token_type",
+            f"requested_token_type: only {JWT_TYPE} is issued",
         ),
         ("&resource=https://elsewhere", FORM_TYPE, 400, "invalid_target", "give one audience"),
         ("&scope=admin", FORM_TYPE, 400, "invalid_target", "give one audience"),
@@ -170,6 +217,7 @@ def test_what_a_hostile_client_adds_is_refused_whole(
     assert (answer.status_code, answer.json()["error"]) == (status, error), answer.text
     assert reason in answer.json()["error_description"]
     assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["pragma"] == "no-cache"
     assert token not in answer.text
 
 

@@ -58,16 +58,13 @@ class PlatformIssuer:
         self.mode: Mode = "ok"
         self.delay = 0.0  # seconds the "slow" mode waits before answering
         self.released = threading.Event()  # what the "stall" mode waits for
+        self.also: list[dict[str, Any]] = []  # JWKS entries published after the platform's key
         self.server = StandInServer(self._handle, tls)
         self.server.start()
 
     def rotate(self) -> None:
         """A new key under a new kid; the JWKS publishes only the new one."""
-        self.key: Any = (
-            ec.generate_private_key(ec.SECP256R1())
-            if self.algorithm == "ES256"
-            else rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        )
+        self.key: Any = _new_key(self.algorithm)
         self.kid = uuid.uuid4().hex[:16]
 
     @property
@@ -79,11 +76,13 @@ class PlatformIssuer:
         return self.server.seen.count("GET /jwks")
 
     def jwk(self) -> dict[str, Any]:
-        family = (
-            jwt.algorithms.ECAlgorithm if self.algorithm == "ES256" else jwt.algorithms.RSAAlgorithm
-        )
-        public = json.loads(family.to_jwk(self.key.public_key()))
-        return {**public, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+        return _public_jwk(self.algorithm, self.key, self.kid)
+
+    def stranger(self, kid: str, **fields: Any) -> tuple[Any, dict[str, Any]]:
+        """A new key of this platform's algorithm and its JWK under `kid` (with `fields`), for
+        `also`: a second key the JWKS publishes."""
+        key = _new_key(self.algorithm)
+        return key, {**_public_jwk(self.algorithm, key, kid), **fields}
 
     def _handle(self, request: Request) -> Response:
         if self.mode == "slow":
@@ -100,7 +99,7 @@ class PlatformIssuer:
         if request.path == self.path + DISCOVERY_PATH:
             return Response.json(200, {"issuer": self.url, "jwks_uri": self.url + "/jwks"})
         if request.path == self.path + "/jwks":
-            return Response.json(200, {"keys": [self.jwk()]})
+            return Response.json(200, {"keys": [self.jwk(), *self.also]})
         return Response.json(404, {"error": "not found"})
 
     def set_mode(self, mode: Mode) -> None:
@@ -198,6 +197,18 @@ class PlatformIssuer:
             "job_name": job_name,
         }
         return self.sign(_merged(claims, overrides))
+
+
+def _new_key(algorithm: str) -> Any:
+    if algorithm == "ES256":
+        return ec.generate_private_key(ec.SECP256R1())
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _public_jwk(algorithm: str, key: Any, kid: str) -> dict[str, Any]:
+    family = jwt.algorithms.ECAlgorithm if algorithm == "ES256" else jwt.algorithms.RSAAlgorithm
+    public = json.loads(family.to_jwk(key.public_key()))
+    return {**public, "kid": kid, "alg": algorithm, "use": "sig"}
 
 
 def _merged(claims: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:

@@ -8,10 +8,20 @@ it. Hence: a failed fetch is remembered and tried again only after RETRY_SECONDS
 the platform is down or slow, every made-up `kid` would cost a fetch); one fetch at a time,
 which only requests needing it wait for, and not even they while the platform is failing; a
 token whose key is already held never waits.
+
+A set that publishes one `kid` more than once is ambiguous: a verifier that picks by `kid`
+(this one, and the platform's other relying parties) cannot say which key was meant, and two
+verifiers could pick differently. RFC 7517 §4.5 only asks for distinct `kid`s (SHOULD) and
+allows same-`kid` alternatives of different key types; the signer refuses them anyway, per
+`kid`: a token naming such a `kid` is "unavailable" (the platform's fault, not the job's, and
+fixed by the platform within a refresh), the set's other keys still serve, and a key the
+platform removed still stops being trusted with the fetch that no longer lists it.
 """
 
 from __future__ import annotations
 
+import collections
+import logging
 import ssl
 import threading
 import time
@@ -23,6 +33,8 @@ from typing import Any
 import jwt
 
 from injector.signer.attestation import fetching
+
+log = logging.getLogger("injector")
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # Each document must be had within this; two documents at most per refresh, so a refresh ends
@@ -43,6 +55,15 @@ class Unavailable(Exception):
 
 class UnknownKey(Exception):
     """The token names a key the platform does not publish."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """One fetched JWKS: its usable keys by `kid`, and how many entries name each `kid` that
+    more than one entry names (those are never used)."""
+
+    keys: dict[str, jwt.PyJWK]
+    ambiguous: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,7 @@ class KeySet:
         self.issuer, self._jwks_uri, self._trust, self._clock = issuer, jwks_uri, trusted, clock
         self._timeout = timeout
         self._keys: dict[str, jwt.PyJWK] = {}
+        self._ambiguous: dict[str, int] = {}  # kid: how many entries of the set name it
         self._fetched_at: float | None = None  # when the keys held were fetched
         self._tried_at: float | None = None  # when the last fetch was attempted
         self._failure: str | None = None  # why it failed, if it did
@@ -108,8 +130,11 @@ class KeySet:
         if found is None:
             with self._lock:
                 failure, fresh = self._failure, self._fresh(self._clock())
+                named = self._ambiguous.get(kid, 0) if fresh else 0
             if failure is not None or not fresh:
                 raise Unavailable(failure or f"the keys of {self.issuer} are not fetched yet")
+            if named:
+                raise Unavailable(_ambiguity(self.issuer, kid, named))
             raise UnknownKey(f"the issuer {self.issuer} publishes no {algorithm} key {kid!r}")
         if found.algorithm_name != algorithm:
             raise UnknownKey(f"the issuer {self.issuer} publishes no {algorithm} key {kid!r}")
@@ -144,10 +169,13 @@ class KeySet:
             with self._lock:
                 self._failure = str(failure)
             raise
+        for kid, named in fetched.ambiguous.items():
+            log.warning("%s; its tokens are refused", _ambiguity(self.issuer, kid, named))
         with self._lock:
-            self._keys, self._fetched_at, self._failure = fetched, now, None
+            self._keys, self._ambiguous = fetched.keys, fetched.ambiguous
+            self._fetched_at, self._failure = now, None
 
-    def _fetch(self) -> dict[str, jwt.PyJWK]:
+    def _fetch(self) -> Fetched:
         self.fetches += 1
         try:
             fetch = fetching.module()
@@ -160,7 +188,7 @@ class KeySet:
         listed = document.get("keys")
         if not isinstance(listed, list):
             raise Unavailable(f"{jwks_uri} holds no 'keys' list")
-        return dict(pair for pair in map(_usable, listed) if pair is not None)
+        return _keys_of(listed)
 
     def _discover(self, fetcher: Any) -> str:
         discovery = fetcher.json(self.issuer.rstrip("/") + DISCOVERY_PATH).body
@@ -173,6 +201,25 @@ class KeySet:
         if not isinstance(jwks_uri, str):
             raise Unavailable(f"the discovery document of {self.issuer} has no jwks_uri")
         return jwks_uri
+
+
+def _keys_of(listed: list[Any]) -> Fetched:
+    """The usable keys of a JWKS's `keys`, leaving out every entry of a `kid` that more than
+    one entry names, whatever its `alg`, `use` or `kty`, usable or not: a verifier picking by
+    `kid` could take any of them."""
+    named = collections.Counter(
+        item["kid"]
+        for item in listed
+        if isinstance(item, dict) and isinstance(item.get("kid"), str)
+    )
+    ambiguous = {kid: count for kid, count in named.items() if count > 1}
+    usable = (pair for pair in map(_usable, listed) if pair is not None)
+    return Fetched({kid: key for kid, key in usable if kid not in ambiguous}, ambiguous)
+
+
+def _ambiguity(issuer: str, kid: str, named: int) -> str:
+    # The kid is the platform's text: shown quoted and cut, never the keys themselves.
+    return f"the issuer {issuer} publishes {named} keys under kid {kid!r:.80}: ambiguous"
 
 
 def _usable(item: Any) -> tuple[str, jwt.PyJWK] | None:

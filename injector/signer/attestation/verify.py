@@ -3,10 +3,12 @@ the job context by its kind. Nothing of the job's own request enters the result.
 
 Strict means: the algorithm is one the kind allows (asymmetric only, never `none` or HMAC), the
 key is the platform's by `kid`, `iss` and `aud` are exactly what the attestation names, `exp`
-and `iat` are required, and `exp`, `nbf` and `iat` hold within SKEW_SECONDS of the signer's
-clock (clocks of platforms and signer drift by seconds, not minutes). With `max_age_minutes`,
-a token older than that is refused even before its `exp`. With a `token_review`, the cluster's
-API server must also say, at each request, that the token is live (token_review).
+and `iat` are required, the registered claims have RFC 7519's JSON types (claim_types, checked
+before the key is even looked up), and `exp`, `nbf` and `iat` hold within SKEW_SECONDS of the
+signer's clock (clocks of platforms and signer drift by seconds, not minutes). With
+`max_age_minutes`, a token older than that is refused even before its `exp`. With a
+`token_review`, the cluster's API server must also say, at each request, that the token is live
+(token_review).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from injector import claims
 from injector.config import job_context
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError
-from injector.signer.attestation import kinds
+from injector.signer.attestation import claim_types, kinds
 from injector.signer.attestation.keys import KeySet, Unavailable, UnknownKey
 from injector.signer.attestation.token_review import NotLive, TokenReview, review
 
@@ -86,11 +88,17 @@ def _header(token: str) -> dict[str, Any]:
         raise InvalidToken("the subject token is not a signed JWT") from None
 
 
-def _unverified_issuer(token: str) -> object:
+def _unverified_claims(token: str) -> dict[str, Any]:
+    """The claims as the token states them, their registered claims of the right JSON types;
+    nothing is trusted until `_decode` verified the same bytes."""
     try:
-        return jwt.decode(token, options={"verify_signature": False}).get("iss")
+        stated: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     except jwt.PyJWTError:
         raise InvalidToken("the subject token is not a signed JWT") from None
+    problem = claim_types.problem(stated)
+    if problem is not None:
+        raise InvalidToken(f"the subject token's {problem}")
+    return stated
 
 
 _REFUSALS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
@@ -125,9 +133,7 @@ def _decode(attestation: Attestation, token: str, algorithm: str, key: jwt.PyJWK
 
 
 def _times(attestation: Attestation, claims: Mapping[str, Any], now: float) -> None:
-    issued = claims["iat"]
-    if not isinstance(issued, (int, float)) or isinstance(issued, bool):
-        raise InvalidToken("the subject token's iat is not a number")
+    issued = claims["iat"]  # a number: claim_types
     if issued > now + SKEW_SECONDS:
         raise InvalidToken("the subject token is not valid yet (iat ahead)")
     limit = attestation.max_age_minutes
@@ -167,6 +173,7 @@ def verify(attestation: Attestation, token: str, now: float | None = None) -> At
     kid = header.get("kid")
     if not isinstance(kid, str) or not kid:
         raise InvalidToken("the subject token's header has no kid")
+    _unverified_claims(token)  # a token of the wrong shape costs no key fetch
     try:
         key = attestation.keys.key(kid, algorithm)
     except UnknownKey as error:
@@ -202,7 +209,7 @@ class Verifier:
     def verify(self, token: str) -> Attested:
         """The attested job; InvalidToken or Unavailable (see `verify`)."""
         _header(token)
-        issuer = _unverified_issuer(token)
+        issuer = _unverified_claims(token).get("iss")
         candidates = [a for a in self.attestations if a.issuer == issuer]
         if not candidates:
             shown = repr(issuer)[:200] if isinstance(issuer, str) else "none"

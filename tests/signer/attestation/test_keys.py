@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -16,6 +17,7 @@ from injector.signer.attestation import keys, settings
 from injector.signer.attestation import verify as attest
 from injector.signer.attestation.keys import KeySet, Unavailable
 from injector.signer.attestation.verify import InvalidToken
+from tests.signer.conftest import Custody, attested_endpoint
 from tests.standins.platforms import AUDIENCE, Mode, PlatformIssuer
 
 if TYPE_CHECKING:
@@ -242,3 +244,91 @@ def test_while_a_failing_platform_is_retried_nobody_else_waits_for_it(
     assert order[:2] == ["other", "released"]
     assert isinstance(raised["other"], Unavailable)
     assert "connection refused" in str(raised["other"])
+
+
+# A second entry under the platform's kid: another key of its algorithm, the same key marked
+# for encryption, one for another algorithm, a symmetric one. A verifier that picks by kid
+# could take any of them, so each makes the kid ambiguous.
+SAME_KID = [{}, {"use": "enc"}, {"alg": "RS512"}, {"kty": "oct", "k": "c2VjcmV0LWJ5dGVz"}]
+
+
+@pytest.mark.parametrize("fields", SAME_KID, ids=["another-key", "enc", "other-alg", "oct"])
+def test_a_kid_published_twice_is_refused_and_the_others_still_serve(
+    platform: PlatformIssuer, test_tls: TestTls, fields: dict[str, str]
+) -> None:
+    _, twin = platform.stranger(platform.kid, **fields)
+    other_key, other = platform.stranger("other-kid")
+    platform.also = [twin, other]
+    attestation = _attestation(platform, test_tls, Clock())
+    with pytest.raises(Unavailable) as refused:
+        attest.verify(attestation, platform.github(AUDIENCE))
+    assert str(refused.value) == (
+        f"the issuer {platform.url} publishes 2 keys under kid {platform.kid!r}: ambiguous"
+    )
+    claims = jwt.decode(platform.github(AUDIENCE), options={"verify_signature": False})
+    signed_by_other = platform.sign(claims, header={"kid": "other-kid"}, key=other_key)
+    assert attest.verify(attestation, signed_by_other).job.workspace == "infra"
+    assert attestation.keys.fetches == 1
+
+
+def test_a_rotation_that_reuses_the_kid_is_refused_until_the_platform_fixes_it(
+    platform: PlatformIssuer, test_tls: TestTls, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock, attestation, old_token = _fetched_once(platform, test_tls)
+    # The platform rotates but keeps the kid, publishing the old and the new key under it.
+    new_key, new_jwk = platform.stranger(platform.kid)
+    platform.also = [new_jwk]
+    claims = jwt.decode(old_token, options={"verify_signature": False})
+    new_token = platform.sign(claims, key=new_key)
+    # Within the hour the set held is still the good one: the new key is not trusted.
+    with pytest.raises(InvalidToken, match="signature does not verify"):
+        attest.verify(attestation, new_token)
+    clock.now += keys.KEEP_SECONDS
+    for token in (old_token, new_token):
+        with pytest.raises(Unavailable, match=f"2 keys under kid {platform.kid!r}: ambiguous"):
+            attest.verify(attestation, token)
+    assert attestation.keys.fetches == 2  # one refresh, not one per token
+    (warning,) = [record for record in caplog.records if "ambiguous" in record.getMessage()]
+    assert platform.url in warning.getMessage() and platform.kid in warning.getMessage()
+    assert new_jwk["n"] not in caplog.text and platform.jwk()["n"] not in caplog.text
+    # Fixed (only the new key under the kid): used again at the next refresh, within a minute.
+    platform.key, platform.also = new_key, []
+    clock.now += keys.REFRESH_SECONDS
+    assert attest.verify(attestation, new_token).job.workspace == "infra"
+    with pytest.raises(InvalidToken, match="signature does not verify"):
+        attest.verify(attestation, old_token)
+    assert attestation.keys.fetches == 3
+
+
+def test_a_signer_refuses_an_ambiguous_kid_and_says_so_in_its_audit_and_log(
+    platform: PlatformIssuer, test_tls: TestTls, custody: Custody
+) -> None:
+    _, twin = platform.stranger(platform.kid)
+    other_key, other = platform.stranger("other-kid")
+    platform.also = [twin, other]
+    ambiguous = platform.github(AUDIENCE)
+    claims = jwt.decode(ambiguous, options={"verify_signature": False})
+    unambiguous = platform.sign(claims, header={"kid": "other-kid"}, key=other_key)
+    allow = '[[allow]]\nattestation = "github"\nsubjects = ["organization:acme:workspace:*"]\n'
+    form = {
+        "grant_type": "urn:ietf:params:oauth:grant-type:token-exchange",
+        "subject_token_type": "urn:ietf:params:oauth:token-type:jwt",
+        "audience": "aws.workload.identity",
+    }
+    with (
+        attested_endpoint(custody, platform.url, test_tls, allow) as (signer, url),
+        httpx.Client(verify=test_tls.client_context()) as client,
+    ):
+        refused = client.post(url + "/token", data={**form, "subject_token": ambiguous})
+        served = client.post(url + "/token", data={**form, "subject_token": unambiguous})
+    assert (refused.status_code, refused.json()["error"]) == (503, "temporarily_unavailable")
+    said = f"publishes 2 keys under kid {platform.kid!r}: ambiguous"
+    assert said in refused.json()["error_description"]
+    assert served.status_code == 200, served.text
+    audit = signer.audit()
+    assert [line["decision"] for line in audit] == ["unavailable", "allow"]
+    assert said in audit[0]["reason"] and platform.url in audit[0]["reason"]
+    log = signer.stderr_path.read_text()
+    assert f"{platform.url} {said}; its tokens are refused" in log
+    for published in (twin, other, platform.jwk()):
+        assert published["n"] not in log

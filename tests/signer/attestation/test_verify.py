@@ -158,12 +158,12 @@ def test_a_gitlab_apply_needs_the_protected_environment_or_ref(
         ({"repository": "acme/infra/payments"}, "is not owner/name"),
         # An empty sub would share one rate budget with every other empty one.
         ({"sub": ""}, "sub is empty"),
-        ({"sub": ["repo:acme/infra"]}, "Subject must be a string"),
+        ({"sub": ["repo:acme/infra"]}, "sub is not a string: an array"),
         ({"repository": ["acme/infra"]}, "no 'repository' claim (or it is not text)"),
         ({"repository_owner_id": True}, "no 'repository_owner_id' claim"),
         ({"repository_owner_id": 1001.0}, "no 'repository_owner_id' claim"),
         ({"aud": ["https://elsewhere", "sts.amazonaws.com"]}, "aud is not"),
-        ({"iat": "1700000000"}, "iat is not a number"),
+        ({"iat": "1700000000"}, "iat is not a NumericDate"),
         ({"repository": "acme/infra\x00"}, "contains a control character"),
         ({"repository": "acme/infra\uff1ab"}, "U+FF1A (fullwidth colon)"),
         ({"repository": "acme/infra\u200b"}, "U+200B"),
@@ -187,6 +187,9 @@ def test_bad_claims_are_refused(platforms: Platforms, claims: dict[str, Any], re
         ("gitlab", {"project_path": "acme/"}, "make no job context"),
         ("gitlab", {"namespace_path": ["acme"]}, "no 'namespace_path' claim"),
         ("kubernetes", {"sub": "system:serviceaccount:prod:runner"}, "sub is not"),
+        # A pod's author picks a projected token's lifetime: a text exp is still no number.
+        ("kubernetes", {"exp": "99999999999"}, "exp is not a NumericDate"),
+        ("gitlab", {"nbf": True}, "nbf is not a NumericDate"),
         (
             "kubernetes",
             {
