@@ -49,8 +49,17 @@ def login() -> LoginOutcome:
         method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        # urllib would follow a 302 to any host, http:// included, with the bearer: the token
+        # goes to the API server KUBE_HOST names and nowhere else.
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
+            return None
+
     opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+        urllib.request.ProxyHandler({}),
+        urllib.request.HTTPSHandler(context=context),
+        NoRedirect(),
     )
     try:
         with opener.open(request, timeout=TIMEOUT_SECONDS) as answer:

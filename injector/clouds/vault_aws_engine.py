@@ -5,12 +5,17 @@ revokes the Vault token before the error goes up, so a refused job leaves nothin
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from injector.clouds.facets import Exchanged
+from injector.net.redact import clean
+
+# Every AWS key, secret and session token is base64 or letters and digits.
+_ONE_WORD = re.compile(r"[\x21-\x7e]+", re.ASCII)
 
 if TYPE_CHECKING:
     from injector.clouds.vault_backed_aws import VaultBackedAwsConfig
@@ -54,10 +59,12 @@ class AwsLease:
 
     def describe(self) -> str:
         tag = "" if self.config.tag is None else f" (configuration {self.config.tag})"
+        # The lease id is the server's: one line, so it cannot pose as lines of injector's.
+        lease = clean(self.secret.lease_id, limit=120) or "none"
         return (
             f"AWS {self.config.auth_type} credentials{tag} from {_path(self.config)} "
-            f"(lease {self.secret.lease_id or 'none'}, TTL {self.ttl_seconds} s) through the "
-            f"Vault token {self.auth.accessor}"
+            f"(lease {lease}, TTL {self.ttl_seconds} s) through the Vault token "
+            f"{self.auth.accessor}"
         )
 
 
@@ -91,7 +98,6 @@ def exchange(config: VaultBackedAwsConfig, token: str, folder: Path) -> Exchange
             if config.auth_type == ASSUMED_ROLE:
                 body["role_arn"] = config.role_arn
             secret = client.secret("POST", _path(config), auth.client_token, body)
-        content = _credentials_file(secret)
     except BaseException:
         try:
             client.revoke_self(auth.client_token)
@@ -100,9 +106,10 @@ def exchange(config: VaultBackedAwsConfig, token: str, folder: Path) -> Exchange
         raise
     lease = AwsLease(config, client, auth, secret)
     try:
+        content = _credentials_file(secret)
         # IAM is eventually consistent: a new IAM user's keys may be refused for a while.
         time.sleep(config.sleep_seconds)
-    except BaseException:  # a signal while waiting: the lease is not the session's yet
+    except BaseException:  # a refused answer, a signal: the lease is not the session's yet
         lease.revoke()
         raise
     path = config.credentials_file(folder)
@@ -119,12 +126,23 @@ def _credentials_file(secret: Secret) -> bytes:
     from injector.clouds.vault_http import VaultError
 
     access, key = secret.data.get("access_key"), secret.data.get("secret_key")
-    session = secret.data.get("security_token") or secret.data.get("session_token")
+    session_field = "security_token" if secret.data.get("security_token") else "session_token"
+    session = secret.data.get(session_field)
     if not isinstance(access, str) or not isinstance(key, str) or not access or not key:
         raise VaultError("the AWS secrets engine's answer has no access_key and secret_key")
     profile = {"aws_access_key_id": access, "aws_secret_access_key": key}
     if isinstance(session, str) and session:
         profile["aws_session_token"] = session
+    # configparser writes a carriage return as it is and botocore reads it as a line break: a
+    # value holding one would add keys to [default] (a role to assume, a command to run).
+    fields = {"aws_access_key_id": "access_key", "aws_secret_access_key": "secret_key"}
+    for name, value in profile.items():
+        if not _ONE_WORD.fullmatch(value):
+            field = fields.get(name, session_field)
+            raise VaultError(
+                f"the AWS secrets engine's {field} is not one word of visible ASCII (it holds a "
+                "line break, a space or a control character): refused, nothing written"
+            )
     parser = configparser.ConfigParser(interpolation=None)
     parser["default"] = profile
     out = io.StringIO()

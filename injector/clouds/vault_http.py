@@ -23,6 +23,9 @@ TIMEOUT_SECONDS = 10.0
 MESSAGE_LIMIT = 400
 # A login, renewal or lookup answer is a few KiB; health and errors less.
 MAX_ANSWER_BYTES = 64 * 1024
+# Far above any Vault's max_lease_ttl (32 days unless raised): a longer lease_duration is
+# taken as this, since the renewals wait half of it and no clock can wait 10**30 s.
+MAX_TTL_SECONDS = 366 * 24 * 3600
 
 
 class VaultError(HttpError):
@@ -119,7 +122,7 @@ class VaultClient:
         return Secret(
             data=data,
             lease_id=str(answer.get("lease_id") or ""),
-            ttl_seconds=duration if isinstance(duration, int) else 0,
+            ttl_seconds=_seconds(duration),
             renewable=bool(answer.get("renewable")),
         )
 
@@ -127,7 +130,7 @@ class VaultClient:
         """`PUT sys/leases/renew`: the lease's new TTL in seconds."""
         answer = self._call("PUT", "sys/leases/renew", token=token, body={"lease_id": lease_id})
         duration = answer.get("lease_duration")
-        return duration if isinstance(duration, int) else 0
+        return _seconds(duration)
 
     def revoke_lease(self, token: str, lease_id: str) -> None:
         self._call("PUT", "sys/leases/revoke", token=token, body={"lease_id": lease_id})
@@ -202,6 +205,14 @@ def _login_path(mount: str) -> str:
     return f"auth/{quote(mount, safe='/')}/login"
 
 
+def _seconds(duration: object) -> int:
+    """A lease_duration as the renewals can wait on it: 0 unless a non-negative int, at most
+    MAX_TTL_SECONDS."""
+    if not isinstance(duration, int) or isinstance(duration, bool) or duration < 0:
+        return 0
+    return min(duration, MAX_TTL_SECONDS)
+
+
 def _auth(answer: dict[str, object], path: str) -> Auth:
     auth = answer.get("auth")
     if not isinstance(auth, dict) or not isinstance(auth.get("client_token"), str):
@@ -220,7 +231,7 @@ def _auth(answer: dict[str, object], path: str) -> Auth:
     return Auth(
         client_token=token,
         accessor=clean(str(auth.get("accessor", "")), (token,), 120),
-        ttl_seconds=duration if isinstance(duration, int) else 0,
+        ttl_seconds=_seconds(duration),
         renewable=bool(auth.get("renewable")),
         policies=tuple(clean(str(p), (token,), 120) for p in policies)
         if isinstance(policies, list)

@@ -12,15 +12,16 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from injector import clouds, files
 from injector.clouds import tags
 from injector.clouds.base import ALIAS_PREFIX
 from injector.config import values
-from injector.errors import ConfigError, InjectorError
+from injector.errors import ConfigError, InjectorError, Problem
 from injector.job import pipeline, render, report
+from injector.job.pipeline import Prepared
 from injector.job.session import JobSession
 
 log = logging.getLogger("injector")
@@ -57,6 +58,33 @@ def merged_env_file(existing: bytes, lines: bytes) -> bytes:
     if data and not data.endswith((b"\n", b"\r")):
         data += b"\n"
     return data + lines
+
+
+def _refuse_static_credentials_in(
+    env_file: Path, existing: bytes, prepared: Prepared, *, replaced: Iterable[str]
+) -> None:
+    """Terrakube loads the env file into Terraform's environment: static credentials an earlier
+    step (or a committed file) left there would win over the web identity just as they would in
+    the job's own environment, where they are refused. Only names are shown, never a value."""
+    assigned = {
+        name.decode("utf-8", "replace")
+        for name, _, value in (
+            line.rstrip(b"\r\n").partition(b"=") for line in env_file_lines(existing)
+        )
+        if value
+    } - set(replaced)
+    problems = [
+        Problem(
+            ENV_FILE,
+            f"{env_file} sets {name}, which {config.cloud.rivals.preferred_by} would use instead "
+            f"of the web identity {config.cloud.switch} asks for: remove that line",
+        )
+        for config in prepared.settings.clouds
+        for name in config.cloud.rivals.static
+        if name in assigned
+    ]
+    if problems:
+        raise ConfigError(list(dict.fromkeys(problems)))
 
 
 def _working_directory(env: Mapping[str, str]) -> Path:
@@ -123,7 +151,10 @@ def hook(
     with JobSession(prepared, target, option=option, follow_up_to=follow_up_to) as session:
         # Terrakube loads the env file into terraform's environment: the secret exports go in
         # it (the file is 0600, inside the working directory Terrakube deletes).
-        lines = session.render(render.terrakube, {**session.exports, **session.secrets})
+        exports = {**session.exports, **session.secrets}
+        # What the exports name replaces the earlier lines (a previous phase's VAULT_TOKEN).
+        _refuse_static_credentials_in(env_target, existing, prepared, replaced=exports.keys())
+        lines = session.render(render.terrakube, exports)
         try:
             files.write_atomically(env_target, merged_env_file(existing, lines.encode()))
         except OSError as error:

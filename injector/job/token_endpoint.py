@@ -45,7 +45,8 @@ class _Minted:
 @dataclass
 class TokenEndpoint:
     """A running endpoint. `exports` point the command's SDKs at it (they hold the bearer, so
-    they never show in a repr); `unset` are usual exports that would win over it."""
+    they never show in a repr); `unset` are usual exports that would win over it; `requests`
+    the clouds asked for by callers that presented the bearer."""
 
     exports: dict[str, str] = field(repr=False)
     unset: tuple[str, ...]
@@ -103,11 +104,13 @@ def _handler(
 
         def do_GET(self) -> None:
             cloud = urlsplit(self.path).path.strip("/")
-            seen.append(cloud)
             given = self.headers.get("Authorization", "").encode()
             if not hmac.compare_digest(given, expected):
+                # Kept nowhere: any local user can reach loopback, and each request it sends
+                # would otherwise grow the job's memory by up to 64 KiB.
                 self._answer(401, b'{"message":"a bearer token is required"}', "application/json")
                 return
+            seen.append(cloud)
             body = served.get(cloud)
             if body is None:
                 self._answer(404, b'{"message":"no such token"}', "application/json")

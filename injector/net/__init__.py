@@ -4,7 +4,11 @@ make calls: Vault's login, Transit, the diagnostics' fetches; never on the hot p
 - `deadline`: one total deadline per request, down to every connect, handshake and read;
 - `guarded`: a JSON client bound to one origin: that deadline, capped bodies, redirects only
   to the same origin, header values checked before sending, errors that never carry a header
-  value or a secret the server echoes.
+  value or a secret the server echoes;
+- `redact`: a server's words on one line with the call's secrets blanked (standard library
+  only, for the keyless exchange's urllib too);
+- `watchdog`: one total deadline for a urllib exchange (the keyless job's), by shutting its
+  socket down.
 """
 
-__all__ = ["deadline", "guarded"]
+__all__ = ["deadline", "guarded", "redact", "watchdog"]

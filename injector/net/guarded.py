@@ -23,10 +23,11 @@ import httpx
 
 from injector.errors import InjectorError
 from injector.net.deadline import Backend, Deadline
+from injector.net.redact import MESSAGE_LIMIT, REDACTED, clean
+
+__all__ = ["MESSAGE_LIMIT", "REDACTED", "Answer", "GuardedClient", "HttpError", "clean"]
 
 MAX_REDIRECTS = 3
-MESSAGE_LIMIT = 400
-REDACTED = "<redacted>"
 # A header value as every HTTP/1.1 stack carries it: visible ASCII, inner spaces only.
 _HEADER_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*", re.ASCII)
 
@@ -62,16 +63,6 @@ def header_safe(value: str) -> bool:
     """Whether `value` can go into an HTTP header as it is (no line break, no control
     character, nothing outside ASCII, no space at either end)."""
     return _HEADER_VALUE.fullmatch(value) is not None
-
-
-def clean(text: str, secrets: Sequence[str] = (), limit: int = MESSAGE_LIMIT) -> str:
-    """`text` (a server's words, an exception's) fit for a message: on one line, every secret
-    replaced, clipped to `limit` characters."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def tls_problem(error: BaseException) -> str | None:

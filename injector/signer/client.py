@@ -4,8 +4,11 @@ Before sending anything, the job asks the kernel who listens (SO_PEERCRED): a pr
 job's own uid is no signer (a signer holds a key the job must not read) but another job that
 took the socket's name, unless DynamicCredentialSignerUser names that uid itself (a signer
 container run as the job's uid, the key mounted in its container only: the operator's choice);
-DynamicCredentialSignerUser, when set, names the only acceptable one. Either refusal is exit 1
-naming the socket and the uid; nothing is sent.
+DynamicCredentialSignerUser, when set, names the only acceptable one. When it is not set, a
+listener of another uid is trusted only where nobody but root and that uid could have laid out
+the way to the socket (socket_way.py): otherwise a neighbour who listened there first would get
+the request, a keyless job's platform token with it. Each refusal is exit 1 naming the socket
+and the uid; nothing is sent.
 
 Standard library only (`socket`, `json`): a job that mints through the signer loads neither
 `cryptography` nor any HTTP client, and never sees the key.
@@ -22,6 +25,7 @@ from injector.config.issuer_settings import SIGNER, SIGNER_USER
 from injector.errors import ConfigError, InjectorError, Problem
 from injector.signer import protocol
 from injector.signer.protocol import TokenRequest
+from injector.signer.socket_way import Way
 
 TIMEOUT_SECONDS = 10.0
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
@@ -36,7 +40,9 @@ class ImpostorSigner(InjectorError):
     """What listens on the socket is not the signer (exit 1): nothing was sent."""
 
 
-def _check_listener(connection: socket.socket, path: Path, signer_uid: int | None) -> None:
+def _check_listener(
+    connection: socket.socket, path: Path, signer_uid: int | None, way: Way | None
+) -> None:
     _pid, uid, _gid = _UCRED.unpack(
         connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
     )
@@ -51,9 +57,17 @@ def _check_listener(connection: socket.socket, path: Path, signer_uid: int | Non
             f"uid, which a signer is not unless {SIGNER_USER} says so (it holds a key the job must "
             "not read): refused as an impostor, nothing sent"
         )
+    doubt = way.doubt(uid) if way is not None else None
+    if doubt is not None:
+        raise ImpostorSigner(
+            f"{SIGNER}: the process listening at unix:{path} runs as uid {uid}, but {doubt}: "
+            "someone other than root and that uid could have been first to listen there, so "
+            "it may not be the signer; refused, nothing sent. Keep the socket in a folder only "
+            f"root or the signer's uid may write, or name the signer's uid in {SIGNER_USER}"
+        )
 
 
-def _connect(connection: socket.socket, path: Path, timeout: float) -> None:
+def _connect(connection: socket.socket, path: Path, address: str, timeout: float) -> None:
     # Blocking, with a send timeout: a Unix connect() then waits (up to `timeout`) for room in
     # a full backlog, where a non-blocking one (settimeout) fails at once with EAGAIN.
     connection.setsockopt(
@@ -62,7 +76,7 @@ def _connect(connection: socket.socket, path: Path, timeout: float) -> None:
         _TIMEVAL.pack(int(timeout), int((timeout % 1) * 1_000_000)),
     )
     try:
-        connection.connect(str(path))
+        connection.connect(address)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         raise SignerUnreachable(
@@ -70,10 +84,25 @@ def _connect(connection: socket.socket, path: Path, timeout: float) -> None:
         ) from None
 
 
+def _way(path: Path) -> Way:
+    try:
+        return Way(path)
+    except OSError as error:
+        raise SignerUnreachable(
+            f"{SIGNER}: cannot reach the signer at unix:{path}: {error.strerror}"
+        ) from None
+
+
 def _exchange(path: Path, data: bytes, timeout: float, signer_uid: int | None) -> dict[str, object]:
+    # Named, the signer's uid is all that matters; unnamed, so is who could have laid out the way.
+    way = _way(path) if signer_uid is None else None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-        _connect(connection, path, timeout)
-        _check_listener(connection, path, signer_uid)
+        try:
+            _connect(connection, path, str(path) if way is None else way.address, timeout)
+            _check_listener(connection, path, signer_uid, way)
+        finally:
+            if way is not None:
+                way.close()
         connection.settimeout(timeout)
         try:
             connection.sendall(data)

@@ -296,3 +296,37 @@ def test_an_aws_that_checks_keys_refuses_a_made_up_one_and_takes_the_issued_one(
     user = json.loads(out)["arn"].rsplit("/", 1)[-1]
     assert user.startswith(f"vault-{vault_aws_engine.ROLE}-")
     assert len(engine.revoked) == 1 and not engine.leases
+
+
+@pytest.mark.parametrize("field", ["access_key", "secret_key", "security_token"])
+def test_an_engine_answer_that_would_add_lines_to_the_credentials_file_is_refused(
+    workspace: dict[str, str],
+    standins: StandIns,
+    engine: Engine,
+    bao: OpenBao,
+    moto_endpoint: str,
+    tmp_path: Path,
+    field: str,
+) -> None:
+    """A hostile (or compromised) Vault answers a key holding carriage returns: configparser
+    writes them as they are, and botocore reads each as a line break, so the answer adds lines
+    to the job's credentials file: a role for [default] whose source profile has a
+    `credential_process`, a command boto3 runs in the job (the role is assumed before the
+    file's keys are looked at). Before, the command below ran it. Now nothing is written, the
+    value is never shown, and the lease and the Vault token are revoked."""
+    marker = tmp_path / "ran"
+    injected = (
+        "x\rrole_arn = arn:aws:iam::123456789012:role/r\rsource_profile = elsewhere\r"
+        f"[elsewhere]\rcredential_process = touch {marker}\r[rest]"
+    )
+    engine.tampered = {field: injected}
+    folder = tmp_path / "creds"
+    code, out, err = _run(_workspace(workspace, standins, engine.address), folder, moto_endpoint)
+    assert not marker.exists(), out
+    assert code == 1, out + err
+    assert out == ""
+    assert f"the AWS secrets engine's {field}" in err
+    assert "credential_process" not in err and "Traceback" not in err
+    assert not engine.leases
+    assert engine.accessors and not openbao.accessor_exists(bao, engine.accessors[0])
+    assert not folder.exists() or not any(folder.iterdir())

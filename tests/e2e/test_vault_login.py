@@ -169,6 +169,12 @@ def test_hook_writes_the_token_into_terrakubes_env_file_and_a_token_file(
     assert loaded["VAULT_TOKEN"] not in result.stdout + result.stderr
     answer = bao.api("GET", openbao.SECRET_PATH, token=loaded["VAULT_TOKEN"])
     assert answer.json()["data"]["data"] == openbao.SECRET
+    # The next phase's hook: its VAULT_TOKEN replaces this one, not a static token it refuses.
+    again = run_injector("hook", env=env)
+    assert again.returncode == 0, again.stderr
+    lines = env_file.read_text().splitlines()
+    assert [line.split("=", 1)[0] for line in lines].count("VAULT_TOKEN") == 1
+    assert f"VAULT_TOKEN={token_file.read_text()}" in lines
 
 
 def test_env_prints_the_token_into_a_file_but_not_into_a_pipe(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -60,6 +61,15 @@ class Hostile:
         self.stopped.set()
         self._thread.join(5)
         self.listener.close()
+
+
+def drip(connection: socket.socket, server: Hostile) -> None:
+    """A handler: a JSON answer begun, then one byte a second, never ending."""
+    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+    connection.sendall(b"Content-Length: 1000\r\n\r\n{")
+    while not server.stopped.is_set():
+        time.sleep(1)  # every read is quick; the answer never ends
+        connection.sendall(b" ")
 
 
 def _read_request(connection: socket.socket) -> bytes:

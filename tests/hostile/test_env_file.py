@@ -136,3 +136,41 @@ def test_a_working_directory_terrakube_could_not_carry_is_named(
     assert result.returncode == 2
     assert "injector: error: workingDirectory: " in result.stderr and "'='" in result.stderr
     assert list(working.iterdir()) == []
+
+
+def test_an_env_file_open_to_others_is_replaced_by_one_only_its_owner_reads(
+    job: dict[str, str],
+) -> None:
+    """The hook puts secret exports (a Vault token) into the env file: one Terrakube or an
+    earlier step left readable by all (0644) is replaced by a 0600 file, never written in
+    place."""
+    env_file = Path(job["workingDirectory"]) / ".terrakube_temp_env"
+    env_file.write_bytes(b"EARLIER=step\n")
+    env_file.chmod(0o644)
+    before = env_file.stat().st_ino
+    result = run_injector("hook", env=job)
+    assert result.returncode == 0, result.stderr
+    after = env_file.stat()
+    assert after.st_mode & 0o777 == 0o600
+    assert after.st_ino != before
+    assert env_file.read_bytes().startswith(b"EARLIER=step\n")
+
+
+def test_static_credentials_left_in_the_env_file_are_refused_before_anything_is_written(
+    job: dict[str, str],
+) -> None:
+    """Terrakube loads the env file into Terraform's environment: AWS keys an earlier step (or
+    a committed `.terrakube_temp_env`) left there would win over the web identity, as they
+    would in the job's own environment, where they are refused. Before, the hook added its
+    exports beside them and Terraform quietly ran as the keys' owner."""
+    working = Path(job["workingDirectory"])
+    env_file = working / ".terrakube_temp_env"
+    lines = b"EARLIER=step\nAWS_ACCESS_KEY_ID=AKIAEXAMPLEKEY\nAWS_SECRET_ACCESS_KEY=s3cr3t\n"
+    env_file.write_bytes(lines)
+    result = run_injector("hook", env=job)
+    assert result.returncode == 2, result.stderr
+    assert f"terrakubeEnv: {env_file} sets AWS_ACCESS_KEY_ID, which" in result.stderr
+    assert "AWS_SECRET_ACCESS_KEY" in result.stderr
+    assert "AKIAEXAMPLEKEY" not in result.stderr and "s3cr3t" not in result.stderr
+    assert env_file.read_bytes() == lines
+    assert not (working / ".terraform").exists()

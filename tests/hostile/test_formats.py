@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from injector.clouds import aws_profiles, gcp, hcl
+from injector.clouds import aws_profiles, gcp, hcl, kubeconfig
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError
 from tests.conftest import run_injector
@@ -224,3 +224,39 @@ def test_gcp_credentials_round_trip_through_google_auth(
     info = google_auth.read(credentials)
     assert info["audience"] == provider
     assert info["credential_source"] == {"file": str(token_file), "format": {"type": "text"}}
+
+
+def _kubectl_view(kubeconfig: Path) -> dict[str, Any]:
+    """The kubeconfig as client-go loads it (kubectl's own loader), as JSON."""
+    result = subprocess.run(
+        ["kubectl", "config", "view", "--raw", "-o", "json", "--kubeconfig", str(kubeconfig)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(kubeconfig.parent)},
+    )
+    assert result.returncode == 0, result.stderr
+    found: dict[str, Any] = json.loads(result.stdout)
+    return found
+
+
+@PROPERTY
+@given(server=HOSTILE_TEXT, folder=HOSTILE_TEXT)
+@example(server="https://k8s.example.com", folder="\U0001f600")
+@example(server="https://k8s.example.com", folder="a\x85b\u2028c\ufffe\x7f")
+def test_kubeconfig_values_round_trip_through_kubectl(
+    tmp_path: Path, server: str, folder: str
+) -> None:
+    """The kubeconfig is read by client-go's YAML loader, which refuses JSON's escapes of a
+    character outside the BMP (a surrogate pair) and reads some characters as line breaks: a
+    token file under a folder named with an emoji (a repository's folder, under `hook`) made a
+    kubeconfig that kubectl refused to load. Whatever a value holds, kubectl reads it back."""
+    assume("\x00" not in folder and "/" not in folder and folder not in ("", ".", ".."))
+    token_file = tmp_path / folder / "kubernetes.jwt"
+    kubeconfig_file = tmp_path / "kubernetes-kubeconfig"
+    kubeconfig_file.write_bytes(kubeconfig.render(server, token_file, None, "team-a"))
+    found = _kubectl_view(kubeconfig_file)
+    assert found["users"][0]["user"]["tokenFile"] == str(token_file)
+    assert found["clusters"][0]["cluster"]["server"] == server
+    assert found["contexts"][0]["context"]["namespace"] == "team-a"

@@ -87,3 +87,20 @@ def test_a_key_behind_a_link_is_still_read(workspace: dict[str, str], tmp_path: 
     link.symlink_to(workspace["DynamicCredentialPrivateKeyPath"])
     env = {**workspace, "DynamicCredentialPrivateKeyPath": str(link)}
     assert run_injector("env", "--dir", str(tmp_path / "d"), env=env).returncode == 0
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device", "huge"])
+def test_a_platform_token_file_that_is_not_a_regular_file_exits_2(
+    workspace: dict[str, str], tmp_path: Path, fifo: Path, kind: str
+) -> None:
+    """A keyless job's INJECTOR_SUBJECT_TOKEN_FILE: before, a FIFO held the job until killed
+    and /dev/zero was read until memory ran out. It is read before anything is sent (the
+    signer's address here has nobody listening)."""
+    path = _odd_files(tmp_path, fifo)[kind]
+    env = {name: value for name, value in workspace.items() if not name.startswith("DynamicCred")}
+    env.update(DynamicCredentialSigner="https://127.0.0.1:1", INJECTOR_SUBJECT_TOKEN_FILE=str(path))
+    result = run_injector("env", "--dir", str(tmp_path / "d"), env=env)
+    assert result.returncode == 2, result.stderr
+    assert f"injector: error: INJECTOR_SUBJECT_TOKEN_FILE: {path}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "d").exists()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import socket
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ import pytest
 from injector.clouds import vault
 from injector.net import guarded
 from tests.conftest import run_injector
-from tests.hostile.servers import Hostile
+from tests.hostile.servers import Hostile, drip
 
 if TYPE_CHECKING:
     from tests.standins.fixtures import TestTls
@@ -78,20 +77,12 @@ def _failed(result_stderr: str, returncode: int, *secrets: str) -> None:
         assert secret not in result_stderr
 
 
-def _drip(connection: socket.socket, server: Hostile) -> None:
-    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
-    connection.sendall(b"Content-Length: 1000\r\n\r\n{")
-    while not server.stopped.is_set():
-        time.sleep(1)  # every read is quick; the answer never ends
-        connection.sendall(b" ")
-
-
 @pytest.mark.parametrize("command", ["env", "doctor"])
 def test_a_dripping_vault_cannot_hold_the_job(
     hostile: Start, job: Callable[[Hostile], dict[str, str]], tmp_path: Path, command: str
 ) -> None:
     """One deadline per request: `run_injector`'s 60 s guard fires if it is per read."""
-    server = hostile(_drip)
+    server = hostile(drip)
     args = ("env", "--dir", str(tmp_path / "creds")) if command == "env" else ("doctor",)
     result = run_injector(*args, env=job(server))
     assert "Traceback" not in result.stderr
@@ -223,3 +214,26 @@ def test_the_auth_path_is_a_plain_mount_name(
     assert "no . or .. segment" in result.stderr
     assert server.connections == 0
     assert result.stdout == ""
+
+
+@pytest.mark.parametrize("ttl", [10**30, -5], ids=["beyond-any-clock", "negative"])
+def test_a_lease_duration_no_clock_can_wait_on_is_capped(
+    hostile: Start, job: Callable[[Hostile], dict[str, str]], tmp_path: Path, ttl: int
+) -> None:
+    """A login answer's lease_duration of 10**30 s: before, `run`'s renewal thread died on it
+    with a traceback (no wait can be that long), and no lease was ever renewed. A negative one
+    counts as none."""
+
+    def vault_server(connection: socket.socket, server: Hostile) -> None:
+        if b"/login " in server.requests[-1].split(b"\r\n")[0]:
+            _answer(connection, "200 OK", _login_body(ttl=ttl))
+        else:
+            _answer(connection, "204 No Content", b"")
+
+    server = hostile(vault_server)
+    command = [sys.executable, "-c", "import time; time.sleep(1)"]
+    result = run_injector("run", "--dir", str(tmp_path / "creds"), "--", *command, env=job(server))
+    assert "Traceback" not in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert TOKEN not in result.stderr + result.stdout
+    assert "/v1/auth/token/revoke-self" in _paths(server)

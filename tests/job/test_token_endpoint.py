@@ -161,3 +161,18 @@ def test_the_files_pointing_at_the_endpoint_land_in_the_held_folder(
         document = json.loads((held / "gcp-credentials.json").read_text())
         assert document["credential_source"]["url"].startswith("http://127.0.0.1:")
         assert list(impostor.iterdir()) == []
+
+
+def test_requests_without_the_bearer_are_kept_nowhere(
+    served: tuple[TokenEndpoint, JobSession],
+) -> None:
+    """Any local user can reach loopback: what it sends without the bearer must not grow the
+    job's memory (before, each request's path, up to 64 KiB, was kept until the job ended)."""
+    endpoint, _ = served
+    url, bearer = _azure(endpoint)
+    long_path = url.rsplit("/", 1)[0] + "/" + "x" * 60_000
+    for _ in range(20):
+        assert _get(long_path, None)[0] == 401
+    assert endpoint.requests == []
+    assert _get(url, bearer)[0] == 200
+    assert endpoint.requests == ["azure"]

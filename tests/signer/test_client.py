@@ -179,3 +179,54 @@ def test_a_bad_signer_user_is_exit_2(scratch: Path, changes: dict[str, str], exp
     assert result.returncode == 2
     assert expected in result.stderr
     assert not (scratch / "job" / "creds").exists()
+
+
+# Without DynamicCredentialSignerUser the job cannot tell the signer's uid from a neighbour's by
+# the uid alone: it accepts a listener only on a path that nobody but root and the listener's
+# own uid could have laid out, so whoever binds it first cannot be a neighbour.
+
+
+def test_a_neighbour_first_in_a_sticky_folder_is_refused_before_anything_is_sent(
+    scratch: Path,
+) -> None:
+    """The signer's path is under a folder every uid may write (sticky, as /tmp is): another
+    uid makes the socket's folder there before the signer does and listens. Before, the job sent
+    it its request (a keyless job's platform token included) and wrote the tokens it answered."""
+    shared = support.owned_by(scratch / "tmp", 0, 0o1777)
+    impostor = _impostor(shared / "injector", STRANGER)
+    socket = shared / "injector" / "signer.sock"
+    result = _job(scratch, socket)
+    assert _received(impostor) == 0
+    assert result.returncode == 1, result.stderr
+    assert f"{shared} is writable by others" in result.stderr
+    assert f"{shared / 'injector'} in it belongs to uid {STRANGER}" in result.stderr
+    assert "DynamicCredentialSignerUser" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_neighbour_in_a_folder_open_to_all_is_refused_before_anything_is_sent(
+    scratch: Path,
+) -> None:
+    """The socket's folder is root's but writable by every uid, not sticky: whoever was first
+    took the name."""
+    open_folder = support.owned_by(scratch / "open", 0, 0o777)
+    impostor = _impostor(scratch / "open" / "run", STRANGER)
+    socket = scratch / "open" / "run" / "signer.sock"
+    result = _job(scratch, socket)
+    assert _received(impostor) == 0
+    assert result.returncode == 1, result.stderr
+    assert f"{open_folder} is writable by others (mode 0777) and not sticky" in result.stderr
+
+
+def test_a_signer_in_a_folder_of_its_own_uid_is_accepted(scratch: Path) -> None:
+    """The usual layout (systemd's RuntimeDirectory): the socket's folder belongs to the
+    signer's uid, in folders of root's that nobody else may write. The job needs no
+    DynamicCredentialSignerUser to trust what listens there."""
+    signer = _impostor(scratch / "run", STRANGER)
+    socket = scratch / "run" / "signer.sock"
+    creds = scratch / "job" / "creds"
+    result = support.job_as(
+        NOBODY, ["env", "--format", "json", "--dir", str(creds)], job_env(socket)
+    )
+    assert _received(signer) > 0
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AWS_WEB_IDENTITY_TOKEN_FILE"] == str(creds / "aws.jwt")

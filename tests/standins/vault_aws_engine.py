@@ -41,6 +41,8 @@ class Engine:
     # The key the engine acts with, as Vault's engine holds its root credentials; moto takes
     # any key unless it enforces IAM.
     root_key: tuple[str, str] = ("testing", "testing")
+    # Values a hostile engine puts over the issued ones (access_key, secret_key...).
+    tampered: dict[str, str] = field(default_factory=dict)
 
     def iam(self) -> Any:
         key_id, secret = self.root_key
@@ -72,6 +74,7 @@ class Engine:
                 "access_key": key["AccessKeyId"],
                 "secret_key": key["SecretAccessKey"],
                 "security_token": f"session-{secrets.token_hex(8)}" if sts else None,
+                **self.tampered,
             },
         }
 
