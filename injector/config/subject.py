@@ -58,6 +58,8 @@ class SubjectTemplate:
     literals: tuple[str, ...]  # len(placeholders) + 1: the text around the placeholders
     placeholders: tuple[str, ...]
     separators: frozenset[str]
+    # What the messages name: the variable, or the policy key a signer's attestation set it in.
+    setting: str = SETTING
 
     @property
     def uses_phase(self) -> bool:
@@ -94,17 +96,17 @@ class SubjectTemplate:
         if not value:
             if name == PHASE:
                 raise ConfigError.of(
-                    SETTING,
+                    self.setting,
                     f"uses {{{PHASE}}}, but no phase is given: pass --phase plan or --phase apply",
                 )
             if name == "project":
-                raise ConfigError.of(variable, f"is required: {SETTING} uses {{{name}}}")
+                raise ConfigError.of(variable, f"is required: {self.setting} uses {{{name}}}")
             return
         held = sorted({character for character in value if character in self.separators})
         if held:
             raise ConfigError.of(
                 variable,
-                f"holds {', '.join(map(repr, held))}, a separator of {SETTING} "
+                f"holds {', '.join(map(repr, held))}, a separator of {self.setting} "
                 f"({values.shown(self.text)}): expected a value without "
                 f"{', '.join(map(repr, sorted(self.separators)))}, so that no other "
                 "workspace's sub can be spelled with it",
@@ -119,44 +121,44 @@ def given_by(env: Mapping[str, str], phase: str | None) -> dict[str, str | None]
     return {**given, PHASE: phase}
 
 
-def parse(text: str) -> SubjectTemplate:
-    """The template, checked. Raises ConfigError naming the setting."""
-    text = values.text(SETTING, text, _FORM, max_length=MAX_LENGTH)
+def parse(text: str, setting: str = SETTING) -> SubjectTemplate:
+    """The template, checked. Raises ConfigError naming `setting`."""
+    text = values.text(setting, text, _FORM, max_length=MAX_LENGTH)
     pieces = _PLACEHOLDER.split(text)
     literals, names = tuple(pieces[0::2]), tuple(pieces[1::2])
     problems = Problems()
     stray = [literal for literal in literals if "{" in literal or "}" in literal]
     if stray:
-        problems.add(SETTING, f"has an unmatched '{{' or '}}': expected {_FORM}")
+        problems.add(setting, f"has an unmatched '{{' or '}}': expected {_FORM}")
     unknown = sorted({name for name in names if name not in PLACEHOLDERS})
     if unknown:
         problems.add(
-            SETTING,
+            setting,
             f"has unknown placeholder(s) {', '.join(f'{{{name}}}' for name in unknown)}: "
             f"expected {_FORM}",
         )
     for choices in _REQUIRED:
         if not any(choice in names for choice in choices):
             either = " or ".join(f"{{{choice}}}" for choice in choices)
-            problems.add(SETTING, f"names no {either}: every workspace would share one sub")
+            problems.add(setting, f"names no {either}: every workspace would share one sub")
     separators: set[str] = set()
     for index, literal in enumerate(literals):
         after, before = index > 0, index < len(names)  # touches a placeholder on that side
         if after and before and not literal:
-            problems.add(SETTING, f"has two placeholders side by side: expected {_FORM}")
+            problems.add(setting, f"has two placeholders side by side: expected {_FORM}")
             continue
         edges = [literal[0]] if after and literal else []
         edges += [literal[-1]] if before and literal else []
         if any(not _is_separator(edge) for edge in edges):
             problems.add(
-                SETTING,
+                setting,
                 f"has a placeholder next to a letter or digit in {values.shown(literal)}: "
                 f"expected {_FORM}",
             )
             continue
         separators.update(edges)
     problems.raise_if_any()
-    return SubjectTemplate(text, literals, names, frozenset(separators))
+    return SubjectTemplate(text, literals, names, frozenset(separators), setting)
 
 
 def from_env(env: Mapping[str, str]) -> SubjectTemplate:

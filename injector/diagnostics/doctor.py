@@ -250,5 +250,8 @@ def command(
 def _subject_shown(loaded: Settings) -> str:
     subject = loaded.subject
     if subject is None:
-        return "sub as the signer's own DynamicCredentialSubjectTemplate renders it (see below)"
+        return (
+            "sub as the signer renders it: its DynamicCredentialSubjectTemplate, or the "
+            "attestation's subject_template (see below)"
+        )
     return f"sub {subject!r}"

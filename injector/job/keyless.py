@@ -14,8 +14,6 @@ first answer attested (`aud`, `sub`, `terrakube_*`) before anything is written.
 
 from __future__ import annotations
 
-import http.client
-import json
 import ssl
 import urllib.error
 import urllib.parse
@@ -29,8 +27,7 @@ from injector.claims import Token
 from injector.config import issuer_settings, job_context, values
 from injector.config.job_context import JobContext
 from injector.errors import ConfigError, InjectorError
-from injector.net import redact
-from injector.net.watchdog import Watchdog
+from injector.job import keyless_call
 
 SIGNER = issuer_settings.SIGNER
 SIGNER_CA = "DynamicCredentialSignerCA"
@@ -41,8 +38,6 @@ GITHUB_URL = "ACTIONS_ID_TOKEN_REQUEST_URL"
 GITHUB_BEARER = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange"
 JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt"
-TIMEOUT_SECONDS = 15.0
-MAX_ANSWER_BYTES = 256 * 1024
 MAX_TOKEN_FILE_BYTES = 64 * 1024  # a platform's JWT is a few KiB
 # Where each job context variable stands in the signer's tokens (injector.claims).
 CLAIMS = {
@@ -144,71 +139,11 @@ def _github(env: Mapping[str, str]) -> str:
     request = urllib.request.Request(  # noqa: S310 (the runner's own https endpoint)
         url, headers={"Authorization": f"bearer {env[GITHUB_BEARER]}", "Accept": "application/json"}
     )
-    document = _json(request, None, GITHUB_URL, (env[GITHUB_BEARER],))
+    document = keyless_call.json_answer(request, None, GITHUB_URL, (env[GITHUB_BEARER],))
     value = document.get("value")
     if not isinstance(value, str):
         raise InjectorError(f"{GITHUB_URL}: the answer holds no token")
     return _shaped(GITHUB_URL, value)
-
-
-def _opener(context: ssl.SSLContext | None, watchdog: Watchdog) -> urllib.request.OpenerDirector:
-    # No redirect is followed: the platform token goes only to the URL the operator named.
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    return urllib.request.build_opener(*watchdog.handlers(context), _NoRedirect())
-
-
-def _json(
-    request: urllib.request.Request,
-    context: ssl.SSLContext | None,
-    name: str,
-    secrets: Sequence[str] = (),
-) -> dict[str, object]:
-    """The answer's JSON object. An error's description is the server's words: blanked of the
-    `secrets` the request carried (a server may echo the request) and kept to one line."""
-    watchdog = Watchdog(TIMEOUT_SECONDS)
-    try:
-        with watchdog, _opener(context, watchdog).open(request, timeout=TIMEOUT_SECONDS) as answer:
-            body = answer.read(MAX_ANSWER_BYTES + 1)
-    except urllib.error.HTTPError as error:
-        body = error.read(MAX_ANSWER_BYTES + 1)
-        document = _decoded(body)
-        description = redact.clean(
-            str(document.get("error_description", document.get("error", ""))), secrets, 500
-        )
-        if error.code == 400 and name == SIGNER:
-            raise ConfigError.of(
-                SIGNER, f"the signer at {request.full_url} refused: {description}"
-            ) from None
-        raise InjectorError(
-            f"{name}: {request.full_url} answered HTTP {error.code}: {description}"
-        ) from None
-    except (OSError, ValueError, http.client.HTTPException) as error:
-        if watchdog.fired:
-            raise _late(name, request) from None
-        reason = getattr(error, "reason", None) or error
-        raise InjectorError(f"{name}: cannot reach {request.full_url}: {reason}") from None
-    if watchdog.fired:  # the answer was cut short without an error
-        raise _late(name, request)
-    if len(body) > MAX_ANSWER_BYTES:
-        raise InjectorError(f"{name}: the answer of {request.full_url} is too large")
-    return _decoded(body)
-
-
-def _late(name: str, request: urllib.request.Request) -> InjectorError:
-    return InjectorError(
-        f"{name}: no complete answer from {request.full_url} within {TIMEOUT_SECONDS:g} s"
-    )
-
-
-def _decoded(body: bytes) -> dict[str, object]:
-    try:
-        document = json.loads(body)
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
 
 
 def exchange(where: Endpoint, audience: str) -> Token:
@@ -225,7 +160,7 @@ def exchange(where: Endpoint, audience: str) -> Token:
     request = urllib.request.Request(  # noqa: S310 (https, or http to loopback: endpoint())
         where.url, data=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
     )
-    document = _json(request, where.context, SIGNER, (subject,))
+    document = keyless_call.json_answer(request, where.context, SIGNER, (subject,))
     compact = document.get("access_token")
     if not isinstance(compact, str) or compact.count(".") != 2:
         raise InjectorError(f"{SIGNER}: the signer at {where.url} answered without a token")

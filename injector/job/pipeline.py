@@ -3,13 +3,16 @@ written, and taken away again, by the job's session: `session.py`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from injector.claims import PHASES
 from injector.config import issuer_settings
+from injector.errors import ConfigError
 from injector.job import minter, plan, preflight, settings, spelling
 from injector.job.minter import Minter
 from injector.job.plan import Plan
@@ -43,7 +46,7 @@ def prepare(
     spelling.warn(env)
     keyless = None
     if not dry_run and _keyless(env):
-        env, keyless = _attested(env, phase=phase, require=require)
+        env, keyless, phase = _attested(env, phase=phase, require=require)
     loaded = settings.load(env, require_key=not dry_run, phase=phase, require=require)
     if loaded is None:
         return None
@@ -70,17 +73,18 @@ def _keyless(env: Mapping[str, str]) -> bool:
 
 def _attested(
     env: Mapping[str, str], *, phase: str | None, require: str | None
-) -> tuple[Mapping[str, str], Minter | None]:
-    """A keyless job: the environment with the job context the platform attests, and the
-    minter that exchanges the platform token (imported only here: key-file jobs never load it).
-    The clouds' settings are read first, with the context left to the platform, to learn one
-    audience to ask for."""
+) -> tuple[Mapping[str, str], Minter | None, str | None]:
+    """A keyless job: the environment with the job context the platform attests, the minter
+    that exchanges the platform token (imported only here: key-file jobs never load it), and
+    the phase: the one asked, else the attested one, which picks `<VARIABLE>_PLAN`/`_APPLY`
+    as `--phase` would. The clouds' settings are read first, with the context left to the
+    platform, to learn one audience to ask for."""
     from injector.job import keyless
 
     unnamed = {name: env.get(name) or "attested" for name in keyless.CLAIMS}
-    probe = settings.load({**env, **unnamed}, require_key=False, phase=phase, require=require)
+    probe = _probe({**env, **unnamed}, phase, require)
     if probe is None:
-        return env, None
+        return env, None, phase
     audience = probe.clouds[0].audience
     if keyless.over_socket(env):
         from injector.job.signer_minter import SignerMinter
@@ -92,10 +96,27 @@ def _attested(
         )
         first = through.attested(audience)
         resolved, _ = keyless.resolve(env, first, phase)
-        return resolved, replace(through, attested_phase=keyless.attested(first)[1])
+        attested_phase = keyless.attested(first)[1]
+        return resolved, replace(through, attested_phase=attested_phase), phase or attested_phase
     endpoint = keyless.endpoint(env)
-    resolved, attested = keyless.resolve(env, keyless.exchange(endpoint, audience), phase)
-    return resolved, keyless.KeylessMinter(endpoint, attested)
+    first = keyless.exchange(endpoint, audience)
+    resolved, attested = keyless.resolve(env, first, phase)
+    return resolved, keyless.KeylessMinter(endpoint, attested), phase or keyless.attested(first)[1]
+
+
+def _probe(env: Mapping[str, str], phase: str | None, require: str | None) -> Settings | None:
+    """The settings before the platform names the phase. With none asked, a job that sets only
+    `<VARIABLE>_PLAN`/`_APPLY` reads as the first phase it has all of: its audiences are the
+    same in both (job.phases). The first error is the one told."""
+    try:
+        return settings.load(env, require_key=False, phase=phase, require=require)
+    except ConfigError:
+        if phase is not None:
+            raise
+        for each in PHASES:
+            with contextlib.suppress(ConfigError):
+                return settings.load(env, require_key=False, phase=each, require=require)
+        raise
 
 
 def mint(prepared: Prepared, folder: Path, now: int | None = None) -> Plan:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from injector.config import subject
+from injector.errors import Problems
 
 if TYPE_CHECKING:
     from injector.config.subject import SubjectTemplate
@@ -128,23 +129,22 @@ def warn_caller_named(chosen: Policy, log: logging.Logger) -> None:
         )
 
 
-def warn_phaseless(chosen: Policy, template: SubjectTemplate, log: logging.Logger) -> None:
-    """Say at start which attestations no token of can be minted for: the subject template
-    needs a phase, and they attest none."""
+def check_phases(chosen: Policy, template: SubjectTemplate) -> None:
+    """Refuse (ConfigError, naming each) the attestations that would take the signer's `{phase}`
+    template and attest no phase: every token of theirs would be refused."""
     if not template.uses_phase:
         return
+    problems = Problems()
     for attestation in chosen.attestations:
-        if attestation.apply_values is None:
-            log.warning(
-                "%s [[attestation]] %r attests no phase (it has no phases), and %s uses {%s}: "
-                "every token of it is refused; give it phases, or run it on a signer with a "
-                "template without {%s}",
-                chosen.source,
-                attestation.name,
-                subject.SETTING,
-                subject.PHASE,
-                subject.PHASE,
+        if attestation.apply_values is None and attestation.subject_template is None:
+            problems.add(
+                f"{chosen.source} [[attestation]] {attestation.name!r}",
+                f"attests no phase (it has no phases), and the signer's {subject.SETTING} uses "
+                f"{{{subject.PHASE}}}: every token of it would be refused; expected phases = "
+                f"{{ apply = [...] }}, or its own subject_template without {{{subject.PHASE}}} "
+                f'(such as subject_template = "{subject.DEFAULT}")',
             )
+    problems.raise_if_any()
 
 
 def own_user() -> Policy:

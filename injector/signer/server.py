@@ -26,12 +26,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from injector.config import issuer_settings
+from injector.config import issuer_settings, subject
 from injector.config.issuer_settings import (
     MAX_SOCKET_PATH_BYTES,
     PRIVATE_KEY_PATH,
     IssuerSettings,
 )
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError, InjectorError, Problems, require_modules
 from injector.signer import connections, custody, listener, policy, policy_file, readiness
 from injector.signer.backend import KeyFileBackend, SigningBackend
@@ -94,11 +95,13 @@ def _socket_path(path: Path) -> Path:
     return path
 
 
-def load_policy(policy_path: Path) -> policy.Policy:
+def load_policy(policy_path: Path, template: SubjectTemplate) -> policy.Policy:
     """The policy in `policy_path`, refused (ConfigError) if another uid could have changed
-    it."""
+    it, or if an attestation of it attests no phase for the signer's `{phase}` `template`."""
     custody.check_file(policy_file.OPTION, policy_path)
-    return policy_file.load(policy_path)
+    chosen = policy_file.load(policy_path)
+    policy.check_phases(chosen, template)
+    return chosen
 
 
 def load(
@@ -122,7 +125,8 @@ def load(
             backend = problems.run(KeyFileBackend.load, issuer)
     if transit is not None:
         problems.run(custody.check_file, transit_settings.TOKEN_FILE, transit.token_file, True)
-    chosen = problems.run(load_policy, policy_path) if policy_path else policy.own_user()
+    template = issuer.subject_template if issuer is not None else subject.DEFAULT_TEMPLATE
+    chosen = problems.run(load_policy, policy_path, template) if policy_path else policy.own_user()
     listening = Listening(
         path=problems.get(socket_path, _socket_path, socket_path),
         mode=problems.get(DEFAULT_MODE, socket_mode, mode) if mode else DEFAULT_MODE,
@@ -131,7 +135,6 @@ def load(
     problems.raise_if_any()
     assert issuer is not None and chosen is not None  # noqa: S101
     policy.warn_caller_named(chosen, log)
-    policy.warn_phaseless(chosen, issuer.subject_template, log)
     if transit is not None:
         backend = _transit_backend(issuer, transit)
     assert backend is not None  # noqa: S101
@@ -167,7 +170,7 @@ def reload_policy(service: Service, policy_path: Path | None) -> None:
         log.warning("SIGHUP: no --policy to reload; %s stays", service.policy.source)
         return
     try:
-        fresh = load_policy(policy_path)
+        fresh = load_policy(policy_path, service.issuer.subject_template)
     except ConfigError as error:
         log.error(
             "SIGHUP: policy not reloaded, the %d entries loaded before stay: %s",
@@ -177,7 +180,6 @@ def reload_policy(service: Service, policy_path: Path | None) -> None:
         return
     service.policy = fresh
     service.overflow.warn_entries(fresh, log)
-    policy.warn_phaseless(fresh, service.issuer.subject_template, log)
     readiness.say(f"policy reloaded from {fresh.source}: {len(fresh.entries)} entries")
 
 

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING
 from injector import claims
 from injector.config.issuer_settings import IssuerSettings
 from injector.config.job_context import JobContext
-from injector.config.subject import PHASE
-from injector.config.subject import SETTING as SUBJECT_TEMPLATE
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError
 from injector.signer import peer, protocol, userns
 from injector.signer.audit import Audit, caller_record, utc
@@ -90,8 +89,7 @@ class Service:
         except _Refused as refused:
             return self._deny(record, refused.error, str(refused))
         try:
-            # The signer's own template: the job and phase fill it, never change its shape.
-            subject = self.issuer.subject_template.render(job, phase)
+            subject = self._template(attested).render(job, phase)
         except ConfigError as error:
             return self._deny(record, protocol.INVALID, str(error), error)
         record.update(sub=subject, aud=list(request.audiences))
@@ -151,13 +149,6 @@ class Service:
             platform_iss=attested.attestation.issuer,
             platform_sub=attested.subject,
         )
-        if attested.phase is None and self.issuer.subject_template.uses_phase:
-            # Not the template's own "pass --phase": the job cannot give a phase the platform
-            # does not attest; the operator's policy and template disagree.
-            raise _Refused(
-                f"[[attestation]] {attested.attestation.name!r} attests no phase (it has no "
-                f"phases), and the signer's {SUBJECT_TEMPLATE} uses {{{PHASE}}}"
-            )
         if self._rate is None:
             self._rate = rate.RateLimit()
         if not self._rate.allow(attested.budget, attested.attestation.rate_per_minute):
@@ -179,6 +170,13 @@ class Service:
                 f"{attested.phase or 'no phase'}"
             )
         return attested.job, attested.phase, attested
+
+    def _template(self, attested: Attested | None) -> SubjectTemplate:
+        """The attestation's own subject template, else the signer's: the job and phase fill
+        it, never change its shape. (The policy's load refuses a `{phase}` one for an
+        attestation of no phase.)"""
+        own = attested.attestation.subject_template if attested is not None else None
+        return own or self.issuer.subject_template
 
     def _allowed_ttl(
         self,
@@ -227,7 +225,7 @@ class Service:
         try:
             job, phase, attested = self.context(request, record)
             assert attested is not None  # noqa: S101 (a subject token was given)
-            subject = self.issuer.subject_template.render(job, phase)
+            subject = self._template(attested).render(job, phase)
             record.update(sub=subject, aud=[audience])
             ttl = self._allowed_ttl(
                 (None, None, frozenset()), attested.subject, (audience,), subject, attested, record

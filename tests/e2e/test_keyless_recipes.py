@@ -1,12 +1,14 @@
-"""The keyless recipes run as written: GitLab's `id_tokens`, Jenkins's OpenID Connect Provider
-plugin and the pod's projected token, each exchanged at the real signer over HTTPS, which runs
-the example policy (examples/signer/keyless-policy.toml) with only its platforms' issuers and CA
-bundles pointed at the stand-ins, and the cluster's TokenReview API at its stand-in.
+"""The keyless recipes run as written: GitHub's workflow through this repository's action,
+GitLab's `id_tokens`, Jenkins's OpenID Connect Provider plugin and the pod's projected token,
+each exchanged at one real signer over HTTPS, which runs the example policy
+(examples/signer/keyless-policy.toml) with only its platforms' issuers and CA bundles pointed at
+the stand-ins, and the cluster's TokenReview API at its stand-in.
 
-Each recipe's variables and its `injector run -- ...` lines are read from the recipe file; the
-job gets the platform's token the way the platform hands it over, runs as uid nobody, and the
-command after `--` is swapped for boto3 logging in to the strict STS stand-in with nothing but
-what injector exported. The roles are the recipes' own, trusting the `sub` the policy derives.
+Each recipe's variables and its `injector run -- ...` lines (GitHub: the action's `with:` and
+the `run:` step after it) are read from the recipe file; the job gets the platform's token the
+way the platform hands it over, runs as uid nobody, and the command is swapped for boto3 logging
+in to the strict STS stand-in with nothing but what injector exported. The roles are the
+recipes' own, trusting the `sub` the policy derives.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import json
 import re
 import shlex
 import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +33,10 @@ from tests.e2e.test_login_strict import AWS_LOGIN
 from tests.standins import aws_account
 from tests.standins.accounts import ACCOUNT
 from tests.standins.aws_sts import TEST_CREDENTIALS
+from tests.standins.github_runner import GitHubRunner, WorkflowJob
 from tests.standins.kube_token_review import CREDENTIAL, TokenReviewer
 from tests.standins.platforms import Platforms
-from tests.support import reachable
+from tests.support import actions, reachable
 from tests.support import signer as support
 
 if TYPE_CHECKING:
@@ -119,13 +124,12 @@ def _policy(platforms: Platforms, ca: Path, reviewer: TokenReviewer, credential:
         f'token_review = {{ api_server = "{reviewer.url}", ca_file = "{ca}", '
         f'token_file = "{credential}" }}',
     )
-    gitlab = re.search(r'^kind = "gitlab".*$', text, re.M)
-    assert gitlab is not None
-    text = _swapped(
-        text,
-        gitlab.group(0),
-        f'{gitlab.group(0)}\nissuer = "{platforms.gitlab.url}"\nca_bundle = "{ca}"',
-    )
+    for name, platform in (("github", platforms.github), ("gitlab", platforms.gitlab)):
+        kind = re.search(rf'^kind = "{name}".*$', text, re.M)
+        assert kind is not None
+        text = _swapped(
+            text, kind.group(0), f'{kind.group(0)}\nissuer = "{platform.url}"\nca_bundle = "{ca}"'
+        )
     text = _swapped(
         text,
         'issuer = "https://kubernetes.default.svc.cluster.local"',
@@ -164,6 +168,8 @@ def _trust_recipe_roles(moto_endpoint: str, issuer_url: str, roles: dict[str, li
 
 
 GITLAB_SUB = "organization:acme:workspace:infra"  # the stand-in's project acme/infra
+# The workflow's repository acme/infra, per phase: the attestation's own subject_template.
+GITHUB_SUB = "organization:acme:workspace:infra:run_phase:{}"
 JENKINS_JOB = "infra/network"  # a job in a folder, as JOB_NAME spells it
 JENKINS_SUB = f"organization:jenkins:workspace:{JENKINS_JOB}"
 POD_SUB = "organization:terraform:workspace:network"  # the pod's namespace and account
@@ -181,7 +187,11 @@ def site(
     _trust_recipe_roles(
         moto_endpoint,
         standins.issuer.url,
-        {"terraform-plan": [GITLAB_SUB, JENKINS_SUB], "terraform-network": [POD_SUB]},
+        {
+            "terraform-plan": [GITLAB_SUB, JENKINS_SUB, GITHUB_SUB.format("plan")],
+            "terraform-apply": [GITHUB_SUB.format("apply")],
+            "terraform-network": [POD_SUB],
+        },
     )
     tls = standins.tls
     credential = tmp_path_factory.mktemp("signer-account") / "token"
@@ -358,3 +368,189 @@ def test_a_job_the_policy_does_not_allow_is_refused_and_nothing_runs(
     assert ran.stdout == ""  # the command never started
     assert list(ran.scratch.iterdir()) == []
     assert case.refused not in ran.stderr
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """What examples/runners/github-actions.yml says: its file, name, events, and per job the
+    action's `with:`, the `run:` step after it, its `environment:` and `if:`."""
+
+    path: str
+    name: str
+    event: str
+    jobs: dict[str, dict[str, Any]]
+
+    def inputs(self, job: str) -> dict[str, str]:
+        (step,) = [s for s in self.jobs[job]["steps"] if "platform/injector@" in s.get("uses", "")]
+        return {name: str(value) for name, value in step["with"].items()}
+
+    def command(self, job: str) -> str:
+        steps = self.jobs[job]["steps"]
+        after = next(i for i, s in enumerate(steps) if "platform/injector@" in s.get("uses", ""))
+        (command,) = [s["run"] for s in steps[after + 1 :] if "run" in s]
+        return str(command)
+
+
+def _workflow() -> Workflow:
+    text = (RUNNERS / "github-actions.yml").read_text()
+    path = re.match(r"# (\.github/workflows/[\w.-]+\.yml):", text)
+    assert path is not None
+    document = yaml.safe_load(text)
+    (event,) = document[True]  # YAML 1.1 reads the key `on` as true
+    return Workflow(path.group(1), document["name"], event, document["jobs"])
+
+
+@pytest.fixture(scope="module")
+def runner(standins: StandIns, platforms: Platforms) -> Iterator[GitHubRunner]:
+    github = GitHubRunner(platforms.github, standins.tls.server_context())
+    try:
+        yield github
+    finally:
+        github.stop()
+
+
+@dataclass(frozen=True)
+class JobRun:
+    action: subprocess.CompletedProcess[str]  # the action's steps
+    github_env: str  # what they left in $GITHUB_ENV
+    runner_temp: Path
+    seen: dict[str, Any] | None  # what the `run:` step after them saw (None: not reached)
+
+
+def _github_job(site: Site, runner: GitHubRunner, job: WorkflowJob, folder: str) -> JobRun:
+    """One job of the workflow on a runner, as uid nobody: the action's steps with the job's
+    `with:`, then its `run:` step with what they appended to $GITHUB_ENV, the command swapped
+    for the boto3 login. The runner's image has injector on its PATH (the action installs it
+    otherwise); the test CA stands in for the public ones, for the runner's endpoint and the
+    signer alike. The signer's address is the local one; the token's audience stays the one
+    the recipe's signer-url gives (the example policy's)."""
+    workflow = _workflow()
+    given = workflow.inputs(job.job)
+    home = support.owned_by(site.folder / folder, support.NOBODY)
+    runner_temp = support.owned_by(home / "_temp", support.NOBODY)
+    tools = support.owned_by(home / "bin", support.NOBODY, 0o755)
+    injector = tools / "injector"
+    python = f"PYTHONPATH={reachable.python_path()} exec {support.SYSTEM_PYTHON}"
+    injector.write_text(f'#!/bin/sh\n{python} -m injector "$@"\n')
+    injector.chmod(0o755)
+    github_env = runner_temp / "set_env"
+    github_env.touch()
+    shutil.chown(github_env, support.NOBODY, support.NOBODY)
+    base = {
+        "PATH": f"{tools}:/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "CI": "true",
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_REPOSITORY": job.repository,
+        "GITHUB_REF": job.ref,
+        "GITHUB_RUN_ID": job.run_id,
+        "GITHUB_JOB": job.job,
+        "GITHUB_WORKFLOW": job.workflow,
+        "GITHUB_EVENT_NAME": job.event,
+        "GITHUB_ENV": str(github_env),
+        "RUNNER_TEMP": str(runner_temp),
+        "SSL_CERT_FILE": str(site.folder / "ca.pem"),
+        **runner.variables(job),
+    }
+    inputs = actions.inputs(
+        {**given, "signer-url": site.url, "signer-audience": given["signer-url"]}
+    )
+    nobody = partial(support.as_user, support.NOBODY)
+    action = actions.run(inputs, base, cwd=home, preexec_fn=nobody)
+    written = github_env.read_text()
+    if action.returncode != 0:
+        return JobRun(action, written, runner_temp, None)
+    assert workflow.command(job.job).startswith("terraform init "), workflow.command(job.job)
+    names, sdk = ",".join(base), reachable.aws_sdk_path()
+    step = subprocess.run(
+        [support.SYSTEM_PYTHON, "-c", _COMMAND, names, site.sts, sdk, str(home), AWS_LOGIN],
+        env={**base, **actions.github_env(written)},
+        cwd=home,
+        preexec_fn=nobody,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert step.returncode == 0, step.stderr
+    return JobRun(action, written, runner_temp, json.loads(step.stdout))
+
+
+def _workflow_job(name: str, **changes: str) -> WorkflowJob:
+    """The workflow's job `name` as GitHub runs it for a push to the main branch of acme/infra."""
+    workflow = _workflow()
+    environment = workflow.jobs[name].get("environment")
+    return WorkflowJob(
+        name, workflow.name, workflow.path, workflow.event, environment=environment, **changes
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "ref"),
+    [("plan", "refs/heads/feature-x"), ("plan", "refs/heads/main"), ("apply", "refs/heads/main")],
+)
+def test_the_github_workflow_logs_in_as_plan_or_apply_as_the_policy_derives(
+    name: str, ref: str, site: Site, runner: GitHubRunner
+) -> None:
+    workflow = _workflow()
+    if workflow.jobs[name].get("if") is not None:
+        # The job's own condition: apply runs on the main branch only.
+        assert workflow.jobs[name]["if"] == "github.ref == 'refs/heads/main'"
+        assert ref == "refs/heads/main"
+    job = _workflow_job(name, ref=ref)
+    ran = _github_job(site, runner, job, f"github-{name}-{ref.rsplit('/', 1)[1]}")
+    assert ran.action.returncode == 0, ran.action.stderr
+    assert ran.seen is not None
+    phase = "apply" if workflow.jobs[name].get("environment") == "production" else "plan"
+    variables = dict(
+        line.split("=", 1) for line in workflow.inputs(name)["variables"].splitlines() if line
+    )
+    role = variables[f"WORKLOAD_IDENTITY_ROLE_AWS_{phase.upper()}"]
+    assert ran.seen["role"] == role
+    claims = ran.seen["claims"]
+    assert claims["sub"] == GITHUB_SUB.format(phase)
+    assert claims["terrakube_run_phase"] == phase
+    assert claims["aud"] == "aws.workload.identity"
+    assert claims["terrakube_job_id"] == job.run_id
+    login = ran.seen["login"]
+    assert isinstance(login, dict) and login["ok"] is True, login
+    assert login["arn"].startswith(f"arn:aws:sts::{ACCOUNT}:assumed-role/{role.rsplit('/', 1)[1]}/")
+    # The token files stay under the job's RUNNER_TEMP (the runner removes it at the job's
+    # end); $GITHUB_ENV holds paths, never a token, and no platform token was shown.
+    assert Path(ran.seen["token_file"]).is_relative_to(ran.runner_temp)
+    assert "eyJ" not in ran.github_env
+    assert (job.job, workflow.inputs(name)["signer-url"]) in runner.asked
+    shown = ran.action.stdout + ran.action.stderr
+    assert not any(token in shown for token in runner.handed)
+
+
+@pytest.mark.parametrize(
+    ("name", "changes", "sub"),
+    [
+        # The workflow edited on a branch to drop the apply job's `if:`: the environment is
+        # the workflow's to name, the branch is GitHub's.
+        ("apply", {"ref": "refs/heads/feature-x"}, GITHUB_SUB.format("apply")),
+        # The owner's name taken by someone else once `acme` was renamed: another owner id.
+        ("plan", {"owner_id": "6666"}, GITHUB_SUB.format("plan")),
+    ],
+    ids=["apply-off-main", "other-owner"],
+)
+def test_a_github_job_the_policy_does_not_allow_is_refused_and_exports_nothing(
+    name: str, changes: dict[str, str], sub: str, site: Site, runner: GitHubRunner
+) -> None:
+    job = _workflow_job(name, **changes)
+    ran = _github_job(site, runner, job, f"github-refused-{name}")
+    assert ran.action.returncode == 2, ran.action.stderr
+    assert ran.action.stderr.startswith(
+        f"injector: error: {SIGNER_URL}: the signer at {site.url}/token refused: "
+    ), ran.action.stderr
+    assert (
+        f"may not mint sub {sub!r} for aud 'aws.workload.identity': no [[allow]] entry"
+        in ran.action.stderr
+    )
+    assert ran.seen is None  # the next steps get nothing
+    assert ran.github_env == ""
+    assert not (ran.runner_temp / "injector-credentials").exists()
+    assert list(ran.runner_temp.glob("injector-exports.*")) == []  # the action's scratch file
+    assert not any(token in ran.action.stderr for token in runner.handed)

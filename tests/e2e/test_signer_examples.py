@@ -189,6 +189,12 @@ def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
     assert uses and all(step["with"]["signer-url"] == signer for step in uses)
     assert workflow["jobs"]["apply"]["environment"] == "production"
     assert loaded.attestations[0].apply_values == frozenset({"production"})
+    # One signer with the default template: GitHub's tokens name their phase in `sub` by a
+    # template of their own; the others attest none (the signer would refuse {phase} for them).
+    templates = {a.name: a.subject_template for a in loaded.attestations}
+    assert templates["github"] is not None and templates["github"].uses_phase
+    assert templates["cluster"] is None and templates["jenkins"] is None
+    assert "DynamicCredentialSubjectTemplate=" not in text
 
     pipeline = yaml.safe_load((runners / "gitlab-ci.yml").read_text())["plan"]
     assert pipeline["id_tokens"]["INJECTOR_ID_TOKEN"]["aud"] == signer

@@ -7,9 +7,7 @@ for the job the platform attests, or exits 2 having written nothing."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import jwt
 import pytest
-import yaml
 
 from injector.job.example import EXAMPLE_ENV
 from tests.standins.platforms import AUDIENCE, Platforms, github_table
 from tests.standins.server import Request, Response, StandInServer
+from tests.support import actions
 from tests.support import signer as support
 from tests.support.jobs import switched_off
 
@@ -172,6 +170,54 @@ def test_a_keyless_job_refused_writes_nothing(
     assert not out.exists()
 
 
+PLAN_ROLE = "arn:aws:iam::123456789012:role/terraform-plan"
+APPLY_ROLE = "arn:aws:iam::123456789012:role/terraform-apply"
+
+
+@pytest.mark.parametrize(
+    ("environment", "role"), [("production", APPLY_ROLE), ("staging", PLAN_ROLE)]
+)
+@pytest.mark.parametrize("over", ["https", "socket"])
+def test_the_attested_phase_picks_the_phases_own_identity(
+    keyless: Keyless, platforms: Platforms, environment: str, role: str, over: str
+) -> None:
+    """Without --phase, the phase the platform attests picks `<VARIABLE>_PLAN`/`_APPLY`, as
+    --phase would (GitHub's keyless workflow sets only those)."""
+    token_file = keyless.token_file(platforms.github.github(AUDIENCE, environment=environment))
+    env = keyless.env(
+        INJECTOR_SUBJECT_TOKEN_FILE=str(token_file),
+        WORKLOAD_IDENTITY_ROLE_AWS_PLAN=PLAN_ROLE,
+        WORKLOAD_IDENTITY_ROLE_AWS_APPLY=APPLY_ROLE,
+        **(
+            {**SOCKET, "DynamicCredentialSigner": f"unix:{keyless.socket}"}
+            if over == "socket"
+            else {}
+        ),
+    )
+    del env["WORKLOAD_IDENTITY_ROLE_AWS"]
+    out = keyless.folder / "job" / "creds"
+    job = support.job_as(NOBODY, ["env", "--dir", str(out)], env)
+    assert job.returncode == 0, job.stderr
+    assert f"AWS_ROLE_ARN={role}" in job.stdout.replace("'", "")
+    assert _claims(out, "aws")["terrakube_run_phase"] == ("apply" if role == APPLY_ROLE else "plan")
+
+
+def test_an_attested_phase_without_its_own_identity_is_named(
+    keyless: Keyless, platforms: Platforms
+) -> None:
+    token_file = keyless.token_file(platforms.github.github(AUDIENCE))  # production: apply
+    env = keyless.env(
+        INJECTOR_SUBJECT_TOKEN_FILE=str(token_file), WORKLOAD_IDENTITY_ROLE_AWS_PLAN=PLAN_ROLE
+    )
+    del env["WORKLOAD_IDENTITY_ROLE_AWS"]
+    out = keyless.folder / "job" / "creds"
+    job = support.job_as(NOBODY, ["env", "--dir", str(out)], env)
+    assert job.returncode == 2, job.stderr
+    assert "WORKLOAD_IDENTITY_ROLE_AWS_APPLY: is required" in job.stderr
+    assert "Traceback" not in job.stderr
+    assert not out.exists()
+
+
 @dataclass
 class Runner:
     """A stand-in of the Actions runner's ID token endpoint: each audience asked is kept."""
@@ -196,12 +242,12 @@ def runner(platforms: Platforms, test_tls: TestTls) -> Iterator[Runner]:
         asked.append(request.query.get("audience", ""))
         return Response.json(200, {"value": platforms.github.github(request.query["audience"])})
 
-    actions = StandInServer(answer, test_tls.server_context())
-    actions.start()
+    endpoint = StandInServer(answer, test_tls.server_context())
+    endpoint.start()
     try:
-        yield Runner(actions.url, asked)
+        yield Runner(endpoint.url, asked)
     finally:
-        actions.stop()
+        endpoint.stop()
 
 
 def test_a_keyless_job_in_github_actions_asks_the_runner_for_its_token(
@@ -230,19 +276,10 @@ def test_without_a_platform_token_the_job_is_told_what_to_set(keyless: Keyless) 
     assert not Path("/tmp/never").exists()
 
 
-def _expanded(text: str, inputs: dict[str, str]) -> str:
-    """What the runner makes of the action's `${{ ... }}` expressions (inputs, action path)."""
-    text = text.replace("${{ github.action_path }}", str(support.ROOT))
-    return re.sub(r"\$\{\{ inputs\.([a-z-]+) \}\}", lambda m: inputs.get(m.group(1), ""), text)
-
-
 def test_the_composite_action_writes_the_exports_to_github_env(
     keyless: Keyless, runner: Runner, tmp_path: Path
 ) -> None:
-    action = yaml.safe_load((support.ROOT / "action.yml").read_text())
-    assert action["runs"]["using"] == "composite"
-    inputs = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
-    inputs.update(
+    inputs = actions.inputs(
         {
             "signer-url": keyless.url,
             "signer-ca": str(keyless.ca_file),
@@ -262,23 +299,11 @@ def test_the_composite_action_writes_the_exports_to_github_env(
         "SSL_CERT_FILE": str(keyless.ca_file),
         **runner.variables(),
     }
-    for step in action["runs"]["steps"]:
-        assert step["shell"] == "bash"
-        step_env = {name: _expanded(str(value), inputs) for name, value in step["env"].items()}
-        done = subprocess.run(
-            ["bash", "-c", step["run"]],
-            env={**base, **step_env},
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=120,
-        )
-        assert done.returncode == 0, (step["name"], done.stderr)
+    done = actions.run(inputs, base)
+    assert done.returncode == 0, done.stderr
     written = github_env.read_text()
     assert written.startswith("EARLIER=kept\n")
-    exported = dict(
-        line.split("=", 1) for line in written.splitlines() if "=" in line and "<<" not in line
-    )
+    exported = actions.github_env(written)
     token_file = Path(exported["AWS_WEB_IDENTITY_TOKEN_FILE"])
     assert token_file.parent.parent == runner_temp
     claims = jwt.decode(token_file.read_text(), options={"verify_signature": False})

@@ -5,6 +5,9 @@ stand-in platforms over TLS, requests over the real socket."""
 from __future__ import annotations
 
 import signal
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -14,6 +17,7 @@ from pathlib import Path
 import jwt
 import pytest
 
+from injector.signer import protocol
 from injector.signer.protocol import TokenRequest
 from tests.signer.conftest import Custody
 from tests.standins.platforms import AUDIENCE, Platforms, github_table
@@ -58,6 +62,14 @@ def _signer(custody: Custody, scratch: Path, policy: str, **env: str) -> support
     )
 
 
+def _ask(signer: support.Signer, request: TokenRequest) -> dict[str, object]:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(30)
+        connection.connect(str(signer.socket))
+        connection.sendall(request.encoded())
+        return protocol.read_message(connection, protocol.MAX_ANSWER_BYTES)
+
+
 def _claims(answer: dict[str, object]) -> dict[str, object]:
     assert answer["ok"] is True, answer
     tokens = answer["tokens"]
@@ -72,12 +84,12 @@ def test_the_platform_names_the_job_and_phase(
     try:
         production = platforms.github.github(AUDIENCE)
         staging = platforms.github.github(AUDIENCE, environment="staging")
-        apply = _claims(support.ask(signer, TokenRequest(None, (AWS,), subject_token=production)))
-        plan = _claims(support.ask(signer, TokenRequest(None, (AWS,), subject_token=staging)))
+        apply = _claims(_ask(signer, TokenRequest(None, (AWS,), subject_token=production)))
+        plan = _claims(_ask(signer, TokenRequest(None, (AWS,), subject_token=staging)))
         # A plan-environment token asking for apply: refused, naming both phases.
-        upgrade = support.ask(signer, TokenRequest(None, (AWS,), "apply", subject_token=staging))
+        upgrade = _ask(signer, TokenRequest(None, (AWS,), "apply", subject_token=staging))
         other = platforms.github.github(AUDIENCE, repository="acme/infra-b")
-        other_answer = support.ask(signer, TokenRequest(None, (AWS,), subject_token=other))
+        other_answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=other))
     finally:
         signer.stop()
     assert apply["sub"] == "organization:acme:workspace:infra:run_phase:apply"
@@ -98,47 +110,105 @@ def test_the_platform_names_the_job_and_phase(
     assert production not in text and staging not in text
 
 
-def test_a_phase_template_with_an_attestation_of_no_phase_is_said_at_start_and_refused(
-    custody: Custody, scratch: Path, platforms: Platforms
-) -> None:
-    """A `{phase}` template cannot render for a platform that attests no phase: the operator
-    hears it at start, and the job is told why, not to pass a `--phase` it cannot give."""
-    cluster = f"""[[attestation]]
+_CLUSTER = """[[attestation]]
 name = "cluster"
 kind = "kubernetes"
-issuer = "{platforms.kubernetes.url}"
-ca_bundle = "{platforms.ca_file}"
-audience = "{AUDIENCE}"
-
+issuer = "{issuer}"
+ca_bundle = "{ca}"
+audience = "{audience}"
+{extra}
 [[allow]]
 attestation = "cluster"
 subjects = ["organization:terraform:workspace:*"]
 """
-    signer = _signer(
-        custody, scratch, _policy(platforms, cluster), DynamicCredentialSubjectTemplate=PHASED
+
+
+def _cluster(platforms: Platforms, extra: str = "") -> str:
+    return _CLUSTER.format(
+        issuer=platforms.kubernetes.url, ca=platforms.ca_file, audience=AUDIENCE, extra=extra
     )
+
+
+def test_one_signer_serves_a_phased_attestation_beside_one_of_no_phase(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    """GitHub's tokens attest a phase and take a `{phase}` template of their own; the pods'
+    attest none and take the signer's: one signer, one policy, each its own `sub`."""
+    github = github_table(
+        platforms.github.url,
+        platforms.ca_file,
+        'phases = { apply = ["production"] }',
+        f'subject_template = "{PHASED}"',
+    )
+    policy = f"""{github}[[allow]]
+attestation = "github"
+subjects = ["organization:acme:workspace:*:run_phase:*"]
+audiences = ["{AWS}"]
+
+{_cluster(platforms)}"""
+    signer = _signer(custody, scratch, policy)
     try:
-        token = platforms.kubernetes.kubernetes(AUDIENCE)
-        answer = support.ask(signer, TokenRequest(None, (AWS,), subject_token=token))
-        phased = support.ask(
+        pod = _ask(
+            signer,
+            TokenRequest(None, (AWS,), subject_token=platforms.kubernetes.kubernetes(AUDIENCE)),
+        )
+        apply = _ask(
+            signer, TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE))
+        )
+        # A caller of the socket with no platform token: the signer's template, as before.
+        from injector.config.job_context import JobContext
+
+        plain = _ask(signer, TokenRequest(JobContext("acme", "infra", "o", "w", "1"), (AWS,)))
+    finally:
+        signer.stop()
+    assert _claims(pod)["sub"] == "organization:terraform:workspace:runner"
+    assert _claims(apply)["sub"] == "organization:acme:workspace:infra:run_phase:apply"
+    assert plain["error"] == "refused"  # no entry for uid callers: it was not attested
+    assert "may not mint sub 'organization:acme:workspace:infra' for aud" in str(plain["message"])
+    audit = signer.audit()
+    assert [(line["attestation"], line["sub"]) for line in audit[:2]] == [
+        ("cluster", "organization:terraform:workspace:runner"),
+        ("github", "organization:acme:workspace:infra:run_phase:apply"),
+    ]
+    assert not [line for line in signer.stderr_path.read_text().splitlines() if "warning" in line]
+
+
+def test_an_attestation_of_no_phase_under_the_signers_phase_template_is_refused_at_start(
+    custody: Custody, scratch: Path, platforms: Platforms
+) -> None:
+    """A `{phase}` template cannot render for a platform that attests no phase: the signer does
+    not start (exit 2, naming the attestation and both ways out), rather than refuse every
+    token of it; on SIGHUP such a policy is not loaded and the one in force stays."""
+    (scratch / "policy.toml").write_text(_policy(platforms, _cluster(platforms)))
+    command = [sys.executable, "-m", "injector", "signer", "--socket", str(scratch / "x.sock")]
+    refused = subprocess.run(
+        [*command, "--policy", str(scratch / "policy.toml")],
+        env=support.signer_env(custody.key, DynamicCredentialSubjectTemplate=PHASED),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert refused.returncode == 2, refused.stderr
+    assert (
+        "[[attestation]] 'cluster': attests no phase (it has no phases), and the signer's "
+        "DynamicCredentialSubjectTemplate uses {phase}: every token of it would be refused; "
+        "expected phases = { apply = [...] }, or its own subject_template without {phase}"
+    ) in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert not (scratch / "x.sock").exists()
+    signer = _signer(custody, scratch, _policy(platforms), DynamicCredentialSubjectTemplate=PHASED)
+    try:
+        (scratch / "policy.toml").write_text(_policy(platforms, _cluster(platforms)))
+        signer.process.send_signal(signal.SIGHUP)
+        said = signer.wait_for_log("SIGHUP: policy not reloaded")
+        answer = _ask(
             signer, TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE))
         )
     finally:
         signer.stop()
-    assert answer["error"] == "refused"
-    assert answer["message"] == (
-        "[[attestation]] 'cluster' attests no phase (it has no phases), and the signer's "
-        "DynamicCredentialSubjectTemplate uses {phase}"
-    )
-    assert phased["ok"] is True  # the attestation with phases is served as before
-    lines = signer.stderr_path.read_text().splitlines()
-    warnings = [
-        line for line in lines if line.startswith("injector: warning:") and "{phase}" in line
-    ]
-    assert len(warnings) == 1, warnings
-    assert "[[attestation]] 'cluster' attests no phase" in warnings[0]
-    assert "every token of it is refused" in warnings[0]
-    assert signer.audit()[0]["decision"] == "refuse"
+    assert "[[attestation]] 'cluster': attests no phase" in said
+    assert answer["ok"] is True  # the policy in force still serves
 
 
 def test_a_request_naming_another_workspace_is_refused(
@@ -150,16 +220,16 @@ def test_a_request_naming_another_workspace_is_refused(
     signer = _signer(custody, scratch, _policy(platforms))
     try:
         token = platforms.github.github(AUDIENCE)
-        answer = support.ask(signer, TokenRequest(forged, (AWS,), subject_token=token))
+        answer = _ask(signer, TokenRequest(forged, (AWS,), subject_token=token))
         with_project = JobContext("acme", "infra", "1001", "2002", "4242", project="payments")
-        project = support.ask(signer, TokenRequest(with_project, (AWS,), subject_token=token))
-        wrong_ref = support.ask(
+        project = _ask(signer, TokenRequest(with_project, (AWS,), subject_token=token))
+        wrong_ref = _ask(
             signer,
             TokenRequest(
                 None, (AWS,), subject_token=platforms.github.github(AUDIENCE, ref="refs/heads/x")
             ),
         )
-        other_owner = support.ask(
+        other_owner = _ask(
             signer,
             TokenRequest(
                 None,
@@ -169,7 +239,7 @@ def test_a_request_naming_another_workspace_is_refused(
                 ),
             ),
         )
-        expired = support.ask(
+        expired = _ask(
             signer,
             TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE, exp=1)),
         )
@@ -191,13 +261,13 @@ def test_a_platform_whose_keys_cannot_be_had_is_unavailable_and_rate_is_capped(
     signer = _signer(custody, scratch, _policy(platforms))
     try:
         answers = [
-            support.ask(
+            _ask(
                 signer, TokenRequest(None, (AWS,), subject_token=platforms.github.github(AUDIENCE))
             )
             for _ in range(7)
         ]
         gitlab = platforms.gitlab.gitlab(AUDIENCE)
-        untrusted = support.ask(signer, TokenRequest(None, (AWS,), subject_token=gitlab))
+        untrusted = _ask(signer, TokenRequest(None, (AWS,), subject_token=gitlab))
     finally:
         signer.stop()
     assert [answer["ok"] for answer in answers] == [True] * 5 + [False] * 2
@@ -209,7 +279,7 @@ def test_a_platform_whose_keys_cannot_be_had_is_unavailable_and_rate_is_capped(
     signer = _signer(custody, scratch, down_policy)
     try:
         token = platforms.github.github(AUDIENCE, iss="https://127.0.0.1:9")
-        down = support.ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+        down = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
     finally:
         signer.stop()
     assert down["error"] == "unavailable"
@@ -226,7 +296,7 @@ def test_a_workspace_sharing_its_platform_sub_cannot_spend_anothers_rate(
     signer = _signer(custody, scratch, _policy(platforms))
     try:
         hostile = [
-            support.ask(
+            _ask(
                 signer,
                 TokenRequest(
                     None, (AWS,), subject_token=platforms.github.github(AUDIENCE, sub=shared)
@@ -237,7 +307,7 @@ def test_a_workspace_sharing_its_platform_sub_cannot_spend_anothers_rate(
         other = platforms.github.github(
             AUDIENCE, sub=shared, repository="acme/infra-b", repository_id="2003"
         )
-        answer = support.ask(signer, TokenRequest(None, (AWS,), subject_token=other))
+        answer = _ask(signer, TokenRequest(None, (AWS,), subject_token=other))
     finally:
         signer.stop()
     assert [reply["ok"] for reply in hostile] == [True] * 5 + [False]
@@ -289,7 +359,7 @@ def _order_with_a_slow_platform(signer: support.Signer, platforms: Platforms) ->
         token = platforms.github.github(AUDIENCE)
 
         def attested() -> None:
-            late = support.ask(signer, TokenRequest(None, (AWS,), subject_token=token))
+            late = _ask(signer, TokenRequest(None, (AWS,), subject_token=token))
             finished.append("attested" if late["ok"] is True else str(late))
 
         waiting = threading.Thread(target=attested)
@@ -297,7 +367,7 @@ def _order_with_a_slow_platform(signer: support.Signer, platforms: Platforms) ->
         while not platforms.github.server.seen:  # the signer is fetching the platform's keys
             time.sleep(0.01)
         job = JobContext("simple", "simple-cli", "o", "w", "1")
-        answer = support.ask(signer, TokenRequest(job, (AWS,)))
+        answer = _ask(signer, TokenRequest(job, (AWS,)))
         assert answer["ok"] is True
         finished.append("plain")
         waiting.join()

@@ -12,10 +12,11 @@
     max_age_minutes = 10                   # optional (default and most: 1440, a day)
     rate_per_minute = 120                  # optional: requests a minute per sub and workspace
     algorithms = ["RS256"]                 # optional: a subset of what the kind allows
-    token_review = true                    # kind = "kubernetes" only: ask the API server, at
-                                           # each request, that the token is live (in-cluster
-                                           # defaults), or a table of api_server, ca_file and
-                                           # token_file (the signer's credential)
+    subject_template = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
+                                           # optional: `sub` of its tokens (default: the signer's
+                                           # DynamicCredentialSubjectTemplate); {phase} needs phases
+    token_review = true                    # kind = "kubernetes": ask the API server that the
+                                           # token is live (or { api_server, ca_file, token_file })
     # kind = "oidc" only, each a template over claim names ("{tenant}", "{org.id}"):
     organization = "{tenant}"              # and workspace, organization_id, workspace_id,
     workspace = "{project.name}"           # job_id, all five required
@@ -25,10 +26,13 @@ Every problem is reported at start (exit 2), naming the table and the key.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from injector.config import subject
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError, Problems
 from injector.signer.attestation import kinds, token_review
 from injector.signer.attestation.keys import KeySet, trust
@@ -53,12 +57,8 @@ _COMMON = frozenset(
         "rate_per_minute",
         "algorithms",
         "token_review",
+        "subject_template",
     }
-)
-_REVIEW_KEYS = ("api_server", "ca_file", "token_file")
-_REVIEW_FORM = (
-    'true, or a table { api_server = "https://...", ca_file = "<PEM file>", '
-    'token_file = "<file holding the signer\'s bearer token>" } (each optional)'
 )
 
 
@@ -117,8 +117,7 @@ def _templates(where: str, table: dict[str, Any], kind: kinds.Kind) -> dict[str,
 
 
 def _api_server(name: str, value: object) -> str:
-    text = _https(name, value)
-    parts = urlsplit(text)
+    parts = urlsplit(text := _https(name, value))
     if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
         raise ConfigError.of(name, f"expected https://host[:port][/path], got {text!r}")
     return text
@@ -132,22 +131,18 @@ def _token_review(where: str, value: object, kind: kinds.Kind) -> TokenReview | 
         raise ConfigError.of(name, 'only kind = "kubernetes" has a TokenReview API')
     table = {} if value is True else value
     if not isinstance(table, dict):
-        raise ConfigError.of(name, f"expected {_REVIEW_FORM}")
+        raise ConfigError.of(name, f"expected {token_review.FORM}")
     problems = Problems()
-    unknown = sorted(set(table) - set(_REVIEW_KEYS))
+    unknown = sorted(set(table) - set(token_review.KEYS))
     if unknown:
-        problems.add(name, f"unknown key(s) {', '.join(unknown)}: expected {_REVIEW_FORM}")
-    api_server = problems.get(
-        "",
-        _api_server,
-        f"{name}.api_server",
-        table.get("api_server", token_review.DEFAULT_API_SERVER),
-    )
+        problems.add(name, f"unknown key(s) {', '.join(unknown)}: expected {token_review.FORM}")
+    server = table.get("api_server", token_review.DEFAULT_API_SERVER)
+    api_server = problems.get("", _api_server, f"{name}.api_server", server)
     ca_file, token_file = (
         problems.get(
-            "", _text, f"{name}.{key}", table.get(key, str(token_review.IN_CLUSTER / default))
+            "", _text, f"{name}.{key}", table.get(key, str(token_review.IN_CLUSTER / file))
         )
-        for key, default in (("ca_file", "ca.crt"), ("token_file", "token"))
+        for key, file in (("ca_file", "ca.crt"), ("token_file", "token"))
     )
     context = None
     try:
@@ -162,6 +157,23 @@ def _token_review(where: str, value: object, kind: kinds.Kind) -> TokenReview | 
     problems.raise_if_any()
     assert context is not None  # noqa: S101 (raised otherwise)
     return TokenReview(api_server, context, Path(ca_file), Path(token_file))
+
+
+def _subject_template(where: str, name: str, value: object, phased: bool) -> SubjectTemplate:
+    """The attestation's own subject template, checked by the signer's rules. Messages at
+    start name the policy's key; those a job gets name the attestation (not the policy's path)."""
+    key = f"{where} subject_template"
+    if not isinstance(value, str):
+        raise ConfigError.of(key, "expected a string such as " + repr(subject.DEFAULT))
+    template = subject.parse(value, key)
+    if template.uses_phase and not phased:
+        raise ConfigError.of(
+            key,
+            f"uses {{{subject.PHASE}}}, but the attestation has no phases: every token of it "
+            f"would be refused; expected phases = {{ apply = [...] }}, or a template without "
+            f"{{{subject.PHASE}}}",
+        )
+    return replace(template, setting=f"[[attestation]] {name!r} subject_template")
 
 
 def _kind(where: str, value: object) -> kinds.Kind:
@@ -233,6 +245,18 @@ def _one(where: str, number: int, table: object) -> Attestation:
     )
     templates = problems.get({}, _templates, where, table, kind)
     review = problems.get(None, _token_review, where, table.get("token_review", False), kind)
+    own_template = (
+        problems.get(
+            None,
+            _subject_template,
+            where,
+            name,
+            table["subject_template"],
+            apply_values is not None,
+        )
+        if "subject_template" in table
+        else None
+    )
     trusted = None
     try:
         trusted = trust(Path(table["ca_bundle"]) if "ca_bundle" in table else None)
@@ -253,6 +277,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
         max_age_minutes=max_age,
         rate_per_minute=rate,
         review=review,
+        subject_template=own_template,
     )
 
 

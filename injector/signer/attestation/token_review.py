@@ -45,6 +45,12 @@ MAX_BYTES = 64 * 1024
 # A service-account token is one to two kilobytes.
 MAX_CREDENTIAL_BYTES = 16 * 1024
 _POD_UID = "authentication.kubernetes.io/pod-uid"
+# The policy's `token_review` table (signer.attestation.settings reads it).
+KEYS = ("api_server", "ca_file", "token_file")
+FORM = (
+    'true, or a table { api_server = "https://...", ca_file = "<PEM file>", '
+    'token_file = "<file holding the signer\'s bearer token>" } (each optional)'
+)
 
 
 class NotLive(Exception):

@@ -23,6 +23,7 @@ import jwt
 from injector import claims
 from injector.config import job_context
 from injector.config.job_context import JobContext
+from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError
 from injector.signer.attestation import claim_types, kinds
 from injector.signer.attestation.keys import KeySet, Unavailable, UnknownKey
@@ -58,6 +59,8 @@ class Attestation:
     max_age_minutes: int | None = None
     rate_per_minute: int = 120
     review: TokenReview | None = None  # kind kubernetes: ask the API server the token is live
+    # The `sub` of the tokens minted for it; None: the signer's DynamicCredentialSubjectTemplate.
+    subject_template: SubjectTemplate | None = None
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,88 @@ def test_token_review_settings_are_checked_at_load(
     ]
     _each_said(expected, problems)
     assert len(problems) == len(expected), problems
+
+
+PHASED = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
+
+
+def test_an_attestation_names_its_own_subject_template() -> None:
+    """One signer serves a policy whose GitHub tokens attest a phase and whose pods attest none:
+    each attestation's `sub` has its own shape."""
+    github, cluster = settings.load(
+        "policy.toml",
+        [
+            {
+                "name": "github",
+                "kind": "github",
+                "audience": "https://signer",
+                "phases": {"apply": ["production"]},
+                "subject_template": PHASED,
+            },
+            {
+                "name": "cluster",
+                "kind": "kubernetes",
+                "issuer": "https://kubernetes.default.svc",
+                "audience": "https://signer",
+            },
+        ],
+    )
+    assert github.subject_template is not None and github.subject_template.text == PHASED
+    assert github.subject_template.uses_phase
+    assert cluster.subject_template is None  # the signer's DynamicCredentialSubjectTemplate
+
+
+def test_an_attestations_subject_template_follows_the_signers_rules() -> None:
+    where = "policy.toml [[attestation]]"
+    problems = _problems(
+        {"name": "a", "kind": "github", "audience": "s", "subject_template": "{organization}"},
+        {
+            "name": "b",
+            "kind": "github",
+            "audience": "s",
+            "subject_template": "org:{organization}:ws:{workspace}:{colour}",
+        },
+        {"name": "c", "kind": "github", "audience": "s", "subject_template": 7},
+        {
+            "name": "d",
+            "kind": "github",
+            "audience": "s",
+            "subject_template": "o:{organization}:w{workspace}",
+        },
+        # {phase} where no phase is attested: refused at start, naming the table.
+        {"name": "e", "kind": "github", "audience": "s", "subject_template": PHASED},
+    )
+    expected = [
+        f"{where} #1 subject_template: names no {{workspace}} or {{workspace_id}}",
+        f"{where} #2 subject_template: has unknown placeholder(s) {{colour}}",
+        f"{where} #3 subject_template: expected a string",
+        f"{where} #4 subject_template: has a placeholder next to a letter or digit",
+        f"{where} #5 subject_template: uses {{phase}}, but the attestation has no phases",
+    ]
+    assert len(problems) == len(expected), problems
+    for start in expected:
+        assert any(problem.startswith(start) for problem in problems), (start, problems)
+
+
+def test_a_value_refused_by_an_attestations_template_names_the_attestation() -> None:
+    """What a job is told names the attestation's key, not the signer's variable, and never
+    the policy's path."""
+    from injector.config.job_context import JobContext
+
+    (github,) = settings.load(
+        "/etc/injector/policy.toml",
+        [
+            {
+                "name": "github",
+                "kind": "github",
+                "audience": "s",
+                "subject_template": "org-{organization}-ws-{workspace}",
+            }
+        ],
+    )
+    assert github.subject_template is not None
+    with pytest.raises(ConfigError) as error:
+        github.subject_template.render(JobContext("acme", "my-infra", "1", "2", "3"), None)
+    (problem,) = error.value.problems
+    assert "a separator of [[attestation]] 'github' subject_template" in problem.message
+    assert "/etc/injector" not in str(error.value)
