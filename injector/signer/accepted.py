@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 
 from injector.signer import peer, protocol
+from injector.signer.attestation.pending import Pending
 from injector.signer.backend import SigningFailed
 from injector.signer.fairness import Fairness
 from injector.signer.peer import Peer
@@ -61,9 +62,11 @@ def answer(
     service: Service, caller: Peer, document: dict[str, object] | None, deadline: float | None
 ) -> bytes:
     """The service's answer to `caller`'s request (None: unreadable), or the failure answered
-    in its place, audited."""
+    in its place, audited. Pending: it needs keys another request is fetching."""
     try:
         return service.answer(caller, document, deadline)
+    except Pending:
+        raise  # not a failure: the worker runs the request again once the keys are in
     except SigningFailed as error:
         service.failure(caller, str(error))
         return protocol.failed(

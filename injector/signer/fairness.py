@@ -1,5 +1,6 @@
 """Fair shares of the signer between callers: a cap on the connections one uid holds open, and
-the audit of what the cap refused, once per second per uid with a count.
+the audit of what a cap refused, once per second per uid (or, on `--listen`, per address) with
+a count.
 
 Without a cap, a uid that connects and sends nothing holds every descriptor the signer has (and
 then the listen backlog), and the next job's `connect()` fails. With it, a uid's connections
@@ -11,20 +12,55 @@ signer's own uid is not capped: it can read the key anyway.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from injector.signer.peer import Peer
 
 MAX_CONNECTIONS_PER_UID = 64
 AUDIT_EVERY_SECONDS = 1.0
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
 
 @dataclass
-class _Refusals:
-    first: Peer  # for the audit line's gid and pid
+class _Counted(Generic[V]):
+    first: V  # what the audit line says of who was refused (the first one of its second)
     since: float
     count: int = 0
+
+
+class Refusals(Generic[K, V]):
+    """Refused connections counted per key (a uid, an address) and audited once per
+    AUDIT_EVERY_SECONDS per key with their count: a flood of any size costs one line a second.
+    Not thread-safe: one thread (the loop that refuses) calls it."""
+
+    def __init__(self, audit: Callable[[V, int], None]) -> None:
+        self._audit = audit  # (the first refused of the key, how many were refused)
+        self._counted: dict[K, _Counted[V]] = {}
+
+    def refuse(self, key: K, first: V, now: float) -> None:
+        counted = self._counted.get(key)
+        if counted is None:
+            counted = self._counted[key] = _Counted(first, now)
+        counted.count += 1
+
+    def flush(self, now: float, everything: bool = False) -> None:
+        """Audit each key whose second of refusals is over (every key: `everything`)."""
+        if not self._counted:
+            return
+        for key, counted in list(self._counted.items()):
+            if everything or now - counted.since >= AUDIT_EVERY_SECONDS:
+                del self._counted[key]
+                self._audit(counted.first, counted.count)
+
+    def next_flush(self) -> float | None:
+        """When the earliest pending audit line is due (time.monotonic), if any."""
+        if not self._counted:
+            return None
+        return min(counted.since for counted in self._counted.values()) + AUDIT_EVERY_SECONDS
 
 
 class Fairness:
@@ -36,11 +72,11 @@ class Fairness:
         cap: int = MAX_CONNECTIONS_PER_UID,
         exempt_uid: int | None = None,
     ) -> None:
-        self._audit = audit  # (a caller of the uid, connections refused, the cap)
+        # (a caller of the uid, connections refused, the cap)
+        self._refusals: Refusals[int, Peer] = Refusals(lambda first, n: audit(first, n, cap))
         self._cap = cap
         self._exempt = os.getuid() if exempt_uid is None else exempt_uid
         self._open: dict[int, int] = {}
-        self._refused: dict[int, _Refusals] = {}
 
     def admit(self, uid: int) -> bool:
         held = self._open.get(uid, 0)
@@ -57,22 +93,10 @@ class Fairness:
             del self._open[uid]
 
     def refuse(self, caller: Peer, now: float) -> None:
-        refusals = self._refused.get(caller.uid)
-        if refusals is None:
-            refusals = self._refused[caller.uid] = _Refusals(caller, now)
-        refusals.count += 1
+        self._refusals.refuse(caller.uid, caller, now)
 
     def flush(self, now: float, everything: bool = False) -> None:
-        """Audit each uid whose second of refusals is over (every uid: `everything`)."""
-        if not self._refused:
-            return
-        for uid, refusals in list(self._refused.items()):
-            if everything or now - refusals.since >= AUDIT_EVERY_SECONDS:
-                del self._refused[uid]
-                self._audit(refusals.first, refusals.count, self._cap)
+        self._refusals.flush(now, everything)
 
     def next_flush(self) -> float | None:
-        """When the earliest pending audit line is due (time.monotonic), if any."""
-        if not self._refused:
-            return None
-        return min(refusals.since for refusals in self._refused.values()) + AUDIT_EVERY_SECONDS
+        return self._refusals.next_flush()

@@ -5,38 +5,55 @@ Stateless: every request carries the platform token that names its job, so repli
 load balancer answer alike (each with the key file mounted, or the same Transit key). Plain
 HTTP only on a loopback address (a sidecar, or TLS ended by a proxy on the same host). One
 thread per connection up to MAX_CONNECTIONS, at most MAX_CONNECTIONS_PER_ADDRESS of them from
-one address (so one host that opens connections and sends nothing cannot hold every slot),
-keep-alive, each connection closed after IDLE_SECONDS without a request; the TLS handshake
-happens in the connection's thread, so a slow client never holds the others.
+one address (`addresses`: so one host that opens connections and sends nothing cannot hold
+every slot; what either cap refuses is audited), keep-alive, each connection closed after
+IDLE_SECONDS without a request; the TLS handshake happens in the connection's thread, so a
+slow client never holds the others.
+
+A slot is held for a bounded time whatever the client does: its handshake must end within
+HANDSHAKE_SECONDS of the accept, and each request must be read whole within REQUEST_SECONDS of
+its first byte (a client trickling one byte just inside every read's timeout is closed then).
 """
 
 from __future__ import annotations
 
-import collections
+import io
 import ipaddress
 import json
 import logging
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from injector.errors import ConfigError
-from injector.signer import token_exchange
+from injector.signer import addresses, token_exchange
+from injector.signer.addresses import share_of
+from injector.signer.attestation.pending import waited
 from injector.signer.service import Service
 from injector.signer.token_exchange import FORM_TYPE
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger("injector")
 
 OPTION = "--listen"
-MAX_CONNECTIONS = 512
-# A quarter of the slots: a proxy or load balancer in front keeps a pool of connections well
-# within it, and one host alone leaves three quarters to everyone else.
-MAX_CONNECTIONS_PER_ADDRESS = MAX_CONNECTIONS // 4
 IDLE_SECONDS = 30.0
+# A handshake is two round trips and a few kilobytes; over any working link it ends within a
+# second or two. Ten leave room for a congested one and bound a silent or trickling client's
+# hold on a slot from its accept (CPython bounds the whole handshake by the socket timeout).
+HANDSHAKE_SECONDS = 10.0
+# A request is at most 64 KiB of form and a few headers, sent in one flight or a few: twice the
+# Unix socket's whole-request deadline (accepted.REQUEST_TIMEOUT_SECONDS, 5 s, where the caller
+# is on the same host) leaves room for a slow network, and bounds how long a client sending one
+# byte just inside each read's timeout holds its slot.
+REQUEST_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -87,21 +104,6 @@ def endpoint(listen: str, certfile: Path | None, keyfile: Path | None) -> Endpoi
     return Endpoint(host, int(port_text), context)
 
 
-def share_of(client_address: object) -> str:
-    """What one host cannot vary at will: its IPv4 address, or the /64 of its IPv6 address
-    (a host is commonly given a whole /64 and may pick any address in it)."""
-    text = str(client_address[0]) if isinstance(client_address, tuple) else str(client_address)
-    try:
-        address = ipaddress.ip_address(text.partition("%")[0])
-    except ValueError:
-        return text
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return str(address.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024
@@ -109,24 +111,13 @@ class _Server(ThreadingHTTPServer):
     def __init__(self, where: Endpoint, service: Service) -> None:
         self.address_family = socket.AF_INET6 if ":" in where.host else socket.AF_INET
         self.service, self.tls = service, where.tls
-        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
-        self._held: collections.Counter[str] = collections.Counter()  # open, per address
-        self._held_lock = threading.Lock()
+        self.shares = addresses.Shares(service.audit, service.clock)
         super().__init__((where.host, where.port), _Handler)
-
-    def _admit(self, address: str) -> bool:
-        with self._held_lock:
-            if self._held[address] >= MAX_CONNECTIONS_PER_ADDRESS:
-                return False
-            if not self.slots.acquire(blocking=False):
-                return False
-            self._held[address] += 1
-            return True
 
     def process_request(
         self, request: socket.socket | tuple[bytes, socket.socket], client_address: object
     ) -> None:
-        if not self._admit(share_of(client_address)):
+        if not self.shares.admit(share_of(client_address)):
             self.shutdown_request(request)  # full: this client retries, the others go on
             return
         super().process_request(request, client_address)
@@ -137,12 +128,10 @@ class _Server(ThreadingHTTPServer):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            address = share_of(client_address)
-            with self._held_lock:
-                self._held[address] -= 1
-                if not self._held[address]:
-                    del self._held[address]
-            self.slots.release()
+            self.shares.release(share_of(client_address))
+
+    def service_actions(self) -> None:
+        self.shares.flush()  # serve_forever calls this at least every half second
 
     def handle_error(self, request: object, client_address: object) -> None:
         pass  # a client that hangs up or fails its handshake is its own business
@@ -165,6 +154,33 @@ def _unread(lengths: list[str], headers: Message) -> tuple[int, str] | None:
     return None
 
 
+class _Reads(io.RawIOBase):
+    """The connection's bytes, each request's read within REQUEST_SECONDS of its first byte;
+    TimeoutError past it (BaseHTTPRequestHandler then closes the connection unanswered)."""
+
+    def __init__(self, connection: socket.socket) -> None:
+        super().__init__()
+        self._connection = connection
+        self.deadline: float | None = None  # None: between requests, idle
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer) -> int:
+        if self.deadline is None:
+            self._connection.settimeout(IDLE_SECONDS)
+        else:
+            # Each read waits only what is left: a byte a second never extends the deadline.
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"a request not read whole within {REQUEST_SECONDS:g} s")
+            self._connection.settimeout(left)
+        count = self._connection.recv_into(buffer)
+        if count and self.deadline is None:
+            self.deadline = time.monotonic() + REQUEST_SECONDS
+        return count
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
@@ -175,11 +191,19 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         if self.server.tls is not None:
-            self.request.settimeout(IDLE_SECONDS)  # the handshake too
+            self.request.settimeout(HANDSHAKE_SECONDS)  # the handshake's whole time
             self.request = self.server.tls.wrap_socket(self.request, server_side=True)
         super().setup()
+        self.rfile.close()  # the plain reader setup made: reads go through the deadline
+        self._reads = _Reads(self.connection)
+        self.rfile = io.BufferedReader(self._reads)
+
+    def handle_one_request(self) -> None:
+        self._reads.deadline = None  # the next request's starts with its first byte
+        super().handle_one_request()
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        self.connection.settimeout(IDLE_SECONDS)  # the answer is not held to the read's rest
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
@@ -204,7 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(length))
         remote = f"{self.client_address[0]}:{self.client_address[1]}"
         try:
-            answer = token_exchange.answer(self.server.service, body, remote)
+            # A thread per connection: waiting here for keys being fetched holds nobody else.
+            answer = waited(lambda: token_exchange.answer(self.server.service, body, remote))
         except Exception:  # one request's failure is that request's, never the server's
             log.exception("token exchange failed")
             self._send(500, b'{"error":"server_error"}', token_exchange.NO_STORE)
@@ -235,3 +260,4 @@ class Listener:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=10)
+        self._server.shares.flush(everything=True)

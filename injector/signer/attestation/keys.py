@@ -6,8 +6,8 @@ minute, so a stream of made-up `kid`s cannot turn the signer into a fetch loop.
 A `kid` is read before any signature is checked, so anyone who can reach the signer chooses
 it. Hence: a failed fetch is remembered and tried again only after RETRY_SECONDS (else, while
 the platform is down or slow, every made-up `kid` would cost a fetch); one fetch at a time,
-which only requests needing it wait for, and not even they while the platform is failing; a
-token whose key is already held never waits.
+which only requests needing it wait for (`pending`: without holding a thread), and not even
+they while the platform is failing; a token whose key is already held never waits.
 
 A set that publishes one `kid` more than once is ambiguous: a verifier that picks by `kid`
 (this one, and the platform's other relying parties) cannot say which key was meant, and two
@@ -32,7 +32,7 @@ from typing import Any
 
 import jwt
 
-from injector.signer.attestation import fetching
+from injector.signer.attestation import fetching, pending
 
 log = logging.getLogger("injector")
 
@@ -106,27 +106,30 @@ class KeySet:
         self._tried_at: float | None = None  # when the last fetch was attempted
         self._failure: str | None = None  # why it failed, if it did
         self._lock = threading.Lock()  # the fields above: held for reads and writes only
-        self._fetching = threading.Lock()  # one fetch at a time
+        self._fetching = pending.Fetch()  # one at a time
         self.fetches = 0  # how many times the documents were fetched (tests, the audit)
 
     def key(self, kid: str, algorithm: str) -> jwt.PyJWK:
-        """The key `kid` for `algorithm`. Raises UnknownKey, or Unavailable when the documents
-        cannot be fetched (or hold no key set)."""
+        """The key `kid` for `algorithm`. Raises UnknownKey, Unavailable when the documents
+        cannot be fetched (or hold no key set), or pending.Pending while another request
+        fetches them (its runner runs it again once they are in)."""
         found = self._held(kid)
         if found is None:
-            # While the platform is failing, one request retries and the others are told at
-            # once, rather than each holding a worker for the retry's deadline.
             with self._lock:
                 failure = self._failure
-            if not self._fetching.acquire(blocking=failure is None):
-                raise Unavailable(failure or f"the keys of {self.issuer} are being fetched")
+            if not self._fetching.begin():
+                # While the platform is failing, one request retries and the others are told
+                # at once, rather than each waiting for the retry's deadline.
+                if failure is not None:
+                    raise Unavailable(failure)
+                raise pending.Pending(self._fetching, self.issuer)
             try:
-                found = self._held(kid)  # fetched meanwhile, by the request that waited less
+                found = self._held(kid)  # a fetch may have ended since the look-up above
                 if found is None and self._due():
                     self._refresh()
                     found = self._held(kid)
             finally:
-                self._fetching.release()
+                self._fetching.end()
         if found is None:
             with self._lock:
                 failure, fresh = self._failure, self._fresh(self._clock())
@@ -149,7 +152,7 @@ class KeySet:
             return self._keys.get(kid) if self._fresh(self._clock()) else None
 
     def _due(self) -> bool:
-        """Whether a fetch may be attempted now (the caller holds `_fetching`)."""
+        """Whether a fetch may be attempted now (the caller has begun `_fetching`)."""
         with self._lock:
             if self._tried_at is None:
                 return True
@@ -159,7 +162,7 @@ class KeySet:
             return since >= REFRESH_SECONDS or not self._fresh(self._clock())
 
     def _refresh(self) -> None:
-        """Fetch the documents (the caller holds `_fetching`); Unavailable, also remembered."""
+        """Fetch the documents (the caller has begun `_fetching`); Unavailable, also remembered."""
         now = self._clock()
         with self._lock:
             self._tried_at = now

@@ -164,8 +164,9 @@ def _job(attestation: Attestation, claims: Mapping[str, Any]) -> JobContext:
 
 
 def verify(attestation: Attestation, token: str, now: float | None = None) -> Attested:
-    """The job `token` attests under `attestation`. Raises InvalidToken, or Unavailable when
-    the platform's keys cannot be fetched."""
+    """The job `token` attests under `attestation`. Raises InvalidToken, Unavailable when
+    the platform's keys cannot be fetched, or pending.Pending while another request fetches
+    them."""
     header = _header(token)
     algorithm = header.get("alg")
     if algorithm not in attestation.algorithms:

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from injector.signer.attestation import keys, settings
+from injector.signer.attestation import keys, pending, settings
 from injector.signer.attestation import verify as attest
 from injector.signer.attestation.keys import KeySet, Unavailable
 from injector.signer.attestation.verify import InvalidToken
@@ -244,6 +244,35 @@ def test_while_a_failing_platform_is_retried_nobody_else_waits_for_it(
     assert order[:2] == ["other", "released"]
     assert isinstance(raised["other"], Unavailable)
     assert "connection refused" in str(raised["other"])
+
+
+def test_a_request_needing_keys_another_is_fetching_gives_its_thread_back(
+    platform: PlatformIssuer, test_tls: TestTls
+) -> None:
+    # A worker of the Unix socket's pool must not sit waiting on another request's fetch: the
+    # request is Pending at once, and runs again (`waited`, or the pool) once the fetch ends.
+    attestation = _attestation(platform, test_tls, Clock(), timeout=60)
+    token = platform.github(AUDIENCE)
+    platform.released.clear()
+    platform.set_mode("stall")
+    fetcher = threading.Thread(target=attest.verify, args=(attestation, token))
+    fetcher.start()
+    try:
+        while not platform.server.seen and fetcher.is_alive():
+            fetcher.join(timeout=0.01)  # until the fetch reaches the platform, where it stalls
+        with pytest.raises(pending.Pending) as raised:
+            attest.verify(attestation, token)
+        resumed = threading.Event()
+        raised.value.then(resumed.set)
+        assert not resumed.is_set()  # the fetch is still stalled
+        platform.released.set()
+        assert resumed.wait(timeout=60)
+        assert pending.waited(lambda: attest.verify(attestation, token)).job.workspace == "infra"
+        assert attestation.keys.fetches == 1
+    finally:
+        platform.released.set()
+        fetcher.join(timeout=60)
+        platform.set_mode("ok")
 
 
 # A second entry under the platform's kid: another key of its algorithm, the same key marked
