@@ -45,6 +45,7 @@ class Answer:
     status: int
     reason: str
     body: bytes
+    content_type: str = ""  # as the server sent it: a caller may require a media type
 
     @property
     def ok(self) -> bool:
@@ -120,8 +121,10 @@ class GuardedClient:
         timeout: float,
         max_bytes: int,
         headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = True,
     ) -> None:
         self.origin = origin.rstrip("/")
+        self.follow_redirects = follow_redirects
         self.timeout = timeout
         self.max_bytes = max_bytes
         self._headers = dict(headers or {})
@@ -153,10 +156,10 @@ class GuardedClient:
         secrets: Sequence[str] = (),
     ) -> Answer:
         """`method` on `<origin>/<path>`, redirects within the origin followed (method and body
-        kept, as 307 and 308 ask). Raises HttpError, whose message says what went wrong (for the
-        caller to put after the URL) and never holds a header value or one of `secrets`: the
-        call did not end in time, the server could not be reached, the body is over
-        `max_bytes`, or a redirect leads elsewhere."""
+        kept, as 307 and 308 ask; none with `follow_redirects` False). Raises HttpError, whose
+        message says what went wrong (for the caller to put after the URL) and never holds a
+        header value or one of `secrets`: the call did not end in time, the server could not
+        be reached, the body is over `max_bytes`, or a redirect leads elsewhere (or at all)."""
         extra = dict(headers or {})
         _check_headers(extra)
         # The call's own headers carry its secrets (a token); the client's are settings.
@@ -167,6 +170,11 @@ class GuardedClient:
             with self._exchange(method, current, body, params, extra, hidden) as response:
                 if response.is_redirect:
                     target = response.url.join(response.headers.get("location", ""))
+                    if not self.follow_redirects:
+                        raise HttpError(
+                            f"answered a redirect (HTTP {response.status_code}): not followed",
+                            response.status_code,
+                        )
                     if _origin(target) != _origin(self.origin):
                         raise HttpError(
                             "redirected to "
@@ -180,6 +188,7 @@ class GuardedClient:
                     response.status_code,
                     clean(response.reason_phrase, hidden, 80),
                     self._body(response),
+                    response.headers.get("content-type", ""),
                 )
         raise HttpError(f"more than {MAX_REDIRECTS} redirects")
 

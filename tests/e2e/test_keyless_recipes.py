@@ -2,7 +2,7 @@
 GitLab's `id_tokens`, Jenkins's OpenID Connect Provider plugin and the pod's projected token,
 each exchanged at one real signer over HTTPS, which runs the example policy
 (examples/signer/keyless-policy.toml) with only its platforms' issuers and CA bundles pointed at
-the stand-ins.
+the stand-ins, and the cluster's TokenReview API at its stand-in.
 
 Each recipe's variables and its `injector run -- ...` lines (GitHub: the action's `with:` and
 the `run:` step after it) are read from the recipe file; the job gets the platform's token the
@@ -34,6 +34,7 @@ from tests.standins import aws_account
 from tests.standins.accounts import ACCOUNT
 from tests.standins.aws_sts import TEST_CREDENTIALS
 from tests.standins.github_runner import GitHubRunner, WorkflowJob
+from tests.standins.kube_token_review import CREDENTIAL, TokenReviewer
 from tests.standins.platforms import Platforms
 from tests.support import actions, reachable
 from tests.support import signer as support
@@ -113,9 +114,16 @@ def _swapped(text: str, old: str, new: str) -> str:
     return text.replace(old, new)
 
 
-def _policy(platforms: Platforms, ca: Path) -> str:
-    """The example policy, its platforms' issuers and CA bundles on the stand-ins."""
+def _policy(platforms: Platforms, ca: Path, reviewer: TokenReviewer, credential: Path) -> str:
+    """The example policy, its platforms' issuers and CA bundles on the stand-ins, and the
+    cluster's reviews asked of `reviewer` with the signer's `credential` file."""
     text = (SIGNER / "keyless-policy.toml").read_text()
+    text = _swapped(
+        text,
+        "token_review = true",
+        f'token_review = {{ api_server = "{reviewer.url}", ca_file = "{ca}", '
+        f'token_file = "{credential}" }}',
+    )
     for name, platform in (("github", platforms.github), ("gitlab", platforms.gitlab)):
         kind = re.search(rf'^kind = "{name}".*$', text, re.M)
         assert kind is not None
@@ -169,7 +177,12 @@ POD_SUB = "organization:terraform:workspace:network"  # the pod's namespace and 
 
 @pytest.fixture(scope="module")
 def site(
-    key_files: KeyFiles, standins: StandIns, platforms: Platforms, moto_endpoint: str
+    key_files: KeyFiles,
+    standins: StandIns,
+    platforms: Platforms,
+    moto_endpoint: str,
+    reviewer: TokenReviewer,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Site]:
     _trust_recipe_roles(
         moto_endpoint,
@@ -181,10 +194,12 @@ def site(
         },
     )
     tls = standins.tls
+    credential = tmp_path_factory.mktemp("signer-account") / "token"
+    credential.write_text(CREDENTIAL)
     with support.keyless_endpoint(
         key_files.private_pkcs8,
         standins.issuer.url,
-        _policy(platforms, Path(platforms.ca_file)),
+        _policy(platforms, Path(platforms.ca_file), reviewer, credential),
         ca_file=tls.ca_file,
         certfile=tls.certfile,
         keyfile=tls.keyfile,
@@ -239,7 +254,7 @@ class Case:
     reason: str  # what the signer says of it
 
 
-def _case(name: str, platforms: Platforms) -> Case:
+def _case(name: str, platforms: Platforms, reviewer: TokenReviewer) -> Case:
     if name == "gitlab":
         recipe = _gitlab()
         # `id_tokens:` gives the job a token with the recipe's `aud`.
@@ -286,13 +301,18 @@ def _case(name: str, platforms: Platforms) -> Case:
     audience = source["serviceAccountToken"]["audience"]
     namespace, account = pod["metadata"]["namespace"], pod["spec"]["serviceAccountName"]
     kubernetes = platforms.kubernetes
+    # Both pods live: the cluster vouches for their tokens, the policy decides.
+    token = kubernetes.kubernetes(audience, f"{namespace}/{account}")
+    refused = kubernetes.kubernetes(audience, f"default/{account}")
+    reviewer.issue(token)
+    reviewer.issue(refused)
     return Case(
         recipe,
         recipe.env["WORKLOAD_IDENTITY_ROLE_AWS"],
         POD_SUB,
         "pod-uid-9",
-        kubernetes.kubernetes(audience, f"{namespace}/{account}"),
-        kubernetes.kubernetes(audience, f"default/{account}"),
+        token,
+        refused,
         "may not mint sub 'organization:default:workspace:network' for aud "
         "'aws.workload.identity': no [[allow]] entry",
     )
@@ -303,10 +323,11 @@ RECIPES = ("gitlab", "jenkins", "pod")
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_the_recipe_logs_in_as_the_identity_the_policy_derives(
-    name: str, site: Site, platforms: Platforms
+    name: str, site: Site, platforms: Platforms, reviewer: TokenReviewer
 ) -> None:
-    case = _case(name, platforms)
+    case = _case(name, platforms, reviewer)
     assert case.recipe.runs, name
+    reviews = len(reviewer.reviews)
     for number, line in enumerate(case.recipe.runs):
         ran = _run(site, case.recipe, case.token, line, f"{name}-{number}")
         assert ran.returncode == 0, ran.stderr
@@ -327,13 +348,17 @@ def test_the_recipe_logs_in_as_the_identity_the_policy_derives(
         assert list(ran.scratch.iterdir()) == []
         assert case.token not in ran.stderr + ran.stdout
         assert "INJECTOR_ID_TOKEN" not in seen["environment"]
+    # The cluster was asked about the pod's token (at each exchange), and only about it.
+    asked = reviewer.reviews[reviews:]
+    assert bool(asked) == (name == "pod")
+    assert all(audiences == [case.recipe.env[SIGNER_URL]] for audiences in asked)
 
 
 @pytest.mark.parametrize("name", RECIPES)
 def test_a_job_the_policy_does_not_allow_is_refused_and_nothing_runs(
-    name: str, site: Site, platforms: Platforms
+    name: str, site: Site, platforms: Platforms, reviewer: TokenReviewer
 ) -> None:
-    case = _case(name, platforms)
+    case = _case(name, platforms, reviewer)
     ran = _run(site, case.recipe, case.refused, case.recipe.runs[0], f"{name}-refused")
     assert ran.returncode == 2, ran.stderr
     assert ran.stderr.startswith(

@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from injector.cli import build_parser
@@ -154,13 +155,17 @@ def test_each_runner_user_is_allowed_its_own_subjects() -> None:
 
 
 def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import trustme
 
-    # The cluster's CA path exists only in a pod: a real CA file stands in for it.
+    from injector.signer.attestation import token_review
+
+    # The cluster's CA and the signer's token exist only in a pod: real files stand in for them.
     ca = tmp_path / "ca.crt"
     trustme.CA().cert_pem.write_to_path(str(ca))
+    (tmp_path / "token").write_text("the-signers-service-account-token\n")
+    monkeypatch.setattr(token_review, "IN_CLUSTER", tmp_path)
     text = (FOLDER / "keyless-policy.toml").read_text()
     (tmp_path / "policy.toml").write_text(
         text.replace("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt", str(ca))
@@ -171,6 +176,11 @@ def test_the_keyless_recipes_hold_no_key_and_agree_with_the_keyless_policy(
         ("github", "gitlab", "cluster", "jenkins"), signer
     )
     assert all(entry.attestation and not entry.caller_named for entry in loaded.entries)
+    # The pods' tokens are reviewed by the cluster, in-cluster, the others are not.
+    reviewed = {a.name: a.review for a in loaded.attestations if a.review is not None}
+    assert list(reviewed) == ["cluster"]
+    assert reviewed["cluster"].api_server == token_review.DEFAULT_API_SERVER
+    assert reviewed["cluster"].token_file == tmp_path / "token"
 
     runners = ROOT / "examples" / "runners"
     workflow = yaml.safe_load((runners / "github-actions.yml").read_text())

@@ -63,6 +63,19 @@ def test_a_redirect_elsewhere_names_its_origin_only(server: Hostile) -> None:
     assert raised.value.status == 307
 
 
+def test_a_client_that_follows_no_redirect_refuses_any(server: Hostile) -> None:
+    client = guarded.GuardedClient(
+        server.base, verify=None, timeout=5, max_bytes=1024, follow_redirects=False
+    )
+    try:
+        with pytest.raises(guarded.HttpError) as raised:
+            client.call("POST", "v1/x", body={"jwt": "the-jwt"})
+    finally:
+        client.close()
+    assert str(raised.value) == "answered a redirect (HTTP 307): not followed"
+    assert server.connections == 1  # the one call, and no hop after it
+
+
 def test_a_header_value_that_would_split_is_not_sent(server: Hostile) -> None:
     client = guarded.GuardedClient(server.base, verify=None, timeout=5, max_bytes=1024)
     try:

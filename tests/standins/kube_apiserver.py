@@ -59,7 +59,7 @@ class JwtAuthenticator:
 Rbac = Mapping[str, Mapping[tuple[str, str], frozenset[str]]]
 
 
-def _status(code: int, reason: str, message: str) -> Response:
+def status_response(code: int, reason: str, message: str) -> Response:
     return Response.json(
         code,
         {
@@ -146,7 +146,7 @@ class KubeApiServer:
             user = self.authenticate(request.bearer())
         except oidc.Rejected as refusal:
             self.refusals.append(refusal.reason)
-            return _status(401, "Unauthorized", "Unauthorized")
+            return status_response(401, "Unauthorized", "Unauthorized")
         if request.method == "GET" and request.path in kube_discovery.DOCUMENTS:
             return Response.json(200, kube_discovery.DOCUMENTS[request.path])
         if request.path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
@@ -172,11 +172,13 @@ class KubeApiServer:
             namespace, name = parts[0], (parts[2] if len(parts) == 3 else None)
             verb = self._verb(request.method, name, request.query)
             if verb is None:
-                return _status(405, "MethodNotAllowed", "the server does not allow this method")
+                return status_response(
+                    405, "MethodNotAllowed", "the server does not allow this method"
+                )
             if not self.allowed(user, namespace, resource, verb):
                 group = RESOURCES[resource][1]
                 named = f'{resource} "{name}"' if name else resource
-                return _status(
+                return status_response(
                     403,
                     "Forbidden",
                     f'{named} is forbidden: User "{user}" cannot {verb} resource "{resource}" '
@@ -184,7 +186,7 @@ class KubeApiServer:
                 )
             with self._lock:
                 return self._serve(request, verb, namespace, resource, name)
-        return _status(404, "NotFound", "the server could not find the requested resource")
+        return status_response(404, "NotFound", "the server could not find the requested resource")
 
     @staticmethod
     def _verb(method: str, name: str | None, query: Mapping[str, str]) -> str | None:
@@ -205,7 +207,7 @@ class KubeApiServer:
         if verb == "get":
             found = self.objects.get(key)
             if found is None:
-                return _status(404, "NotFound", f'{resource} "{name}" not found')
+                return status_response(404, "NotFound", f'{resource} "{name}" not found')
             return Response.json(200, found)
         if verb == "list":
             selector = _selector(request.query.get("labelSelector", ""))
@@ -227,34 +229,34 @@ class KubeApiServer:
             )
         if verb == "delete":
             if self.objects.pop(key, None) is None:
-                return _status(404, "NotFound", f'{resource} "{name}" not found')
+                return status_response(404, "NotFound", f'{resource} "{name}" not found')
             return Response.json(
                 200, {"kind": "Status", "apiVersion": "v1", "status": "Success", "metadata": {}}
             )
         if not request.headers.get("Content-Type", "").startswith("application/json"):
             # Protobuf: JSON is all this stand-in reads (see the module's docstring).
-            return _status(415, "UnsupportedMediaType", "only application/json is served")
+            return status_response(415, "UnsupportedMediaType", "only application/json is served")
         body = request.json()
         if not isinstance(body, dict) or not isinstance(body.get("metadata"), dict):
-            return _status(400, "BadRequest", "the body is not an object with metadata")
+            return status_response(400, "BadRequest", "the body is not an object with metadata")
         metadata = body["metadata"]
         if verb == "create":
             name = metadata.get("name")
             key = (namespace, resource, str(name))
             if not isinstance(name, str) or not name:
-                return _status(422, "Invalid", "metadata.name is required")
+                return status_response(422, "Invalid", "metadata.name is required")
             if key in self.objects:
-                return _status(409, "AlreadyExists", f'{resource} "{name}" already exists')
+                return status_response(409, "AlreadyExists", f'{resource} "{name}" already exists')
             metadata["uid"] = str(uuid.uuid4())
             metadata["creationTimestamp"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
             status = 201
         elif verb == "update":
             current = self.objects.get(key)
             if current is None:
-                return _status(404, "NotFound", f'{resource} "{name}" not found')
+                return status_response(404, "NotFound", f'{resource} "{name}" not found')
             sent = metadata.get("resourceVersion")
             if sent != current["metadata"]["resourceVersion"]:
-                return _status(
+                return status_response(
                     409,
                     "Conflict",
                     f'Operation cannot be fulfilled on {resource} "{name}": the object has '
@@ -265,7 +267,7 @@ class KubeApiServer:
             metadata["creationTimestamp"] = current["metadata"]["creationTimestamp"]
             status = 200
         else:
-            return _status(405, "MethodNotAllowed", f"{verb} is not served here")
+            return status_response(405, "MethodNotAllowed", f"{verb} is not served here")
         metadata["namespace"] = namespace
         metadata["resourceVersion"] = str(next(self._versions))
         body["kind"], body["apiVersion"] = kind, api_version

@@ -1,6 +1,6 @@
 """The `platforms` fixture: GitHub, GitLab, Kubernetes (EC key) and Jenkins stand-ins over HTTPS
-of the test CA. Load with `pytest_plugins = ["tests.standins.fixtures",
-"tests.standins.platform_fixtures"]`."""
+of the test CA; `reviewer`: the Kubernetes stand-in's TokenReview API. Load with
+`pytest_plugins = ["tests.standins.fixtures", "tests.standins.platform_fixtures"]`."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from tests.standins.kube_token_review import CREDENTIAL, TokenReviewer
 from tests.standins.platforms import PlatformIssuer, Platforms
 
 if TYPE_CHECKING:
@@ -31,3 +32,11 @@ def platforms(test_tls: TestTls) -> Iterator[Platforms]:
     finally:
         for platform in started:
             platform.stop()
+
+
+@pytest.fixture(scope="module")
+def reviewer(test_tls: TestTls) -> Iterator[TokenReviewer]:
+    """The cluster's TokenReview API, answering callers that present CREDENTIAL."""
+    started = TokenReviewer(test_tls.server_context(), CREDENTIAL)
+    yield started
+    started.stop()

@@ -22,9 +22,12 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from tests.support import processes, reachable
+
+if TYPE_CHECKING:
+    from injector.signer.protocol import TokenRequest
 
 ROOT = Path(__file__).resolve().parents[2]
 NOBODY = 65534
@@ -232,6 +235,17 @@ def running_signer(env: Mapping[str, str], socket_path: Path, *args: str) -> Ite
         yield signer
     finally:
         signer.stop()
+
+
+def ask(signer: Signer, request: TokenRequest) -> dict[str, object]:
+    """The signer's answer to `request`, sent on its socket by this process (root)."""
+    from injector.signer import protocol
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(30)
+        connection.connect(str(signer.socket))
+        connection.sendall(request.encoded())
+        return protocol.read_message(connection, protocol.MAX_ANSWER_BYTES)
 
 
 def as_user(uid: int, groups: Sequence[int] = ()) -> None:

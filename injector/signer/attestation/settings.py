@@ -15,6 +15,8 @@
     subject_template = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
                                            # optional: `sub` of its tokens (default: the signer's
                                            # DynamicCredentialSubjectTemplate); {phase} needs phases
+    token_review = true                    # kind = "kubernetes": ask the API server that the
+                                           # token is live (or { api_server, ca_file, token_file })
     # kind = "oidc" only, each a template over claim names ("{tenant}", "{org.id}"):
     organization = "{tenant}"              # and workspace, organization_id, workspace_id,
     workspace = "{project.name}"           # job_id, all five required
@@ -27,12 +29,14 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from injector.config import subject
 from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError, Problems
-from injector.signer.attestation import kinds
+from injector.signer.attestation import kinds, token_review
 from injector.signer.attestation.keys import KeySet, trust
+from injector.signer.attestation.token_review import TokenReview
 from injector.signer.attestation.verify import Attestation
 
 DEFAULT_RATE_PER_MINUTE = 120
@@ -52,6 +56,7 @@ _COMMON = frozenset(
         "max_age_minutes",
         "rate_per_minute",
         "algorithms",
+        "token_review",
         "subject_template",
     }
 )
@@ -109,6 +114,49 @@ def _templates(where: str, table: dict[str, Any], kind: kinds.Kind) -> dict[str,
             problems.get("", _text, f"{where} {key}", table[key])
     problems.raise_if_any()
     return present
+
+
+def _api_server(name: str, value: object) -> str:
+    parts = urlsplit(text := _https(name, value))
+    if not parts.hostname or parts.username or parts.password or parts.query or parts.fragment:
+        raise ConfigError.of(name, f"expected https://host[:port][/path], got {text!r}")
+    return text
+
+
+def _token_review(where: str, value: object, kind: kinds.Kind) -> TokenReview | None:
+    name = f"{where} token_review"
+    if value is False:
+        return None
+    if kind.name != "kubernetes":
+        raise ConfigError.of(name, 'only kind = "kubernetes" has a TokenReview API')
+    table = {} if value is True else value
+    if not isinstance(table, dict):
+        raise ConfigError.of(name, f"expected {token_review.FORM}")
+    problems = Problems()
+    unknown = sorted(set(table) - set(token_review.KEYS))
+    if unknown:
+        problems.add(name, f"unknown key(s) {', '.join(unknown)}: expected {token_review.FORM}")
+    server = table.get("api_server", token_review.DEFAULT_API_SERVER)
+    api_server = problems.get("", _api_server, f"{name}.api_server", server)
+    ca_file, token_file = (
+        problems.get(
+            "", _text, f"{name}.{key}", table.get(key, str(token_review.IN_CLUSTER / file))
+        )
+        for key, file in (("ca_file", "ca.crt"), ("token_file", "token"))
+    )
+    context = None
+    try:
+        context = token_review.trust(Path(ca_file)) if ca_file else None
+    except ValueError as error:
+        problems.add(f"{name}.ca_file", str(error))
+    try:
+        if token_file:  # read now and dropped: a wrong path is said at start, not at a request
+            token_review.credential(Path(token_file))
+    except ValueError as error:
+        problems.add(f"{name}.token_file", str(error))
+    problems.raise_if_any()
+    assert context is not None  # noqa: S101 (raised otherwise)
+    return TokenReview(api_server, context, Path(ca_file), Path(token_file))
 
 
 def _subject_template(where: str, name: str, value: object, phased: bool) -> SubjectTemplate:
@@ -196,6 +244,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
         1_000_000,
     )
     templates = problems.get({}, _templates, where, table, kind)
+    review = problems.get(None, _token_review, where, table.get("token_review", False), kind)
     own_template = (
         problems.get(
             None,
@@ -227,6 +276,7 @@ def _one(where: str, number: int, table: object) -> Attestation:
         templates=templates,
         max_age_minutes=max_age,
         rate_per_minute=rate,
+        review=review,
         subject_template=own_template,
     )
 

@@ -6,7 +6,9 @@ key is the platform's by `kid`, `iss` and `aud` are exactly what the attestation
 and `iat` are required, the registered claims have RFC 7519's JSON types (claim_types, checked
 before the key is even looked up), and `exp`, `nbf` and `iat` hold within SKEW_SECONDS of the
 signer's clock (clocks of platforms and signer drift by seconds, not minutes). With
-`max_age_minutes`, a token older than that is refused even before its `exp`.
+`max_age_minutes`, a token older than that is refused even before its `exp`. With a
+`token_review`, the cluster's API server must also say, at each request, that the token is live
+(token_review).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from injector.config.subject import SubjectTemplate
 from injector.errors import ConfigError
 from injector.signer.attestation import claim_types, kinds
 from injector.signer.attestation.keys import KeySet, Unavailable, UnknownKey
+from injector.signer.attestation.token_review import NotLive, TokenReview, review
 
 SKEW_SECONDS = 60
 # Platform tokens are one to two kilobytes; far larger is not one, and is not parsed.
@@ -55,6 +58,7 @@ class Attestation:
     templates: Mapping[str, str] = field(default_factory=dict)  # kind oidc only
     max_age_minutes: int | None = None
     rate_per_minute: int = 120
+    review: TokenReview | None = None  # kind kubernetes: ask the API server the token is live
     # The `sub` of the tokens minted for it; None: the signer's DynamicCredentialSubjectTemplate.
     subject_template: SubjectTemplate | None = None
 
@@ -182,9 +186,17 @@ def verify(attestation: Attestation, token: str, now: float | None = None) -> At
     if not claims["sub"]:  # pyjwt requires a string; an empty one names nobody
         raise InvalidToken("the subject token's sub is empty")
     _times(attestation, claims, time.time() if now is None else now)
+    job = _job(attestation, claims)
+    if attestation.review is not None:
+        try:
+            review(attestation.review, token, claims, attestation.audience)
+        except NotLive as error:
+            raise InvalidToken(f"{attestation.name}: {error}") from None
+        except Unavailable as error:
+            raise Unavailable(f"{attestation.name}: {error}") from None
     return Attested(
         attestation=attestation,
-        job=_job(attestation, claims),
+        job=job,
         phase=_phase(attestation, claims),
         claims=claims,
         subject=f"{attestation.name}:{claims['sub']}",

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from injector.errors import ConfigError
 from injector.signer.attestation import settings
+
+WHERE = "policy.toml [[attestation]]"
+
+
+def _each_said(expected: list[str], problems: list[str]) -> None:
+    """Each of `expected` begins one of `problems`."""
+    for start in expected:
+        assert any(problem.startswith(start) for problem in problems), (start, problems)
 
 
 def _problems(*tables: object) -> list[str]:
@@ -56,23 +66,21 @@ def test_every_problem_is_named() -> None:
             "phases": {"apply": ["production"]},
         },
     )
-    where = "policy.toml [[attestation]]"
     expected = [
-        f'{where} #1 issuer: is required for kind "kubernetes"',
-        f'{where} #1 phases: needs phase_claim for kind "kubernetes"',
-        f"{where} #2: unknown key(s) colour",
-        f"{where} #2 issuer: expected an https:// URL, got 'http://plain'",
-        f"{where} #2 algorithms: expected a non-empty list of: RS256",
-        f"{where} #2 max_age_minutes: expected a whole number from 1 to 1440",
-        f'{where} #2 organization: is required for kind "oidc"',
-        f'{where} #3: organization: only kind = "oidc" maps claims by templates',
-        f"{where} #4 ca_bundle: cannot load CA certificates from /nonexistent/ca.pem",
-        f"{where} #5 kind: expected one of github, gitlab, kubernetes, oidc",
+        f'{WHERE} #1 issuer: is required for kind "kubernetes"',
+        f'{WHERE} #1 phases: needs phase_claim for kind "kubernetes"',
+        f"{WHERE} #2: unknown key(s) colour",
+        f"{WHERE} #2 issuer: expected an https:// URL, got 'http://plain'",
+        f"{WHERE} #2 algorithms: expected a non-empty list of: RS256",
+        f"{WHERE} #2 max_age_minutes: expected a whole number from 1 to 1440",
+        f'{WHERE} #2 organization: is required for kind "oidc"',
+        f'{WHERE} #3: organization: only kind = "oidc" maps claims by templates',
+        f"{WHERE} #4 ca_bundle: cannot load CA certificates from /nonexistent/ca.pem",
+        f"{WHERE} #5 kind: expected one of github, gitlab, kubernetes, oidc",
         # A generic issuer's claim its users may set (environment) is never assumed.
-        f'{where} #6 phases: needs phase_claim for kind "oidc"',
+        f'{WHERE} #6 phases: needs phase_claim for kind "oidc"',
     ]
-    for start in expected:
-        assert any(problem.startswith(start) for problem in problems), (start, problems)
+    _each_said(expected, problems)
 
 
 def test_a_name_given_twice_is_refused() -> None:
@@ -80,6 +88,70 @@ def test_a_name_given_twice_is_refused() -> None:
     assert _problems(table, table) == [
         "policy.toml: [[attestation]] name 'gh' is given more than once"
     ]
+
+
+def test_token_review_settings_are_checked_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trustme
+
+    from injector.signer.attestation import token_review
+
+    # What a pod mounts, here for `token_review = true`, and nothing where the next test looks.
+    ca, token = tmp_path / "ca.crt", tmp_path / "token"
+    trustme.CA().cert_pem.write_to_path(str(ca))
+    token.write_text("credential\n")
+    monkeypatch.setattr(token_review, "IN_CLUSTER", tmp_path)
+    cluster = {"name": "k", "kind": "kubernetes", "issuer": "https://k8s", "audience": "a"}
+    (in_cluster,) = settings.load("policy.toml", [{**cluster, "token_review": True}])
+    assert in_cluster.review is not None
+    assert in_cluster.review.api_server == "https://kubernetes.default.svc"
+    assert (in_cluster.review.ca_file, in_cluster.review.token_file) == (ca, token)
+    (reviewed,) = settings.load(
+        "policy.toml",
+        [
+            {
+                **cluster,
+                "token_review": {
+                    "api_server": "https://10.0.0.1:6443",
+                    "ca_file": str(ca),
+                    "token_file": str(token),
+                },
+            }
+        ],
+    )
+    assert reviewed.review is not None
+    assert (reviewed.review.api_server, reviewed.review.token_file) == (
+        "https://10.0.0.1:6443",
+        token,
+    )
+    (unreviewed,) = settings.load("policy.toml", [{**cluster, "token_review": False}])
+    assert unreviewed.review is None
+
+    mounted = tmp_path / "not-mounted"
+    monkeypatch.setattr(token_review, "IN_CLUSTER", mounted)
+    problems = _problems(
+        {"name": "g", "kind": "github", "audience": "a", "token_review": True},
+        {**cluster, "name": "k1", "token_review": "yes"},
+        # true: the files a pod's service account mounts, which are not there
+        {**cluster, "name": "k2", "token_review": True},
+        {
+            **cluster,
+            "name": "k3",
+            "token_review": {"api_server": "https://user@10.0.0.1/?x=1", "token_file": str(ca)},
+        },
+    )
+    expected = [
+        f'{WHERE} #1 token_review: only kind = "kubernetes" has a TokenReview API',
+        f"{WHERE} #2 token_review: expected true, or a table {{ api_server",
+        f"{WHERE} #3 token_review.ca_file: cannot load CA certificates from {mounted}/ca.crt",
+        f"{WHERE} #3 token_review.token_file: cannot read {mounted}/token",
+        f"{WHERE} #4 token_review.api_server: expected https://host[:port][/path], got",
+        f"{WHERE} #4 token_review.ca_file: cannot load CA certificates from {mounted}/ca.crt",
+        f"{WHERE} #4 token_review.token_file: {ca} does not hold a bearer token",
+    ]
+    _each_said(expected, problems)
+    assert len(problems) == len(expected), problems
 
 
 PHASED = "organization:{organization}:workspace:{workspace}:run_phase:{phase}"
