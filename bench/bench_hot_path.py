@@ -66,6 +66,33 @@ key = serialization.load_pem_private_key(
 key.sign(b"x" * 600, padding.PKCS1v15(), hashes.SHA256())
 """
 
+# What the openssl script does, in Python with the same library injector uses, and nothing else:
+# three tokens signed and written 0600 through a rename, their paths printed. No variable is
+# read or checked, no folder is checked: the least any Python tool minting them can cost.
+BARE_JOB = """
+import base64, json, os, sys, time, uuid
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+key = serialization.load_pem_private_key(
+    open(sys.argv[1], "rb").read(), password=None, unsafe_skip_rsa_key_validation=True
+)
+out, now = sys.argv[2], int(time.time())
+os.makedirs(out, mode=0o700, exist_ok=True)
+header = b64(json.dumps({"kid": "bench-kid", "alg": "RS256", "typ": "JWT"}).encode())
+for name, aud in (("aws", "aws.workload.identity"), ("azure", "api://x"), ("gcp", "//x")):
+    claims = {"sub": "organization:o:workspace:w", "aud": aud, "jti": str(uuid.uuid4()),
+              "iat": now, "exp": now + 1800, "iss": "https://issuer.example.com"}
+    body = header + b"." + b64(json.dumps(claims).encode())
+    token = body + b"." + b64(key.sign(body, padding.PKCS1v15(), hashes.SHA256()))
+    staged = os.path.join(out, f".{name}.jwt")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.write(fd, token)
+    os.close(fd)
+    os.replace(staged, os.path.join(out, f"{name}.jwt"))
+    print(f"export TOKEN_FILE_{name.upper()}={out}/{name}.jwt")
+"""
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -187,7 +214,7 @@ def _loaded(command: list[str], env: dict[str, str]) -> str:
 def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
     """`injector env` with the key file (3 clouds, 1 cloud) and through the signer (3 clouds),
     installed from a wheel, against the openssl script, alternated in one loop; beside them the
-    editable install of this checkout and two floors no Python tool can go under."""
+    editable install of this checkout and the floors no Python tool can go under."""
     key = Path(env["DynamicCredentialPrivateKeyPath"])
     signer_env = {**support.signer_env(key), "DynamicCredentialId": "bench-kid"}
     socket = folder / "signer.sock"
@@ -222,6 +249,10 @@ def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
                 "script": (["sh", "-c", SCRIPT], {**script_env, "OUT": str(folder / "script")}),
                 "python": ([str(installed), "-c", "pass"], path_only),
                 "floor": ([str(installed), "-c", FLOOR, str(key)], path_only),
+                "bare_job": (
+                    [str(installed), "-c", BARE_JOB, str(key), str(folder / "bare")],
+                    path_only,
+                ),
                 "modules_key": (
                     [str(installed), "-c", IMPORTS_ONLY + FLOOR, key_modules, str(key)],
                     path_only,
@@ -252,6 +283,7 @@ def _goals(folder: Path, env: dict[str, str], installed: Path) -> list[str]:
         row("editable install, key file, 3 clouds", "editable3", "  (this checkout, not users')"),
         row("floor: python -c pass", "python"),
         row("floor: python, load key, sign once", "floor"),
+        row("floor: a bare python job, 3 tokens", "bare_job"),
         row("floor: modules of the key file run", "modules_key"),
         row("floor: modules of the signer run", "modules_signer"),
         f"               injector's own cost (key file, 3 clouds, over the floor)"
