@@ -147,7 +147,7 @@ class CloudOf(Generic[ConfigT]):
             return []
         if not enabled:
             return []
-        present = [name for name in self.rivals.static if env.get(name)]
+        present = self.rivals.static_set(env)
         leading = [name for conflict in self.rivals.conflicts(env) for name in conflict.dropped]
         return list(dict.fromkeys(present + leading))
 
@@ -159,7 +159,7 @@ Cloud = CloudOf[Any]
 def refuse_static_credentials(env: Mapping[str, str], cloud: Cloud) -> None:
     """Static credentials in the environment win over web identity in the SDKs, so the job
     would quietly run with them. Refuse, naming the variable but never showing its value."""
-    present = [name for name in cloud.rivals.static if env.get(name)]
+    present = cloud.rivals.static_set(env)
     if present:
         raise ConfigError.of(
             present[0],

@@ -148,6 +148,10 @@ class Rivals:
     # this cloud's untagged one: both in one job are refused (clouds.crossed).
     yields_to: tuple[str, ...] = ()
 
+    def static_set(self, env: Mapping[str, str]) -> list[str]:
+        """The `static` variables `env` gives a value (names only: the values are secrets)."""
+        return [name for name in self.static if env.get(name)]
+
 
 NO_RIVALS = Rivals(preferred_by="")
 

@@ -26,6 +26,8 @@ def login() -> LoginOutcome:
     import urllib.error
     import urllib.request
 
+    from injector.net.no_redirect import NoRedirect
+
     path = os.environ.get("KUBECONFIG")
     if not path:
         return {
@@ -49,13 +51,7 @@ def login() -> LoginOutcome:
         method="POST",
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        # urllib would follow a 302 to any host, http:// included, with the bearer: the token
-        # goes to the API server KUBE_HOST names and nowhere else.
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
+    # The token goes to the API server KUBE_HOST names and nowhere else.
     opener = urllib.request.build_opener(
         urllib.request.ProxyHandler({}),
         urllib.request.HTTPSHandler(context=context),

@@ -17,7 +17,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from injector.clouds.vault import MOUNT_FORM, plain_mount
-from injector.net.guarded import GuardedClient, HttpError, clean, header_safe
+from injector.net.guarded import GuardedClient, HttpError, header_safe
+from injector.net.redact import clean
 
 TIMEOUT_SECONDS = 10.0
 MESSAGE_LIMIT = 400

@@ -67,12 +67,14 @@ def _refuse_static_credentials_in(
     step (or a committed file) left there would win over the web identity just as they would in
     the job's own environment, where they are refused. Only names are shown, never a value."""
     assigned = {
-        name.decode("utf-8", "replace")
+        name.decode("utf-8", "replace"): value.decode("utf-8", "replace")
         for name, _, value in (
             line.rstrip(b"\r\n").partition(b"=") for line in env_file_lines(existing)
         )
         if value
-    } - set(replaced)
+    }
+    for name in replaced:
+        assigned.pop(name, None)
     problems = [
         Problem(
             ENV_FILE,
@@ -80,8 +82,7 @@ def _refuse_static_credentials_in(
             f"of the web identity {config.cloud.switch} asks for: remove that line",
         )
         for config in prepared.settings.clouds
-        for name in config.cloud.rivals.static
-        if name in assigned
+        for name in config.cloud.rivals.static_set(assigned)
     ]
     if problems:
         raise ConfigError(list(dict.fromkeys(problems)))

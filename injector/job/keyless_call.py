@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from injector.config.issuer_settings import SIGNER
 from injector.errors import ConfigError, InjectorError
 from injector.net import redact
+from injector.net.no_redirect import NoRedirect
 from injector.net.watchdog import Watchdog
 
 TIMEOUT_SECONDS = 15.0
@@ -23,11 +24,7 @@ MAX_ANSWER_BYTES = 256 * 1024
 
 def _opener(context: ssl.SSLContext | None, watchdog: Watchdog) -> urllib.request.OpenerDirector:
     # No redirect is followed: the platform token goes only to the URL the operator named.
-    class _NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: object, **kwargs: object) -> None:
-            return None
-
-    return urllib.request.build_opener(*watchdog.handlers(context), _NoRedirect())
+    return urllib.request.build_opener(*watchdog.handlers(context), NoRedirect())
 
 
 def json_answer(

@@ -23,9 +23,7 @@ import httpx
 
 from injector.errors import InjectorError
 from injector.net.deadline import Backend, Deadline
-from injector.net.redact import MESSAGE_LIMIT, REDACTED, clean
-
-__all__ = ["MESSAGE_LIMIT", "REDACTED", "Answer", "GuardedClient", "HttpError", "clean"]
+from injector.net.redact import clean
 
 MAX_REDIRECTS = 3
 # A header value as every HTTP/1.1 stack carries it: visible ASCII, inner spaces only.

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from injector.jose import algorithms
-from injector.net.guarded import GuardedClient, HttpError, clean
+from injector.net.guarded import GuardedClient, HttpError
+from injector.net.redact import clean
 from injector.transit.settings import TOKEN_FILE, TransitSettings
 
 # The whole call (connect, every byte, redirects): under the signer's 5 s answer deadline.

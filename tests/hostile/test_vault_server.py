@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from injector.clouds import vault
-from injector.net import guarded
+from injector.net import redact
 from tests.conftest import run_injector
 from tests.hostile.servers import Hostile, drip
 
@@ -174,7 +174,7 @@ def test_errors_echoing_the_jwt_are_blanked(
     server = hostile(echo)
     result = run_injector("env", "--dir", str(tmp_path / "creds"), env=job(server))
     _failed(result.stderr, result.returncode, _jwt_of(server))
-    assert f"invalid JWT {guarded.REDACTED} for role" in result.stderr
+    assert f"invalid JWT {redact.REDACTED} for role" in result.stderr
 
 
 def test_renewal_and_revocation_errors_echoing_the_token_are_blanked(
@@ -199,7 +199,7 @@ def test_renewal_and_revocation_errors_echoing_the_token_are_blanked(
     paths = _paths(server)
     assert "/v1/auth/token/renew-self" in paths, (paths, result.stderr)
     assert "/v1/auth/token/revoke-self" in paths
-    assert f"permission denied for token {guarded.REDACTED}" in result.stderr
+    assert f"permission denied for token {redact.REDACTED}" in result.stderr
 
 
 @pytest.mark.parametrize("path", ["../../../x", "jwt/..", "/jwt", "jwt/", "jw%74", "a//b", "."])

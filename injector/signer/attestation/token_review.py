@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from injector.net import guarded
+from injector.net import guarded, redact
 from injector.signer.attestation.keys import Unavailable
 from injector.signer.attestation.kinds import claim
 
@@ -129,7 +129,7 @@ def _status(where: str, answer: guarded.Answer, secrets: tuple[str, ...]) -> Map
     document = _json(answer.body)
     if answer.status not in (200, 201):
         said = document.get("message") if isinstance(document, dict) else None
-        detail = f": {guarded.clean(said, secrets, 200)}" if isinstance(said, str) else ""
+        detail = f": {redact.clean(said, secrets, 200)}" if isinstance(said, str) else ""
         raise Unavailable(f"{where} answered HTTP {answer.status}{detail}")
     media = answer.content_type.partition(";")[0].strip().lower()
     if media != "application/json":
@@ -158,7 +158,7 @@ def _vouches(
     service account (and pod)."""
     error = status.get("error")
     if status.get("authenticated") is not True or error:
-        said = guarded.clean(error, secrets, 200) if isinstance(error, str) and error else ""
+        said = redact.clean(error, secrets, 200) if isinstance(error, str) and error else ""
         raise NotLive(
             "the API server does not authenticate the token" + (f": {said}" if said else "")
         )
@@ -175,7 +175,7 @@ def _vouches(
     )
     username = user.get("username")
     if username != expected:
-        shown = guarded.clean(username, secrets, 200) if isinstance(username, str) else "none"
+        shown = redact.clean(username, secrets, 200) if isinstance(username, str) else "none"
         raise NotLive(f"the API server reviews the token as user {shown!r}, not {expected!r}")
     extra = user.get("extra")
     pod = extra.get(_POD_UID) if isinstance(extra, dict) else None
